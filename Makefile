@@ -1,0 +1,51 @@
+# Two commands matter: `make demo` and `make test`. Each creates or refreshes .venv by itself.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: demo test lint typecheck unit browser lock emulator clean
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	@touch $(STAMP)
+
+## demo: start the local Zoom emulator and run the main job against it
+demo: $(STAMP)
+	$(BIN)/python -m prefect_zoom.demo
+
+## test: lint, type check, then the whole test suite (installs headless Chromium if missing)
+test: lint typecheck browser unit
+
+lint: $(STAMP)
+	$(BIN)/ruff check prefect_zoom tests benchmarks
+	$(BIN)/ruff format --check prefect_zoom tests benchmarks
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest
+
+## browser: Debian's Chromium for the sign-in test (Playwright drives it; no browser download)
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+## emulator: run the local Zoom emulator in the foreground
+emulator: $(STAMP)
+	$(BIN)/prefect-zoom emulator
+
+## lock: re-pin every dependency after changing pyproject.toml
+lock:
+	rm -rf /tmp/prefect-zoom-lock && $(PYTHON) -m venv /tmp/prefect-zoom-lock
+	/tmp/prefect-zoom-lock/bin/python -m pip install --quiet --upgrade pip
+	/tmp/prefect-zoom-lock/bin/python -m pip install --quiet -e ".[dev]"
+	/tmp/prefect-zoom-lock/bin/python -m pip freeze --exclude-editable | grep -v '^-e ' > constraints.txt
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache zoom-archive

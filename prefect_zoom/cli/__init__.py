@@ -1,0 +1,27 @@
+"""The ``prefect-zoom`` command line."""
+
+from __future__ import annotations
+
+import typer
+
+from prefect_zoom.cli.emulator import emulator_command
+
+app = typer.Typer(
+    name="prefect-zoom",
+    help="Zoom for Prefect: connect accounts, check connections, run the local Zoom emulator.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+@app.callback()
+def _root() -> None:
+    """Zoom for Prefect: connect accounts, check connections, run the local Zoom emulator."""
+
+
+app.command("emulator")(emulator_command)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,22 @@
+"""A local Zoom: OAuth, REST API v2, recordings, rate limits and faults, over real HTTP on loopback.
+
+Start one with ``prefect-zoom emulator`` or, in Python and tests::
+
+    from prefect_zoom.emulator import ZoomEmulator
+
+    with ZoomEmulator() as zoom:
+        print(zoom.base_url)
+"""
+
+from prefect_zoom.emulator.app import create_app
+from prefect_zoom.emulator.config import EmulatorConfig, FaultSettings
+from prefect_zoom.emulator.server import ZoomEmulator, free_port, running_emulator
+
+__all__ = [
+    "EmulatorConfig",
+    "FaultSettings",
+    "ZoomEmulator",
+    "create_app",
+    "free_port",
+    "running_emulator",
+]

@@ -1,0 +1,7 @@
+"""Emulator routes: downloads."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()

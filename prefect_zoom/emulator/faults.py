@@ -1,0 +1,111 @@
+"""Faults on purpose: 5xx answers, dropped connections and slow answers, by configured share."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from prefect_zoom.emulator.errors import tracking_id
+from prefect_zoom.emulator.state import EmulatorState
+
+FAULTY_PREFIXES = ("/v2/", "/oauth/token", "/rec/")
+
+
+class InjectedFault(Exception):
+    """Raised mid-answer to make the server close the connection."""
+
+
+class _HideInjectedFaults(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return not isinstance(exc, InjectedFault) and not isinstance(
+            getattr(exc, "__cause__", None), InjectedFault
+        )
+
+
+def hide_injected_fault_tracebacks() -> None:
+    """Keep uvicorn from printing a traceback for each connection dropped on purpose."""
+    for name in ("uvicorn.error", "uvicorn"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _HideInjectedFaults) for f in logger.filters):
+            logger.addFilter(_HideInjectedFaults())
+
+
+class FaultMiddleware:
+    """ASGI middleware rolling the fault dice for each API, token and download request."""
+
+    def __init__(self, app: ASGIApp, state: EmulatorState, dice: random.Random) -> None:
+        self.app = app
+        self.state = state
+        self.dice = dice
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(FAULTY_PREFIXES):
+            await self.app(scope, receive, send)
+            return
+        faults = self.state.config.faults
+        counters = self.state.counters
+        if faults.slow_rate and self.dice.random() < faults.slow_rate:
+            counters["fault slow"] += 1
+            await asyncio.sleep(faults.slow_seconds)
+        if faults.error_rate and self.dice.random() < faults.error_rate:
+            counters["fault 5xx"] += 1
+            status = self.dice.choice([500, 502, 503, 504])
+            body = json.dumps({"code": status, "message": "Internal Server Error"}).encode()
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": status,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(body)).encode()),
+                        (b"x-zm-trackingid", tracking_id().encode()),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
+            return
+        if faults.drop_rate and self.dice.random() < faults.drop_rate:
+            counters["fault drop"] += 1
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", b"64")],
+                }
+            )
+            await send({"type": "http.response.body", "body": b'{"code":', "more_body": True})
+            raise InjectedFault("connection dropped on purpose")
+        await self.app(scope, receive, send)
+
+
+class CounterMiddleware:
+    """Counts every answer by method, route template and status: ``GET /v2/users/{userId} 200``."""
+
+    def __init__(self, app: ASGIApp, state: EmulatorState) -> None:
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith("/_emulator"):
+            await self.app(scope, receive, send)
+            return
+        status_seen: list[int] = []
+
+        async def counting_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status_seen.append(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, counting_send)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", None) or scope["path"]
+            status = status_seen[0] if status_seen else 0
+            self.state.counters[f"{scope['method']} {template} {status}"] += 1
+            self.state.counters["requests"] += 1

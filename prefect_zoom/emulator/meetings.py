@@ -1,0 +1,7 @@
+"""Emulator routes: meetings."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,7 @@
+"""Emulator routes: oauth."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,133 @@
+"""Zoom's rate limits: per account and endpoint label, daily caps, and 100 meeting writes a day per host."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING
+
+from fastapi import Request
+
+from prefect_zoom.catalog import Operation, RateLabel
+from prefect_zoom.emulator.errors import ZoomError
+from prefect_zoom.emulator.state import now
+
+if TYPE_CHECKING:
+    from prefect_zoom.emulator.auth import Caller
+    from prefect_zoom.emulator.state import EmulatorState
+
+# label -> (requests, window seconds) for each plan
+PLANS: dict[str, dict[RateLabel, tuple[int, int]]] = {
+    "pro": {
+        RateLabel.LIGHT: (30, 1),
+        RateLabel.MEDIUM: (20, 1),
+        RateLabel.HEAVY: (10, 1),
+        RateLabel.RESOURCE_INTENSIVE: (10, 60),
+    },
+    "business": {
+        RateLabel.LIGHT: (80, 1),
+        RateLabel.MEDIUM: (60, 1),
+        RateLabel.HEAVY: (40, 1),
+        RateLabel.RESOURCE_INTENSIVE: (20, 60),
+    },
+}
+DAILY_HEAVY_CAP = {"pro": 30_000, "business": 60_000}
+MEETING_WRITES_PER_DAY = 100
+
+QPS_MESSAGE = "You have reached the maximum per-second rate limit for this API. Try again later."
+MEETING_DAILY_MESSAGE = (
+    "You have exceeded the daily rate limit ({limit}) of Meeting Create/Update API requests "
+    "permitted for this particular user. You may resume these requests at GMT 00:00:00."
+)
+
+
+def _iso(moment: float) -> str:
+    return datetime.fromtimestamp(moment, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _next_midnight_utc() -> float:
+    today = datetime.now(timezone.utc).date()
+    midnight = datetime.combine(today + timedelta(days=1), datetime.min.time(), timezone.utc)
+    return midnight.timestamp()
+
+
+def _today() -> str:
+    return datetime.now(timezone.utc).date().isoformat()
+
+
+class RateLimiter:
+    """Fixed-window counters, as many as Zoom keeps: by account and label, by day, by host."""
+
+    def __init__(self, state: EmulatorState) -> None:
+        self.state = state
+        self._windows: dict[tuple[str, RateLabel, int], int] = defaultdict(int)
+        self._daily: dict[tuple[str, str], int] = defaultdict(int)
+        self._meeting_writes: dict[tuple[str, str], int] = defaultdict(int)
+
+    @property
+    def plan(self) -> str:
+        return self.state.config.rate_limits
+
+    def check(self, caller: Caller, operation: Operation, request: Request) -> None:
+        """Count one request; raise Zoom's 429 when it goes over a limit."""
+        if self.plan == "off":
+            return
+        limit, window = PLANS[self.plan][operation.label]
+        moment = now()
+        slot = math.floor(moment / window)
+        key = (caller.account_id, operation.label, slot)
+        if self._windows[key] >= limit:
+            self._reject(
+                QPS_MESSAGE,
+                category=operation.label.value,
+                kind="QPS",
+                limit=limit,
+                retry_at=(slot + 1) * window,
+            )
+        self._windows[key] += 1
+        if operation.label in (RateLabel.HEAVY, RateLabel.RESOURCE_INTENSIVE):
+            day_key = (caller.account_id, _today())
+            cap = DAILY_HEAVY_CAP[self.plan]
+            if self._daily[day_key] >= cap:
+                self._reject(
+                    "You have reached the maximum daily rate limit for this API.",
+                    category=operation.label.value,
+                    kind="Daily-limit",
+                    limit=cap,
+                    retry_at=_next_midnight_utc(),
+                )
+            self._daily[day_key] += 1
+        if len(self._windows) > 10_000:
+            self._windows = defaultdict(int, {k: v for k, v in self._windows.items() if k[2] >= slot})
+
+    def count_meeting_write(self, host_id: str) -> None:
+        """Meeting create/update: at most 100 a day per host user, reset at 00:00 UTC."""
+        if self.plan == "off":
+            return
+        key = (host_id, _today())
+        if self._meeting_writes[key] >= MEETING_WRITES_PER_DAY:
+            self._reject(
+                MEETING_DAILY_MESSAGE.format(limit=MEETING_WRITES_PER_DAY),
+                category="Medium",
+                kind="Daily-limit",
+                limit=MEETING_WRITES_PER_DAY,
+                retry_at=_next_midnight_utc(),
+            )
+        self._meeting_writes[key] += 1
+
+    def _reject(self, message: str, *, category: str, kind: str, limit: int, retry_at: float) -> None:
+        self.state.counters["rate_limited"] += 1
+        self.state.counters[f"rate_limited {kind}"] += 1
+        raise ZoomError(
+            429,
+            429,
+            message,
+            headers={
+                "X-RateLimit-Category": category,
+                "X-RateLimit-Type": kind,
+                "X-RateLimit-Limit": str(limit),
+                "X-RateLimit-Remaining": "0",
+                "Retry-After": _iso(retry_at),
+            },
+        )

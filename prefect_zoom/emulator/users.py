@@ -1,0 +1,7 @@
+"""Emulator routes: users."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()

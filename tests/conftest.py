@@ -1,0 +1,41 @@
+"""Test session setup: a private PREFECT_HOME, one Prefect test harness, emulator fixtures."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+
+import pytest
+
+# Prefect reads its settings at import: point it at a private home before anything imports it.
+_PREFECT_HOME = tempfile.mkdtemp(prefix="prefect-zoom-tests-")
+os.environ["PREFECT_HOME"] = _PREFECT_HOME
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+from prefect_zoom.emulator import EmulatorConfig, ZoomEmulator  # noqa: E402
+from prefect_zoom.testing import zoom_emulator  # noqa: E402,F401  (the pytest fixture)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def prefect_harness() -> Iterator[None]:
+    """One Prefect API (temporary SQLite database) for the whole session."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=60):
+        yield
+
+
+@pytest.fixture
+def emulator_config() -> EmulatorConfig:
+    """Override in a test module to start the emulator differently."""
+    return EmulatorConfig()
+
+
+@pytest.fixture(scope="session")
+def shared_emulator() -> Iterator[ZoomEmulator]:
+    """An emulator with default settings, shared by tests that only read."""
+    with ZoomEmulator() as emulator:
+        yield emulator
