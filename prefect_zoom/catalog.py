@@ -112,7 +112,9 @@ OPERATIONS: dict[str, Operation] = {
             "meeting:read",
             "meeting:read:list_meetings",
         ),
-        _op("get_meeting", "GET", "/meetings/{meetingId}", L, "meeting:read", "meeting:read:meeting"),
+        _op(
+            "get_meeting", "GET", "/meetings/{meetingId}", L, "meeting:read", "meeting:read:meeting"
+        ),
         _op(
             "update_meeting",
             "PATCH",

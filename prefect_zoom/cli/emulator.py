@@ -34,7 +34,9 @@ def emulator_command(
         bool, typer.Option(help="A new Server-to-Server token invalidates the older ones.")
     ] = False,
     account_id: Annotated[str, typer.Option(help="The account id.")] = _defaults.account_id,
-    user_email: Annotated[str, typer.Option(help="The owner's sign-in email.")] = _defaults.user_email,
+    user_email: Annotated[
+        str, typer.Option(help="The owner's sign-in email.")
+    ] = _defaults.user_email,
     user_password: Annotated[
         str, typer.Option(help="The owner's sign-in password.")
     ] = _defaults.user_password,

@@ -14,7 +14,9 @@ from prefect_zoom.emulator.ratelimit import RateLimiter
 from prefect_zoom.emulator.state import EmulatorState, build_state
 
 
-def create_app(config: EmulatorConfig | None = None, *, state: EmulatorState | None = None) -> FastAPI:
+def create_app(
+    config: EmulatorConfig | None = None, *, state: EmulatorState | None = None
+) -> FastAPI:
     """Build an emulator app from a config (or around an existing state)."""
     state = state or build_state(config or EmulatorConfig())
     app = FastAPI(

@@ -53,7 +53,11 @@ def authenticate(request: Request) -> Caller:
         raise ZoomError(401, 124, "Invalid access token.")
     if token.user_id is None:
         owner = next(
-            (u for u in state.users.values() if u.account_id == token.account_id and u.role_name == "Owner"),
+            (
+                u
+                for u in state.users.values()
+                if u.account_id == token.account_id and u.role_name == "Owner"
+            ),
             None,
         )
         return Caller(token=token, user=owner, account_id=token.account_id)

@@ -1,7 +1,234 @@
-"""Emulator routes: control."""
+"""The ``/_emulator/`` control surface: seed data, read counters, change settings, break things."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from typing import Any
 
-router = APIRouter()
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+
+from prefect_zoom.emulator import content
+from prefect_zoom.emulator.auth import state_of
+from prefect_zoom.emulator.config import FaultSettings, RatePlan
+from prefect_zoom.emulator.errors import ZoomError, user_not_found
+from prefect_zoom.emulator.seed import FILE_KINDS, add_recording
+from prefect_zoom.emulator.state import EmulatorState, User, now, zoom_time
+
+router = APIRouter(tags=["emulator controls"])
+
+
+class NewUser(BaseModel):
+    email: str
+    first_name: str = "New"
+    last_name: str = "User"
+    password: str | None = None
+    role_name: str = "Member"
+
+
+class NewRecording(BaseModel):
+    user: str = Field("me", description="Host: id or email; `me` is the account owner.")
+    topic: str = "Seeded recording"
+    start_time: datetime | None = Field(None, description="Default: yesterday 12:00 UTC.")
+    duration: int = 30
+    mp4_bytes: int = Field(1_000_000, ge=1)
+    file_types: list[str] = Field(default_factory=lambda: ["MP4", "M4A", "TRANSCRIPT", "CHAT"])
+    uuid: str | None = Field(None, description="Force a UUID (e.g. one with '/' or '//').")
+
+
+class ConfigChange(BaseModel):
+    access_token_ttl: int | None = Field(None, ge=1)
+    code_ttl: int | None = Field(None, ge=1)
+    page_token_ttl: int | None = Field(None, ge=1)
+    rate_limits: RatePlan | None = None
+    s2s_single_token: bool | None = None
+    require_preapproval: bool | None = None
+
+
+class ConnectionSelector(BaseModel):
+    """Which tokens an action hits: by app and/or user; nothing given means every token."""
+
+    client_id: str | None = None
+    user: str | None = Field(None, description="User id or email; omitted: every user.")
+
+
+def _host(state: EmulatorState, key: str) -> User:
+    if key == "me":
+        return state.owner()
+    for user in state.users.values():
+        if key in (user.id, user.email):
+            return user
+    raise user_not_found(key)
+
+
+def _selects(
+    state: EmulatorState, selector: ConnectionSelector
+) -> Callable[[str, str | None], bool]:
+    """A predicate over (client id, user id) for the tokens the selector names."""
+    user_id = _host(state, selector.user).id if selector.user else None
+
+    def selected(client_id: str, token_user_id: str | None) -> bool:
+        if selector.client_id and client_id != selector.client_id:
+            return False
+        return not (user_id and token_user_id != user_id)
+
+    return selected
+
+
+@router.get("/state")
+def describe(request: Request) -> dict[str, Any]:
+    """What the emulator holds: users, apps, meetings, recordings, live tokens, and its settings."""
+    state = state_of(request)
+    live = [t for t in state.access_tokens.values() if not t.revoked and t.expires_at > now()]
+    return {
+        "config": state.config.model_dump(
+            exclude={"user_password", "oauth_client_secret", "s2s_client_secret"}
+        ),
+        "users": [u.as_zoom() for u in state.users.values()],
+        "apps": [
+            {"client_id": a.client_id, "kind": a.kind, "name": a.name, "preapproved": a.preapproved}
+            for a in state.apps.values()
+        ],
+        "meetings": len(state.meetings),
+        "recordings": len(state.recordings),
+        "live_access_tokens": len(live),
+        "live_refresh_tokens": sum(1 for r in state.refresh_tokens.values() if r.alive),
+    }
+
+
+@router.get("/counters")
+def counters(request: Request) -> dict[str, int]:
+    """Requests by ``METHOD /route status``, grants by type, 429s, faults, download bytes."""
+    return dict(state_of(request).counters)
+
+
+@router.post("/counters/reset", status_code=204)
+def reset_counters(request: Request) -> None:
+    state_of(request).counters.clear()
+
+
+@router.post("/users", status_code=201)
+def create_user(request: Request, new: NewUser) -> dict[str, Any]:
+    state = state_of(request)
+    if any(u.email.lower() == new.email.lower() for u in state.users.values()):
+        raise ZoomError(409, 1005, f"User already in the account: {new.email}.")
+    user = state.add_user(
+        new.email, new.first_name, new.last_name, password=new.password, role_name=new.role_name
+    )
+    return user.as_zoom()
+
+
+@router.post("/recordings", status_code=201)
+def create_recording(request: Request, new: NewRecording) -> dict[str, Any]:
+    """Add a recorded meeting; its files' ids, sizes and content types come back."""
+    state = state_of(request)
+    unknown = [t for t in new.file_types if t not in FILE_KINDS]
+    if unknown:
+        raise ZoomError(400, 300, f"Unknown file types {unknown}; use {sorted(FILE_KINDS)}.")
+    start = new.start_time or datetime.now(timezone.utc).replace(
+        hour=12, minute=0, second=0, microsecond=0
+    ) - timedelta(days=1)
+    if start.tzinfo is None:
+        start = start.replace(tzinfo=timezone.utc)
+    recording = add_recording(
+        state,
+        _host(state, new.user).id,
+        topic=new.topic,
+        start_time=start,
+        mp4_bytes=new.mp4_bytes,
+        file_types=tuple(new.file_types),
+        duration=new.duration,
+        uuid=new.uuid,
+    )
+    return {
+        "uuid": recording.uuid,
+        "id": recording.meeting_id,
+        "host_id": recording.host_id,
+        "topic": recording.topic,
+        "start_time": zoom_time(recording.start_time),
+        "files": [
+            {
+                "id": f.id,
+                "file_type": f.file_type,
+                "file_size": f.file_size,
+                "content_type": f.content_type,
+            }
+            for f in recording.files
+        ],
+    }
+
+
+@router.get("/files/{file_id}")
+def describe_file(request: Request, file_id: str) -> dict[str, Any]:
+    """A recording file's size, content type and SHA-256 (computed on demand)."""
+    state = state_of(request)
+    if file_id not in state.files:
+        raise ZoomError(404, 3301, "This recording does not exist.")
+    _, file = state.files[file_id]
+    return {
+        "id": file.id,
+        "file_size": file.file_size,
+        "content_type": file.content_type,
+        "sha256": content.sha256(file.id, file.file_size),
+    }
+
+
+@router.patch("/config")
+def change_config(request: Request, change: ConfigChange) -> dict[str, Any]:
+    """Change token lifetimes, the rate-limit plan, the S2S token mode or pre-approval."""
+    state = state_of(request)
+    updates = change.model_dump(exclude_none=True)
+    state.config = state.config.model_copy(update=updates)
+    if "require_preapproval" in updates:
+        for account in state.accounts.values():
+            account.requires_preapproval = updates["require_preapproval"]
+    return state.config.model_dump(include=set(ConfigChange.model_fields))
+
+
+@router.put("/faults")
+def set_faults(request: Request, faults: FaultSettings) -> FaultSettings:
+    """Replace the fault settings (5xx, drops, slow answers, cut or HTML downloads)."""
+    state = state_of(request)
+    state.config = state.config.model_copy(update={"faults": faults})
+    return state.config.faults
+
+
+@router.post("/apps/{client_id}/preapproval")
+def set_preapproval(request: Request, client_id: str, approved: bool = True) -> dict[str, Any]:
+    """An admin pre-approves an app (or withdraws the approval)."""
+    state = state_of(request)
+    app = state.apps.get(client_id)
+    if app is None:
+        raise ZoomError(404, 4702, f"No app with client id {client_id}.")
+    app.preapproved = approved
+    return {"client_id": client_id, "preapproved": approved}
+
+
+@router.post("/tokens/expire")
+def expire_tokens(request: Request, selector: ConnectionSelector) -> dict[str, int]:
+    """Make matching access tokens expired now (their refresh tokens stay good)."""
+    state = state_of(request)
+    selected = _selects(state, selector)
+    expired = 0
+    for token in state.access_tokens.values():
+        if selected(token.client_id, token.user_id) and token.expires_at > now():
+            token.expires_at = now() - 1
+            expired += 1
+    return {"expired": expired}
+
+
+@router.post("/connections/revoke")
+def revoke_connections(request: Request, selector: ConnectionSelector) -> dict[str, int]:
+    """Revoke connections: their refresh and access tokens die (the user must authorize again)."""
+    state = state_of(request)
+    selected = _selects(state, selector)
+    revoked = 0
+    for refresh in state.refresh_tokens.values():
+        if selected(refresh.client_id, refresh.user_id) and refresh.alive:
+            refresh.alive = False
+            revoked += 1
+    for token in state.access_tokens.values():
+        if selected(token.client_id, token.user_id):
+            token.revoked = True
+    return {"revoked_refresh_tokens": revoked}

@@ -92,7 +92,9 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         errors = []
         for err in exc.errors():
-            loc = [str(part) for part in err.get("loc", ()) if part not in ("body", "query", "path")]
+            loc = [
+                str(part) for part in err.get("loc", ()) if part not in ("body", "query", "path")
+            ]
             errors.append({"field": ".".join(loc) or "body", "message": str(err.get("msg"))})
         return _json(400, validation_failed(errors).body())
 

@@ -99,7 +99,9 @@ class RateLimiter:
                 )
             self._daily[day_key] += 1
         if len(self._windows) > 10_000:
-            self._windows = defaultdict(int, {k: v for k, v in self._windows.items() if k[2] >= slot})
+            self._windows = defaultdict(
+                int, {k: v for k, v in self._windows.items() if k[2] >= slot}
+            )
 
     def count_meeting_write(self, host_id: str) -> None:
         """Meeting create/update: at most 100 a day per host user, reset at 00:00 UTC."""
@@ -116,7 +118,9 @@ class RateLimiter:
             )
         self._meeting_writes[key] += 1
 
-    def _reject(self, message: str, *, category: str, kind: str, limit: int, retry_at: float) -> None:
+    def _reject(
+        self, message: str, *, category: str, kind: str, limit: int, retry_at: float
+    ) -> None:
         self.state.counters["rate_limited"] += 1
         self.state.counters[f"rate_limited {kind}"] += 1
         raise ZoomError(

@@ -1,0 +1,97 @@
+"""``prefect-zoom emulator`` runs a Zoom on loopback, prints how to reach it, and stops on Ctrl+C."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from prefect_zoom.emulator import EmulatorConfig, free_port
+
+
+@pytest.fixture
+def emulator_process() -> Iterator[tuple[subprocess.Popen[str], int]]:
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "prefect_zoom.cli",
+            "emulator",
+            "--port",
+            str(port),
+            "--access-token-ttl",
+            "120",
+            "--seed-users",
+            "3",
+            "--recordings-per-user",
+            "1",
+            "--rate-limits",
+            "business",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    try:
+        yield process, port
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def _read_until(process: subprocess.Popen[str], marker: str) -> str:
+    assert process.stdout is not None
+    seen = []
+    for line in process.stdout:
+        seen.append(line)
+        if marker in line:
+            return "".join(seen)
+    raise AssertionError("the emulator exited early:\n" + "".join(seen))
+
+
+def test_prints_base_url_and_credentials_and_serves(
+    emulator_process: tuple[subprocess.Popen[str], int],
+) -> None:
+    process, port = emulator_process
+    banner = _read_until(process, "Ctrl+C")
+    defaults = EmulatorConfig()
+    base_url = f"http://127.0.0.1:{port}"
+    assert base_url in banner
+    for value in (
+        defaults.account_id,
+        defaults.s2s_client_id,
+        defaults.oauth_client_id,
+        defaults.user_email,
+    ):
+        assert value in banner
+
+    state = httpx.get(f"{base_url}/_emulator/state").json()
+    assert len(state["users"]) == 3
+    assert state["recordings"] == 3
+    assert state["config"]["access_token_ttl"] == 120
+    assert state["config"]["rate_limits"] == "business"
+
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=15) in (0, 130)  # 130: stopped by SIGINT, as shells report it
+    rest = process.stdout.read() if process.stdout else ""
+    assert "Traceback" not in rest
+
+
+def test_rejects_an_unknown_rate_plan() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "prefect_zoom.cli", "emulator", "--rate-limits", "platinum"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "--rate-limits" in result.stdout + result.stderr
