@@ -119,6 +119,7 @@ class RefreshToken:
     user_id: str
     scopes: list[str]
     alive: bool = True
+    killed_by: str = ""  # "rotation", "revoke" or "reauthorized" once dead
 
 
 @dataclass
@@ -131,6 +132,20 @@ class AuthCode:
     code_challenge: str | None = None
     code_challenge_method: str = "plain"
     used: bool = False
+
+
+@dataclass
+class SignIn:
+    """A user who signed in on the authorize page and has yet to Allow or Decline (single use)."""
+
+    id: str
+    client_id: str
+    user_id: str
+    redirect_uri: str
+    state: str | None
+    code_challenge: str | None
+    code_challenge_method: str
+    expires_at: float
 
 
 @dataclass
@@ -177,6 +192,7 @@ class EmulatorState:
     access_tokens: dict[str, AccessToken] = field(default_factory=dict)
     refresh_tokens: dict[str, RefreshToken] = field(default_factory=dict)
     codes: dict[str, AuthCode] = field(default_factory=dict)
+    signins: dict[str, SignIn] = field(default_factory=dict)  # consent pages awaiting an answer
     meetings: dict[int, dict[str, Any]] = field(default_factory=dict)
     registrants: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     recordings: dict[str, RecordingMeeting] = field(default_factory=dict)  # by uuid
@@ -258,6 +274,29 @@ class EmulatorState:
                     killed += 1
         return killed
 
+    def issue_refresh_token(self, app: App, *, user_id: str, scopes: list[str]) -> RefreshToken:
+        token = RefreshToken(
+            value=new_token("emu_rt_"),
+            client_id=app.client_id,
+            user_id=user_id,
+            scopes=list(scopes),
+        )
+        self.refresh_tokens[token.value] = token
+        return token
+
+    def kill_refresh_tokens(
+        self, client_id: str, user_id: str, *, reason: str, keep: str = ""
+    ) -> int:
+        """Kill a user's live refresh tokens for one app, recording why (``killed_by``)."""
+        killed = 0
+        for token in self.refresh_tokens.values():
+            if token.client_id == client_id and token.user_id == user_id and token.value != keep:
+                if token.alive:
+                    token.alive = False
+                    token.killed_by = reason
+                    killed += 1
+        return killed
+
     def forget_dead_tokens(self) -> None:
         """Drop tokens that can never be used again, so long runs don't grow memory."""
         cutoff = now() - 60
@@ -266,6 +305,10 @@ class EmulatorState:
             del self.access_tokens[key]
         for key in [k for k, r in self.refresh_tokens.items() if not r.alive]:
             del self.refresh_tokens[key]
+        for key in [k for k, c in self.codes.items() if c.used or c.expires_at < cutoff]:
+            del self.codes[key]
+        for key in [k for k, s in self.signins.items() if s.expires_at < cutoff]:
+            del self.signins[key]
 
 
 def build_state(config: EmulatorConfig) -> EmulatorState:
