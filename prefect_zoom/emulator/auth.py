@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from fastapi import Request
@@ -73,11 +73,14 @@ def require_scopes(caller: Caller, operation: Operation, *, user_id: str = "me")
         raise ZoomError(400, 4711, missing_scope_message(operation))
 
 
-def caller_for(operation_name: str) -> Callable[[Request], Caller]:
-    """A FastAPI dependency: authenticate, check scopes, then apply the rate limits."""
+def caller_for(operation_name: str) -> Callable[[Request], Awaitable[Caller]]:
+    """A FastAPI dependency: authenticate, check scopes, then apply the rate limits.
+
+    It is ``async`` so it runs on the server's event loop, like every route that changes state.
+    """
     operation = OPERATIONS[operation_name]
 
-    def dependency(request: Request) -> Caller:
+    async def dependency(request: Request) -> Caller:
         caller = authenticate(request)
         user_id = request.path_params.get("userId", "me")
         require_scopes(caller, operation, user_id=str(user_id))

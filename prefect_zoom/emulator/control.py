@@ -77,7 +77,7 @@ def _selects(
 
 
 @router.get("/state")
-def describe(request: Request) -> dict[str, Any]:
+async def describe(request: Request) -> dict[str, Any]:
     """What the emulator holds: users, apps, meetings, recordings, live tokens, and its settings."""
     state = state_of(request)
     live = [t for t in state.access_tokens.values() if not t.revoked and t.expires_at > now()]
@@ -98,18 +98,18 @@ def describe(request: Request) -> dict[str, Any]:
 
 
 @router.get("/counters")
-def counters(request: Request) -> dict[str, int]:
+async def counters(request: Request) -> dict[str, int]:
     """Requests by ``METHOD /route status``, grants by type, 429s, faults, download bytes."""
     return dict(state_of(request).counters)
 
 
 @router.post("/counters/reset", status_code=204)
-def reset_counters(request: Request) -> None:
+async def reset_counters(request: Request) -> None:
     state_of(request).counters.clear()
 
 
 @router.post("/users", status_code=201)
-def create_user(request: Request, new: NewUser) -> dict[str, Any]:
+async def create_user(request: Request, new: NewUser) -> dict[str, Any]:
     state = state_of(request)
     if any(u.email.lower() == new.email.lower() for u in state.users.values()):
         raise ZoomError(409, 1005, f"User already in the account: {new.email}.")
@@ -120,7 +120,7 @@ def create_user(request: Request, new: NewUser) -> dict[str, Any]:
 
 
 @router.post("/recordings", status_code=201)
-def create_recording(request: Request, new: NewRecording) -> dict[str, Any]:
+async def create_recording(request: Request, new: NewRecording) -> dict[str, Any]:
     """Add a recorded meeting; its files' ids, sizes and content types come back."""
     state = state_of(request)
     unknown = [t for t in new.file_types if t not in FILE_KINDS]
@@ -161,7 +161,7 @@ def create_recording(request: Request, new: NewRecording) -> dict[str, Any]:
 
 @router.get("/files/{file_id}")
 def describe_file(request: Request, file_id: str) -> dict[str, Any]:
-    """A recording file's size, content type and SHA-256 (computed on demand)."""
+    """A recording file's size, content type and SHA-256 (computed on demand, off the loop)."""
     state = state_of(request)
     if file_id not in state.files:
         raise ZoomError(404, 3301, "This recording does not exist.")
@@ -175,7 +175,7 @@ def describe_file(request: Request, file_id: str) -> dict[str, Any]:
 
 
 @router.patch("/config")
-def change_config(request: Request, change: ConfigChange) -> dict[str, Any]:
+async def change_config(request: Request, change: ConfigChange) -> dict[str, Any]:
     """Change token lifetimes, the rate-limit plan, the S2S token mode or pre-approval."""
     state = state_of(request)
     updates = change.model_dump(exclude_none=True)
@@ -187,7 +187,7 @@ def change_config(request: Request, change: ConfigChange) -> dict[str, Any]:
 
 
 @router.put("/faults")
-def set_faults(request: Request, faults: FaultSettings) -> FaultSettings:
+async def set_faults(request: Request, faults: FaultSettings) -> FaultSettings:
     """Replace the fault settings (5xx, drops, slow answers, cut or HTML downloads)."""
     state = state_of(request)
     state.config = state.config.model_copy(update={"faults": faults})
@@ -195,7 +195,9 @@ def set_faults(request: Request, faults: FaultSettings) -> FaultSettings:
 
 
 @router.post("/apps/{client_id}/preapproval")
-def set_preapproval(request: Request, client_id: str, approved: bool = True) -> dict[str, Any]:
+async def set_preapproval(
+    request: Request, client_id: str, approved: bool = True
+) -> dict[str, Any]:
     """An admin pre-approves an app (or withdraws the approval)."""
     state = state_of(request)
     app = state.apps.get(client_id)
@@ -206,7 +208,7 @@ def set_preapproval(request: Request, client_id: str, approved: bool = True) -> 
 
 
 @router.post("/tokens/expire")
-def expire_tokens(request: Request, selector: ConnectionSelector) -> dict[str, int]:
+async def expire_tokens(request: Request, selector: ConnectionSelector) -> dict[str, int]:
     """Make matching access tokens expired now (their refresh tokens stay good)."""
     state = state_of(request)
     selected = _selects(state, selector)
@@ -219,7 +221,7 @@ def expire_tokens(request: Request, selector: ConnectionSelector) -> dict[str, i
 
 
 @router.post("/connections/revoke")
-def revoke_connections(request: Request, selector: ConnectionSelector) -> dict[str, int]:
+async def revoke_connections(request: Request, selector: ConnectionSelector) -> dict[str, int]:
     """Revoke connections: their refresh and access tokens die (the user must authorize again)."""
     state = state_of(request)
     selected = _selects(state, selector)
