@@ -158,6 +158,7 @@ class RecordingFile:
     content_type: str
     status: str = "completed"
     deleted: bool = False  # in the trash
+    trashed_at: str | None = None  # Zoom time it went to the trash
 
 
 @dataclass
@@ -171,6 +172,7 @@ class RecordingMeeting:
     duration: int
     files: list[RecordingFile]
     deleted: bool = False  # whole meeting in the trash
+    trashed_at: str | None = None
     password: str = ""
 
 

@@ -1,0 +1,57 @@
+"""An existing Zoom client (zoomus), pointed at the emulator with no changes of its own, just works.
+
+This is how a new user would try the emulator: take the client they already use, swap the two base
+URLs, and run the calls they know.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date, datetime, timedelta, timezone
+
+import requests
+from zoomus import ZoomClient
+
+from prefect_zoom.emulator import ZoomEmulator
+
+
+def test_zoomus_round_trip(zoom_emulator: ZoomEmulator) -> None:
+    config = zoom_emulator.config
+    client = ZoomClient(
+        config.s2s_client_id,
+        config.s2s_client_secret,
+        api_account_id=config.account_id,
+        base_uri=zoom_emulator.api_url,
+        oauth_uri=f"{zoom_emulator.oauth_url}/token",
+    )
+
+    me = client.user.get(id="me")
+    assert me.status_code == 200, me.text
+    assert me.json()["email"] == config.user_email
+
+    start = datetime.now(timezone.utc) + timedelta(days=2)
+    created = client.meeting.create(
+        user_id="me", topic="Planning", start_time=start, duration=45, timezone="UTC"
+    )
+    assert created.status_code == 201, created.text
+    meeting = created.json()
+    assert isinstance(meeting["id"], int)
+    fetched = client.meeting.get(id=meeting["id"])
+    assert fetched.status_code == 200
+    assert fetched.json()["topic"] == "Planning"
+
+    yesterday = date.today() - timedelta(days=1)
+    listed = client.recording.list(user_id="me", start=yesterday, end=date.today())
+    assert listed.status_code == 200, listed.text
+    meetings = listed.json()["meetings"]
+    assert len(meetings) == config.recordings_per_user
+
+    recording_file = meetings[0]["recording_files"][0]
+    token = client.config["token"]
+    download = requests.get(
+        recording_file["download_url"], headers={"Authorization": f"Bearer {token}"}, timeout=30
+    )
+    assert download.status_code == 200
+    assert len(download.content) == recording_file["file_size"]
+    expected = zoom_emulator.control("GET", f"files/{recording_file['id']}")["sha256"]
+    assert hashlib.sha256(download.content).hexdigest() == expected
