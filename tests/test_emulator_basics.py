@@ -30,3 +30,49 @@ def test_context_manager_stops_the_server() -> None:
         pass
     else:  # pragma: no cover - the assertion below explains
         raise AssertionError("the emulator still answers after its with-block ended")
+
+
+def test_control_surface_seeds_and_counts(zoom_emulator: ZoomEmulator) -> None:
+    user = zoom_emulator.control(
+        "POST", "users", json={"email": "new@example.com", "first_name": "New"}
+    )
+    meeting = zoom_emulator.control(
+        "POST",
+        "meetings",
+        params={"user": "new@example.com"},
+        json={"topic": "Seeded", "start_time": "2030-01-02T10:00:00Z", "duration": 30},
+    )
+    assert meeting["host_id"] == user["id"]
+    recording = zoom_emulator.control(
+        "POST", "recordings", json={"user": user["id"], "mp4_bytes": 4096, "file_types": ["MP4"]}
+    )
+    assert recording["files"][0]["file_size"] == 4096
+
+    token = zoom_emulator.state.issue_access_token(
+        zoom_emulator.state.apps[zoom_emulator.config.s2s_client_id],
+        user_id=None,
+        scopes=["meeting:read:admin"],
+    ).value
+    got = httpx.get(
+        f"{zoom_emulator.api_url}/meetings/{meeting['id']}",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert got.json()["topic"] == "Seeded"
+    counters = zoom_emulator.control("GET", "counters")
+    assert counters["GET /v2/meetings/{meetingId} 200"] == 1
+
+    expired = zoom_emulator.control("POST", "tokens/expire", json={})
+    assert expired["expired"] >= 1
+    again = httpx.get(
+        f"{zoom_emulator.api_url}/meetings/{meeting['id']}",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert again.json() == {"code": 124, "message": "Access token is expired."}
+
+
+def test_control_surface_rejects_a_bad_meeting(zoom_emulator: ZoomEmulator) -> None:
+    response = httpx.post(
+        f"{zoom_emulator.base_url}/_emulator/meetings", json={"topic": "x", "password": "x" * 11}
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == 300

@@ -36,5 +36,5 @@ def create_app(
     app.include_router(downloads.router)
     app.include_router(control.router, prefix="/_emulator")
     app.add_middleware(FaultMiddleware, state=state, dice=random.Random(state.config.faults.seed))
-    app.add_middleware(CounterMiddleware, state=state)
+    app.add_middleware(CounterMiddleware, state=state, prefixes=("/v2", "/oauth"))
     return app

@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from prefect_zoom.emulator import content
+from prefect_zoom.emulator import content, meetings
 from prefect_zoom.emulator.auth import state_of
 from prefect_zoom.emulator.config import FaultSettings, RatePlan
 from prefect_zoom.emulator.errors import ZoomError, user_not_found
@@ -157,6 +157,19 @@ async def create_recording(request: Request, new: NewRecording) -> dict[str, Any
             for f in recording.files
         ],
     }
+
+
+@router.post("/meetings", status_code=201)
+async def seed_meeting(request: Request, user: str = "me") -> dict[str, Any]:
+    """Add a meeting for a host (``?user=`` id or email; ``me`` is the owner), bypassing limits.
+
+    The body is a create-meeting body, validated exactly as ``POST /v2/users/{userId}/meetings``.
+    """
+    state = state_of(request)
+    body = await meetings.read_body(request, meetings.MeetingIn)
+    meeting = meetings.build_meeting(state, _host(state, user), body)
+    state.meetings[meeting["id"]] = meeting
+    return meeting
 
 
 @router.get("/files/{file_id}")

@@ -86,9 +86,17 @@ class FaultMiddleware:
 class CounterMiddleware:
     """Counts every answer by method, route template and status: ``GET /v2/users/{userId} 200``."""
 
-    def __init__(self, app: ASGIApp, state: EmulatorState) -> None:
+    def __init__(self, app: ASGIApp, state: EmulatorState, prefixes: tuple[str, ...] = ()) -> None:
         self.app = app
         self.state = state
+        self.prefixes = prefixes  # router prefixes: route templates are given without them
+
+    def _template(self, scope: Scope) -> str:
+        template = getattr(scope.get("route"), "path", None)
+        if template is None:
+            return str(scope["path"])
+        prefix = next((p for p in self.prefixes if scope["path"].startswith(p + "/")), "")
+        return template if template.startswith(prefix + "/") else prefix + template
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].startswith("/_emulator"):
@@ -104,8 +112,6 @@ class CounterMiddleware:
         try:
             await self.app(scope, receive, counting_send)
         finally:
-            route = scope.get("route")
-            template = getattr(route, "path", None) or scope["path"]
             status = status_seen[0] if status_seen else 0
-            self.state.counters[f"{scope['method']} {template} {status}"] += 1
+            self.state.counters[f"{scope['method']} {self._template(scope)} {status}"] += 1
             self.state.counters["requests"] += 1

@@ -1,0 +1,36 @@
+"""Typed models of what the pack sends to and gets from Zoom (Zoom's extra fields are kept)."""
+
+from prefect_zoom.models._base import ZoomModel, parse_input
+from prefect_zoom.models.meetings import (
+    InviteLink,
+    Meeting,
+    MeetingRequest,
+    MeetingSettings,
+    MeetingType,
+    Occurrence,
+    Recurrence,
+    RecurrenceType,
+    Registrant,
+    RegistrantRequest,
+)
+from prefect_zoom.models.recordings import DateRange, RecordingFile, RecordingMeeting
+from prefect_zoom.models.users import User
+
+__all__ = [
+    "DateRange",
+    "InviteLink",
+    "Meeting",
+    "MeetingRequest",
+    "MeetingSettings",
+    "MeetingType",
+    "Occurrence",
+    "RecordingFile",
+    "RecordingMeeting",
+    "Recurrence",
+    "RecurrenceType",
+    "Registrant",
+    "RegistrantRequest",
+    "User",
+    "ZoomModel",
+    "parse_input",
+]
