@@ -270,10 +270,10 @@ class EmulatorState:
         """Invalidate a user's (or, for S2S, the account's) access tokens for one app."""
         killed = 0
         for token in self.access_tokens.values():
-            if token.client_id == client_id and token.user_id == user_id and token.value != keep:
-                if not token.revoked:
-                    token.revoked = True
-                    killed += 1
+            mine = token.client_id == client_id and token.user_id == user_id
+            if mine and token.value != keep and not token.revoked:
+                token.revoked = True
+                killed += 1
         return killed
 
     def issue_refresh_token(self, app: App, *, user_id: str, scopes: list[str]) -> RefreshToken:
@@ -292,11 +292,11 @@ class EmulatorState:
         """Kill a user's live refresh tokens for one app, recording why (``killed_by``)."""
         killed = 0
         for token in self.refresh_tokens.values():
-            if token.client_id == client_id and token.user_id == user_id and token.value != keep:
-                if token.alive:
-                    token.alive = False
-                    token.killed_by = reason
-                    killed += 1
+            mine = token.client_id == client_id and token.user_id == user_id
+            if mine and token.value != keep and token.alive:
+                token.alive = False
+                token.killed_by = reason
+                killed += 1
         return killed
 
     def forget_dead_tokens(self) -> None:
