@@ -1,0 +1,99 @@
+"""What every Zoom task shares: credentials by block or name, retries on transient errors only."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeAlias, TypeVar
+
+import httpx
+from prefect import Task, task
+from prefect.cache_policies import NONE
+from prefect.client.schemas.objects import TaskRun
+from prefect.states import State
+
+from prefect_zoom.blocks import ZoomOAuthCredentials, ZoomServerToServerCredentials
+from prefect_zoom.catalog import OPERATIONS, Operation
+from prefect_zoom.client import ZoomClient
+from prefect_zoom.exceptions import ZoomInputError, ZoomRateLimitError, ZoomServerError
+
+ZoomCredentials: TypeAlias = ZoomOAuthCredentials | ZoomServerToServerCredentials
+CredentialsLike: TypeAlias = ZoomCredentials | str
+"""A credentials block, or the name of a saved one (preferred in flow parameters: no secrets)."""
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def load_credentials(credentials: CredentialsLike) -> ZoomCredentials:
+    """The block itself, or the saved block of that name (OAuth or Server-to-Server)."""
+    if isinstance(credentials, (ZoomOAuthCredentials, ZoomServerToServerCredentials)):
+        return credentials
+    if not isinstance(credentials, str) or not credentials:
+        raise ZoomInputError(
+            "credentials",
+            f"expected a Zoom credentials block or a block name, got {type(credentials).__name__}",
+            "Pass the name of a saved ZoomOAuthCredentials or ZoomServerToServerCredentials block.",
+        )
+    errors: list[str] = []
+    for block_type in (ZoomOAuthCredentials, ZoomServerToServerCredentials):
+        try:
+            loaded: ZoomCredentials = block_type.load(credentials, validate=True)  # type: ignore[assignment]
+            return loaded
+        except ValueError as error:
+            errors.append(str(error))
+    raise ZoomInputError(
+        "credentials",
+        f"no Zoom credentials block named {credentials!r}",
+        "Create one with `prefect-zoom connect oauth --block NAME ...` or "
+        "`prefect-zoom connect s2s --block NAME ...`, or check the name in the Prefect UI.",
+    )
+
+
+def client_for(credentials: CredentialsLike) -> ZoomClient:
+    """A client on the connection (close it, or use it as a context manager)."""
+    return load_credentials(credentials).get_client()
+
+
+def is_transient(error: BaseException | None) -> bool:
+    """True for failures worth another try: 5xx, dropped connections, per-second rate limits."""
+    if isinstance(error, ZoomRateLimitError):
+        return error.limit_type != "Daily-limit"
+    return isinstance(error, (ZoomServerError, httpx.TransportError))
+
+
+def retry_on_transient_errors(_task: Task[Any, Any], _run: TaskRun, state: State[Any]) -> bool:
+    """Prefect ``retry_condition_fn``: retry a task only when it failed on a transient error."""
+    try:
+        state.result()
+    except Exception as error:
+        return is_transient(error)
+    return False
+
+
+def zoom_task(
+    operation: str | None,
+    *,
+    name: str,
+    tags: tuple[str, ...] = (),
+    retries: int = 2,
+) -> Callable[[Callable[P, R]], Task[P, R]]:
+    """Declare a Zoom activity as a Prefect task with the pack's defaults.
+
+    Never cached (Zoom's data changes, and mutations must run every time); retried only on
+    transient errors; tagged ``zoom`` plus the resource; the operation's scopes are recorded on the
+    function (``required_operation``) for ``check`` and the docs.
+    """
+    op: Operation | None = OPERATIONS[operation] if operation else None
+
+    def decorate(fn: Callable[P, R]) -> Task[P, R]:
+        fn.required_operation = op  # type: ignore[attr-defined]
+        return task(
+            name=name,
+            tags={"zoom", *tags},
+            cache_policy=NONE,
+            retries=retries,
+            retry_delay_seconds=[2.0, 10.0, 30.0][: max(retries, 1)],
+            retry_condition_fn=retry_on_transient_errors,
+        )(fn)
+
+    return decorate
