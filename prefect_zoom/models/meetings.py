@@ -49,7 +49,7 @@ class Recurrence(ZoomModel):
 
     type: RecurrenceType
     repeat_interval: int = Field(
-        1, ge=1, description="Every N days (≤ 99), weeks (≤ 50) or months (≤ 10)."
+        1, ge=1, description="Every N days (≤ 90), weeks (≤ 12) or months (≤ 3)."
     )
     weekly_days: list[int] | None = Field(
         None, description="Week days for weekly meetings, 1 = Sunday."
@@ -78,7 +78,7 @@ class Recurrence(ZoomModel):
 
     @model_validator(mode="after")
     def _makes_sense(self) -> Recurrence:
-        limits = {RecurrenceType.DAILY: 99, RecurrenceType.WEEKLY: 50, RecurrenceType.MONTHLY: 10}
+        limits = {RecurrenceType.DAILY: 90, RecurrenceType.WEEKLY: 12, RecurrenceType.MONTHLY: 3}
         if self.repeat_interval > limits[self.type]:
             raise ValueError(
                 f"repeat_interval {self.repeat_interval} is over Zoom's limit of "
@@ -219,7 +219,7 @@ class InviteLink(ZoomModel):
 class Registrant(ZoomModel):
     """Someone registered for a meeting (what Zoom answers to an add)."""
 
-    id: str | None = None
+    id: int | None = Field(None, description="The meeting's id.")
     registrant_id: str | None = None
     join_url: str | None = None
     topic: str | None = None
