@@ -1,5 +1,35 @@
 """prefect-zoom: Zoom connections, activities and flows for Prefect."""
 
 from prefect_zoom._version import __version__
+from prefect_zoom.blocks import ZoomOAuthCredentials, ZoomServerToServerCredentials
+from prefect_zoom.client import AsyncZoomClient, ZoomClient
+from prefect_zoom.exceptions import (
+    ZoomAPIError,
+    ZoomAuthError,
+    ZoomAuthorizeAgainError,
+    ZoomInputError,
+    ZoomMissingScopesError,
+    ZoomNotFoundError,
+    ZoomPreapprovalRequiredError,
+    ZoomRateLimitError,
+    ZoomServerError,
+    ZoomValidationError,
+)
 
-__all__ = ["__version__"]
+__all__ = [
+    "AsyncZoomClient",
+    "ZoomAPIError",
+    "ZoomAuthError",
+    "ZoomAuthorizeAgainError",
+    "ZoomClient",
+    "ZoomInputError",
+    "ZoomMissingScopesError",
+    "ZoomNotFoundError",
+    "ZoomOAuthCredentials",
+    "ZoomPreapprovalRequiredError",
+    "ZoomRateLimitError",
+    "ZoomServerError",
+    "ZoomServerToServerCredentials",
+    "ZoomValidationError",
+    "__version__",
+]

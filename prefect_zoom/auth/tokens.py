@@ -1,0 +1,88 @@
+"""Access and refresh tokens as one value, and when to renew them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from pydantic import BaseModel, Field, SecretStr, field_validator
+
+MAX_REFRESH_MARGIN = timedelta(seconds=300)
+"""Renew at most this long before expiry..."""
+MARGIN_SHARE = 0.2
+"""...and at most this share of the token's lifetime before expiry."""
+
+
+def utcnow() -> datetime:
+    """Now, timezone-aware in UTC."""
+    return datetime.now(timezone.utc)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """A datetime in UTC (naive values are taken as UTC)."""
+    return (
+        moment.replace(tzinfo=timezone.utc)
+        if moment.tzinfo is None
+        else moment.astimezone(timezone.utc)
+    )
+
+
+class TokenSet(BaseModel):
+    """One grant's tokens. Secrets stay hidden in reprs and logs."""
+
+    access_token: SecretStr = Field(description="The bearer token sent to Zoom's REST API.")
+    refresh_token: SecretStr | None = Field(
+        default=None, description="The single-use token that gets the next access token."
+    )
+    expires_at: datetime = Field(description="When the access token expires (UTC).")
+    issued_at: datetime = Field(default_factory=utcnow, description="When it was issued (UTC).")
+    scopes: list[str] = Field(default_factory=list, description="Scopes Zoom granted.")
+
+    @field_validator("expires_at", "issued_at")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        return as_utc(value)
+
+    @classmethod
+    def from_response(cls, data: Mapping[str, Any], *, now: datetime | None = None) -> TokenSet:
+        """Build from a token endpoint answer (``access_token``, ``expires_in``, ``scope``...)."""
+        now = now or utcnow()
+        expires_in = float(data.get("expires_in") or 3600)
+        refresh = data.get("refresh_token")
+        scope = data.get("scope") or ""
+        scopes = scope.split() if isinstance(scope, str) else [str(s) for s in scope]
+        return cls(
+            access_token=SecretStr(str(data["access_token"])),
+            refresh_token=SecretStr(str(refresh)) if refresh else None,
+            expires_at=now + timedelta(seconds=expires_in),
+            issued_at=now,
+            scopes=scopes,
+        )
+
+    @property
+    def lifetime(self) -> timedelta:
+        return self.expires_at - self.issued_at
+
+    @property
+    def refresh_margin(self) -> timedelta:
+        """How long before expiry to renew: min(300 s, 20 % of the lifetime)."""
+        return min(MAX_REFRESH_MARGIN, self.lifetime * MARGIN_SHARE)
+
+    def expires_soon(self, now: datetime | None = None) -> bool:
+        """True when the token should be renewed now rather than used."""
+        return (now or utcnow()) >= self.expires_at - self.refresh_margin
+
+    def is_expired(self, now: datetime | None = None) -> bool:
+        return (now or utcnow()) >= self.expires_at
+
+    def usable(self, now: datetime | None = None, *, rejected: str | None = None) -> bool:
+        """Fresh enough to use, and not the token Zoom just rejected."""
+        if rejected is not None and self.access_token.get_secret_value() == rejected:
+            return False
+        return not self.expires_soon(now)
+
+    def same_access_token(self, other: TokenSet | None) -> bool:
+        return other is not None and (
+            self.access_token.get_secret_value() == other.access_token.get_secret_value()
+        )

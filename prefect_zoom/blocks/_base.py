@@ -1,0 +1,175 @@
+"""What both Zoom credentials blocks share: the app's secret, base URLs, the cached token, clients.
+
+The client secret is either stored in the block (``client_secret``) or kept in a Prefect ``Secret``
+block whose *name* is given in ``client_secret_block_name`` (one secret, many connections; rotate
+it in one place). Exactly one of the two must be set.
+"""
+
+from __future__ import annotations
+
+import threading
+from abc import ABC, abstractmethod
+from datetime import datetime
+from typing import Any, cast
+
+from prefect.blocks.abstract import CredentialsBlock
+from pydantic import Field, HttpUrl, PrivateAttr, SecretStr, model_validator
+
+from prefect_zoom.auth.endpoint import TokenEndpoint
+from prefect_zoom.auth.manager import TokenManager
+from prefect_zoom.auth.tokens import TokenSet
+from prefect_zoom.client import AsyncZoomClient, ZoomClient
+from prefect_zoom.exceptions import ZoomInputError
+
+DEFAULT_API_BASE_URL = "https://api.zoom.us/v2"
+DEFAULT_OAUTH_BASE_URL = "https://zoom.us/oauth"
+ZOOM_LOGO_URL = (
+    "https://upload.wikimedia.org/wikipedia/commons/thumb/7/7b/Zoom_Communications_Logo.svg/"
+    "512px-Zoom_Communications_Logo.svg.png"
+)
+DOCS_URL = "https://github.com/prefect-zoom/prefect-zoom#connections"
+
+_manager_guard = threading.Lock()
+
+
+class ZoomCredentialsBase(CredentialsBlock, ABC):
+    """Fields and behaviour shared by the Zoom credentials blocks (not a block type itself)."""
+
+    _logo_url = HttpUrl(ZOOM_LOGO_URL)
+    _documentation_url = HttpUrl(DOCS_URL)
+
+    client_id: str = Field(
+        default=...,
+        title="Client ID",
+        description="Client ID of the Zoom app (Zoom App Marketplace → your app → App Credentials).",
+    )
+    client_secret: SecretStr | None = Field(
+        default=None,
+        title="Client Secret",
+        description="Client secret of the Zoom app. Leave empty when client_secret_block_name is set.",
+    )
+    client_secret_block_name: str | None = Field(
+        default=None,
+        title="Client Secret Block Name",
+        description=(
+            "Name of a Prefect Secret block holding the client secret, instead of client_secret."
+        ),
+    )
+    api_base_url: str = Field(
+        default=DEFAULT_API_BASE_URL,
+        title="API Base URL",
+        description="Base URL of Zoom's REST API (change it only for the local Zoom emulator).",
+    )
+    oauth_base_url: str = Field(
+        default=DEFAULT_OAUTH_BASE_URL,
+        title="OAuth Base URL",
+        description="Base URL of Zoom's OAuth endpoints (change it only for the local emulator).",
+    )
+    access_token: SecretStr | None = Field(
+        default=None,
+        description="The current access token; kept up to date by the pack, do not edit.",
+    )
+    expires_at: datetime | None = Field(
+        default=None, description="When the access token expires (UTC); kept up to date."
+    )
+    issued_at: datetime | None = Field(
+        default=None, description="When the access token was issued (UTC); kept up to date."
+    )
+    scopes: list[str] = Field(
+        default_factory=list,
+        description="Scopes Zoom granted to this connection; filled in when tokens are issued.",
+    )
+
+    _token_manager: TokenManager | None = PrivateAttr(default=None)
+    _resolved_secret: str | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _one_secret(self) -> ZoomCredentialsBase:
+        if self.client_secret is None and not self.client_secret_block_name:
+            raise ZoomInputError(
+                "client_secret",
+                "neither client_secret nor client_secret_block_name is set",
+                "Give the Zoom app's client secret, or the name of a Prefect Secret block "
+                "holding it",
+            )
+        if self.client_secret is not None and self.client_secret_block_name:
+            raise ZoomInputError(
+                "client_secret_block_name",
+                "both client_secret and client_secret_block_name are set",
+                "Keep only one of them",
+            )
+        return self
+
+    # ---- secrets ---------------------------------------------------------------------------
+    def _client_secret_value(self) -> str:
+        """The app's client secret (loads the Secret block once, when one is named)."""
+        if self.client_secret is not None:
+            return self.client_secret.get_secret_value()
+        if self._resolved_secret is None:
+            from prefect.blocks.system import Secret
+
+            name = cast(str, self.client_secret_block_name)
+            secret = cast("Secret[Any]", Secret.load(name, _sync=True))  # type: ignore[call-arg]
+            self._resolved_secret = str(secret.get())
+        return self._resolved_secret
+
+    def _endpoint(self) -> TokenEndpoint:
+        return TokenEndpoint(
+            self.oauth_base_url,
+            self.client_id,
+            self._client_secret_value,
+            reconnect_command=self.reconnect_command(),
+        )
+
+    # ---- the cached token ------------------------------------------------------------------
+    def _saved_name(self) -> str | None:
+        """The block document name when this block was saved or loaded by name."""
+        if getattr(self, "_is_anonymous", False):
+            return None
+        name = getattr(self, "_block_document_name", None)
+        return str(name) if name else None
+
+    def _lock_key(self) -> str:
+        name = self._saved_name()
+        return name if name else f"unsaved-{self.get_block_type_slug()}-{self.client_id}"
+
+    def _tokens(self) -> TokenSet | None:
+        if self.access_token is None or self.expires_at is None:
+            return None
+        return TokenSet(
+            access_token=self.access_token,
+            refresh_token=getattr(self, "refresh_token", None),
+            expires_at=self.expires_at,
+            issued_at=self.issued_at or self.expires_at,
+            scopes=list(self.scopes),
+        )
+
+    def _set_tokens(self, tokens: TokenSet) -> None:
+        self.access_token = tokens.access_token
+        self.expires_at = tokens.expires_at
+        self.issued_at = tokens.issued_at
+        self.scopes = list(tokens.scopes)
+
+    def reconnect_command(self) -> str | None:
+        """The command that makes a new connection in place of this one (``None``: not needed)."""
+        return None
+
+    @abstractmethod
+    def _new_token_manager(self) -> TokenManager:
+        """Build this connection's token manager."""
+
+    def token_manager(self) -> TokenManager:
+        """The token manager of this block object (one per object, shared by its clients)."""
+        with _manager_guard:
+            if self._token_manager is None:
+                self._token_manager = self._new_token_manager()
+            return self._token_manager
+
+    # ---- clients ---------------------------------------------------------------------------
+    def get_client(self, **kwargs: Any) -> ZoomClient:
+        """A synchronous client for Zoom's REST API (close it, or use it in a ``with``)."""
+        return ZoomClient(self.api_base_url, self.token_manager(), **kwargs)
+
+    def get_async_client(self, **kwargs: Any) -> AsyncZoomClient:
+        """An asynchronous client for Zoom's REST API (use it in an ``async with``)."""
+        return AsyncZoomClient(self.api_base_url, self.token_manager(), **kwargs)

@@ -1,0 +1,63 @@
+"""A credentials block as a :class:`~prefect_zoom.auth.manager.TokenStore`.
+
+A saved block is the shared truth: reloading it shows what other processes stored; saving the
+freshly reloaded copy with new tokens leaves other edits (made in the UI meanwhile) in place.
+An unsaved block keeps its tokens in memory only.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
+
+from prefect_zoom.auth.tokens import TokenSet
+
+if TYPE_CHECKING:
+    from prefect_zoom.blocks._base import ZoomCredentialsBase
+
+
+class BlockTokenStore:
+    """Reload and save a credentials block's token fields."""
+
+    def __init__(self, block: ZoomCredentialsBase) -> None:
+        self.block = block
+        self._loaded: ZoomCredentialsBase | None = None
+
+    @property
+    def lock_key(self) -> str:
+        return self.block._lock_key()
+
+    def current_tokens(self) -> TokenSet | None:
+        return self.block._tokens()
+
+    def load_tokens(self) -> TokenSet | None:
+        name = self.block._saved_name()
+        if name is None:
+            return self.block._tokens()
+        loaded = type(self.block).load(name, _sync=True)  # type: ignore[call-arg]
+        self._loaded = cast("ZoomCredentialsBase", loaded)
+        return self._loaded._tokens()
+
+    async def aload_tokens(self) -> TokenSet | None:
+        name = self.block._saved_name()
+        if name is None:
+            return self.block._tokens()
+        self._loaded = await type(self.block).aload(name)
+        return self._loaded._tokens()
+
+    def _target(self, tokens: TokenSet) -> ZoomCredentialsBase:
+        self.block._set_tokens(tokens)
+        target = self._loaded or self.block
+        target._set_tokens(tokens)
+        return target
+
+    def save_tokens(self, tokens: TokenSet) -> None:
+        name = self.block._saved_name()
+        target = self._target(tokens)
+        if name is not None:
+            target.save(name, overwrite=True, _sync=True)  # type: ignore[call-arg]
+
+    async def asave_tokens(self, tokens: TokenSet) -> None:
+        name = self.block._saved_name()
+        target = self._target(tokens)
+        if name is not None:
+            await target.asave(name, overwrite=True)

@@ -1,0 +1,214 @@
+"""What to do after each answer (or network failure): one policy for the sync and async clients.
+
+* ``401`` (Zoom's code 124): let the connection adopt or renew its token, then send again; up to
+  ``max_token_retries`` times, because another process may renew again in between.
+* ``429``: a ``Daily-limit`` is raised at once with its reset time; a per-second limit is waited
+  out as ``Retry-After`` (ISO date-time or seconds) says, jittered, if the wait is short enough.
+* ``5xx`` and network errors: retried with exponential backoff and full jitter, only for methods
+  that are safe to repeat: GET, HEAD, OPTIONS, PUT, DELETE and PATCH. Zoom's PATCH sets fields to
+  the values sent, so sending it twice leaves the same meeting (it does count twice toward the
+  100-a-day meeting update cap). POST is retried only when the connection was never made.
+* Everything else (400 with 4711 missing scopes, ``invalid_grant``, 404, validation errors) is
+  raised at once as the matching :mod:`prefect_zoom.exceptions` error.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Literal
+
+import httpx
+
+from prefect_zoom.catalog import OPERATIONS, Operation
+from prefect_zoom.exceptions import (
+    ZoomAPIError,
+    ZoomAuthError,
+    ZoomMissingScopesError,
+    ZoomServerError,
+    error_from_response,
+    parse_retry_after,
+)
+
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "PATCH"})
+NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+DEFAULT_EXPECTED: tuple[int, ...] = (200, 201, 204)
+
+_jitter = random.Random()
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounds of the retry policy. The defaults suit Zoom's limits."""
+
+    max_attempts: int = 5
+    """Sends of one request when answers are 429, 5xx or network errors."""
+    max_token_retries: int = 3
+    """Extra sends after a 401 (each after adopting or renewing the token)."""
+    backoff_base: float = 0.5
+    backoff_cap: float = 20.0
+    max_rate_limit_wait: float = 60.0
+    """Wait out a per-second limit only when it resets within this many seconds."""
+    rate_limit_jitter: float = 0.25
+    retry_methods: frozenset[str] = IDEMPOTENT_METHODS
+
+    def backoff(self, retry: int) -> float:
+        """Full jitter: uniform between 0 and ``min(cap, base * 2**retry)``."""
+        return _jitter.uniform(0, min(self.backoff_cap, self.backoff_base * 2**retry))
+
+
+@dataclass
+class Step:
+    """The next move: done, retry after ``delay``, renew the token and retry, or raise."""
+
+    kind: Literal["done", "retry", "renew", "fail"]
+    delay: float = 0.0
+    error: BaseException | None = None
+    reason: str = ""
+
+
+class Attempts:
+    """The state of one logical request over its sends, and the policy's decisions."""
+
+    def __init__(
+        self,
+        policy: RetryPolicy,
+        method: str,
+        *,
+        operation: Operation | None = None,
+        reconnect_command: str | None = None,
+    ) -> None:
+        self.policy = policy
+        self.method = method.upper()
+        self.operation = operation
+        self.reconnect_command = reconnect_command
+        self.retries = 0
+        self.token_retries = 0
+
+    def _error(self, response: httpx.Response) -> ZoomAPIError:
+        return error_from_response(response, self.operation, self.reconnect_command)
+
+    def _retry_or_fail(self, delay: float, error: BaseException, reason: str) -> Step:
+        if self.retries + 1 >= self.policy.max_attempts:
+            return Step("fail", error=error)
+        self.retries += 1
+        return Step("retry", delay=delay, reason=reason)
+
+    def after_response(
+        self, response: httpx.Response, expected: tuple[int, ...] = DEFAULT_EXPECTED
+    ) -> Step:
+        """Decide after an answer whose body has been read."""
+        status = response.status_code
+        if status in expected:
+            return Step("done")
+        if status == 401:
+            if self.token_retries < self.policy.max_token_retries:
+                self.token_retries += 1
+                return Step("renew")
+            return Step("fail", error=self._error(response))
+        if status == 429:
+            return self._rate_limited(response)
+        if status >= 500:
+            error = self._error(response)
+            if self.method not in self.policy.retry_methods:
+                return Step("fail", error=error)
+            return self._retry_or_fail(self.policy.backoff(self.retries), error, f"HTTP {status}")
+        if status < 400:
+            return Step(
+                "fail",
+                error=ZoomAPIError(
+                    f"Unexpected HTTP {status} (expected {', '.join(map(str, expected))}).",
+                    status=status,
+                    tracking_id=response.headers.get("x-zm-trackingid"),
+                    method=self.method,
+                    path=response.request.url.path,
+                ),
+            )
+        return Step("fail", error=self._error(response))
+
+    def _rate_limited(self, response: httpx.Response) -> Step:
+        error = self._error(response)
+        kind = (response.headers.get("x-ratelimit-type") or "").lower()
+        if kind.startswith("daily"):
+            return Step("fail", error=error)
+        reset_at = parse_retry_after(response.headers.get("retry-after"))
+        if reset_at is None:
+            wait = self.policy.backoff(self.retries) + self.policy.backoff_base
+        else:
+            wait = max(0.0, (reset_at - datetime.now(timezone.utc)).total_seconds())
+        if wait > self.policy.max_rate_limit_wait:
+            return Step("fail", error=error)
+        delay = wait + _jitter.uniform(0, self.policy.rate_limit_jitter)
+        return self._retry_or_fail(delay, error, f"rate limited ({kind or 'unknown'})")
+
+    def after_transport_error(self, exc: httpx.TransportError) -> Step:
+        """Decide after a network failure (no answer, or a cut answer)."""
+        error = ZoomServerError(
+            f"Zoom could not be reached: {type(exc).__name__}: {exc}",
+            method=self.method,
+        )
+        error.__cause__ = exc
+        if self.method not in self.policy.retry_methods and not isinstance(exc, NEVER_SENT):
+            return Step("fail", error=error)
+        return self._retry_or_fail(self.policy.backoff(self.retries), error, type(exc).__name__)
+
+    def token_not_renewed(self) -> Step:
+        """The connection gave back the token Zoom just rejected: nothing more to try."""
+        hint = "The access token was rejected and could not be renewed."
+        if self.reconnect_command:
+            hint += f" Reconnect with `{self.reconnect_command}`."
+        return Step(
+            "fail",
+            error=ZoomAuthError(
+                "Invalid access token.", status=401, code=124, method=self.method, hint=hint
+            ),
+        )
+
+
+def resolve_operation(name: str | None) -> Operation | None:
+    """The catalog entry for an operation name (``None`` passes through)."""
+    if name is None:
+        return None
+    try:
+        return OPERATIONS[name]
+    except KeyError:
+        raise ValueError(f"unknown Zoom operation {name!r}; see prefect_zoom.catalog") from None
+
+
+def _template_regex(template: str) -> re.Pattern[str]:
+    parts = re.split(r"(\{[^}]+\})", template.strip("/"))
+    pattern = "".join(f"(?P<{p[1:-1]}>[^/]+)" if p.startswith("{") else re.escape(p) for p in parts)
+    return re.compile(f"^/?{pattern}/?$")
+
+
+def user_id_in(operation: Operation, path: str) -> str:
+    """The ``{userId}`` a path addresses (``me`` when the operation has none)."""
+    if "{userId}" not in operation.path:
+        return "me"
+    match = _template_regex(operation.path).match(path.split("?", 1)[0].strip("/"))
+    return match.group("userId") if match else "me"
+
+
+def check_scopes(
+    operation: Operation | None,
+    path: str,
+    granted: list[str] | None,
+    *,
+    reconnect_command: str | None = None,
+) -> None:
+    """Raise :class:`ZoomMissingScopesError` before sending when the grant cannot do it."""
+    if operation is None or not granted:
+        return
+    if operation.is_satisfied_by(granted, user_id=user_id_in(operation, path)):
+        return
+    raise ZoomMissingScopesError(
+        f"The connection's scopes do not allow {operation.name} ({operation.method} "
+        f"{operation.path}); it needs one of: {', '.join(operation.all_scopes)}.",
+        missing_scopes=list(operation.granular_scopes),
+        scopes_to_add=list(operation.scopes_to_add()),
+        reconnect_command=reconnect_command,
+        method=operation.method,
+        path=path,
+    )

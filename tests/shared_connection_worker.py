@@ -1,0 +1,152 @@
+"""Load one saved Zoom connection and call Zoom from many threads or tasks; print a JSON summary.
+
+One process of the shared-connection test and benchmark::
+
+    PREFECT_API_URL=... PREFECT_HOME=... python tests/shared_connection_worker.py \\
+        --block NAME [--kind oauth|s2s] [--duration 20] [--concurrency 25] [--mode threads|asyncio]
+
+With ``--wait-for-go`` it prints ``ready`` once set up and starts when a line arrives on stdin, so
+several processes can start together. The last line printed is the JSON summary; the exit code is
+1 when any call failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import sys
+import threading
+import time
+from collections import Counter
+from typing import Any, cast
+
+from prefect_zoom import ZoomOAuthCredentials, ZoomServerToServerCredentials
+from prefect_zoom.blocks._base import ZoomCredentialsBase
+
+
+class Tally:
+    """Calls, failures by kind and latencies, safe to update from threads."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.calls = 0
+        self.errors: Counter[str] = Counter()
+        self.latencies: list[float] = []
+        self.samples: list[str] = []
+
+    def ok(self, seconds: float) -> None:
+        with self.lock:
+            self.calls += 1
+            self.latencies.append(seconds)
+
+    def failed(self, exc: BaseException) -> None:
+        with self.lock:
+            self.calls += 1
+            self.errors[type(exc).__name__] += 1
+            if len(self.samples) < 5:
+                self.samples.append(str(exc)[:500])
+
+
+def load(kind: str, name: str) -> ZoomCredentialsBase:
+    block_class = ZoomOAuthCredentials if kind == "oauth" else ZoomServerToServerCredentials
+    block = block_class.load(name, _sync=True)  # type: ignore[call-arg]
+    return cast(ZoomCredentialsBase, block)
+
+
+def run_threads(block: ZoomCredentialsBase, args: argparse.Namespace, tally: Tally) -> None:
+    deadline = time.monotonic() + args.duration
+    with block.get_client() as zoom:
+
+        def loop() -> None:
+            while time.monotonic() < deadline:
+                started = time.monotonic()
+                try:
+                    zoom.get_json(args.path, operation=args.operation)
+                except Exception as exc:
+                    tally.failed(exc)
+                else:
+                    tally.ok(time.monotonic() - started)
+
+        threads = [threading.Thread(target=loop) for _ in range(args.concurrency)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+
+async def run_tasks(block: ZoomCredentialsBase, args: argparse.Namespace, tally: Tally) -> None:
+    deadline = time.monotonic() + args.duration
+    async with block.get_async_client() as zoom:
+
+        async def loop() -> None:
+            while time.monotonic() < deadline:
+                started = time.monotonic()
+                try:
+                    await zoom.get_json(args.path, operation=args.operation)
+                except Exception as exc:
+                    tally.failed(exc)
+                else:
+                    tally.ok(time.monotonic() - started)
+
+        await asyncio.gather(*(loop() for _ in range(args.concurrency)))
+
+
+def summary(args: argparse.Namespace, tally: Tally, elapsed: float) -> dict[str, Any]:
+    latencies = sorted(tally.latencies) or [0.0]
+    return {
+        "pid": os.getpid(),
+        "block": args.block,
+        "kind": args.kind,
+        "mode": args.mode,
+        "concurrency": args.concurrency,
+        "duration": args.duration,
+        "elapsed": round(elapsed, 3),
+        "calls": tally.calls,
+        "failures": sum(tally.errors.values()),
+        "errors": dict(tally.errors),
+        "error_samples": tally.samples,
+        "latency_ms": {
+            "p50": round(statistics.median(latencies) * 1000, 1),
+            "p95": round(
+                latencies[int(len(latencies) * 0.95) - 1 if len(latencies) > 1 else 0] * 1000, 1
+            ),
+            "max": round(latencies[-1] * 1000, 1),
+        },
+    }
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--block", required=True, help="name of the saved credentials block")
+    parser.add_argument("--kind", choices=["oauth", "s2s"], default="oauth")
+    parser.add_argument("--duration", type=float, default=20.0, help="seconds of load")
+    parser.add_argument("--concurrency", type=int, default=25, help="concurrent callers")
+    parser.add_argument("--mode", choices=["threads", "asyncio"], default="threads")
+    parser.add_argument("--path", default="/users/me")
+    parser.add_argument("--operation", default="get_user")
+    parser.add_argument("--wait-for-go", action="store_true", help="print ready; start on stdin")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    block = load(args.kind, args.block)
+    block.token_manager()  # set up before the clock starts
+    if args.wait_for_go:
+        print("ready", flush=True)
+        sys.stdin.readline()
+    tally = Tally()
+    started = time.monotonic()
+    if args.mode == "threads":
+        run_threads(block, args, tally)
+    else:
+        asyncio.run(run_tasks(block, args, tally))
+    print(json.dumps(summary(args, tally, time.monotonic() - started)), flush=True)
+    return 1 if tally.errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,182 @@
+"""The credentials blocks: Prefect's block standards, secrets, and real connections to the emulator."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import httpx
+import pytest
+from connection_helpers import aload_block, load_block, oauth_credentials, s2s_credentials
+from prefect.blocks.core import Block
+from prefect.blocks.system import Secret
+from prefect.testing.standard_test_suites import BlockStandardTestSuite
+from pydantic import SecretStr, ValidationError
+
+from prefect_zoom import (
+    ZoomAuthorizeAgainError,
+    ZoomOAuthCredentials,
+    ZoomServerToServerCredentials,
+)
+from prefect_zoom.emulator import ZoomEmulator
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def expire_everywhere(emulator: ZoomEmulator) -> None:
+    """Make Zoom consider every access token expired (the pack's clock still thinks otherwise)."""
+    for token in emulator.state.access_tokens.values():
+        token.expires_at = time.time() - 1
+
+
+# ---- Prefect's block standards ------------------------------------------------------------------
+@pytest.mark.parametrize("block_class", [ZoomOAuthCredentials, ZoomServerToServerCredentials])
+class TestBlockStandards(BlockStandardTestSuite):
+    @pytest.fixture
+    def block(self, block_class: type[Block]) -> type[Block]:
+        return block_class
+
+
+def test_block_type_names_and_slugs() -> None:
+    assert ZoomOAuthCredentials.get_block_type_name() == "Zoom OAuth Credentials"
+    assert (
+        ZoomServerToServerCredentials.get_block_type_name() == "Zoom Server-to-Server Credentials"
+    )
+    assert ZoomOAuthCredentials.get_block_type_slug() == "zoom-oauth-credentials"
+
+
+# ---- secrets ------------------------------------------------------------------------------------
+def test_reprs_hide_every_secret() -> None:
+    block = ZoomOAuthCredentials(
+        client_id="cid",
+        client_secret=SecretStr("CLIENT-SECRET"),
+        access_token=SecretStr("ACCESS-TOKEN"),
+        refresh_token=SecretStr("REFRESH-TOKEN"),
+    )
+    for text in (repr(block), str(block), block.model_dump_json(), repr(block.get_client())):
+        for secret in ("CLIENT-SECRET", "ACCESS-TOKEN", "REFRESH-TOKEN"):
+            assert secret not in text
+
+
+def test_exactly_one_client_secret_source() -> None:
+    with pytest.raises(ValidationError, match="client_secret"):
+        ZoomServerToServerCredentials(account_id="a", client_id="c")
+    with pytest.raises(ValidationError, match="Keep only one"):
+        ZoomServerToServerCredentials(
+            account_id="a", client_id="c", client_secret="s", client_secret_block_name="n"
+        )
+
+
+def test_reconnect_command_names_the_block() -> None:
+    block = ZoomOAuthCredentials(client_id="c", client_secret="s")
+    assert block.reconnect_command() == "prefect-zoom connect oauth --block NAME"
+    block._block_document_name = "team zoom"
+    assert block.reconnect_command() == "prefect-zoom connect oauth --block 'team zoom'"
+
+
+def test_client_secret_from_a_secret_block(zoom_emulator: ZoomEmulator) -> None:
+    secret_name = unique("zoom-s2s-secret")
+    Secret(value=zoom_emulator.config.s2s_client_secret).save(secret_name)
+    block = s2s_credentials(zoom_emulator).model_copy(
+        update={"client_secret": None, "client_secret_block_name": secret_name}
+    )
+    name = unique("s2s-by-secret-block")
+    block.save(name)
+    loaded = load_block(ZoomServerToServerCredentials, name)
+    assert loaded.client_secret is None
+    with loaded.get_client() as zoom:
+        assert zoom.get_json("/users/me")["email"] == zoom_emulator.config.user_email
+
+
+# ---- OAuth connection: refresh, rotation, saving ------------------------------------------------
+def test_expiry_refreshes_and_saves_the_rotated_refresh_token(zoom_emulator: ZoomEmulator) -> None:
+    name = unique("oauth")
+    block = oauth_credentials(zoom_emulator)
+    block.save(name)
+    loaded = load_block(ZoomOAuthCredentials, name)
+    assert loaded.refresh_token is not None
+    old_refresh = loaded.refresh_token.get_secret_value()
+    with loaded.get_client() as zoom:
+        assert zoom.get_json("/users/me", operation="get_user")["email"]
+        expire_everywhere(zoom_emulator)
+        assert zoom.get_json("/users/me", operation="get_user")["email"]
+    assert zoom_emulator.state.counters["grant refresh_token"] == 1
+
+    saved = load_block(ZoomOAuthCredentials, name)
+    assert saved.refresh_token is not None
+    new_refresh = saved.refresh_token.get_secret_value()
+    assert new_refresh != old_refresh
+    assert zoom_emulator.state.refresh_tokens[new_refresh].alive
+    # the old refresh token is dead at Zoom
+    answer = httpx.post(
+        f"{zoom_emulator.oauth_url}/token",
+        data={"grant_type": "refresh_token", "refresh_token": old_refresh},
+        auth=(zoom_emulator.config.oauth_client_id, zoom_emulator.config.oauth_client_secret),
+    )
+    assert answer.status_code == 400
+    assert answer.json() == {"reason": "Invalid Token!", "error": "invalid_grant"}
+
+
+async def test_async_client_refreshes_and_saves(zoom_emulator: ZoomEmulator) -> None:
+    name = unique("oauth-async")
+    await oauth_credentials(zoom_emulator).asave(name)
+    loaded = await aload_block(ZoomOAuthCredentials, name)
+    async with loaded.get_async_client() as zoom:
+        expire_everywhere(zoom_emulator)
+        me = await zoom.get_json("/users/me", operation="get_user")
+    assert me["email"] == zoom_emulator.config.user_email
+    saved = await aload_block(ZoomOAuthCredentials, name)
+    assert saved.access_token is not None and loaded.access_token is not None
+    assert saved.access_token.get_secret_value() == loaded.access_token.get_secret_value()
+    assert zoom_emulator.state.counters["grant refresh_token"] == 1
+
+
+def test_a_second_loader_adopts_instead_of_refreshing(zoom_emulator: ZoomEmulator) -> None:
+    name = unique("oauth-adopt")
+    oauth_credentials(zoom_emulator).save(name)
+    first = load_block(ZoomOAuthCredentials, name)
+    second = load_block(ZoomOAuthCredentials, name)  # another process, say
+    with first.get_client() as a, second.get_client() as b:
+        expire_everywhere(zoom_emulator)
+        a.get_json("/users/me")  # refreshes: b's token dies at Zoom (one live token per user)
+        b.get_json("/users/me")  # 124 -> reload -> adopt a's token
+    assert zoom_emulator.state.counters["grant refresh_token"] == 1
+
+
+def test_revoked_connection_asks_to_authorize_again(zoom_emulator: ZoomEmulator) -> None:
+    name = unique("oauth-revoked")
+    oauth_credentials(zoom_emulator).save(name)
+    loaded = load_block(ZoomOAuthCredentials, name)
+    assert loaded.access_token is not None
+    httpx.post(
+        f"{zoom_emulator.oauth_url}/revoke",
+        data={"token": loaded.access_token.get_secret_value()},
+        auth=(zoom_emulator.config.oauth_client_id, zoom_emulator.config.oauth_client_secret),
+    ).raise_for_status()
+    started = time.monotonic()
+    with loaded.get_client() as zoom, pytest.raises(ZoomAuthorizeAgainError) as caught:
+        zoom.get_json("/users/me")
+    assert time.monotonic() - started < 10
+    assert f"prefect-zoom connect oauth --block {name}" in str(caught.value)
+    assert zoom_emulator.state.counters["grant refresh_token"] == 0
+
+
+# ---- Server-to-Server: the token is shared through the block -------------------------------------
+def test_s2s_token_is_cached_in_the_saved_block(zoom_emulator: ZoomEmulator) -> None:
+    name = unique("s2s")
+    s2s_credentials(zoom_emulator).save(name)
+    with load_block(ZoomServerToServerCredentials, name).get_client() as zoom:
+        zoom.get_json("/users/me")
+    with load_block(ZoomServerToServerCredentials, name).get_client() as zoom:  # a second process
+        zoom.get_json("/users/me")
+    assert zoom_emulator.state.counters["grant account_credentials"] == 1
+    saved = load_block(ZoomServerToServerCredentials, name)
+    assert saved.access_token is not None and saved.expires_at is not None
+    assert saved.scopes  # granted scopes are recorded
+
+
+def test_get_client_shares_one_token_manager() -> None:
+    block = ZoomServerToServerCredentials(account_id="a", client_id="c", client_secret="s")
+    assert block.get_client().tokens is block.get_async_client().tokens

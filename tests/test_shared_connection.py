@@ -1,0 +1,167 @@
+"""One Zoom connection shared by threads, tasks and processes, with tokens that live 2 seconds.
+
+Zoom rotates refresh tokens and keeps only the newest access token of a user alive, so every
+caller refreshing on its own would knock the others out and burn the connection. These tests
+check that nobody fails and the connection is refreshed about once per expiry in total.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from connection_helpers import load_block, oauth_credentials
+
+from prefect_zoom import ZoomOAuthCredentials
+from prefect_zoom.emulator import EmulatorConfig, ZoomEmulator
+
+TTL = 2
+WORKER = Path(__file__).with_name("shared_connection_worker.py")
+
+
+@pytest.fixture
+def emulator_config() -> EmulatorConfig:
+    return EmulatorConfig(access_token_ttl=TTL)
+
+
+def most_refreshes(elapsed: float, margin: int = 3) -> int:
+    """Renewal is due at 80 % of a token's life: 1.25 refreshes per expiry, plus a margin."""
+    return math.ceil(elapsed / TTL * 1.25) + margin
+
+
+def test_threads_and_tasks_share_one_connection(zoom_emulator: ZoomEmulator) -> None:
+    name = f"shared-inproc-{uuid.uuid4().hex[:8]}"
+    oauth_credentials(zoom_emulator).save(name)
+    block = load_block(ZoomOAuthCredentials, name)
+    duration = 6.0
+    failures: list[BaseException] = []
+    calls = [0]
+    guard = threading.Lock()
+    deadline = time.monotonic() + duration
+
+    def record(exc: BaseException | None) -> None:
+        with guard:
+            calls[0] += 1
+            if exc is not None:
+                failures.append(exc)
+
+    def thread_loop() -> None:
+        with block.get_client() as zoom:
+            while time.monotonic() < deadline:
+                try:
+                    zoom.get_json("/users/me", operation="get_user")
+                except Exception as exc:
+                    record(exc)
+                else:
+                    record(None)
+
+    async def task_loop() -> None:
+        async with block.get_async_client() as zoom:
+            while time.monotonic() < deadline:
+                try:
+                    await zoom.get_json("/users/me", operation="get_user")
+                except Exception as exc:
+                    record(exc)
+                else:
+                    record(None)
+
+    async def tasks() -> None:
+        await asyncio.gather(*(task_loop() for _ in range(10)))
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=thread_loop) for _ in range(10)]
+    threads.append(threading.Thread(target=lambda: asyncio.run(tasks())))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    elapsed = time.monotonic() - started
+
+    assert failures == [], failures[:3]
+    assert calls[0] > 50
+    refreshes = zoom_emulator.state.counters["grant refresh_token"]
+    assert 1 <= refreshes <= most_refreshes(elapsed), (refreshes, elapsed)
+
+
+@pytest.mark.slow
+def test_four_processes_share_one_connection(zoom_emulator: ZoomEmulator) -> None:
+    from prefect.settings import PREFECT_API_URL, PREFECT_HOME
+
+    name = f"shared-procs-{uuid.uuid4().hex[:8]}"
+    oauth_credentials(zoom_emulator).save(name)
+    env = {
+        **os.environ,
+        "PREFECT_API_URL": str(PREFECT_API_URL.value()),
+        "PREFECT_HOME": str(PREFECT_HOME.value()),
+        "PREFECT_LOGGING_LEVEL": "WARNING",
+    }
+    duration = 20.0
+    modes = ["threads", "asyncio", "threads", "asyncio"]
+    workers = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                str(WORKER),
+                "--block",
+                name,
+                "--duration",
+                str(duration),
+                "--concurrency",
+                "25",
+                "--mode",
+                mode,
+                "--wait-for-go",
+            ],
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for mode in modes
+    ]
+    try:
+        for worker in workers:  # wait until every process has imported and loaded the block
+            assert worker.stdout is not None
+            line = worker.stdout.readline().strip()
+            assert line == "ready", (line, worker.stderr.read() if worker.stderr else "")
+        grants_before = zoom_emulator.state.counters["grant refresh_token"]
+        started = time.monotonic()
+        for worker in workers:
+            assert worker.stdin is not None
+            worker.stdin.write("go\n")
+            worker.stdin.flush()
+        outputs = [worker.communicate(timeout=duration + 120) for worker in workers]
+        elapsed = time.monotonic() - started
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.kill()
+
+    summaries = []
+    for worker, (stdout, stderr) in zip(workers, outputs, strict=True):
+        lines = stdout.strip().splitlines()
+        assert lines, stderr
+        summaries.append(json.loads(lines[-1]))
+        assert worker.returncode == 0, (summaries[-1], stderr[-2000:])
+    print(json.dumps(summaries, indent=1))
+
+    total_calls = sum(s["calls"] for s in summaries)
+    assert sum(s["failures"] for s in summaries) == 0
+    assert total_calls > 200
+    refreshes = zoom_emulator.state.counters["grant refresh_token"] - grants_before
+    print(f"{total_calls} calls, {refreshes} refreshes in {elapsed:.1f} s (tokens live {TTL} s)")
+    assert 1 <= refreshes <= most_refreshes(elapsed), (refreshes, elapsed)
+
+    # the connection still works: a fresh client from the saved block
+    with load_block(ZoomOAuthCredentials, name).get_client() as zoom:
+        assert zoom.get_json("/users/me")["email"] == zoom_emulator.config.user_email
