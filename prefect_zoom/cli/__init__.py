@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from prefect_zoom.cli.connect import check_command, connect_app
 from prefect_zoom.cli.emulator import emulator_command
 
 app = typer.Typer(
@@ -19,6 +20,8 @@ def _root() -> None:
     """Zoom for Prefect: connect accounts, check connections, run the local Zoom emulator."""
 
 
+app.add_typer(connect_app, name="connect")
+app.command("check")(check_command)
 app.command("emulator")(emulator_command)
 
 

@@ -1,0 +1,545 @@
+"""``prefect-zoom connect oauth|s2s`` and ``prefect-zoom check`` against the emulator.
+
+Blocks really go through the session's Prefect API. ``connect oauth --no-browser`` runs as a
+subprocess; a small httpx "browser" follows the URL it prints through sign-in and consent.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import subprocess
+import sys
+import threading
+import time
+import uuid
+import webbrowser
+from collections.abc import Callable, Iterator, Sequence
+from html.parser import HTMLParser
+from typing import cast
+from urllib.parse import urljoin
+
+import httpx
+import pytest
+from prefect.settings import PREFECT_API_URL
+from typer.testing import CliRunner
+
+from prefect_zoom import ZoomOAuthCredentials, ZoomServerToServerCredentials
+from prefect_zoom.auth.authorize import (
+    AuthorizationCodeFlow,
+    AuthorizationRequest,
+    CallbackResult,
+    ConsentDeclinedError,
+    SignInTimeoutError,
+    StateMismatchError,
+    code_from_callback,
+)
+from prefect_zoom.catalog import OPERATIONS
+from prefect_zoom.cli import app
+from prefect_zoom.emulator import EmulatorConfig, ZoomEmulator
+
+WIDE = {"COLUMNS": "200"}
+DECLINED = "consent was declined in the browser; run the command again and choose Allow"
+PREAPPROVAL = (
+    "the Zoom account requires an admin to pre-approve this app: ask an account admin to "
+    "pre-approve it in the Zoom App Marketplace (Manage → Permissions), then run the command again"
+)
+
+
+@pytest.fixture
+def emulator_config(request: pytest.FixtureRequest) -> EmulatorConfig:
+    """Default emulator, or the config a test passes with ``indirect=True``."""
+    return getattr(request, "param", EmulatorConfig())
+
+
+# ---- helpers ---------------------------------------------------------------------------------
+def flat(text: str) -> str:
+    """Whitespace collapsed, so wrapped lines still match a phrase."""
+    return " ".join(text.split())
+
+
+def load_oauth(name: str) -> ZoomOAuthCredentials:
+    """The saved OAuth block, from the Prefect API."""
+    block = ZoomOAuthCredentials.load(name, _sync=True)  # type: ignore[call-arg]
+    return cast(ZoomOAuthCredentials, block)
+
+
+def load_s2s(name: str) -> ZoomServerToServerCredentials:
+    """The saved Server-to-Server block, from the Prefect API."""
+    block = ZoomServerToServerCredentials.load(name, _sync=True)  # type: ignore[call-arg]
+    return cast(ZoomServerToServerCredentials, block)
+
+
+def new_block_name(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def invoke(args: Sequence[str], secret: str | None = None) -> tuple[int, str]:
+    """Run the CLI in-process; (exit code, stdout and stderr together)."""
+    env = dict(WIDE)
+    if secret is not None:
+        env["ZOOM_CLIENT_SECRET"] = secret
+    result = CliRunner().invoke(app, list(args), env=env)
+    return result.exit_code, result.output
+
+
+def connect_s2s(emulator: ZoomEmulator, block: str, *extra: str) -> tuple[int, str]:
+    config = emulator.config
+    return invoke(
+        [
+            "connect",
+            "s2s",
+            "--block",
+            block,
+            "--account-id",
+            config.account_id,
+            "--client-id",
+            config.s2s_client_id,
+            "--base-url",
+            emulator.base_url,
+            *extra,
+        ],
+        secret=config.s2s_client_secret,
+    )
+
+
+def row_of(output: str, operation: str) -> str:
+    """The table line of one activity."""
+    for line in output.splitlines():
+        if re.search(rf"\b{re.escape(operation)}\b", line) and ("✓" in line or "✗" in line):
+            return line
+    raise AssertionError(f"no table row for {operation}:\n{output}")
+
+
+class CliProcess:
+    """``python -m prefect_zoom.cli ...`` in a subprocess, its output read line by line."""
+
+    def __init__(self, args: Sequence[str], env: dict[str, str] | None = None) -> None:
+        full_env = {
+            **os.environ,
+            "PREFECT_API_URL": str(PREFECT_API_URL.value()),
+            "PREFECT_HOME": os.environ["PREFECT_HOME"],
+            **WIDE,
+            **(env or {}),
+        }
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "prefect_zoom.cli", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            encoding="utf-8",
+            env=full_env,
+        )
+        self.lines: list[str] = []
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self._queue.put(line)
+        self._queue.put(None)
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines)
+
+    def wait_for_line(self, wanted: Callable[[str], bool], timeout: float = 60) -> str:
+        """The first output line that ``wanted`` accepts; fails at the deadline or at exit."""
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                line = self._queue.get(timeout=left)
+            except queue.Empty:
+                break
+            if line is None:
+                self._queue.put(None)
+                raise AssertionError(f"the CLI ended without that line:\n{self.output}")
+            self.lines.append(line)
+            if wanted(line):
+                return line.strip()
+        raise AssertionError(f"no such line within {timeout} s:\n{self.output}")
+
+    def authorize_url(self, timeout: float = 60) -> str:
+        return self.wait_for_line(
+            lambda line: line.strip().startswith("http") and "/oauth/authorize?" in line, timeout
+        )
+
+    def finish(self, timeout: float = 60) -> int:
+        """Wait for the exit (killing the process at the deadline); the exit code."""
+        try:
+            code = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError(
+                f"the CLI did not end within {timeout} s:\n{self.output}"
+            ) from None
+        self._reader.join(timeout=10)
+        while (line := self._queue.get_nowait() if not self._queue.empty() else None) is not None:
+            self.lines.append(line)
+        return code
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def start_connect_oauth(
+    emulator: ZoomEmulator, block: str, *extra: str, secret: str | None = None
+) -> CliProcess:
+    """``prefect-zoom connect oauth --no-browser`` against the emulator's built-in OAuth app."""
+    config = emulator.config
+    return CliProcess(
+        [
+            "connect",
+            "oauth",
+            "--block",
+            block,
+            "--client-id",
+            config.oauth_client_id,
+            "--base-url",
+            emulator.base_url,
+            "--no-browser",
+            *extra,
+        ],
+        env={"ZOOM_CLIENT_SECRET": secret or config.oauth_client_secret},
+    )
+
+
+@pytest.fixture
+def cli_processes() -> Iterator[list[CliProcess]]:
+    """CLI subprocesses of a test; any still running at the end are killed."""
+    started: list[CliProcess] = []
+    yield started
+    for process in started:
+        process.kill()
+
+
+class _Forms(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.forms: list[tuple[str, dict[str, str]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attr = {k: v or "" for k, v in attrs}
+        if tag == "form":
+            self.forms.append((attr.get("action", ""), {}))
+        elif tag == "input" and self.forms and attr.get("name"):
+            self.forms[-1][1][attr["name"]] = attr.get("value", "")
+
+
+def _form(page: httpx.Response) -> tuple[str, dict[str, str]]:
+    parser = _Forms()
+    parser.feed(page.text)
+    assert parser.forms, page.text
+    action, fields = parser.forms[0]
+    return urljoin(str(page.url), action), fields
+
+
+def browse(url: str, emulator: ZoomEmulator, decision: str = "allow") -> httpx.Response:
+    """A minimal browser: open the URL, sign in, press Allow or Decline, follow the redirect."""
+    config = emulator.config
+    with httpx.Client(follow_redirects=True, timeout=15) as browser:
+        page = browser.get(url)
+        assert page.status_code == 200, page.text
+        action, fields = _form(page)
+        fields.update(email=config.user_email, password=config.user_password)
+        consent = browser.post(action, data=fields)
+        if consent.status_code != 200:
+            return consent  # e.g. the pre-approval page
+        action, fields = _form(consent)
+        fields["decision"] = decision
+        return browser.post(action, data=fields)
+
+
+# ---- connect s2s + check ---------------------------------------------------------------------
+def test_connect_s2s_saves_a_working_block_and_check_reports_it(
+    zoom_emulator: ZoomEmulator,
+) -> None:
+    config = zoom_emulator.config
+    block = new_block_name("s2s")
+
+    code, output = connect_s2s(zoom_emulator, block)
+
+    assert code == 0, output
+    assert config.user_email in output
+    assert f"All {len(OPERATIONS)} activities can run" in output
+    assert config.s2s_client_secret not in output
+    saved = load_s2s(block)
+    assert saved.client_id == config.s2s_client_id
+    assert saved.api_base_url == zoom_emulator.api_url
+    assert saved.oauth_base_url == zoom_emulator.oauth_url
+    assert saved.access_token is not None, "the proven token is cached for other processes"
+    assert saved.access_token.get_secret_value() not in output
+    assert zoom_emulator.state.counters["grant account_credentials"] == 1
+
+    code, output = invoke(["check", "--block", block])
+
+    assert code == 0, output
+    assert config.user_email in output
+    assert "Zoom Server-to-Server Credentials" in output
+    assert "✓" in row_of(output, "create_meeting")
+    assert "✗" not in output
+    # the cached token was reused: check did not need a new grant
+    assert zoom_emulator.state.counters["grant account_credentials"] == 1
+
+
+def test_connect_s2s_reports_activities_that_lack_a_scope(zoom_emulator: ZoomEmulator) -> None:
+    app_scopes = ["user:read:admin", "meeting:read"]
+    zoom_emulator.state.apps[zoom_emulator.config.s2s_client_id].scopes = app_scopes
+    block = new_block_name("s2s-scopes")
+
+    code, output = connect_s2s(zoom_emulator, block)
+
+    assert code == 0, output
+    assert "meeting:read, user:read:admin" in output  # the granted scopes
+    assert "✓" in row_of(output, "list_meetings")
+    create = row_of(output, "create_meeting")
+    assert "✗" in create
+    assert "meeting:write:meeting" in create
+    recordings = row_of(output, "list_user_recordings")
+    assert "✗" in recordings
+    assert "cloud_recording:read:list_user_recordings" in recordings
+    assert "activities lack a scope" in flat(output)
+
+    code, output = invoke(["check", "--block", block])
+    assert code == 0, output
+    assert "✗" in row_of(output, "delete_meeting")
+
+
+def test_connect_s2s_with_a_wrong_secret_fails_and_saves_nothing(
+    zoom_emulator: ZoomEmulator,
+) -> None:
+    config = zoom_emulator.config
+    block = new_block_name("s2s-bad")
+
+    code, output = invoke(
+        [
+            "connect",
+            "s2s",
+            "--block",
+            block,
+            "--account-id",
+            config.account_id,
+            "--client-id",
+            config.s2s_client_id,
+            "--base-url",
+            zoom_emulator.base_url,
+        ],
+        secret="not-the-secret",
+    )
+
+    assert code == 1, output
+    assert "did not accept the Server-to-Server credentials" in flat(output)
+    assert "not-the-secret" not in output
+    code, output = invoke(["check", "--block", block])
+    assert code == 1
+    assert f"no Zoom connection block named '{block}'" in flat(output)
+
+
+def test_connect_s2s_does_not_replace_a_block_without_overwrite(
+    zoom_emulator: ZoomEmulator,
+) -> None:
+    block = new_block_name("s2s-twice")
+    assert connect_s2s(zoom_emulator, block)[0] == 0
+
+    code, output = connect_s2s(zoom_emulator, block)
+    assert code == 1
+    assert "already exists" in output and "--overwrite" in output
+
+    code, output = connect_s2s(zoom_emulator, block, "--overwrite")
+    assert code == 0, output
+
+
+def test_connect_s2s_without_a_secret_says_how_to_give_it(zoom_emulator: ZoomEmulator) -> None:
+    code, output = invoke(
+        ["connect", "s2s", "--block", "x", "--account-id", "a", "--client-id", "c"], secret=""
+    )
+    assert code == 1
+    assert "ZOOM_CLIENT_SECRET" in output
+    assert zoom_emulator.state.counters["grant account_credentials"] == 0
+
+
+# ---- connect oauth -------------------------------------------------------------------------
+def test_connect_oauth_no_browser_saves_a_usable_block(
+    zoom_emulator: ZoomEmulator, cli_processes: list[CliProcess]
+) -> None:
+    config = zoom_emulator.config
+    block = new_block_name("oauth")
+    cli = start_connect_oauth(zoom_emulator, block)
+    cli_processes.append(cli)
+
+    url = cli.authorize_url()
+    assert url.startswith(f"{zoom_emulator.oauth_url}/authorize?")
+    assert "code_challenge_method=S256" in url and "state=" in url
+    landing = browse(url, zoom_emulator)
+
+    assert landing.status_code == 200
+    assert "You can close this tab" in landing.text
+    assert cli.finish() == 0, cli.output
+    output = cli.output
+    assert config.user_email in output
+    assert f"All {len(OPERATIONS)} activities can run" in output
+    saved = load_oauth(block)
+    assert saved.refresh_token is not None and saved.access_token is not None
+    for secret in (
+        config.oauth_client_secret,
+        saved.refresh_token.get_secret_value(),
+        saved.access_token.get_secret_value(),
+    ):
+        assert secret not in output
+    assert saved.redirect_uri.startswith("http://127.0.0.1:")
+    assert saved.scopes and set(saved.scopes) <= set(
+        zoom_emulator.state.apps[config.oauth_client_id].scopes
+    )
+    with saved.get_client() as client:
+        me = client.get_json("/users/me", operation="get_user")
+    assert me["email"] == config.user_email
+
+    code, output = invoke(["check", "--block", block])
+    assert code == 0, output
+    assert "Zoom OAuth Credentials" in output and config.user_email in output
+
+
+def test_connect_oauth_declined_consent_fails_clearly(
+    zoom_emulator: ZoomEmulator, cli_processes: list[CliProcess]
+) -> None:
+    block = new_block_name("oauth-declined")
+    cli = start_connect_oauth(zoom_emulator, block)
+    cli_processes.append(cli)
+
+    landing = browse(cli.authorize_url(), zoom_emulator, decision="decline")
+
+    assert "not granted" in landing.text
+    assert cli.finish() == 1, cli.output
+    assert DECLINED in flat(cli.output)
+    assert zoom_emulator.state.counters["consent declined"] == 1
+    code, _ = invoke(["check", "--block", block])
+    assert code == 1, "nothing was saved"
+
+
+@pytest.mark.parametrize(
+    "emulator_config", [EmulatorConfig(require_preapproval=True)], indirect=True
+)
+def test_connect_oauth_needing_preapproval_ends_at_the_timeout_with_the_cause(
+    emulator_config: EmulatorConfig, zoom_emulator: ZoomEmulator, cli_processes: list[CliProcess]
+) -> None:
+    assert zoom_emulator.config.require_preapproval
+    block = new_block_name("oauth-preapproval")
+    cli = start_connect_oauth(zoom_emulator, block, "--timeout", "5")
+    cli_processes.append(cli)
+
+    page = browse(cli.authorize_url(), zoom_emulator)
+    waiting_since = time.monotonic()
+
+    assert page.status_code == 403 and "pre-approval" in page.text
+    assert cli.finish(timeout=30) == 1, cli.output
+    assert time.monotonic() - waiting_since < 20
+    output = flat(cli.output)
+    assert "within 5 s" in output
+    assert PREAPPROVAL in output
+    assert zoom_emulator.state.counters["signin preapproval required"] == 1
+
+
+def test_check_of_a_revoked_connection_names_the_command_that_reconnects_it(
+    zoom_emulator: ZoomEmulator,
+    cli_processes: list[CliProcess],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    config = zoom_emulator.config
+    block = new_block_name("oauth-revoked")
+    cli = start_connect_oauth(zoom_emulator, block)
+    cli_processes.append(cli)
+    browse(cli.authorize_url(), zoom_emulator)
+    assert cli.finish() == 0, cli.output
+    saved = load_oauth(block)
+    assert saved.refresh_token is not None
+    revoked = httpx.post(
+        f"{zoom_emulator.oauth_url}/revoke",
+        data={"token": saved.refresh_token.get_secret_value()},
+        auth=(config.oauth_client_id, config.oauth_client_secret),
+    )
+    assert revoked.status_code == 200
+
+    code, output = invoke(["check", "--block", block])
+
+    assert code == 1, output
+    assert "no longer authorized" in flat(output)
+    assert f"prefect-zoom connect oauth --block {block}" in flat(output)
+
+    # that very command (no --client-id: the block's app settings are reused) mends it;
+    # here the "browser" is opened by the CLI itself through webbrowser.open
+    opened: list[str] = []
+
+    def fake_open(url: str, *args: object, **kwargs: object) -> bool:
+        opened.append(url)
+        browse(url, zoom_emulator)
+        return True
+
+    monkeypatch.setattr(webbrowser, "open", fake_open)
+    code, output = invoke(["connect", "oauth", "--block", block, "--timeout", "30"])
+    assert code == 0, output
+    assert len(opened) == 1
+    mended = load_oauth(block)
+    assert mended.client_secret is not None
+    assert mended.client_secret.get_secret_value() == config.oauth_client_secret
+    assert mended.refresh_token is not None
+    assert mended.refresh_token.get_secret_value() != saved.refresh_token.get_secret_value()
+    code, output = invoke(["check", "--block", block])
+    assert code == 0, output
+    assert config.user_email in output
+
+
+def test_connect_oauth_for_a_new_block_needs_a_client_id() -> None:
+    code, output = invoke(["connect", "oauth", "--block", new_block_name("none")])
+    assert code == 1
+    assert "--client-id is required" in flat(output)
+
+
+# ---- the sign-in checks themselves ---------------------------------------------------------
+REQUEST = AuthorizationRequest(
+    url="http://zoom.invalid/oauth/authorize", state="s1", code_verifier="v", redirect_uri="r"
+)
+
+
+def test_callback_checks() -> None:
+    """Only a callback with this sign-in's state and a code gives a code."""
+    assert code_from_callback(CallbackResult(code="c", state="s1"), REQUEST) == "c"
+    with pytest.raises(StateMismatchError):
+        code_from_callback(CallbackResult(code="c", state="forged"), REQUEST)
+    with pytest.raises(StateMismatchError):
+        code_from_callback(CallbackResult(code="c", state=None), REQUEST)
+    with pytest.raises(ConsentDeclinedError, match="choose Allow"):
+        code_from_callback(CallbackResult(error="access_denied", state="s1"), REQUEST)
+
+
+def test_flow_rejects_a_callback_with_another_state(zoom_emulator: ZoomEmulator) -> None:
+    config = zoom_emulator.config
+    flow = AuthorizationCodeFlow(
+        config.oauth_client_id, config.oauth_client_secret, zoom_emulator.oauth_url, timeout=30
+    )
+    with flow:
+        page = httpx.get(flow.redirect_uri, params={"code": "c", "state": "forged"})
+        assert page.status_code == 200 and "rejected" in page.text
+        with pytest.raises(StateMismatchError):
+            flow.wait_for_code()
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(flow.redirect_uri, params={"code": "c"})  # the receiver is gone
+
+
+def test_flow_times_out_with_the_likely_causes(zoom_emulator: ZoomEmulator) -> None:
+    config = zoom_emulator.config
+    flow = AuthorizationCodeFlow(
+        config.oauth_client_id, config.oauth_client_secret, zoom_emulator.oauth_url, timeout=0.3
+    )
+    started = time.monotonic()
+    with flow, pytest.raises(SignInTimeoutError) as caught:
+        flow.wait_for_code()
+    assert time.monotonic() - started < 5
+    assert PREAPPROVAL in str(caught.value)
+    assert "http://127.0.0.1/callback" in str(caught.value)
