@@ -1,1 +1,44 @@
 """prefect-zoom tasks."""
+
+from prefect_zoom.tasks.meetings import (
+    add_meeting_registrant,
+    create_invitation_links,
+    create_meeting,
+    delete_meeting,
+    get_meeting,
+    get_meeting_invitation,
+    list_meetings,
+    schedule_one_time_meeting,
+    schedule_recurring_meeting,
+    update_meeting,
+)
+from prefect_zoom.tasks.recordings import (
+    delete_recordings,
+    download_meeting_recordings,
+    download_recording_file,
+    get_meeting_recordings,
+    list_recordings,
+    recover_recordings,
+)
+from prefect_zoom.tasks.users import get_user, list_users
+
+__all__ = [
+    "add_meeting_registrant",
+    "create_invitation_links",
+    "create_meeting",
+    "delete_meeting",
+    "delete_recordings",
+    "download_meeting_recordings",
+    "download_recording_file",
+    "get_meeting",
+    "get_meeting_invitation",
+    "get_meeting_recordings",
+    "get_user",
+    "list_meetings",
+    "list_recordings",
+    "list_users",
+    "recover_recordings",
+    "schedule_one_time_meeting",
+    "schedule_recurring_meeting",
+    "update_meeting",
+]

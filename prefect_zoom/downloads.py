@@ -1,0 +1,540 @@
+"""Streaming downloads of Zoom recording files: resume, verification, atomic landing.
+
+A plain module (no tasks, no flows): the recording tasks call it, and so can any script.
+
+How one file is downloaded (see ``shared/zoom/FACTS.md`` §3):
+
+* **Already there**: when the target exists with the file's ``file_size`` (or exists at all when
+  Zoom gives no size, as for CC and TIMELINE entries), nothing is requested: status ``skipped``.
+  Only complete files ever reach the target (below), so an existing file is a finished one.
+* **Streaming**: ``GET download_url`` with the connection's bearer token; Zoom answers ``302`` to a
+  signed CDN address, which the client follows. The body is written through a ``chunk_size``
+  (1 MiB) buffer to ``.<name>.partial`` next to the target while its SHA-256 is computed, so a
+  2 GiB file costs about one buffer of memory, and a cut keeps every byte received.
+* **Resume**: a cut (``httpx.TransportError``, e.g. ``RemoteProtocolError``) or a 5xx that outlived
+  the client's own retries is retried up to ``len(retry_delays)`` times. Each retry sends
+  ``Range: bytes=<have>-``: a ``206`` whose ``Content-Range`` starts there is appended, a ``200``
+  starts over. A partial left by an earlier run is resumed the same way.
+* **Verification**: the content type must suit the file type (``CONTENT_TYPES``) and is never
+  ``text/html`` (Zoom answers a failed download with ``200`` and a sign-in page); the size must
+  equal ``file_size`` when Zoom gives one. On a mismatch the partial is deleted and
+  :class:`ZoomDownloadError` is raised: nothing is left at the target.
+* **Atomic landing**: the partial is flushed, ``fsync``-ed and moved over the target with
+  ``os.replace``.
+
+Destinations: a local folder (``str`` or ``Path``) or a Prefect ``WritableFileSystem`` block.
+``LocalFileSystem`` is used as a local folder (its ``basepath``). ``RemoteFileSystem`` (any fsspec
+URL: ``s3://``, ``gs://``, ``memory://``, ``file://`` …) gets the file staged in a local temporary
+folder, uploaded under a temporary name and moved into place (atomic where the store's ``mv`` is;
+on object stores the final object appears whole). Any other ``WritableFileSystem`` gets the bytes
+through ``write_path``: that reads the **whole file into memory**, so prefer a folder,
+``LocalFileSystem`` or ``RemoteFileSystem`` for large recordings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import logging
+import os
+import re
+import shutil
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
+
+import httpx
+from pydantic import BaseModel
+
+from prefect_zoom.exceptions import ZoomAPIError, ZoomInputError, ZoomServerError
+from prefect_zoom.models.recordings import CONTENT_TYPES, RecordingFile
+
+if TYPE_CHECKING:
+    from prefect.filesystems import WritableFileSystem
+
+    from prefect_zoom.client import ZoomClient
+
+logger = logging.getLogger("prefect_zoom.downloads")
+
+CHUNK_SIZE = 1024 * 1024
+"""Bytes read and written at a time (1 MiB)."""
+DEFAULT_RETRY_DELAYS: tuple[float, ...] = (0.0, 1.0, 4.0, 10.0)
+"""Seconds to wait before each resume; a cut is resumed at once, repeated failures back off."""
+DOWNLOAD_OPERATION = "download_recording_file"
+STAGING_DIR_NAME = "prefect-zoom-downloads"
+
+DownloadStatus = Literal["downloaded", "resumed", "skipped"]
+Destination: TypeAlias = "str | os.PathLike[str] | WritableFileSystem"
+LoggerLike: TypeAlias = "logging.Logger | logging.LoggerAdapter[Any]"
+
+_HTML_START = re.compile(rb"^\s*(<!doctype\s+html|<html)", re.IGNORECASE)
+_CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$", re.IGNORECASE)
+
+
+class DownloadResult(BaseModel):
+    """What one download did and where the file is."""
+
+    file_id: str | None
+    meeting_uuid: str | None
+    file_type: str
+    path: str
+    """Local path, or the fsspec URL / block path of a file system block."""
+    size: int
+    sha256: str | None
+    """Hex SHA-256 of the bytes received; ``None`` when skipped (the file was not read)."""
+    content_type: str | None
+    status: DownloadStatus
+
+
+class ZoomDownloadError(ZoomAPIError):
+    """A download answered something that is not the file (HTML, wrong type or size)."""
+
+    default_hint = (
+        "Zoom did not send the recording. An HTML answer usually means the token may not "
+        "download it or the download link expired: list the recordings again and retry; "
+        "check the connection's recording scopes."
+    )
+
+
+@dataclass(frozen=True)
+class DownloadJob:
+    """One file to download, and where under the destination it goes (a relative POSIX path)."""
+
+    file: RecordingFile
+    relative_path: str
+    meeting_uuid: str | None = None
+
+
+class _Retryable(Exception):
+    """An attempt failed in a way another attempt (resuming the partial) may fix."""
+
+
+# ---- helpers -----------------------------------------------------------------------------------
+def partial_path(target: Path) -> Path:
+    """Where a download lands before it is complete: ``.<name>.partial`` next to the target."""
+    return target.with_name(f".{target.name}.partial")
+
+
+def media_type(content_type: str | None) -> str | None:
+    """``text/html; charset=utf-8`` → ``text/html``; ``None`` when absent."""
+    if not content_type:
+        return None
+    return content_type.split(";", 1)[0].strip().lower() or None
+
+
+def acceptable_content_type(file_type: str, content_type: str | None) -> bool:
+    """True when a download of this file type may carry this content type.
+
+    ``text/html`` never is. An absent content type is accepted (the size and the first bytes
+    are still checked); an unknown file type accepts anything else.
+    """
+    kind = media_type(content_type)
+    if kind is None:
+        return True
+    if kind in ("text/html", "application/xhtml+xml"):
+        return False
+    allowed = CONTENT_TYPES.get(file_type.upper())
+    return allowed is None or kind in allowed
+
+
+def sha256_of(path: Path, chunk_size: int = CHUNK_SIZE) -> hashlib._Hash:
+    """A SHA-256 object fed with a file's bytes (read in chunks)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as source:
+        while piece := source.read(chunk_size):
+            digest.update(piece)
+    return digest
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make a rename durable (POSIX); a no-op where directories cannot be opened."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _is_retryable(error: BaseException) -> bool:
+    return isinstance(error, (httpx.TransportError, ZoomServerError))
+
+
+def _describe(file: RecordingFile) -> str:
+    return f"{file.file_type} file {file.id or file.recording_type or '?'}"
+
+
+# ---- one file to a local path ------------------------------------------------------------------
+def download_to_path(
+    client: ZoomClient,
+    file: RecordingFile,
+    target: str | os.PathLike[str],
+    *,
+    meeting_uuid: str | None = None,
+    chunk_size: int = CHUNK_SIZE,
+    retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS,
+    log: LoggerLike | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> DownloadResult:
+    """Download one recording file to a local path: skip, stream, resume, verify, land.
+
+    Raises :class:`ZoomDownloadError` when Zoom answers something that is not the file, the
+    client's errors (404, missing scopes, …) as they come, and the last transient error once the
+    retries are spent (the partial is kept, so the next run resumes it).
+    """
+    log = log or logger
+    target = Path(target)
+    meeting_uuid = meeting_uuid or file.meeting_id
+    expected = file.file_size
+    if target.is_file() and (expected is None or target.stat().st_size == expected):
+        log.info("%s already at %s; skipped", _describe(file), target)
+        return DownloadResult(
+            file_id=file.id,
+            meeting_uuid=meeting_uuid,
+            file_type=file.file_type,
+            path=str(target),
+            size=target.stat().st_size,
+            sha256=None,
+            content_type=None,
+            status="skipped",
+        )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = partial_path(target)
+    resumed = False
+    failures = 0
+    while True:
+        try:
+            digest, content_type, appended = _attempt(client, file, partial, chunk_size, log)
+        except _Retryable as wrapped:
+            error: BaseException = wrapped.__cause__ or wrapped
+        else:
+            resumed = resumed or appended
+            break
+        have = partial.stat().st_size if partial.exists() else 0
+        if failures >= len(retry_delays):
+            log.warning(
+                "%s: giving up after %d attempts (%s); %d bytes kept in %s for the next run",
+                _describe(file),
+                failures + 1,
+                type(error).__name__,
+                have,
+                partial.name,
+            )
+            raise error
+        delay = retry_delays[failures]
+        failures += 1
+        log.warning(
+            "%s: attempt %d failed (%s) with %d bytes saved; resuming in %.1f s",
+            _describe(file),
+            failures,
+            type(error).__name__,
+            have,
+            delay,
+        )
+        if delay > 0:
+            sleep(delay)
+    size = partial.stat().st_size
+    if expected is not None and size != expected:
+        partial.unlink(missing_ok=True)
+        raise ZoomDownloadError(
+            f"{_describe(file)}: received {size} bytes, Zoom lists {expected}",
+            method="GET",
+        )
+    os.replace(partial, target)
+    _fsync_dir(target.parent)
+    status: DownloadStatus = "resumed" if resumed else "downloaded"
+    log.info("%s %s to %s (%d bytes)", _describe(file), status, target, size)
+    return DownloadResult(
+        file_id=file.id,
+        meeting_uuid=meeting_uuid,
+        file_type=file.file_type,
+        path=str(target),
+        size=size,
+        sha256=digest,
+        content_type=content_type,
+        status=status,
+    )
+
+
+def _reject(partial: Path, file: RecordingFile, problem: str, response: httpx.Response) -> None:
+    partial.unlink(missing_ok=True)
+    raise ZoomDownloadError(
+        f"{_describe(file)}: {problem}",
+        status=response.status_code,
+        tracking_id=response.headers.get("x-zm-trackingid"),
+        method="GET",
+        path=response.request.url.path,
+    )
+
+
+def _attempt(
+    client: ZoomClient,
+    file: RecordingFile,
+    partial: Path,
+    chunk_size: int,
+    log: LoggerLike,
+) -> tuple[str, str | None, bool]:
+    """One request: returns (sha256 hex, content type, whether it appended to a partial)."""
+    expected = file.file_size
+    have = partial.stat().st_size if partial.exists() else 0
+    if expected is not None and have > expected:
+        partial.unlink()
+        have = 0
+    if expected is not None and have == expected and have > 0:
+        # A complete partial from an earlier run (it stopped before landing): no request.
+        return sha256_of(partial, chunk_size).hexdigest(), None, True
+    headers = {"Accept-Encoding": "identity"}
+    if have:
+        headers["Range"] = f"bytes={have}-"
+    try:
+        with client.stream(
+            "GET", file.download_url, headers=headers, operation=DOWNLOAD_OPERATION
+        ) as response:
+            content_type = response.headers.get("content-type")
+            if not acceptable_content_type(file.file_type, content_type):
+                _reject(
+                    partial,
+                    file,
+                    f"Zoom answered {media_type(content_type)} instead of the file "
+                    "(a failed download: Zoom sends a 200 HTML page)",
+                    response,
+                )
+            start = 0
+            if response.status_code == 206:
+                match = _CONTENT_RANGE.match(response.headers.get("content-range", ""))
+                if match is None or int(match.group(1)) != have:
+                    partial.unlink(missing_ok=True)
+                    raise _Retryable("the server resumed at another offset; starting over")
+                start = have
+            elif have:
+                log.info("%s: the server ignored the range; starting over", _describe(file))
+            length = response.headers.get("content-length")
+            announced = start + int(length) if length and length.isdigit() else None
+            if expected is not None and announced is not None and announced != expected:
+                _reject(
+                    partial,
+                    file,
+                    f"Zoom announced {announced} bytes, the listing says {expected}",
+                    response,
+                )
+            digest = sha256_of(partial, chunk_size) if start else hashlib.sha256()
+            written = start
+            # Network-sized pieces into a chunk-sized write buffer: a cut loses nothing received.
+            with partial.open("ab" if start else "wb", buffering=chunk_size) as out:
+                for piece in response.iter_bytes():
+                    if written == 0 and _HTML_START.match(piece[:64]):
+                        out.close()
+                        _reject(partial, file, "Zoom answered an HTML page", response)
+                    out.write(piece)
+                    digest.update(piece)
+                    written += len(piece)
+                    if expected is not None and written > expected:
+                        out.close()
+                        _reject(partial, file, f"more than the listed {expected} bytes", response)
+                out.flush()
+                os.fsync(out.fileno())
+    except (httpx.TransportError, ZoomServerError) as error:
+        raise _Retryable(str(error)) from error
+    return digest.hexdigest(), media_type(content_type), bool(start)
+
+
+# ---- destinations ------------------------------------------------------------------------------
+def check_relative_path(relative_path: str) -> str:
+    """A safe relative POSIX path (no absolute paths, no ``..``) or ZoomInputError."""
+    parts = PurePosixPath(relative_path.replace("\\", "/")).parts
+    if not parts or relative_path.startswith(("/", "\\")) or ".." in parts:
+        raise ZoomInputError(
+            "subfolder",
+            f"{relative_path!r} is not a relative path inside the destination",
+            "Use a relative folder name without '..'.",
+        )
+    return "/".join(parts)
+
+
+def _staging_target(key: str, name: str) -> Path:
+    """A local place to stage a file bound for a remote store; stable per key, so it resumes."""
+    digest = hashlib.sha1(key.encode()).hexdigest()
+    return Path(tempfile.gettempdir()) / STAGING_DIR_NAME / digest / name
+
+
+def download_recording(
+    client: ZoomClient,
+    file: RecordingFile,
+    destination: Destination,
+    relative_path: str,
+    *,
+    meeting_uuid: str | None = None,
+    log: LoggerLike | None = None,
+    **options: Any,
+) -> DownloadResult:
+    """Download one file to ``<destination>/<relative_path>`` (a folder or a Prefect block).
+
+    ``options`` go to :func:`download_to_path` (``chunk_size``, ``retry_delays``, ``sleep``).
+    """
+    relative_path = check_relative_path(relative_path)
+    if isinstance(destination, (str, os.PathLike)):
+        target = Path(destination).expanduser() / relative_path
+        return download_to_path(client, file, target, meeting_uuid=meeting_uuid, log=log, **options)
+    from prefect.filesystems import LocalFileSystem, RemoteFileSystem, WritableFileSystem
+
+    if isinstance(destination, LocalFileSystem):
+        target = Path(destination._resolve_path(relative_path))
+        return download_to_path(client, file, target, meeting_uuid=meeting_uuid, log=log, **options)
+    if isinstance(destination, RemoteFileSystem):
+        return _to_remote(client, file, destination, relative_path, meeting_uuid, log, options)
+    if isinstance(destination, WritableFileSystem):
+        return _to_block(client, file, destination, relative_path, meeting_uuid, log, options)
+    raise ZoomInputError(
+        "destination",
+        f"expected a folder path or a Prefect WritableFileSystem block, got "
+        f"{type(destination).__name__}",
+        "Pass a folder, a LocalFileSystem or a RemoteFileSystem block.",
+    )
+
+
+def _to_remote(
+    client: ZoomClient,
+    file: RecordingFile,
+    block: Any,
+    relative_path: str,
+    meeting_uuid: str | None,
+    log: LoggerLike | None,
+    options: dict[str, Any],
+) -> DownloadResult:
+    """Stage locally, upload under a temporary name, move into place."""
+    log = log or logger
+    fs = block.filesystem
+    remote: str = block._resolve_path(relative_path)
+    if fs.exists(remote) and (file.file_size is None or fs.size(remote) == file.file_size):
+        log.info("%s already at %s; skipped", _describe(file), remote)
+        return DownloadResult(
+            file_id=file.id,
+            meeting_uuid=meeting_uuid or file.meeting_id,
+            file_type=file.file_type,
+            path=remote,
+            size=int(fs.size(remote)),
+            sha256=None,
+            content_type=None,
+            status="skipped",
+        )
+    staged = _staging_target(remote, PurePosixPath(relative_path).name)
+    local = download_to_path(client, file, staged, meeting_uuid=meeting_uuid, log=log, **options)
+    if local.status == "skipped":  # staged by an earlier run whose upload failed
+        local = local.model_copy(
+            update={"sha256": sha256_of(staged).hexdigest(), "status": "resumed"}
+        )
+    parent, _, name = remote.rpartition("/")
+    uploading = f"{parent}/.{name}.{uuid.uuid4().hex[:8]}.uploading"
+    fs.makedirs(parent, exist_ok=True)
+    try:
+        fs.put_file(str(staged), uploading)
+        fs.mv(uploading, remote)
+    except BaseException:
+        try:
+            if fs.exists(uploading):
+                fs.rm(uploading)
+        except Exception:  # pragma: no cover - best effort cleanup
+            pass
+        raise
+    shutil.rmtree(staged.parent, ignore_errors=True)
+    log.info("%s uploaded to %s", _describe(file), remote)
+    return local.model_copy(update={"path": remote})
+
+
+def _to_block(
+    client: ZoomClient,
+    file: RecordingFile,
+    block: Any,
+    relative_path: str,
+    meeting_uuid: str | None,
+    log: LoggerLike | None,
+    options: dict[str, Any],
+) -> DownloadResult:
+    """Stage locally, then hand the bytes to ``write_path`` (the whole file in memory)."""
+    log = log or logger
+    key = f"{type(block).__name__}:{id(block)}:{relative_path}"
+    staged = _staging_target(key, PurePosixPath(relative_path).name)
+    local = download_to_path(client, file, staged, meeting_uuid=meeting_uuid, log=log, **options)
+    if local.status == "skipped":
+        local = local.model_copy(
+            update={"sha256": sha256_of(staged).hexdigest(), "status": "resumed"}
+        )
+    written = block.write_path(relative_path, staged.read_bytes())
+    if inspect.iscoroutine(written):
+        from prefect.utilities.asyncutils import run_coro_as_sync
+
+        written = run_coro_as_sync(written)
+    shutil.rmtree(staged.parent, ignore_errors=True)
+    return local.model_copy(update={"path": str(written or relative_path)})
+
+
+# ---- many files --------------------------------------------------------------------------------
+def download_many(
+    client: ZoomClient,
+    jobs: Sequence[DownloadJob],
+    destination: Destination,
+    *,
+    max_concurrency: int = 4,
+    log: LoggerLike | None = None,
+    **options: Any,
+) -> list[DownloadResult]:
+    """Download files on at most ``max_concurrency`` threads; results in the order of ``jobs``.
+
+    Every file is attempted; if some fail, each failure is logged and the first one (in job
+    order) is raised once the others are done, so a retry skips what already landed.
+    """
+    if max_concurrency < 1:
+        raise ZoomInputError(
+            "max_concurrency", f"must be at least 1, got {max_concurrency}", "Use 1 or more."
+        )
+    log = log or logger
+    if not jobs:
+        return []
+
+    def run(job: DownloadJob) -> DownloadResult:
+        return download_recording(
+            client,
+            job.file,
+            destination,
+            job.relative_path,
+            meeting_uuid=job.meeting_uuid,
+            log=log,
+            **options,
+        )
+
+    workers = min(max_concurrency, len(jobs))
+    if workers == 1:
+        return [run(job) for job in jobs]
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="zoom-download") as pool:
+        futures = [pool.submit(run, job) for job in jobs]
+        errors = [future.exception() for future in futures]
+    failed = [(job, error) for job, error in zip(jobs, errors, strict=True) if error is not None]
+    for job, error in failed:
+        log.error("%s failed: %s", _describe(job.file), type(error).__name__)
+    if failed:
+        raise failed[0][1]
+    return [future.result() for future in futures]
+
+
+__all__ = [
+    "CHUNK_SIZE",
+    "DEFAULT_RETRY_DELAYS",
+    "Destination",
+    "DownloadJob",
+    "DownloadResult",
+    "ZoomDownloadError",
+    "acceptable_content_type",
+    "download_many",
+    "download_recording",
+    "download_to_path",
+    "partial_path",
+]

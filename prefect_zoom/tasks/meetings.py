@@ -1,0 +1,518 @@
+"""Prefect tasks for Zoom meetings: schedule, read, change, delete, invite and register.
+
+Every task takes the connection first (a credentials block, or the name of a saved one), checks
+its input before any request is sent (a :class:`~prefect_zoom.exceptions.ZoomInputError` names
+the field), and logs only topics and ids: never tokens, start URLs or passcodes.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Annotated, Any, Literal, get_args
+from urllib.parse import quote
+
+from prefect import Task, get_run_logger
+from prefect.client.schemas.objects import TaskRun
+from prefect.exceptions import MissingContextError
+from prefect.states import State
+from pydantic import Field, StringConstraints
+
+from prefect_zoom.catalog import OPERATIONS
+from prefect_zoom.client.policy import NEVER_SENT, check_scopes
+from prefect_zoom.exceptions import ZoomInputError, ZoomRateLimitError, ZoomServerError
+from prefect_zoom.models import (
+    InviteLink,
+    Meeting,
+    MeetingRequest,
+    MeetingSettings,
+    MeetingType,
+    Recurrence,
+    Registrant,
+    RegistrantRequest,
+    ZoomModel,
+    parse_input,
+)
+from prefect_zoom.tasks._common import CredentialsLike, client_for, zoom_task
+
+MeetingListType = Literal["scheduled", "live", "upcoming", "upcoming_meetings", "previous_meetings"]
+MAX_INVITE_ATTENDEES = 500
+MAX_INVITE_TTL_SECONDS = 7_776_000  # 90 days
+MAX_MEETING_ID = 2**63 - 1
+
+_fallback_logger = logging.getLogger("prefect_zoom.tasks")
+
+
+def run_logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
+    """The Prefect run logger inside a flow or task run, else the module's logger."""
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        return _fallback_logger
+
+
+# ---- input checks (all run before any request) ---------------------------------------------------
+def check_meeting_id(value: Any, field: str = "meeting_id") -> int:
+    """A meeting id as Zoom's int64: a positive int (or its digits, spaces allowed)."""
+    fix = "Pass the meeting's numeric id, e.g. 81234567890; nothing was sent to Zoom."
+    if isinstance(value, str):
+        text = value.replace(" ", "")
+        if not (text.isascii() and text.isdigit()):
+            raise ZoomInputError(field, f"{value!r} is not a meeting id", fix)
+        value = int(text)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ZoomInputError(field, f"expected a positive integer, got {type(value).__name__}", fix)
+    if not 0 < value <= MAX_MEETING_ID:
+        raise ZoomInputError(field, f"{value} is not a positive 64-bit integer", fix)
+    return value
+
+
+def check_occurrence_id(value: Any, field: str = "occurrence_id") -> str | None:
+    """An occurrence id (Zoom's digits, as a string) or ``None``."""
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not value.strip():
+        raise ZoomInputError(
+            field,
+            "expected an occurrence id such as '1648194360000'",
+            "Take it from the meeting's occurrences; nothing was sent to Zoom.",
+        )
+    return value.strip()
+
+
+def check_user_id(value: Any, field: str = "user_id") -> str:
+    """``me``, a user id or an email, quoted for a URL path."""
+    if not isinstance(value, str) or not value.strip() or "/" in value:
+        raise ZoomInputError(
+            field,
+            f"expected 'me', a user id or an email, got {value!r}",
+            "Pass 'me' (the connection's user), a Zoom user id or an email address.",
+        )
+    return quote(value.strip(), safe="@.+")
+
+
+def check_choice(value: Any, choices: tuple[str, ...], field: str) -> str:
+    """One of a fixed set of strings."""
+    if value not in choices:
+        raise ZoomInputError(
+            field, f"{value!r} is not one of {', '.join(choices)}", "Pick one of the listed values."
+        )
+    return str(value)
+
+
+class InviteLinksInput(ZoomModel):
+    """What ``create_invitation_links`` checks before sending."""
+
+    attendee_names: list[
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+    ] = Field(..., min_length=1, max_length=MAX_INVITE_ATTENDEES)
+    ttl_seconds: int = Field(7200, ge=0, le=MAX_INVITE_TTL_SECONDS)
+
+
+# ---- retries ------------------------------------------------------------------------------------
+def retry_if_not_created(_task: Task[Any, Any], _run: TaskRun, state: State[Any]) -> bool:
+    """Retry a create only when Zoom surely did not act: a per-second 429, or no connection made.
+
+    A 5xx answer to a ``POST`` may come after Zoom created the meeting; another try could make a
+    second one (and spend another of the host's 100 daily creates), so it is left to the caller.
+    """
+    try:
+        state.result()
+    except ZoomRateLimitError as error:
+        return error.limit_type != "Daily-limit"
+    except ZoomServerError as error:
+        return error.status is None and isinstance(error.__cause__, NEVER_SENT)
+    except Exception:
+        return False
+    return False
+
+
+# ---- shared bodies ------------------------------------------------------------------------------
+def _create(credentials: CredentialsLike, request: MeetingRequest, user_path: str) -> Meeting:
+    body = request.to_zoom()
+    with client_for(credentials) as zoom:
+        response = zoom.request(
+            "POST",
+            f"/users/{user_path}/meetings",
+            operation="create_meeting",
+            json=body,
+            expected=(201, 200),
+        )
+    meeting = Meeting.model_validate(response.json())
+    run_logger().info(
+        "Created Zoom meeting %s (%r, type %s, %d occurrence(s))",
+        meeting.id,
+        meeting.topic,
+        meeting.type,
+        len(meeting.occurrences),
+    )
+    return meeting
+
+
+def _scheduled_request(
+    *,
+    topic: Any,
+    start_time: Any,
+    duration_minutes: Any,
+    meeting_type: MeetingType,
+    recurrence: Any = None,
+    timezone: str | None,
+    password: str | None,
+    agenda: str | None,
+    settings: MeetingSettings | dict[str, Any] | None,
+) -> MeetingRequest:
+    if not isinstance(topic, str) or not topic.strip():
+        raise ZoomInputError(
+            "meeting.topic", "a topic is required", "Give the meeting a non-empty topic."
+        )
+    if start_time is None:
+        raise ZoomInputError(
+            "meeting.start_time", "a start time is required", "Pass a datetime (time-zone aware)."
+        )
+    if isinstance(duration_minutes, bool) or not isinstance(duration_minutes, int):
+        raise ZoomInputError(
+            "meeting.duration", "expected whole minutes", "Pass duration_minutes as an int."
+        )
+    if duration_minutes <= 0:
+        raise ZoomInputError(
+            "meeting.duration",
+            f"{duration_minutes} is not a positive number of minutes",
+            "Pass a duration of at least one minute.",
+        )
+    data: dict[str, Any] = {
+        "topic": topic,
+        "type": meeting_type,
+        "start_time": start_time,
+        "duration": duration_minutes,
+        "timezone": timezone,
+        "password": password,
+        "agenda": agenda,
+        "settings": settings,
+    }
+    if recurrence is not None:
+        data["recurrence"] = parse_input(Recurrence, recurrence, prefix="meeting.recurrence")
+    return parse_input(MeetingRequest, data, prefix="meeting")
+
+
+# ---- tasks --------------------------------------------------------------------------------------
+@zoom_task("create_meeting", name="Zoom: create meeting", tags=("meetings",))
+def create_meeting(
+    credentials: CredentialsLike,
+    meeting: MeetingRequest | dict[str, Any],
+    user_id: str = "me",
+) -> Meeting:
+    """Create a Zoom meeting for a user (``me`` by default) from a full meeting request.
+
+    Needs `meeting:write` (classic) or `meeting:write:meeting` (granular). Counts toward Zoom's
+    100 meeting creates/updates per host per day. Returns the meeting with its join URL.
+    """
+    request = parse_input(MeetingRequest, meeting, prefix="meeting")
+    user_path = check_user_id(user_id)
+    return _create(credentials, request, user_path)
+
+
+@zoom_task("create_meeting", name="Zoom: schedule one-time meeting", tags=("meetings",))
+def schedule_one_time_meeting(
+    credentials: CredentialsLike,
+    topic: str,
+    start_time: datetime,
+    duration_minutes: int,
+    *,
+    timezone: str | None = None,
+    password: str | None = None,
+    agenda: str | None = None,
+    settings: MeetingSettings | dict[str, Any] | None = None,
+    user_id: str = "me",
+) -> Meeting:
+    """Schedule a one-time Zoom meeting (type 2) at ``start_time`` for ``duration_minutes``.
+
+    ``start_time`` is time-zone aware, or naive with ``timezone`` naming its zone. ``password``
+    holds at most 10 letters, digits or ``@ - _ *``. Needs `meeting:write` / `meeting:write:meeting`.
+    """
+    request = _scheduled_request(
+        topic=topic,
+        start_time=start_time,
+        duration_minutes=duration_minutes,
+        meeting_type=MeetingType.SCHEDULED,
+        timezone=timezone,
+        password=password,
+        agenda=agenda,
+        settings=settings,
+    )
+    user_path = check_user_id(user_id)
+    return _create(credentials, request, user_path)
+
+
+@zoom_task("create_meeting", name="Zoom: schedule recurring meeting", tags=("meetings",))
+def schedule_recurring_meeting(
+    credentials: CredentialsLike,
+    topic: str,
+    start_time: datetime,
+    duration_minutes: int,
+    recurrence: Recurrence | dict[str, Any],
+    *,
+    timezone: str | None = None,
+    password: str | None = None,
+    agenda: str | None = None,
+    settings: MeetingSettings | dict[str, Any] | None = None,
+    user_id: str = "me",
+) -> Meeting:
+    """Schedule a recurring Zoom meeting with a fixed time (type 8); returns its occurrences.
+
+    ``recurrence``: daily, weekly (``weekly_days``, 1 = Sunday) or monthly (``monthly_day``, or
+    ``monthly_week`` + ``monthly_week_day``), every ``repeat_interval``, ending after
+    ``end_times`` occurrences or at ``end_date_time``. Needs `meeting:write` / `meeting:write:meeting`.
+    """
+    if recurrence is None:
+        raise ZoomInputError(
+            "meeting.recurrence",
+            "a recurring meeting needs a recurrence",
+            "Pass e.g. {'type': 2, 'weekly_days': 'monday', 'end_times': 10}.",
+        )
+    request = _scheduled_request(
+        topic=topic,
+        start_time=start_time,
+        duration_minutes=duration_minutes,
+        meeting_type=MeetingType.RECURRING_FIXED_TIME,
+        recurrence=recurrence,
+        timezone=timezone,
+        password=password,
+        agenda=agenda,
+        settings=settings,
+    )
+    user_path = check_user_id(user_id)
+    return _create(credentials, request, user_path)
+
+
+# Creates are not retried after an answer Zoom may have acted on (see retry_if_not_created).
+create_meeting = create_meeting.with_options(retry_condition_fn=retry_if_not_created)
+schedule_one_time_meeting = schedule_one_time_meeting.with_options(
+    retry_condition_fn=retry_if_not_created
+)
+schedule_recurring_meeting = schedule_recurring_meeting.with_options(
+    retry_condition_fn=retry_if_not_created
+)
+
+
+def _get(zoom: Any, meeting_id: int, occurrence_id: str | None) -> Meeting:
+    params = {"occurrence_id": occurrence_id} if occurrence_id else None
+    data = zoom.get_json(f"/meetings/{meeting_id}", operation="get_meeting", params=params)
+    return Meeting.model_validate(data)
+
+
+@zoom_task("get_meeting", name="Zoom: get meeting", tags=("meetings",))
+def get_meeting(
+    credentials: CredentialsLike, meeting_id: int, occurrence_id: str | None = None
+) -> Meeting:
+    """Get a Zoom meeting by id (one occurrence's time with ``occurrence_id``).
+
+    Needs `meeting:read` (classic) or `meeting:read:meeting` (granular). A deleted or unknown
+    meeting raises ``ZoomNotFoundError`` (HTTP 404, code 3001).
+    """
+    meeting_id = check_meeting_id(meeting_id)
+    occurrence = check_occurrence_id(occurrence_id)
+    with client_for(credentials) as zoom:
+        meeting = _get(zoom, meeting_id, occurrence)
+    run_logger().info("Got Zoom meeting %s (%r)", meeting.id, meeting.topic)
+    return meeting
+
+
+@zoom_task("update_meeting", name="Zoom: update meeting", tags=("meetings",))
+def update_meeting(
+    credentials: CredentialsLike,
+    meeting_id: int,
+    changes: MeetingRequest | dict[str, Any],
+    occurrence_id: str | None = None,
+) -> Meeting:
+    """Change a Zoom meeting's fields (only those given); return the meeting as it now is.
+
+    With ``occurrence_id`` only that occurrence's start time and duration move. Zoom answers
+    204 without a body, so the meeting is read again. Needs `meeting:write` or
+    `meeting:update:meeting`, plus `meeting:read` / `meeting:read:meeting` for the read-back.
+    Counts toward Zoom's 100 meeting creates/updates per host per day.
+    """
+    meeting_id = check_meeting_id(meeting_id)
+    occurrence = check_occurrence_id(occurrence_id)
+    request = parse_input(MeetingRequest, changes, prefix="changes")
+    body = request.to_zoom()
+    if not body:
+        raise ZoomInputError(
+            "changes", "nothing to change", "Give at least one field, e.g. {'topic': 'New topic'}."
+        )
+    path = f"/meetings/{meeting_id}"
+    params = {"occurrence_id": occurrence} if occurrence else None
+    with client_for(credentials) as zoom:
+        # The read-back needs a read scope: find out before changing anything.
+        check_scopes(
+            OPERATIONS["get_meeting"],
+            path,
+            zoom.granted_scopes,
+            reconnect_command=zoom.tokens.reconnect_command,
+        )
+        zoom.request(
+            "PATCH",
+            path,
+            operation="update_meeting",
+            params=params,
+            json=body,
+            expected=(204, 200),
+        )
+        meeting = _get(zoom, meeting_id, occurrence)
+    run_logger().info(
+        "Updated Zoom meeting %s (%s)", meeting_id, ", ".join(sorted(body)) or "no fields"
+    )
+    return meeting
+
+
+@zoom_task("delete_meeting", name="Zoom: delete meeting", tags=("meetings",))
+def delete_meeting(
+    credentials: CredentialsLike,
+    meeting_id: int,
+    occurrence_id: str | None = None,
+    cancel_meeting_reminder: bool = False,
+) -> None:
+    """Delete a Zoom meeting, or with ``occurrence_id`` one occurrence of a recurring meeting.
+
+    ``cancel_meeting_reminder`` e-mails the host and registrants about the cancellation.
+    Needs `meeting:write` (classic) or `meeting:delete:meeting` (granular).
+    """
+    meeting_id = check_meeting_id(meeting_id)
+    occurrence = check_occurrence_id(occurrence_id)
+    params: dict[str, Any] = {}
+    if occurrence:
+        params["occurrence_id"] = occurrence
+    if cancel_meeting_reminder:
+        params["cancel_meeting_reminder"] = "true"
+    with client_for(credentials) as zoom:
+        zoom.request(
+            "DELETE",
+            f"/meetings/{meeting_id}",
+            operation="delete_meeting",
+            params=params or None,
+            expected=(204, 200),
+        )
+    if occurrence:
+        run_logger().info("Deleted occurrence %s of Zoom meeting %s", occurrence, meeting_id)
+    else:
+        run_logger().info("Deleted Zoom meeting %s", meeting_id)
+
+
+@zoom_task("list_meetings", name="Zoom: list meetings", tags=("meetings",))
+def list_meetings(
+    credentials: CredentialsLike,
+    user_id: str = "me",
+    type: MeetingListType = "scheduled",
+) -> list[Meeting]:
+    """List a user's meetings of one ``type`` (scheduled, live, upcoming, …), every page.
+
+    Needs `meeting:read` (classic) or `meeting:read:list_meetings` (granular).
+    """
+    user_path = check_user_id(user_id)
+    kind = check_choice(type, get_args(MeetingListType), "type")
+    with client_for(credentials) as zoom:
+        meetings = [
+            Meeting.model_validate(item)
+            for item in zoom.paginate(
+                f"/users/{user_path}/meetings",
+                "meetings",
+                {"type": kind},
+                operation="list_meetings",
+            )
+        ]
+    run_logger().info("Listed %d %s Zoom meeting(s)", len(meetings), kind)
+    return meetings
+
+
+@zoom_task("create_invite_links", name="Zoom: create invitation links", tags=("meetings",))
+def create_invitation_links(
+    credentials: CredentialsLike,
+    meeting_id: int,
+    attendee_names: list[str],
+    ttl_seconds: int = 7200,
+) -> list[InviteLink]:
+    """Create a personal join link for each attendee name (1 to 500), valid ``ttl_seconds``.
+
+    ``ttl_seconds`` is at most 7,776,000 (90 days). Needs `meeting:write` (classic) or
+    `meeting:write:invite_links` (granular).
+    """
+    meeting_id = check_meeting_id(meeting_id)
+    if isinstance(attendee_names, str):
+        attendee_names = [attendee_names]
+    checked = parse_input(
+        InviteLinksInput, {"attendee_names": attendee_names, "ttl_seconds": ttl_seconds}
+    )
+    body = {
+        "attendees": [{"name": name} for name in checked.attendee_names],
+        "ttl": checked.ttl_seconds,
+    }
+    with client_for(credentials) as zoom:
+        response = zoom.request(
+            "POST",
+            f"/meetings/{meeting_id}/invite_links",
+            operation="create_invite_links",
+            json=body,
+            expected=(201, 200),
+        )
+    data = response.json() if response.content else {}
+    links = [InviteLink.model_validate(item) for item in data.get("attendees") or []]
+    run_logger().info("Created %d invitation link(s) for Zoom meeting %s", len(links), meeting_id)
+    return links
+
+
+@zoom_task("get_meeting_invitation", name="Zoom: get meeting invitation", tags=("meetings",))
+def get_meeting_invitation(credentials: CredentialsLike, meeting_id: int) -> str:
+    """Get a meeting's invitation text, ready to paste into an e-mail or calendar entry.
+
+    Needs `meeting:read` (classic) or `meeting:read:invitation` (granular).
+    """
+    meeting_id = check_meeting_id(meeting_id)
+    with client_for(credentials) as zoom:
+        data = zoom.get_json(
+            f"/meetings/{meeting_id}/invitation", operation="get_meeting_invitation"
+        )
+    run_logger().info("Got the invitation of Zoom meeting %s", meeting_id)
+    return str((data or {}).get("invitation") or "")
+
+
+@zoom_task("add_meeting_registrant", name="Zoom: add meeting registrant", tags=("meetings",))
+def add_meeting_registrant(
+    credentials: CredentialsLike,
+    meeting_id: int,
+    registrant: RegistrantRequest | dict[str, Any],
+) -> Registrant:
+    """Register someone (email, first name, optional last name) for a meeting.
+
+    The meeting needs registration on (``settings.approval_type`` 0 or 1). Needs `meeting:write`
+    (classic) or `meeting:write:registrant` (granular). Returns the registrant's join URL.
+    """
+    meeting_id = check_meeting_id(meeting_id)
+    request = parse_input(RegistrantRequest, registrant, prefix="registrant")
+    with client_for(credentials) as zoom:
+        response = zoom.request(
+            "POST",
+            f"/meetings/{meeting_id}/registrants",
+            operation="add_meeting_registrant",
+            json=request.to_zoom(),
+            expected=(201, 200),
+        )
+    added = Registrant.model_validate(response.json())
+    run_logger().info(
+        "Registered %s for Zoom meeting %s", added.registrant_id or added.id, meeting_id
+    )
+    return added
+
+
+__all__ = [
+    "add_meeting_registrant",
+    "create_invitation_links",
+    "create_meeting",
+    "delete_meeting",
+    "get_meeting",
+    "get_meeting_invitation",
+    "list_meetings",
+    "schedule_one_time_meeting",
+    "schedule_recurring_meeting",
+    "update_meeting",
+]

@@ -1,0 +1,301 @@
+"""Cloud recording tasks: list, get, download, trash or delete, and recover.
+
+Zoom's rules these tasks follow (``shared/zoom/FACTS.md`` §3): lists take at most one month at a
+time (longer ranges are split), every page is followed, meeting UUIDs are always URL-encoded and
+encoded twice when they start with ``/`` or hold ``//``, and downloads stream to disk with resume,
+verification and atomic landing (:mod:`prefect_zoom.downloads`).
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import quote
+
+from prefect import get_run_logger
+from prefect.filesystems import WritableFileSystem
+
+from prefect_zoom.downloads import (
+    DownloadJob,
+    DownloadResult,
+    download_many,
+    download_recording,
+)
+from prefect_zoom.exceptions import ZoomInputError
+from prefect_zoom.models._base import parse_input
+from prefect_zoom.models.recordings import FILE_TYPES, DateRange, RecordingFile, RecordingMeeting
+from prefect_zoom.tasks._common import CredentialsLike, client_for, zoom_task
+
+DEFAULT_DESTINATION = "zoom-recordings"
+DeleteAction = Literal["trash", "delete"]
+
+
+# ---- helpers -----------------------------------------------------------------------------------
+def encode_meeting_id(meeting_id: int | str) -> str:
+    """A meeting number or UUID as a path segment, the way Zoom requires.
+
+    Numbers pass as they are. UUIDs (they hold ``+``, ``/`` and ``=``) are always URL-encoded;
+    a UUID that starts with ``/`` or contains ``//`` is encoded twice, or Zoom answers 404.
+    """
+    if isinstance(meeting_id, bool):
+        raise ZoomInputError("meeting_id", "expected a meeting number or UUID", "Pass one.")
+    if isinstance(meeting_id, int):
+        return str(meeting_id)
+    text = str(meeting_id).strip()
+    if not text:
+        raise ZoomInputError(
+            "meeting_id", "is empty", "Pass a meeting number or a meeting instance UUID."
+        )
+    if text.isdigit():
+        return text
+    once = quote(text, safe="")
+    return quote(once, safe="") if text.startswith("/") or "//" in text else once
+
+
+def _as_date(value: date | str | None, field: str, default: date) -> date:
+    if value is None:
+        return default
+    if isinstance(value, datetime):
+        moment = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return moment.astimezone(timezone.utc).date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise ZoomInputError(
+            field, f"{value!r} is not a date", "Use a date or a 'yyyy-mm-dd' string (UTC)."
+        ) from None
+
+
+def _date_range(from_date: date | str | None, to_date: date | str | None) -> DateRange:
+    today = datetime.now(timezone.utc).date()
+    start = _as_date(from_date, "from_date", today - timedelta(days=1))
+    end = _as_date(to_date, "to_date", today)
+    if end < start:
+        raise ZoomInputError(
+            "to_date",
+            f"the range ends ({end}) before it starts ({start})",
+            "Swap from_date and to_date; nothing was sent to Zoom.",
+        )
+    return DateRange(start=start, end=end)
+
+
+def _file_types(file_types: list[str] | None) -> set[str] | None:
+    if file_types is None:
+        return None
+    if isinstance(file_types, str):
+        file_types = [file_types]
+    wanted = {str(t).strip().upper() for t in file_types}
+    unknown = sorted(wanted - set(FILE_TYPES))
+    if unknown:
+        raise ZoomInputError(
+            "file_types",
+            f"unknown file types {unknown}",
+            f"Use some of {', '.join(FILE_TYPES)}; nothing was sent to Zoom.",
+        )
+    return wanted
+
+
+def _check_destination(destination: Any) -> None:
+    if not isinstance(destination, (str, os.PathLike, WritableFileSystem)):
+        raise ZoomInputError(
+            "destination",
+            f"expected a folder path or a Prefect WritableFileSystem block, got "
+            f"{type(destination).__name__}",
+            "Pass a folder, a LocalFileSystem or a RemoteFileSystem block.",
+        )
+
+
+def _recording_path(recording_id: str | None) -> str:
+    if recording_id is None:
+        return ""
+    if not str(recording_id).strip():
+        raise ZoomInputError("recording_id", "is empty", "Pass a file id, or None for all files.")
+    return "/" + quote(str(recording_id), safe="")
+
+
+# ---- tasks -------------------------------------------------------------------------------------
+@zoom_task("list_user_recordings", name="List Zoom recordings", tags=("recordings",))
+def list_recordings(
+    credentials: CredentialsLike,
+    user_id: str | None = "me",
+    *,
+    from_date: date | None = None,
+    to_date: date | None = None,
+    trash: bool = False,
+    page_size: int = 300,
+) -> list[RecordingMeeting]:
+    """Cloud recordings of a user (``"me"``, an id or an email) or, with ``user_id=None``, of the
+    whole account (admin scopes), between two UTC days (both included).
+
+    The default range is yesterday and today (UTC). Longer ranges are split into Zoom's
+    one-month windows; every page is followed and each recording appears once. With
+    ``trash=True`` the trashed recordings are listed instead.
+    """
+    window = _date_range(from_date, to_date)
+    if user_id is not None and not str(user_id).strip():
+        raise ZoomInputError("user_id", "is empty", "Pass 'me', a user id or an email.")
+    if user_id is None:
+        path, operation = "/accounts/me/recordings", "list_account_recordings"
+    else:
+        path = f"/users/{quote(str(user_id), safe='@')}/recordings"
+        operation = "list_user_recordings"
+    log = get_run_logger()
+    seen: dict[str, RecordingMeeting] = {}
+    with client_for(credentials) as zoom:
+        for start, end in window.month_windows():
+            params = {"from": start.isoformat(), "to": end.isoformat()}
+            if trash:
+                params["trash"] = "true"
+            for item in zoom.paginate(
+                path, "meetings", params, operation=operation, page_size=page_size
+            ):
+                meeting = RecordingMeeting.model_validate(item)
+                seen.setdefault(meeting.uuid, meeting)
+    log.info(
+        "Found %d recorded meetings for %s from %s to %s",
+        len(seen),
+        "the account" if user_id is None else user_id,
+        window.start,
+        window.end,
+    )
+    return list(seen.values())
+
+
+@zoom_task("get_meeting_recordings", name="Get Zoom meeting recordings", tags=("recordings",))
+def get_meeting_recordings(credentials: CredentialsLike, meeting_id: int | str) -> RecordingMeeting:
+    """The recording files of a meeting instance (UUID) or of a meeting number's latest instance."""
+    segment = encode_meeting_id(meeting_id)
+    with client_for(credentials) as zoom:
+        data = zoom.get_json(f"/meetings/{segment}/recordings", operation="get_meeting_recordings")
+    recording = RecordingMeeting.model_validate(data)
+    get_run_logger().info(
+        "Meeting %s has %d recording files", recording.id, len(recording.recording_files)
+    )
+    return recording
+
+
+@zoom_task("download_recording_file", name="Download a Zoom recording file", tags=("recordings",))
+def download_recording_file(
+    credentials: CredentialsLike,
+    recording_file: RecordingFile | dict[str, Any],
+    destination: str | Path | WritableFileSystem = DEFAULT_DESTINATION,
+    *,
+    subfolder: str | None = None,
+) -> DownloadResult:
+    """Download one recording file to ``<destination>/<subfolder>/<file.file_name>``.
+
+    Skipped when already there with the right size; resumed after a cut; verified (type and
+    size) and landed atomically. ``destination`` is a folder or a Prefect ``WritableFileSystem``
+    block (see :mod:`prefect_zoom.downloads` for how each is written).
+    """
+    file = parse_input(RecordingFile, recording_file, prefix="recording_file")
+    _check_destination(destination)
+    relative = f"{subfolder.strip('/')}/{file.file_name}" if subfolder else file.file_name
+    log = get_run_logger()
+    with client_for(credentials) as zoom:
+        return download_recording(zoom, file, destination, relative, log=log)
+
+
+@zoom_task(
+    "download_recording_file", name="Download a Zoom meeting's recordings", tags=("recordings",)
+)
+def download_meeting_recordings(
+    credentials: CredentialsLike,
+    recording: RecordingMeeting | dict[str, Any],
+    destination: str | Path | WritableFileSystem = DEFAULT_DESTINATION,
+    *,
+    file_types: list[str] | None = None,
+    max_concurrency: int = 4,
+) -> list[DownloadResult]:
+    """Download a recorded meeting's files to ``<destination>/<folder_name>/<file_name>``.
+
+    ``file_types`` (e.g. ``["MP4", "TRANSCRIPT"]``) keeps only those types; files Zoom has not
+    finished processing are left out. Up to ``max_concurrency`` files download at once.
+    """
+    meeting = parse_input(RecordingMeeting, recording, prefix="recording")
+    wanted = _file_types(file_types)
+    _check_destination(destination)
+    if max_concurrency < 1:
+        raise ZoomInputError(
+            "max_concurrency", f"must be at least 1, got {max_concurrency}", "Use 1 or more."
+        )
+    log = get_run_logger()
+    jobs = []
+    for file in meeting.recording_files:
+        if wanted is not None and file.file_type.upper() not in wanted:
+            continue
+        if file.status not in (None, "completed"):
+            log.warning("Skipping %s file %s: Zoom says %s", file.file_type, file.id, file.status)
+            continue
+        jobs.append(
+            DownloadJob(file, f"{meeting.folder_name}/{file.file_name}", meeting_uuid=meeting.uuid)
+        )
+    with client_for(credentials) as zoom:
+        results = download_many(zoom, jobs, destination, max_concurrency=max_concurrency, log=log)
+    counts = {s: sum(r.status == s for r in results) for s in ("downloaded", "resumed", "skipped")}
+    log.info("Meeting %s: %d files %s", meeting.id, len(results), counts)
+    return results
+
+
+@zoom_task("delete_meeting_recordings", name="Delete Zoom recordings", tags=("recordings",))
+def delete_recordings(
+    credentials: CredentialsLike,
+    meeting_id_or_uuid: int | str,
+    recording_id: str | None = None,
+    *,
+    action: DeleteAction = "trash",
+) -> None:
+    """Move a meeting's recordings (or one file, by ``recording_id``) to the trash, or with
+    ``action="delete"`` delete them for good."""
+    if action not in ("trash", "delete"):
+        raise ZoomInputError(
+            "action", f"must be 'trash' or 'delete', got {action!r}", "Use 'trash' (recoverable)."
+        )
+    segment = encode_meeting_id(meeting_id_or_uuid)
+    suffix = _recording_path(recording_id)
+    operation = "delete_recording_file" if recording_id else "delete_meeting_recordings"
+    with client_for(credentials) as zoom:
+        zoom.request(
+            "DELETE",
+            f"/meetings/{segment}/recordings{suffix}",
+            operation=operation,
+            params={"action": action},
+        )
+    what = f"file {recording_id}" if recording_id else "all files"
+    get_run_logger().info("Recordings of meeting %s (%s): %s", meeting_id_or_uuid, what, action)
+
+
+@zoom_task("recover_meeting_recordings", name="Recover Zoom recordings", tags=("recordings",))
+def recover_recordings(
+    credentials: CredentialsLike,
+    meeting_uuid: int | str,
+    recording_id: str | None = None,
+) -> None:
+    """Bring a meeting's trashed recordings (or one trashed file) back from the trash."""
+    segment = encode_meeting_id(meeting_uuid)
+    suffix = _recording_path(recording_id)
+    operation = "recover_recording_file" if recording_id else "recover_meeting_recordings"
+    with client_for(credentials) as zoom:
+        zoom.request(
+            "PUT",
+            f"/meetings/{segment}/recordings{suffix}/status",
+            operation=operation,
+            json={"action": "recover"},
+        )
+    what = f"file {recording_id}" if recording_id else "all files"
+    get_run_logger().info("Recordings of meeting %s (%s) recovered", meeting_uuid, what)
+
+
+__all__ = [
+    "delete_recordings",
+    "download_meeting_recordings",
+    "download_recording_file",
+    "encode_meeting_id",
+    "get_meeting_recordings",
+    "list_recordings",
+    "recover_recordings",
+]

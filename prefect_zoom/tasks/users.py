@@ -1,0 +1,46 @@
+"""Prefect tasks for Zoom users: the connection's own user, and the account's users."""
+
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+from prefect_zoom.models import User
+from prefect_zoom.tasks._common import CredentialsLike, client_for, zoom_task
+from prefect_zoom.tasks.meetings import check_choice, check_user_id, run_logger
+
+UserStatus = Literal["active", "inactive", "pending"]
+
+
+@zoom_task("get_user", name="Zoom: get user", tags=("users",))
+def get_user(credentials: CredentialsLike, user_id: str = "me") -> User:
+    """Get a Zoom user: ``me`` (the connection's user) by default, or a user id or email.
+
+    Needs `user:read` (classic) or `user:read:user` (granular); for ``me``, `user_info:read` is
+    enough. Another user of the account needs an `:admin` scope on a user-level connection.
+    """
+    user_path = check_user_id(user_id)
+    with client_for(credentials) as zoom:
+        data = zoom.get_json(f"/users/{user_path}", operation="get_user")
+    user = User.model_validate(data)
+    run_logger().info("Got Zoom user %s", user.id)
+    return user
+
+
+@zoom_task("list_users", name="Zoom: list users", tags=("users",))
+def list_users(credentials: CredentialsLike, status: UserStatus = "active") -> list[User]:
+    """List the account's users with one ``status`` (active, inactive or pending), every page.
+
+    An admin operation: needs `user:read:admin` (classic) or `user:read:list_users:admin`
+    (granular).
+    """
+    kind = check_choice(status, get_args(UserStatus), "status")
+    with client_for(credentials) as zoom:
+        users = [
+            User.model_validate(item)
+            for item in zoom.paginate("/users", "users", {"status": kind}, operation="list_users")
+        ]
+    run_logger().info("Listed %d %s Zoom user(s)", len(users), kind)
+    return users
+
+
+__all__ = ["get_user", "list_users"]
