@@ -43,7 +43,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
@@ -485,12 +485,16 @@ def download_many(
     *,
     max_concurrency: int = 4,
     log: LoggerLike | None = None,
+    on_result: Callable[[DownloadJob, DownloadResult | None, BaseException | None], None]
+    | None = None,
     **options: Any,
 ) -> list[DownloadResult]:
     """Download files on at most ``max_concurrency`` threads; results in the order of ``jobs``.
 
     Every file is attempted; if some fail, each failure is logged and the first one (in job
     order) is raised once the others are done, so a retry skips what already landed.
+    ``on_result(job, result, error)`` is called as each file finishes (from the caller's thread),
+    e.g. to record it in a manifest or move a progress bar.
     """
     if max_concurrency < 1:
         raise ZoomInputError(
@@ -511,18 +515,24 @@ def download_many(
             **options,
         )
 
+    results: dict[int, DownloadResult] = {}
+    errors: dict[int, BaseException] = {}
     workers = min(max_concurrency, len(jobs))
-    if workers == 1:
-        return [run(job) for job in jobs]
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="zoom-download") as pool:
-        futures = [pool.submit(run, job) for job in jobs]
-        errors = [future.exception() for future in futures]
-    failed = [(job, error) for job, error in zip(jobs, errors, strict=True) if error is not None]
-    for job, error in failed:
-        log.error("%s failed: %s", _describe(job.file), type(error).__name__)
-    if failed:
-        raise failed[0][1]
-    return [future.result() for future in futures]
+        futures = {pool.submit(run, job): index for index, job in enumerate(jobs)}
+        for future in as_completed(futures):
+            index = futures[future]
+            error = future.exception()
+            if error is None:
+                results[index] = future.result()
+            else:
+                errors[index] = error
+                log.error("%s failed: %s", _describe(jobs[index].file), type(error).__name__)
+            if on_result is not None:
+                on_result(jobs[index], results.get(index), error)
+    if errors:
+        raise errors[min(errors)]
+    return [results[index] for index in range(len(jobs))]
 
 
 __all__ = [

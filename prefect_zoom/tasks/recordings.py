@@ -83,7 +83,7 @@ def _date_range(from_date: date | str | None, to_date: date | str | None) -> Dat
     return DateRange(start=start, end=end)
 
 
-def _file_types(file_types: list[str] | None) -> set[str] | None:
+def file_types_filter(file_types: list[str] | None) -> set[str] | None:
     if file_types is None:
         return None
     if isinstance(file_types, str):
@@ -200,6 +200,26 @@ def download_recording_file(
         return download_recording(zoom, file, destination, relative, log=log)
 
 
+def meeting_jobs(
+    meeting: RecordingMeeting, file_types: set[str] | None, log: Any
+) -> list[DownloadJob]:
+    """The files of a meeting to download, each to ``<folder_name>/<file_name>``.
+
+    Keeps only ``file_types`` (upper-case) when given, and leaves out files Zoom has not finished.
+    """
+    jobs = []
+    for file in meeting.recording_files:
+        if file_types is not None and file.file_type.upper() not in file_types:
+            continue
+        if file.status not in (None, "completed"):
+            log.warning("Skipping %s file %s: Zoom says %s", file.file_type, file.id, file.status)
+            continue
+        jobs.append(
+            DownloadJob(file, f"{meeting.folder_name}/{file.file_name}", meeting_uuid=meeting.uuid)
+        )
+    return jobs
+
+
 @zoom_task(
     "download_recording_file", name="Download a Zoom meeting's recordings", tags=("recordings",)
 )
@@ -217,23 +237,14 @@ def download_meeting_recordings(
     finished processing are left out. Up to ``max_concurrency`` files download at once.
     """
     meeting = parse_input(RecordingMeeting, recording, prefix="recording")
-    wanted = _file_types(file_types)
+    wanted = file_types_filter(file_types)
     _check_destination(destination)
     if max_concurrency < 1:
         raise ZoomInputError(
             "max_concurrency", f"must be at least 1, got {max_concurrency}", "Use 1 or more."
         )
     log = get_run_logger()
-    jobs = []
-    for file in meeting.recording_files:
-        if wanted is not None and file.file_type.upper() not in wanted:
-            continue
-        if file.status not in (None, "completed"):
-            log.warning("Skipping %s file %s: Zoom says %s", file.file_type, file.id, file.status)
-            continue
-        jobs.append(
-            DownloadJob(file, f"{meeting.folder_name}/{file.file_name}", meeting_uuid=meeting.uuid)
-        )
+    jobs = meeting_jobs(meeting, wanted, log)
     with client_for(credentials) as zoom:
         results = download_many(zoom, jobs, destination, max_concurrency=max_concurrency, log=log)
     counts = {s: sum(r.status == s for r in results) for s in ("downloaded", "resumed", "skipped")}

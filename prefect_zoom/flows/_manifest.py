@@ -1,0 +1,101 @@
+"""The archive's manifest: which recording files already landed, verified, in a destination.
+
+It lives in the destination itself (``zoom-archive-manifest.json``), so whoever reruns the archive,
+from whichever machine, sees what is there. It is rewritten atomically after every file.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from prefect_zoom.downloads import Destination
+
+MANIFEST_NAME = "zoom-archive-manifest.json"
+
+
+class ManifestEntry(BaseModel):
+    """One archived file."""
+
+    path: str = Field(description="Path relative to the destination.")
+    file_id: str | None
+    meeting_uuid: str
+    meeting_id: int
+    topic: str | None = None
+    file_type: str
+    size: int
+    sha256: str | None
+    archived_at: datetime = Field(default_factory=lambda: datetime.now(timezone.utc))
+    trashed_in_zoom: bool = False
+
+
+def _resolve(value: Any) -> Any:
+    if inspect.iscoroutine(value):
+        from prefect.utilities.asyncutils import run_coro_as_sync
+
+        return run_coro_as_sync(value)
+    return value
+
+
+class Manifest:
+    """What a destination holds; load it, add entries as files land, save after each change."""
+
+    def __init__(self, destination: Destination, entries: dict[str, ManifestEntry]) -> None:
+        self.destination = destination
+        self.entries = entries
+
+    @classmethod
+    def load(cls, destination: Destination) -> Manifest:
+        raw = cls._read(destination)
+        data = json.loads(raw) if raw else {"files": []}
+        entries = [ManifestEntry.model_validate(item) for item in data.get("files", [])]
+        return cls(destination, {entry.path: entry for entry in entries})
+
+    def has(self, path: str, size: int | None) -> bool:
+        """True when ``path`` was archived (with this size, when Zoom gives one)."""
+        entry = self.entries.get(path)
+        return entry is not None and (size is None or entry.size == size)
+
+    def add(self, entry: ManifestEntry) -> None:
+        self.entries[entry.path] = entry
+
+    def save(self) -> None:
+        files = [entry.model_dump(mode="json") for entry in self.entries.values()]
+        self._write(self.destination, json.dumps({"files": files}, indent=1).encode())
+
+    # ---- storage -------------------------------------------------------------------------------
+    @staticmethod
+    def _read(destination: Destination) -> bytes | None:
+        if isinstance(destination, (str, os.PathLike)):
+            path = Path(destination).expanduser() / MANIFEST_NAME
+            return path.read_bytes() if path.exists() else None
+        try:
+            data: bytes = _resolve(destination.read_path(MANIFEST_NAME))
+        except (FileNotFoundError, ValueError, OSError):
+            return None
+        return data
+
+    @staticmethod
+    def _write(destination: Destination, data: bytes) -> None:
+        if isinstance(destination, (str, os.PathLike)):
+            folder = Path(destination).expanduser()
+            folder.mkdir(parents=True, exist_ok=True)
+            handle, temp_name = tempfile.mkstemp(prefix=f".{MANIFEST_NAME}.", dir=folder)
+            try:
+                with os.fdopen(handle, "wb") as out:
+                    out.write(data)
+                    out.flush()
+                    os.fsync(out.fileno())
+                os.replace(temp_name, folder / MANIFEST_NAME)
+            except BaseException:
+                Path(temp_name).unlink(missing_ok=True)
+                raise
+            return
+        _resolve(destination.write_path(MANIFEST_NAME, data))

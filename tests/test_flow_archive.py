@@ -1,0 +1,194 @@
+"""``archive_recordings`` against the emulator: verified files, idempotent reruns, resume, trash."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from connection_helpers import s2s_credentials
+from prefect import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+from prefect.filesystems import LocalFileSystem
+from prefect.settings import PREFECT_API_URL
+from prefect.states import State
+
+from prefect_zoom.emulator import EmulatorConfig, FaultSettings, ZoomEmulator
+from prefect_zoom.flows import ArchiveReport, archive_recordings
+from prefect_zoom.flows._manifest import MANIFEST_NAME
+
+FILE_ROUTE = "GET /rec/files/{file_id}"
+
+
+def configured(**settings: object) -> pytest.MarkDecorator:
+    return pytest.mark.parametrize("emulator_config", [EmulatorConfig(**settings)], ids=["cfg"])
+
+
+@pytest.fixture
+def block_name(zoom_emulator: ZoomEmulator) -> str:
+    name = f"zoom-archive-{uuid.uuid4().hex[:10]}"
+    s2s_credentials(zoom_emulator).save(name, overwrite=True)
+    return name
+
+
+def archived_files(folder: Path) -> dict[str, Path]:
+    """Archived recording files by name (the manifest and hidden files left out)."""
+    return {
+        p.name: p
+        for p in folder.rglob("*")
+        if p.is_file() and p.name != MANIFEST_NAME and not p.name.startswith(".")
+    }
+
+
+def assert_identical_to_zoom(emulator: ZoomEmulator, folder: Path) -> None:
+    """Every file in the emulator's recordings landed once, byte-identical, nothing partial."""
+    files = archived_files(folder)
+    assert len(files) == len(emulator.state.files)
+    for name, path in files.items():
+        file_id = name.rsplit("_", 1)[1].split(".")[0]
+        digest = emulator.control("GET", f"files/{file_id}")["sha256"]
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == digest, name
+    assert not [p for p in folder.rglob(".*.partial")]
+
+
+@configured(seed_users=2, recordings_per_user=2, recording_bytes=300_000)
+def test_archives_the_whole_account_then_reruns_download_nothing(
+    emulator_config: EmulatorConfig, zoom_emulator: ZoomEmulator, block_name: str, tmp_path: Path
+) -> None:
+    destination = tmp_path / "archive"
+    report = archive_recordings(block_name, whole_account=True, destination=str(destination))
+    assert report.meetings == 4
+    assert report.count("downloaded") == 16
+    assert_identical_to_zoom(zoom_emulator, destination)
+    manifest = json.loads((destination / MANIFEST_NAME).read_text())
+    assert len(manifest["files"]) == 16
+    assert all(entry["sha256"] for entry in manifest["files"])
+
+    downloads_before = zoom_emulator.state.counters["downloads"]
+    again = archive_recordings(block_name, whole_account=True, destination=str(destination))
+    assert again.count("already archived") == 16
+    assert again.count("downloaded", "resumed") == 0
+    assert zoom_emulator.state.counters["downloads"] == downloads_before
+
+
+@configured(
+    recordings_per_user=1,
+    recording_bytes=3_000_000,
+    faults=FaultSettings(cut_download_rate=0.5, seed=1),
+)
+def test_a_cut_download_resumes_within_the_run(
+    emulator_config: EmulatorConfig, zoom_emulator: ZoomEmulator, block_name: str, tmp_path: Path
+) -> None:
+    report = archive_recordings(block_name, destination=str(tmp_path), file_types=["MP4"])
+    assert zoom_emulator.state.counters["fault cut download"] >= 1
+    assert report.count("resumed") >= 1
+    assert zoom_emulator.state.counters[f"{FILE_ROUTE} 206"] >= 1
+    (mp4,) = archived_files(tmp_path).values()
+    file_id = mp4.name.rsplit("_", 1)[1].split(".")[0]
+    assert (
+        hashlib.sha256(mp4.read_bytes()).hexdigest()
+        == zoom_emulator.control("GET", f"files/{file_id}")["sha256"]
+    )
+
+
+@configured(recordings_per_user=1, recording_bytes=400_000_000)
+def test_a_run_killed_mid_download_resumes_on_the_next_run(
+    emulator_config: EmulatorConfig, zoom_emulator: ZoomEmulator, block_name: str, tmp_path: Path
+) -> None:
+    script = (
+        "import sys\n"
+        "from prefect_zoom.flows import ArchiveReport, archive_recordings\n"
+        "archive_recordings(sys.argv[1], destination=sys.argv[2], file_types=['MP4'])\n"
+    )
+    env = {**os.environ, "PREFECT_API_URL": str(PREFECT_API_URL.value())}
+    worker = subprocess.Popen(
+        [sys.executable, "-c", script, block_name, str(tmp_path)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        partial: list[Path] = []
+        while time.monotonic() < deadline and worker.poll() is None:
+            partial = [p for p in tmp_path.rglob(".*.partial") if p.stat().st_size > 1_000_000]
+            if partial:
+                break
+            time.sleep(0.01)  # polling for the file to appear, not waiting out a race
+        assert partial, "the download never started"
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(30)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    have = partial[0].stat().st_size
+    assert 0 < have < 400_000_000
+    assert not archived_files(tmp_path)
+
+    report = archive_recordings(block_name, destination=str(tmp_path), file_types=["MP4"])
+    assert report.count("resumed") == 1
+    # One full answer (the killed run), then one ranged answer: the rerun resumed, not restarted.
+    assert zoom_emulator.state.counters[f"{FILE_ROUTE} 200"] == 1
+    assert zoom_emulator.state.counters[f"{FILE_ROUTE} 206"] == 1
+    (mp4,) = archived_files(tmp_path).values()
+    assert mp4.stat().st_size == 400_000_000
+    assert not list(tmp_path.rglob(".*.partial"))
+
+
+@configured(recordings_per_user=2, recording_bytes=100_000)
+def test_trash_only_after_every_file_is_verified(
+    emulator_config: EmulatorConfig, zoom_emulator: ZoomEmulator, block_name: str, tmp_path: Path
+) -> None:
+    # The first meeting's files answer with Zoom's HTML sign-in page: nothing of it may be trashed.
+    uuids = list(zoom_emulator.state.recordings)
+    bad = zoom_emulator.state.recordings[uuids[0]]
+    bad_ids = {f.id for f in bad.files}
+    for file in bad.files:
+        file.content_type = "text/html"  # the emulator serves the file as HTML: verification fails
+
+    state: State[object] = archive_recordings(
+        block_name, destination=str(tmp_path), trash_after_archive=True, return_state=True
+    )
+    assert state.is_failed()
+    assert bad.deleted is False
+    good = zoom_emulator.state.recordings[uuids[1]]
+    assert good.deleted is True
+    landed = {name.rsplit("_", 1)[1].split(".")[0] for name in archived_files(tmp_path)}
+    assert landed.isdisjoint(bad_ids)
+    assert len(landed) == len(zoom_emulator.state.files) - len(bad_ids)
+
+
+@configured(recordings_per_user=1, recording_bytes=50_000)
+def test_artifacts_and_parameters_hold_no_secret(
+    emulator_config: EmulatorConfig, zoom_emulator: ZoomEmulator, block_name: str, tmp_path: Path
+) -> None:
+    block_document = f"archive-dest-{uuid.uuid4().hex[:8]}"
+    LocalFileSystem(basepath=str(tmp_path / "block")).save(block_document, overwrite=True)
+    state: State[ArchiveReport] = archive_recordings(
+        block_name, destination_block=f"local-file-system/{block_document}", return_state=True
+    )
+    report = state.result()
+    assert isinstance(report, ArchiveReport)
+    assert report.count("downloaded") == 4
+    assert (tmp_path / "block" / MANIFEST_NAME).exists()
+
+    secrets = [zoom_emulator.config.s2s_client_secret, *zoom_emulator.state.access_tokens]
+    with get_client(sync_client=True) as client:
+        run = client.read_flow_run(state.state_details.flow_run_id)
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(like_="zoom-archive"))
+        )
+    assert run.parameters["credentials_block"] == block_name
+    dumped = json.dumps(run.parameters, default=str) + json.dumps(
+        [a.data for a in artifacts], default=str
+    )
+    assert "zoom-archive-files" in {a.key for a in artifacts}
+    for secret in secrets:
+        assert secret not in dumped
