@@ -1,1 +1,18 @@
-"""prefect-zoom flows."""
+"""prefect-zoom flows: ready-made Prefect flows that take the NAME of a saved Zoom connection."""
+
+from prefect_zoom.flows.archive_recordings import ArchiveReport, archive_recordings
+from prefect_zoom.flows.check_connection import ConnectionReport, check_connection
+from prefect_zoom.flows.meetings_report import meetings_report
+from prefect_zoom.flows.schedule_meetings import RowResult, schedule_meetings
+from prefect_zoom.flows.users_report import users_report
+
+__all__ = [
+    "ArchiveReport",
+    "ConnectionReport",
+    "RowResult",
+    "archive_recordings",
+    "check_connection",
+    "meetings_report",
+    "schedule_meetings",
+    "users_report",
+]

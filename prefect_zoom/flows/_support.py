@@ -1,0 +1,114 @@
+"""What the flows share: reading the connection, atomic CSV files and table artifacts."""
+
+from __future__ import annotations
+
+import csv
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from prefect import task
+from prefect.artifacts import create_table_artifact
+from prefect.cache_policies import NONE
+from pydantic import BaseModel
+
+from prefect_zoom.capabilities import can_run
+from prefect_zoom.exceptions import ZoomAPIError, ZoomInputError, ZoomMissingScopesError
+from prefect_zoom.tasks._common import load_credentials
+from prefect_zoom.tasks.meetings import run_logger
+
+MAX_ARTIFACT_ROWS = 500
+"""Table artifacts show at most this many rows; the CSV file holds them all."""
+
+
+class ConnectionInfo(BaseModel):
+    """A connection as its token and ``GET /users/me`` describe it (no secrets)."""
+
+    block_name: str
+    block_type: str
+    api_base_url: str
+    scopes: list[str]
+    user: dict[str, Any] | None = None
+
+
+@task(name="Zoom: read connection", cache_policy=NONE, tags={"zoom"})
+def read_connection(credentials_block: str) -> ConnectionInfo:
+    """Get a token for the saved connection: its granted scopes and, when allowed, ``me``."""
+    block = load_credentials(credentials_block)
+    with block.get_client() as client:
+        client.tokens.get_token()
+        scopes = sorted(set(client.granted_scopes or block.scopes))
+        user: dict[str, Any] | None = None
+        if not scopes or can_run(scopes, "get_user"):
+            try:
+                data = client.get_json("/users/me", operation="get_user")
+            except ZoomMissingScopesError:
+                data = None
+            user = data if isinstance(data, dict) else None
+    return ConnectionInfo(
+        block_name=credentials_block,
+        block_type=block.get_block_type_name(),
+        api_base_url=block.api_base_url,
+        scopes=scopes,
+        user=user,
+    )
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if hasattr(value, "isoformat"):
+        return str(value.isoformat())
+    return str(value)
+
+
+@task(name="Write CSV file", cache_policy=NONE)
+def write_csv(path: str, columns: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> str:
+    """Write rows to a CSV file atomically (a temporary file, then a rename); return its path."""
+    target = Path(path).expanduser().resolve()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(handle, "w", newline="", encoding="utf-8") as out:
+            writer = csv.DictWriter(out, fieldnames=list(columns), extrasaction="ignore")
+            writer.writeheader()
+            for row in rows:
+                writer.writerow({column: _cell(row.get(column)) for column in columns})
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temp_name, target)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+    run_logger().info("Wrote %d row(s) to %s", len(rows), target)
+    return str(target)
+
+
+def publish_table(
+    key: str, rows: Sequence[Mapping[str, Any]], columns: Sequence[str], description: str
+) -> None:
+    """A table artifact of the rows (the first ``MAX_ARTIFACT_ROWS`` of them)."""
+    shown = [{column: _cell(row.get(column)) for column in columns} for row in rows]
+    if len(shown) > MAX_ARTIFACT_ROWS:
+        description += f"\n\nShowing the first {MAX_ARTIFACT_ROWS} of {len(shown)} rows."
+        shown = shown[:MAX_ARTIFACT_ROWS]
+    table: list[dict[str, str]] | dict[str, list[str]] = shown or {column: [] for column in columns}
+    create_table_artifact(table=table, key=key, description=description)
+
+
+def describe_error(error: BaseException | None) -> str:
+    """A one-line error for the result table (Zoom's message, status, code and fields)."""
+    if isinstance(error, ZoomInputError):
+        return f"{error.field}: {error.problem}"
+    if isinstance(error, ZoomAPIError):
+        details = [f"HTTP {error.status}" if error.status else "no answer"]
+        if error.code is not None:
+            details.append(f"code {error.code}")
+        fields = "; ".join(f"{e.get('field')}: {e.get('message')}" for e in error.errors)
+        text = f"{error.message} ({', '.join(details)})"
+        return f"{text} [{fields}]" if fields else text
+    if error is None:
+        return "unknown error"
+    return f"{type(error).__name__}: {error}"

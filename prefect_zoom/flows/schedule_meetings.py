@@ -1,0 +1,428 @@
+"""The ``schedule_meetings`` flow: one-time and recurring meetings from a list or a CSV file.
+
+Each row becomes one meeting (``schedule_one_time_meeting`` or ``schedule_recurring_meeting``),
+with personal invitation links when asked. A bad row fails alone; rows over a host's daily
+allowance are skipped, not sent. Results never hold start URLs or passcodes.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from prefect import flow
+from prefect.futures import PrefectFuture
+from pydantic import BaseModel
+
+from prefect_zoom.exceptions import ZoomInputError, ZoomRateLimitError
+from prefect_zoom.flows._support import describe_error, publish_table
+from prefect_zoom.models import InviteLink, Meeting, MeetingType, Recurrence, parse_input
+from prefect_zoom.tasks.meetings import (
+    InviteLinksInput,
+    _scheduled_request,
+    check_user_id,
+    create_invitation_links,
+    run_logger,
+    schedule_one_time_meeting,
+    schedule_recurring_meeting,
+)
+
+ARTIFACT_KEY = "zoom-scheduled-meetings"
+ZOOM_DAILY_LIMIT = 100
+"""Zoom allows 100 meeting creates/updates a day per host (reset at 00:00 UTC)."""
+PER_HOST_AT_ONCE = 4
+"""Rows of one host sent at the same time (hosts run side by side)."""
+DEFAULT_DURATION = 60
+
+COLUMNS = (
+    "topic",
+    "start_time",
+    "duration",
+    "timezone",
+    "host",
+    "recurrence_type",
+    "repeat_interval",
+    "weekly_days",
+    "monthly_day",
+    "end_times",
+    "end_date_time",
+    "password",
+    "agenda",
+    "invitees",
+)
+RECURRENCE_COLUMNS = (
+    "repeat_interval",
+    "weekly_days",
+    "monthly_day",
+    "end_times",
+    "end_date_time",
+)
+RECURRENCE_TYPES = {"daily": 1, "weekly": 2, "monthly": 3, "1": 1, "2": 2, "3": 3}
+RESULT_COLUMNS = (
+    "row",
+    "topic",
+    "host",
+    "status",
+    "meeting_id",
+    "join_url",
+    "occurrences",
+    "invite_links",
+    "error",
+)
+Status = Literal["created", "failed", "skipped"]
+
+
+class RowResult(BaseModel):
+    """What happened to one row (no start URL, no passcode)."""
+
+    row: int
+    topic: str | None = None
+    host: str = "me"
+    status: Status
+    meeting_id: int | None = None
+    join_url: str | None = None
+    occurrences: int = 0
+    invite_links: int = 0
+    error: str | None = None
+
+
+class AllRowsFailedError(RuntimeError):
+    """Every row of a ``schedule_meetings`` run failed."""
+
+
+@dataclass
+class _Row:
+    """A checked row, ready to send."""
+
+    number: int
+    topic: str
+    host: str
+    recurrence: Recurrence | None
+    task_kwargs: dict[str, Any]
+    invitees: list[str] = field(default_factory=list)
+
+
+# ---- reading rows -------------------------------------------------------------------------------
+def _field_of(error: ZoomInputError) -> str:
+    """The column a model error is about (``meeting.password`` → ``password``)."""
+    name = error.field
+    for prefix in ("meeting.recurrence.", "meeting.", "recurrence."):
+        if name.startswith(prefix):
+            name = name[len(prefix) :]
+            break
+    if name == "duration_minutes":
+        return "duration"
+    if name.startswith("attendee_names"):
+        return "invitees"
+    return name
+
+
+def _value(raw: Mapping[str, Any], column: str) -> Any:
+    value = raw.get(column)
+    if isinstance(value, str):
+        value = value.strip()
+        return value or None
+    return value
+
+
+def _int(raw: Mapping[str, Any], column: str, default: int | None = None) -> int | None:
+    value = _value(raw, column)
+    if value is None:
+        return default
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lstrip("-").isdigit():
+        return int(value)
+    raise ZoomInputError(column, f"{value!r} is not a whole number", "Give digits only.")
+
+
+def _datetime(raw: Mapping[str, Any], column: str) -> datetime | None:
+    value = _value(raw, column)
+    if value is None or isinstance(value, datetime):
+        return value
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        raise ZoomInputError(
+            column,
+            f"{value!r} is not an ISO 8601 date-time",
+            "Write it like 2030-05-17T15:00:00Z, or 2030-05-17T15:00 with a timezone column.",
+        ) from None
+
+
+def _names(value: Any) -> list[str]:
+    if value is None:
+        return []
+    parts = value.split(";") if isinstance(value, str) else list(value)
+    return [str(part).strip() for part in parts if str(part).strip()]
+
+
+def _recurrence(raw: Mapping[str, Any]) -> Recurrence | None:
+    kind = _value(raw, "recurrence_type")
+    if kind is None:
+        for column in RECURRENCE_COLUMNS:
+            if _value(raw, column) is not None:
+                raise ZoomInputError(
+                    column,
+                    "is set but recurrence_type is empty",
+                    "Set recurrence_type to daily, weekly or monthly, or clear this column.",
+                )
+        return None
+    code = RECURRENCE_TYPES.get(str(kind).lower())
+    if code is None:
+        raise ZoomInputError(
+            "recurrence_type", f"{kind!r} is not daily, weekly or monthly", "Pick one of them."
+        )
+    weekly_days = _value(raw, "weekly_days")
+    if isinstance(weekly_days, str):
+        weekly_days = weekly_days.replace(";", ",")
+    data = {
+        "type": code,
+        "repeat_interval": _int(raw, "repeat_interval", 1),
+        "weekly_days": weekly_days,
+        "monthly_day": _int(raw, "monthly_day"),
+        "end_times": _int(raw, "end_times"),
+        "end_date_time": _datetime(raw, "end_date_time"),
+    }
+    given = {k: v for k, v in data.items() if v is not None}
+    return parse_input(Recurrence, given, prefix="recurrence")
+
+
+def parse_row(number: int, raw: Mapping[str, Any], extra_invitees: Iterable[str] = ()) -> _Row:
+    """Check one row as a person wrote it; raise ``ZoomInputError`` naming the bad column."""
+    unknown = sorted(str(key) for key in raw if key not in COLUMNS)
+    if unknown:
+        if "None" in unknown:
+            raise ZoomInputError("row", "has more cells than the header", "Remove the extra cells.")
+        raise ZoomInputError(
+            unknown[0], "is not a known column", f"Use only these columns: {', '.join(COLUMNS)}."
+        )
+    try:
+        topic = _value(raw, "topic")
+        host = _value(raw, "host") or "me"
+        check_user_id(host, "host")
+        timezone = _value(raw, "timezone")
+        if timezone is not None:
+            try:
+                ZoneInfo(str(timezone))
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ZoomInputError(
+                    "timezone",
+                    f"{timezone!r} is not a known time zone",
+                    "Use an IANA name such as Europe/Berlin or America/New_York.",
+                ) from None
+        recurrence = _recurrence(raw)
+        kwargs: dict[str, Any] = {
+            "topic": topic,
+            "start_time": _datetime(raw, "start_time"),
+            "duration_minutes": _int(raw, "duration", DEFAULT_DURATION),
+            "timezone": timezone,
+            "password": _value(raw, "password"),
+            "agenda": _value(raw, "agenda"),
+            "user_id": host,
+        }
+        # the same checks the task makes, so a bad row never takes a place in the host's quota
+        _scheduled_request(
+            topic=topic,
+            start_time=kwargs["start_time"],
+            duration_minutes=kwargs["duration_minutes"],
+            meeting_type=MeetingType.RECURRING_FIXED_TIME if recurrence else MeetingType.SCHEDULED,
+            recurrence=recurrence,
+            timezone=kwargs["timezone"],
+            password=kwargs["password"],
+            agenda=kwargs["agenda"],
+            settings=None,
+        )
+        invitees = list(dict.fromkeys([*_names(_value(raw, "invitees")), *extra_invitees]))
+        if invitees:
+            parse_input(InviteLinksInput, {"attendee_names": invitees})
+    except ZoomInputError as error:
+        raise ZoomInputError(_field_of(error), error.problem, error.fix) from None
+    if recurrence is not None:
+        kwargs["recurrence"] = recurrence
+    return _Row(number, str(topic), str(host), recurrence, kwargs, invitees)
+
+
+def read_rows(meetings: list[dict[str, Any]] | None, csv_path: str | None) -> list[dict[str, Any]]:
+    """The rows to schedule, from the list or the CSV file (exactly one of them)."""
+    if (meetings is None) == (csv_path is None):
+        raise ZoomInputError(
+            "meetings",
+            "give either meetings or csv_path" + (", not both" if meetings is not None else ""),
+            "Pass a list of meeting rows, or the path of a CSV file with a header row.",
+        )
+    if csv_path is not None:
+        path = Path(csv_path).expanduser()
+        if not path.is_file():
+            raise ZoomInputError(
+                "csv_path", f"no file at {str(path)!r}", "Give the path of a CSV file."
+            )
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            rows: list[dict[str, Any]] = [dict(row) for row in csv.DictReader(handle)]
+    else:
+        rows = list(meetings or [])
+    if not rows:
+        raise ZoomInputError("meetings", "there are no rows", "Give at least one meeting.")
+    for number, row in enumerate(rows, start=1):
+        if not isinstance(row, Mapping):
+            raise ZoomInputError(f"meetings[{number}]", "is not a mapping", "Give column: value.")
+    return rows
+
+
+# ---- results ------------------------------------------------------------------------------------
+def _daily_limit_message(host: str, error: ZoomRateLimitError) -> str:
+    when = error.reset_at.isoformat() if error.reset_at else "00:00 UTC"
+    return (
+        f"skipped: Zoom's daily limit of meeting creates for host {host} was reached; "
+        f"it resets at {when}"
+    )
+
+
+def _outcome(future: PrefectFuture[Any]) -> tuple[Any, BaseException | None]:
+    future.wait()
+    state = future.state
+    if state.is_completed():
+        return state.result(), None
+    error = state.result(raise_on_failure=False)
+    if not isinstance(error, BaseException):
+        error = RuntimeError(state.message or f"the task ended {state.name}")
+    return None, error
+
+
+# ---- the flow -----------------------------------------------------------------------------------
+@flow(name="Zoom: schedule meetings")
+def schedule_meetings(
+    credentials_block: str,
+    meetings: list[dict[str, Any]] | None = None,
+    csv_path: str | None = None,
+    *,
+    invitation_links_for: list[str] | None = None,
+    daily_limit_per_host: int = ZOOM_DAILY_LIMIT,
+) -> list[RowResult]:
+    """Schedule Zoom meetings from rows (a list of dicts, or a CSV file): one-time, or recurring
+    when `recurrence_type` is daily/weekly/monthly, with invitation links for `invitees`.
+
+    A bad row fails alone; rows beyond `daily_limit_per_host` (and every row of a host after
+    Zoom's daily-limit 429) are skipped. Publishes the table artifact `zoom-scheduled-meetings`.
+    The run fails only when every row failed.
+    """
+    logger = run_logger()
+    if isinstance(daily_limit_per_host, bool) or daily_limit_per_host < 1:
+        raise ZoomInputError(
+            "daily_limit_per_host", "must be at least 1", "Zoom allows 100 a day per host."
+        )
+    raw_rows = read_rows(meetings, csv_path)
+    extra = _names(invitation_links_for)
+    results: dict[int, RowResult] = {}
+    queues: dict[str, deque[_Row]] = {}
+    attempts: dict[str, int] = {}
+    for number, raw in enumerate(raw_rows, start=1):
+        topic = _value(raw, "topic")
+        host = str(_value(raw, "host") or "me")
+        try:
+            row = parse_row(number, raw, extra)
+        except ZoomInputError as problem:
+            results[number] = RowResult(
+                row=number,
+                topic=None if topic is None else str(topic),
+                host=host,
+                status="failed",
+                error=describe_error(problem),
+            )
+            continue
+        key = row.host.lower()
+        attempts[key] = attempts.get(key, 0) + 1
+        if attempts[key] > daily_limit_per_host:
+            results[number] = RowResult(
+                row=number,
+                topic=row.topic,
+                host=row.host,
+                status="skipped",
+                error=f"skipped: daily limit of {daily_limit_per_host} meetings for host "
+                f"{row.host} in this run (daily_limit_per_host)",
+            )
+            continue
+        queues.setdefault(key, deque()).append(row)
+
+    link_futures: list[tuple[int, PrefectFuture[list[InviteLink]]]] = []
+    while any(queues.values()):
+        wave: list[tuple[_Row, PrefectFuture[Meeting]]] = []
+        for queue in queues.values():
+            for _ in range(min(PER_HOST_AT_ONCE, len(queue))):
+                row = queue.popleft()
+                task = schedule_recurring_meeting if row.recurrence else schedule_one_time_meeting
+                wave.append((row, task.submit(credentials_block, **row.task_kwargs)))
+        for row, future in wave:
+            meeting, error = _outcome(future)
+            base = {"row": row.number, "topic": row.topic, "host": row.host}
+            if isinstance(meeting, Meeting):
+                results[row.number] = RowResult(
+                    **base,
+                    status="created",
+                    meeting_id=meeting.id,
+                    join_url=meeting.join_url,
+                    occurrences=len(meeting.occurrences),
+                )
+                if row.invitees:
+                    links = create_invitation_links.submit(
+                        credentials_block, meeting.id, row.invitees
+                    )
+                    link_futures.append((row.number, links))
+            elif isinstance(error, ZoomRateLimitError) and error.limit_type == "Daily-limit":
+                message = _daily_limit_message(row.host, error)
+                results[row.number] = RowResult(**base, status="skipped", error=message)
+                rest = queues[row.host.lower()]
+                while rest:
+                    later = rest.popleft()
+                    results[later.number] = RowResult(
+                        row=later.number,
+                        topic=later.topic,
+                        host=later.host,
+                        status="skipped",
+                        error=message,
+                    )
+            else:
+                results[row.number] = RowResult(
+                    **base, status="failed", error=describe_error(error)
+                )
+
+    for number, links_future in link_futures:
+        links, error = _outcome(links_future)
+        if error is not None:
+            failure = describe_error(error)
+            results[number].error = f"meeting created, but invitation links failed: {failure}"
+        else:
+            results[number].invite_links = len(links or [])
+
+    ordered = [results[number] for number in sorted(results)]
+    for result in ordered:
+        if result.status == "created":
+            logger.info(
+                "Row %d (%r): created meeting %s", result.row, result.topic, result.meeting_id
+            )
+        else:
+            logger.warning(
+                "Row %d (%r): %s: %s", result.row, result.topic, result.status, result.error
+            )
+    counts = {s: sum(1 for r in ordered if r.status == s) for s in ("created", "failed", "skipped")}
+    summary = (
+        f"{counts['created']} of {len(ordered)} meeting(s) created, {counts['failed']} failed, "
+        f"{counts['skipped']} skipped"
+    )
+    publish_table(
+        ARTIFACT_KEY,
+        [result.model_dump() for result in ordered],
+        RESULT_COLUMNS,
+        f"# Zoom meetings scheduled\n\n{summary}.",
+    )
+    logger.info("Scheduled Zoom meetings: %s", summary)
+    if counts["failed"] == len(ordered):
+        first = ordered[0].error
+        raise AllRowsFailedError(f"every row failed ({summary}); row 1: {first}")
+    return ordered
