@@ -1,89 +1,188 @@
-"""The main job, ``make demo``: a local Zoom, a connection, and a real round trip through it.
+"""The main job, ``make demo``: a local Zoom and a local Prefect, and the pack's flows run on them.
 
-Run it with ``python -m prefect_zoom.demo``. It needs no Zoom account and leaves nothing running.
+Run it with ``python -m prefect_zoom.demo``. It needs no Zoom account and no server started by
+hand: it starts the Zoom emulator and a Prefect server (SQLite, in ``./.prefect-demo``), saves the
+connection block, checks the connection, schedules a one-time and a recurring meeting with
+invitation links, archives the seeded recordings into ``./zoom-archive``, prints where to look,
+and stops everything it started.
 """
 
 from __future__ import annotations
 
-import hashlib
+import os
+import subprocess
+import sys
 import time
-from datetime import date, datetime, timedelta, timezone
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import httpx
 from rich.console import Console
 from rich.table import Table
 
-from prefect_zoom.blocks import ZoomServerToServerCredentials
-from prefect_zoom.emulator import EmulatorConfig, ZoomEmulator
+from prefect_zoom.emulator import EmulatorConfig, ZoomEmulator, free_port
 
 console = Console()
+BLOCK_NAME = "zoom-demo"
+PREFECT_HOME = Path(".prefect-demo")
 
 
-def main(destination: Path = Path("zoom-archive")) -> None:
-    """Start the emulator, connect with Server-to-Server OAuth, and use Zoom end to end."""
-    started = time.monotonic()
-    config = EmulatorConfig(seed_users=2, recordings_per_user=2, recording_bytes=2_000_000)
-    with ZoomEmulator(config) as zoom:
-        console.rule("[bold]prefect-zoom demo")
-        console.print(f"Local Zoom emulator at [cyan]{zoom.base_url}[/]")
-        credentials = ZoomServerToServerCredentials(
-            account_id=config.account_id,
-            client_id=config.s2s_client_id,
-            client_secret=config.s2s_client_secret,
-            api_base_url=zoom.api_url,
-            oauth_base_url=zoom.oauth_url,
+@contextmanager
+def local_prefect_server(home: Path) -> Iterator[str]:
+    """Start ``prefect server start`` (SQLite under ``home``) on a free port; yield its API URL."""
+    port = free_port()
+    api_url = f"http://127.0.0.1:{port}/api"
+    home.mkdir(parents=True, exist_ok=True)
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(home.resolve()),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_API_URL": api_url,
+    }
+    log = (home / "server.log").open("wb")
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "prefect",
+            "server",
+            "start",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            if server.poll() is not None:
+                raise RuntimeError(f"prefect server exited early; see {home / 'server.log'}")
+            try:
+                if httpx.get(f"{api_url}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"prefect server did not start; see {home / 'server.log'}")
+            time.sleep(0.2)
+        yield api_url
+    finally:
+        server.terminate()
+        try:
+            server.wait(20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        log.close()
+
+
+def run_flows(zoom_base_url: str, archive: Path) -> None:
+    """Save the connection, then run the flows against the emulator (in the demo's child process,
+    whose ``PREFECT_API_URL`` points at the local server)."""
+    from prefect_zoom.blocks import ZoomServerToServerCredentials
+    from prefect_zoom.flows import archive_recordings, check_connection, schedule_meetings
+
+    summary = Table(title="What happened", show_header=False, expand=True)
+    config = EmulatorConfig()
+    ZoomServerToServerCredentials(
+        account_id=config.account_id,
+        client_id=config.s2s_client_id,
+        client_secret=config.s2s_client_secret,
+        api_base_url=f"{zoom_base_url}/v2",
+        oauth_base_url=f"{zoom_base_url}/oauth",
+    ).save(BLOCK_NAME, overwrite=True)
+    summary.add_row("connection", f"block [bold]{BLOCK_NAME}[/] (Server-to-Server OAuth)")
+
+    console.rule("check_connection")
+    report = check_connection(BLOCK_NAME)
+    summary.add_row(
+        "connected as",
+        f"{report.email} (account {report.account_id}), {len(report.granted_scopes)} scopes",
+    )
+
+    console.rule("schedule_meetings")
+    tomorrow = (datetime.now(timezone.utc) + timedelta(days=1)).replace(
+        hour=15, minute=0, second=0, microsecond=0
+    )
+    rows = schedule_meetings(
+        BLOCK_NAME,
+        meetings=[
+            {
+                "topic": "Quarterly planning",
+                "start_time": tomorrow.isoformat(),
+                "duration": 60,
+                "invitees": "Ada Lovelace;Alan Turing",
+            },
+            {
+                "topic": "Team stand-up",
+                "start_time": tomorrow.replace(hour=9).strftime("%Y-%m-%dT%H:%M:%S"),
+                "timezone": "Europe/Berlin",
+                "duration": 15,
+                "recurrence_type": "weekly",
+                "weekly_days": "2,3,4,5,6",
+                "end_times": 20,
+                "invitees": "Grace Hopper",
+            },
+        ],
+    )
+    for row in rows:
+        summary.add_row(
+            f"meeting {row.row}",
+            f"{row.topic}: {row.status}, id {row.meeting_id}, "
+            f"{row.occurrences or 1} occurrence(s), {row.invite_links} invitation link(s)",
         )
-        summary = Table(title="What happened", show_header=False)
-        with credentials.get_client() as client:
-            me = client.get_json("/users/me", operation="get_user")
-            summary.add_row("connected as", f"{me['email']} (account {me['account_id']})")
 
-            start = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=1)
-            meeting = client.request(
-                "POST",
-                "/users/me/meetings",
-                operation="create_meeting",
-                json={
-                    "topic": "prefect-zoom demo",
-                    "type": 2,
-                    "start_time": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                    "duration": 30,
-                },
-            ).json()
-            summary.add_row("scheduled meeting", f"{meeting['id']} at {meeting['start_time']}")
+    console.rule("archive_recordings")
+    result = archive_recordings(BLOCK_NAME, whole_account=True, destination=str(archive))
+    summary.add_row(
+        "archive",
+        f"{result.count('downloaded', 'resumed')} files downloaded "
+        f"({result.bytes_downloaded:,} bytes), {result.count('already archived')} already "
+        f"archived, from {result.meetings} recorded meetings into {archive}/, all verified",
+    )
+    summary.add_row("files", f"{archive.resolve()} (and its zoom-archive-manifest.json)")
+    console.print(summary)
 
-            yesterday = date.today() - timedelta(days=1)
-            recordings = list(
-                client.paginate(
-                    "/users/me/recordings",
-                    "meetings",
-                    {"from": yesterday.isoformat(), "to": date.today().isoformat()},
-                    operation="list_user_recordings",
-                )
-            )
-            summary.add_row("recordings found", str(len(recordings)))
 
-            first = recordings[0]["recording_files"][0]
-            destination.mkdir(parents=True, exist_ok=True)
-            target = destination / f"{first['id']}.{first['file_extension'].lower()}"
-            digest = hashlib.sha256()
-            with (
-                client.stream(
-                    "GET", first["download_url"], operation="download_recording_file"
-                ) as response,
-                target.open("wb") as out,
-            ):
-                for piece in response.iter_bytes():
-                    digest.update(piece)
-                    out.write(piece)
-            expected = zoom.control("GET", f"files/{first['id']}")["sha256"]
-            verified = "verified" if digest.hexdigest() == expected else "MISMATCH"
-            summary.add_row("downloaded", f"{target} ({target.stat().st_size:,} bytes, {verified})")
-        console.print(summary)
-        console.print(f"Done in {time.monotonic() - started:.1f} s; the emulator has stopped.")
-        if verified != "verified":
-            raise SystemExit("the downloaded file does not match the emulator's copy")
+def main(archive: Path = Path("zoom-archive")) -> None:
+    """Start the emulator and a local Prefect server, run the flows, print where to look."""
+    started = time.monotonic()
+    console.rule("[bold]prefect-zoom demo")
+    config = EmulatorConfig(seed_users=2, recordings_per_user=2, recording_bytes=5_000_000)
+    with ZoomEmulator(config) as zoom, local_prefect_server(PREFECT_HOME) as api_url:
+        console.print(f"Zoom emulator: [cyan]{zoom.base_url}[/]   Prefect API: [cyan]{api_url}[/]")
+        # The flows run in a child process that talks to this server only, and that has sent all
+        # its logs and events before the server stops.
+        child = subprocess.run(
+            [sys.executable, "-m", "prefect_zoom.demo", "--run-flows", zoom.base_url, str(archive)],
+            env={
+                **os.environ,
+                "PREFECT_API_URL": api_url,
+                "PREFECT_HOME": str(PREFECT_HOME.resolve()),
+                "PREFECT_SERVER_ALLOW_EPHEMERAL_MODE": "false",
+            },
+            check=False,
+        )
+    elapsed = time.monotonic() - started
+    if child.returncode != 0:
+        raise SystemExit(f"the demo's flows failed (exit {child.returncode}); see the log above")
+    console.print(
+        f"Done in {elapsed:.0f} s; the emulator and the Prefect server have stopped.\n"
+        f"See the runs and artifacts: [bold]PREFECT_HOME={PREFECT_HOME} "
+        f"{Path(sys.executable).parent / 'prefect'} server start[/], then open "
+        "http://127.0.0.1:4200\nRun `make demo` again today: the archive downloads nothing new."
+    )
 
 
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) == 4 and sys.argv[1] == "--run-flows":
+        run_flows(sys.argv[2], Path(sys.argv[3]))
+    else:
+        main()

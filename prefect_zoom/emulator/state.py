@@ -6,6 +6,8 @@ alongside so tests can read what happened.
 
 from __future__ import annotations
 
+import hashlib
+import random
 import secrets
 import time
 from collections import Counter
@@ -203,6 +205,8 @@ class EmulatorState:
     # what happened: requests by "METHOD /route status", token grants by grant type, 429s ...
     counters: Counter[str] = field(default_factory=Counter)
     _next_meeting_id: int = 81_000_000_000
+    # ids are deterministic per account, so a fresh emulator seeds the same world every time
+    _ids: random.Random = field(default_factory=lambda: random.Random(0))
 
     # ---- users -----------------------------------------------------------------------------
     def owner(self) -> User:
@@ -232,7 +236,7 @@ class EmulatorState:
     ) -> User:
         index = len(self.users)
         user = User(
-            id=f"emuUser{index:05d}{secrets.token_hex(3)}",
+            id=f"emuUser{index:05d}{hashlib.sha1(email.lower().encode()).hexdigest()[:6]}",
             account_id=account_id or self.config.account_id,
             email=email,
             first_name=first_name,
@@ -248,7 +252,7 @@ class EmulatorState:
 
     # ---- meetings --------------------------------------------------------------------------
     def next_meeting_id(self) -> int:
-        self._next_meeting_id += 1 + secrets.randbelow(997)
+        self._next_meeting_id += 1 + self._ids.randrange(997)
         return self._next_meeting_id
 
     # ---- tokens ----------------------------------------------------------------------------
