@@ -6,6 +6,7 @@ import typer
 
 from prefect_zoom.cli.connect import check_command, connect_app
 from prefect_zoom.cli.emulator import emulator_command
+from prefect_zoom.cli.serve import serve_command
 
 app = typer.Typer(
     name="prefect-zoom",
@@ -23,6 +24,7 @@ def _root() -> None:
 app.add_typer(connect_app, name="connect")
 app.command("check")(check_command)
 app.command("emulator")(emulator_command)
+app.command("serve")(serve_command)
 
 
 def main() -> None:

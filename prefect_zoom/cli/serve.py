@@ -1,0 +1,172 @@
+"""``prefect-zoom serve``: run the schedules of ``deployments/prefect.yaml`` in one process.
+
+For people without a work pool: the nightly archive and the two weekly reports are served by
+Prefect's ``serve(...)`` from this process, with the same names, schedules and parameters as the
+deployments in ``deployments/prefect.yaml`` (a test keeps both in step). Parameters carry the
+connection's block NAME, never its secrets.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+import typer
+
+if TYPE_CHECKING:
+    from prefect.deployments.runner import RunnerDeployment
+
+DEFAULT_TIMEZONE = "Europe/Berlin"
+DEFAULT_ARCHIVE_CRON = "30 2 * * *"
+DEFAULT_REPORTS_CRON = "0 7 * * 1"
+DEFAULT_ARCHIVE_DIR = "./zoom-archive"
+
+ScheduleKind = Literal["archive", "reports"]
+
+
+@dataclass(frozen=True)
+class ScheduledFlow:
+    """One deployment of ``deployments/prefect.yaml``, as ``serve`` runs it.
+
+    ``parameters`` are the fixed ones. :func:`build_deployments` adds ``credentials_block`` and
+    the ``in_archive_dir`` ones: parameter name -> path inside the archive folder ("" for the
+    folder itself), as ``{{ $ZOOM_ARCHIVE_DIR }}/<path>`` in ``prefect.yaml``.
+    """
+
+    name: str
+    entrypoint: str
+    schedule: ScheduleKind
+    description: str
+    tags: tuple[str, ...]
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+    in_archive_dir: Mapping[str, str] = field(default_factory=dict)
+    concurrency_limit: int | None = None
+
+    def load_flow(self) -> Any:
+        """Import the flow object named by the module-path entrypoint."""
+        module, _, attribute = self.entrypoint.rpartition(".")
+        return getattr(importlib.import_module(module), attribute)
+
+
+SCHEDULED_FLOWS: tuple[ScheduledFlow, ...] = (
+    ScheduledFlow(
+        name="nightly-archive",
+        entrypoint="prefect_zoom.flows.archive_recordings.archive_recordings",
+        schedule="archive",
+        description="Archive yesterday's (UTC) cloud recordings every night, verified, resumable.",
+        tags=("zoom", "recordings"),
+        parameters={"whole_account": False, "trash_after_archive": False, "max_concurrency": 4},
+        in_archive_dir={"destination": ""},
+        concurrency_limit=1,
+    ),
+    ScheduledFlow(
+        name="weekly-meetings-report",
+        entrypoint="prefect_zoom.flows.meetings_report.meetings_report",
+        schedule="reports",
+        description="Every Monday morning, upcoming meetings per user as a table artifact and a CSV.",
+        tags=("zoom", "reports"),
+        in_archive_dir={"output_csv": "reports/upcoming-meetings.csv"},
+    ),
+    ScheduledFlow(
+        name="weekly-users-report",
+        entrypoint="prefect_zoom.flows.users_report.users_report",
+        schedule="reports",
+        description="Every Monday morning, the account's users as a table artifact and a CSV.",
+        tags=("zoom", "reports"),
+        in_archive_dir={"output_csv": "reports/users.csv"},
+    ),
+)
+"""The deployments of ``deployments/prefect.yaml``: the one place their settings live in code."""
+
+DEFAULT_CRONS: Mapping[ScheduleKind, str] = {
+    "archive": DEFAULT_ARCHIVE_CRON,
+    "reports": DEFAULT_REPORTS_CRON,
+}
+
+
+def build_deployments(
+    credentials_block: str,
+    archive_dir: str | Path = DEFAULT_ARCHIVE_DIR,
+    *,
+    timezone: str = DEFAULT_TIMEZONE,
+    archive_cron: str = DEFAULT_ARCHIVE_CRON,
+    reports_cron: str = DEFAULT_REPORTS_CRON,
+) -> list[RunnerDeployment]:
+    """The served deployments: archive and reports, scheduled, with module-path entrypoints.
+
+    ``archive_dir`` is made absolute, so runs write to the same folder whatever their cwd; the
+    reports write their CSV files to its ``reports/`` folder, as in ``prefect.yaml``.
+    """
+    from prefect.flows import EntrypointType
+    from prefect.schedules import Cron
+
+    if not credentials_block:
+        raise ValueError("a credentials block name is required")
+    crons: dict[ScheduleKind, str] = {"archive": archive_cron, "reports": reports_cron}
+    folder = Path(archive_dir).expanduser().resolve()
+    deployments: list[RunnerDeployment] = []
+    for spec in SCHEDULED_FLOWS:
+        parameters: dict[str, Any] = {"credentials_block": credentials_block}
+        for name, inside in spec.in_archive_dir.items():
+            parameters[name] = str(folder / inside) if inside else str(folder)
+        parameters.update(spec.parameters)
+        deployments.append(
+            spec.load_flow().to_deployment(
+                name=spec.name,
+                schedules=[Cron(crons[spec.schedule], timezone=timezone)],
+                parameters=parameters,
+                description=spec.description,
+                tags=list(spec.tags),
+                concurrency_limit=spec.concurrency_limit,
+                entrypoint_type=EntrypointType.MODULE_PATH,
+            )
+        )
+    return deployments
+
+
+def serve_command(
+    credentials_block: Annotated[
+        str,
+        typer.Option(
+            "--credentials-block",
+            envvar="ZOOM_CREDENTIALS_BLOCK",
+            show_envvar=True,
+            help="Name of the saved Zoom connection block the flows use.",
+        ),
+    ],
+    archive_dir: Annotated[
+        Path,
+        typer.Option(
+            "--archive-dir",
+            envvar="ZOOM_ARCHIVE_DIR",
+            show_envvar=True,
+            help="Folder the nightly archive writes to; the reports write to its reports/ folder.",
+        ),
+    ] = Path(DEFAULT_ARCHIVE_DIR),
+    timezone: Annotated[
+        str, typer.Option("--timezone", help="Time zone of the schedules.")
+    ] = DEFAULT_TIMEZONE,
+    archive_cron: Annotated[
+        str, typer.Option("--archive-cron", help="When the archive runs (cron).")
+    ] = DEFAULT_ARCHIVE_CRON,
+    reports_cron: Annotated[
+        str, typer.Option("--reports-cron", help="When the two reports run (cron).")
+    ] = DEFAULT_REPORTS_CRON,
+) -> None:
+    """Serve the nightly archive and the weekly reports from this process (no work pool needed)."""
+    from prefect import serve
+
+    try:
+        deployments = build_deployments(
+            credentials_block,
+            archive_dir,
+            timezone=timezone,
+            archive_cron=archive_cron,
+            reports_cron=reports_cron,
+        )
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from error
+    serve(*deployments)

@@ -1,0 +1,193 @@
+"""``prefect-zoom serve``: the same deployments as ``deployments/prefect.yaml``, built without serving."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import prefect
+import pytest
+import yaml
+from prefect.client.schemas.schedules import CronSchedule
+from prefect.deployments.runner import RunnerDeployment
+from typer.testing import CliRunner
+
+from prefect_zoom.cli import app
+from prefect_zoom.cli.serve import (
+    DEFAULT_ARCHIVE_DIR,
+    DEFAULT_CRONS,
+    DEFAULT_TIMEZONE,
+    SCHEDULED_FLOWS,
+    build_deployments,
+)
+
+PREFECT_YAML = Path(__file__).resolve().parents[1] / "deployments" / "prefect.yaml"
+NAMES = ["nightly-archive", "weekly-meetings-report", "weekly-users-report"]
+
+
+def yaml_deployments() -> dict[str, dict[str, Any]]:
+    """The deployments of ``deployments/prefect.yaml`` by name."""
+    document = yaml.safe_load(PREFECT_YAML.read_text())
+    return {entry["name"]: entry for entry in document["deployments"]}
+
+
+def render(value: Any, block: str, archive_dir: str) -> Any:
+    """What ``prefect deploy`` makes of a templated parameter with these env vars set."""
+    if isinstance(value, str):
+        return value.replace("{{ $ZOOM_CREDENTIALS_BLOCK }}", block).replace(
+            "{{ $ZOOM_ARCHIVE_DIR }}", archive_dir
+        )
+    return value
+
+
+def cron_of(deployment: RunnerDeployment) -> CronSchedule:
+    (schedule,) = deployment.schedules or []
+    assert isinstance(schedule.schedule, CronSchedule)
+    return schedule.schedule
+
+
+def test_the_served_schedules_are_those_of_prefect_yaml(tmp_path: Path) -> None:
+    in_yaml = yaml_deployments()
+    assert sorted(in_yaml) == sorted(spec.name for spec in SCHEDULED_FLOWS) == NAMES
+    archive_dir = str(tmp_path / "archive")
+    built = {d.name: d for d in build_deployments("zoom-main", archive_dir)}
+    for spec in SCHEDULED_FLOWS:
+        entry = in_yaml[spec.name]
+        assert entry["entrypoint"] == spec.entrypoint == built[spec.name].entrypoint
+        assert entry["description"] == spec.description
+        assert tuple(entry["tags"]) == spec.tags
+        assert entry.get("concurrency_limit") == spec.concurrency_limit
+        assert entry["work_pool"]["name"] == "zoom-pool"
+        (schedule,) = entry["schedules"]
+        assert schedule["cron"] == DEFAULT_CRONS[spec.schedule]
+        assert schedule["timezone"] == DEFAULT_TIMEZONE
+        assert schedule.get("active", True) is True
+        rendered = {k: render(v, "zoom-main", archive_dir) for k, v in entry["parameters"].items()}
+        assert rendered == built[spec.name].parameters
+
+
+def test_prefect_yaml_pins_no_working_directory() -> None:
+    """Workers on other machines run the module-path entrypoints without pulling code."""
+    document = yaml.safe_load(PREFECT_YAML.read_text())
+    assert document["pull"] == []
+    assert all(":" not in entry["entrypoint"] for entry in document["deployments"])
+
+
+def test_build_deployments_with_the_defaults() -> None:
+    deployments = build_deployments("zoom-main")
+    assert [d.name for d in deployments] == NAMES
+    assert [d.flow_name for d in deployments] == [
+        "zoom-archive-recordings",
+        "Zoom: upcoming meetings report",
+        "Zoom: users report",
+    ]
+    crons = [(cron_of(d).cron, cron_of(d).timezone) for d in deployments]
+    assert crons == [
+        ("30 2 * * *", "Europe/Berlin"),
+        ("0 7 * * 1", "Europe/Berlin"),
+        ("0 7 * * 1", "Europe/Berlin"),
+    ]
+    archive_dir = Path(DEFAULT_ARCHIVE_DIR).resolve()
+    archive, meetings, users = deployments
+    assert archive.parameters == {
+        "credentials_block": "zoom-main",
+        "destination": str(archive_dir),
+        "whole_account": False,
+        "trash_after_archive": False,
+        "max_concurrency": 4,
+    }
+    assert archive.concurrency_limit == 1
+    assert meetings.parameters == {
+        "credentials_block": "zoom-main",
+        "output_csv": str(archive_dir / "reports" / "upcoming-meetings.csv"),
+    }
+    assert users.parameters == {
+        "credentials_block": "zoom-main",
+        "output_csv": str(archive_dir / "reports" / "users.csv"),
+    }
+    assert all(d.work_pool_name is None for d in deployments)
+
+
+def test_build_deployments_with_options(tmp_path: Path) -> None:
+    deployments = build_deployments(
+        "zoom-other",
+        tmp_path,
+        timezone="America/New_York",
+        archive_cron="15 1 * * *",
+        reports_cron="0 8 * * 2",
+    )
+    crons = [(cron_of(d).cron, cron_of(d).timezone) for d in deployments]
+    assert crons == [
+        ("15 1 * * *", "America/New_York"),
+        ("0 8 * * 2", "America/New_York"),
+        ("0 8 * * 2", "America/New_York"),
+    ]
+    assert deployments[0].parameters["destination"] == str(tmp_path.resolve())
+    assert {d.parameters["credentials_block"] for d in deployments} == {"zoom-other"}
+
+
+def test_parameters_carry_the_block_name_never_its_secrets() -> None:
+    """Only the name reaches the deployments, whatever the block holds."""
+    deployments = build_deployments("zoom-main")
+    dumped = json.dumps([d.model_dump(mode="json") for d in deployments], default=str)
+    for word in ("secret", "token", "password", "client_id"):
+        assert word not in dumped.lower()
+
+
+class ServeCalls:
+    """Stands in for ``prefect.serve``: records the deployments instead of serving them."""
+
+    def __init__(self) -> None:
+        self.deployments: list[RunnerDeployment] = []
+
+    def __call__(self, *deployments: RunnerDeployment, **kwargs: Any) -> None:
+        self.deployments.extend(deployments)
+
+
+@pytest.fixture
+def served(monkeypatch: pytest.MonkeyPatch) -> ServeCalls:
+    calls = ServeCalls()
+    monkeypatch.setattr(prefect, "serve", calls)
+    monkeypatch.delenv("ZOOM_CREDENTIALS_BLOCK", raising=False)
+    monkeypatch.delenv("ZOOM_ARCHIVE_DIR", raising=False)
+    return calls
+
+
+def test_the_command_serves_what_build_deployments_builds(
+    served: ServeCalls, tmp_path: Path
+) -> None:
+    result = CliRunner().invoke(
+        app,
+        ["serve", "--credentials-block", "zoom-main", "--archive-dir", str(tmp_path)],
+    )
+    assert result.exit_code == 0, result.output
+    assert [d.name for d in served.deployments] == NAMES
+    assert served.deployments[0].parameters["destination"] == str(tmp_path.resolve())
+
+
+def test_the_command_reads_the_environment(served: ServeCalls, tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app,
+        ["serve", "--reports-cron", "0 9 * * 5"],
+        env={"ZOOM_CREDENTIALS_BLOCK": "zoom-env", "ZOOM_ARCHIVE_DIR": str(tmp_path)},
+    )
+    assert result.exit_code == 0, result.output
+    assert {d.parameters["credentials_block"] for d in served.deployments} == {"zoom-env"}
+    assert served.deployments[0].parameters["destination"] == str(tmp_path.resolve())
+    assert cron_of(served.deployments[2]).cron == "0 9 * * 5"
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        [],
+        ["--credentials-block", "zoom-main", "--archive-cron", "not a cron"],
+        ["--credentials-block", "zoom-main", "--timezone", "Mars/Olympus"],
+    ],
+    ids=["no block", "bad cron", "bad timezone"],
+)
+def test_the_command_refuses_bad_options(served: ServeCalls, arguments: list[str]) -> None:
+    result = CliRunner().invoke(app, ["serve", *arguments])
+    assert result.exit_code == 2, result.output
+    assert served.deployments == []
