@@ -7,6 +7,7 @@ import typer
 from prefect_zoom.cli.connect import check_command, connect_app
 from prefect_zoom.cli.emulator import emulator_command
 from prefect_zoom.cli.serve import serve_command
+from prefect_zoom.cli.webhook import webhook_app
 
 app = typer.Typer(
     name="prefect-zoom",
@@ -25,6 +26,7 @@ app.add_typer(connect_app, name="connect")
 app.command("check")(check_command)
 app.command("emulator")(emulator_command)
 app.command("serve")(serve_command)
+app.add_typer(webhook_app, name="webhook")
 
 
 def main() -> None:

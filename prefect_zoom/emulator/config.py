@@ -47,3 +47,9 @@ class EmulatorConfig(BaseModel):
     recordings_per_user: int = Field(2, ge=0)
     recording_bytes: int = Field(1_000_000, ge=1, description="Size of each seeded MP4 file.")
     faults: FaultSettings = Field(default_factory=FaultSettings)
+    webhook_url: str | None = Field(
+        None, description="Event notification endpoint that gets signed webhooks (none: off)."
+    )
+    webhook_secret_token: str = Field(
+        "emuWebhookSecretToken", description="Secret token that signs the webhooks."
+    )

@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from prefect_zoom.emulator import content, meetings
+from prefect_zoom.emulator import content, meetings, webhooks
 from prefect_zoom.emulator.auth import state_of
 from prefect_zoom.emulator.config import FaultSettings, RatePlan
 from prefect_zoom.emulator.errors import ZoomError, user_not_found
@@ -17,6 +17,7 @@ from prefect_zoom.emulator.seed import FILE_KINDS, add_recording
 from prefect_zoom.emulator.state import EmulatorState, User, now, zoom_time
 
 router = APIRouter(tags=["emulator controls"])
+router.include_router(webhooks.router)  # /webhook...: signed webhooks (emulator/webhooks.py)
 
 
 class NewUser(BaseModel):
@@ -83,7 +84,12 @@ async def describe(request: Request) -> dict[str, Any]:
     live = [t for t in state.access_tokens.values() if not t.revoked and t.expires_at > now()]
     return {
         "config": state.config.model_dump(
-            exclude={"user_password", "oauth_client_secret", "s2s_client_secret"}
+            exclude={
+                "user_password",
+                "oauth_client_secret",
+                "s2s_client_secret",
+                "webhook_secret_token",
+            }
         ),
         "users": [u.as_zoom() for u in state.users.values()],
         "apps": [
@@ -141,6 +147,7 @@ async def create_recording(request: Request, new: NewRecording) -> dict[str, Any
         duration=new.duration,
         uuid=new.uuid,
     )
+    webhooks.recording_completed(request, recording)  # when a webhook is subscribed
     return {
         "uuid": recording.uuid,
         "id": recording.meeting_id,
