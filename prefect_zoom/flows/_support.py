@@ -16,8 +16,7 @@ from pydantic import BaseModel
 
 from prefect_zoom.capabilities import can_run
 from prefect_zoom.exceptions import ZoomAPIError, ZoomInputError, ZoomMissingScopesError
-from prefect_zoom.tasks._common import load_credentials
-from prefect_zoom.tasks.meetings import run_logger
+from prefect_zoom.tasks._common import load_credentials, run_logger
 
 MAX_ARTIFACT_ROWS = 500
 """Table artifacts show at most this many rows; the CSV file holds them all."""

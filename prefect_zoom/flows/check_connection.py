@@ -10,7 +10,7 @@ from prefect_zoom.capabilities import Capability, capabilities
 from prefect_zoom.catalog import OPERATIONS
 from prefect_zoom.exceptions import ZoomAuthError
 from prefect_zoom.flows._support import ConnectionInfo, read_connection
-from prefect_zoom.tasks.meetings import run_logger
+from prefect_zoom.tasks._common import run_logger
 
 ARTIFACT_KEY = "zoom-connection-check"
 

@@ -11,7 +11,8 @@ from prefect_zoom.capabilities import can_run
 from prefect_zoom.exceptions import ZoomInputError
 from prefect_zoom.flows._support import describe_error, publish_table, read_connection, write_csv
 from prefect_zoom.models import Meeting
-from prefect_zoom.tasks.meetings import list_meetings, run_logger
+from prefect_zoom.tasks._common import run_logger
+from prefect_zoom.tasks.meetings import list_meetings
 from prefect_zoom.tasks.users import list_users
 
 ARTIFACT_KEY = "zoom-upcoming-meetings"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from prefect import flow
 
 from prefect_zoom.flows._support import publish_table, write_csv
-from prefect_zoom.tasks.meetings import run_logger
+from prefect_zoom.tasks._common import run_logger
 from prefect_zoom.tasks.users import list_users
 
 ARTIFACT_KEY = "zoom-users"

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeAlias, TypeVar
 
 import httpx
-from prefect import Task, task
+from prefect import Task, get_run_logger, task
 from prefect.cache_policies import NONE
 from prefect.client.schemas.objects import TaskRun
+from prefect.exceptions import MissingContextError
 from prefect.states import State
 
 from prefect_zoom.blocks import ZoomOAuthCredentials, ZoomServerToServerCredentials
@@ -49,6 +51,17 @@ def load_credentials(credentials: CredentialsLike) -> ZoomCredentials:
     )
 
 
+_fallback_logger = logging.getLogger("prefect_zoom.tasks")
+
+
+def run_logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
+    """The Prefect run logger inside a flow or task run, else the package's logger."""
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        return _fallback_logger
+
+
 def client_for(credentials: CredentialsLike) -> ZoomClient:
     """A client on the connection (close it, or use it as a context manager)."""
     return load_credentials(credentials).get_client()
@@ -76,11 +89,14 @@ def zoom_task(
     name: str,
     tags: tuple[str, ...] = (),
     retries: int = 2,
+    retry_condition: Callable[[Task[Any, Any], TaskRun, State[Any]], bool] = (
+        retry_on_transient_errors
+    ),
 ) -> Callable[[Callable[P, R]], Task[P, R]]:
     """Declare a Zoom activity as a Prefect task with the pack's defaults.
 
     Never cached (Zoom's data changes, and mutations must run every time); retried only on
-    transient errors; tagged ``zoom`` plus the resource; the operation's scopes are recorded on the
+    transient errors (``retry_condition``); tagged ``zoom`` plus the resource; the operation's scopes are recorded on the
     function (``required_operation``) for ``check`` and the docs.
     """
     op: Operation | None = OPERATIONS[operation] if operation else None
@@ -93,7 +109,7 @@ def zoom_task(
             cache_policy=NONE,
             retries=retries,
             retry_delay_seconds=[2.0, 10.0, 30.0][: max(retries, 1)],
-            retry_condition_fn=retry_on_transient_errors,
+            retry_condition_fn=retry_condition,
         )(fn)
 
     return decorate

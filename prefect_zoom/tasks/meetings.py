@@ -7,14 +7,12 @@ the field), and logs only topics and ids: never tokens, start URLs or passcodes.
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 from typing import Annotated, Any, Literal, get_args
 from urllib.parse import quote
 
-from prefect import Task, get_run_logger
+from prefect import Task
 from prefect.client.schemas.objects import TaskRun
-from prefect.exceptions import MissingContextError
 from prefect.states import State
 from pydantic import Field, StringConstraints
 
@@ -33,22 +31,12 @@ from prefect_zoom.models import (
     ZoomModel,
     parse_input,
 )
-from prefect_zoom.tasks._common import CredentialsLike, client_for, zoom_task
+from prefect_zoom.tasks._common import CredentialsLike, client_for, run_logger, zoom_task
 
 MeetingListType = Literal["scheduled", "live", "upcoming", "upcoming_meetings", "previous_meetings"]
 MAX_INVITE_ATTENDEES = 500
 MAX_INVITE_TTL_SECONDS = 7_776_000  # 90 days
 MAX_MEETING_ID = 2**63 - 1
-
-_fallback_logger = logging.getLogger("prefect_zoom.tasks")
-
-
-def run_logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
-    """The Prefect run logger inside a flow or task run, else the module's logger."""
-    try:
-        return get_run_logger()
-    except MissingContextError:
-        return _fallback_logger
 
 
 # ---- input checks (all run before any request) ---------------------------------------------------
@@ -197,7 +185,12 @@ def _scheduled_request(
 
 
 # ---- tasks --------------------------------------------------------------------------------------
-@zoom_task("create_meeting", name="Zoom: create meeting", tags=("meetings",))
+@zoom_task(
+    "create_meeting",
+    name="Zoom: create meeting",
+    tags=("meetings",),
+    retry_condition=retry_if_not_created,
+)
 def create_meeting(
     credentials: CredentialsLike,
     meeting: MeetingRequest | dict[str, Any],
@@ -213,7 +206,12 @@ def create_meeting(
     return _create(credentials, request, user_path)
 
 
-@zoom_task("create_meeting", name="Zoom: schedule one-time meeting", tags=("meetings",))
+@zoom_task(
+    "create_meeting",
+    name="Zoom: schedule one-time meeting",
+    tags=("meetings",),
+    retry_condition=retry_if_not_created,
+)
 def schedule_one_time_meeting(
     credentials: CredentialsLike,
     topic: str,
@@ -245,7 +243,12 @@ def schedule_one_time_meeting(
     return _create(credentials, request, user_path)
 
 
-@zoom_task("create_meeting", name="Zoom: schedule recurring meeting", tags=("meetings",))
+@zoom_task(
+    "create_meeting",
+    name="Zoom: schedule recurring meeting",
+    tags=("meetings",),
+    retry_condition=retry_if_not_created,
+)
 def schedule_recurring_meeting(
     credentials: CredentialsLike,
     topic: str,
@@ -284,16 +287,6 @@ def schedule_recurring_meeting(
     )
     user_path = check_user_id(user_id)
     return _create(credentials, request, user_path)
-
-
-# Creates are not retried after an answer Zoom may have acted on (see retry_if_not_created).
-create_meeting = create_meeting.with_options(retry_condition_fn=retry_if_not_created)
-schedule_one_time_meeting = schedule_one_time_meeting.with_options(
-    retry_condition_fn=retry_if_not_created
-)
-schedule_recurring_meeting = schedule_recurring_meeting.with_options(
-    retry_condition_fn=retry_if_not_created
-)
 
 
 def _get(zoom: Any, meeting_id: int, occurrence_id: str | None) -> Meeting:

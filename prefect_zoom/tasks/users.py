@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Literal, get_args
 
 from prefect_zoom.models import User
-from prefect_zoom.tasks._common import CredentialsLike, client_for, zoom_task
-from prefect_zoom.tasks.meetings import check_choice, check_user_id, run_logger
+from prefect_zoom.tasks._common import CredentialsLike, client_for, run_logger, zoom_task
+from prefect_zoom.tasks.meetings import check_choice, check_user_id
 
 UserStatus = Literal["active", "inactive", "pending"]
 
