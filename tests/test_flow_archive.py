@@ -192,3 +192,25 @@ def test_artifacts_and_parameters_hold_no_secret(
     assert "zoom-archive-files" in {a.key for a in artifacts}
     for secret in secrets:
         assert secret not in dumped
+
+
+def test_two_runs_saving_one_manifest_keep_each_others_entries(tmp_path: Path) -> None:
+    from prefect_zoom.flows._manifest import Manifest, ManifestEntry
+
+    def entry(path: str) -> ManifestEntry:
+        return ManifestEntry(
+            path=path,
+            file_id=path,
+            meeting_uuid="u",
+            meeting_id=1,
+            file_type="MP4",
+            size=1,
+            sha256="0" * 64,
+        )
+
+    nightly, triggered = Manifest.load(tmp_path), Manifest.load(tmp_path)
+    nightly.add(entry("a.mp4"))
+    triggered.add(entry("b.mp4"))
+    nightly.save()
+    triggered.save()
+    assert set(Manifest.load(tmp_path).entries) == {"a.mp4", "b.mp4"}

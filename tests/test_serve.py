@@ -24,6 +24,8 @@ from prefect_zoom.cli.serve import (
 
 PREFECT_YAML = Path(__file__).resolve().parents[1] / "deployments" / "prefect.yaml"
 NAMES = ["nightly-archive", "weekly-meetings-report", "weekly-users-report"]
+# Started by events, not schedules: deployed from prefect.yaml only, never served.
+TRIGGERED = ["archive-on-recording-completed"]
 
 
 def yaml_deployments() -> dict[str, dict[str, Any]]:
@@ -49,7 +51,11 @@ def cron_of(deployment: RunnerDeployment) -> CronSchedule:
 
 def test_the_served_schedules_are_those_of_prefect_yaml(tmp_path: Path) -> None:
     in_yaml = yaml_deployments()
-    assert sorted(in_yaml) == sorted(spec.name for spec in SCHEDULED_FLOWS) == NAMES
+    assert sorted(in_yaml) == sorted(NAMES + TRIGGERED)
+    assert all(
+        "triggers" in in_yaml[name] and "schedules" not in in_yaml[name] for name in TRIGGERED
+    )
+    assert sorted(spec.name for spec in SCHEDULED_FLOWS) == NAMES
     archive_dir = str(tmp_path / "archive")
     built = {d.name: d for d in build_deployments("zoom-main", archive_dir)}
     for spec in SCHEDULED_FLOWS:

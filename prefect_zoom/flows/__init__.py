@@ -1,5 +1,6 @@
 """prefect-zoom flows: ready-made Prefect flows that take the NAME of a saved Zoom connection."""
 
+from prefect_zoom.flows.archive_meeting_recordings import archive_meeting_recordings
 from prefect_zoom.flows.archive_recordings import ArchiveReport, archive_recordings
 from prefect_zoom.flows.check_connection import ConnectionReport, check_connection
 from prefect_zoom.flows.meetings_report import meetings_report
@@ -10,6 +11,7 @@ __all__ = [
     "ArchiveReport",
     "ConnectionReport",
     "RowResult",
+    "archive_meeting_recordings",
     "archive_recordings",
     "check_connection",
     "meetings_report",

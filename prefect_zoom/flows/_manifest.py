@@ -10,10 +10,12 @@ import inspect
 import json
 import os
 import tempfile
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from filelock import FileLock
 from pydantic import BaseModel, Field
 
 from prefect_zoom.downloads import Destination
@@ -53,10 +55,14 @@ class Manifest:
 
     @classmethod
     def load(cls, destination: Destination) -> Manifest:
+        return cls(destination, cls._stored_entries(destination))
+
+    @classmethod
+    def _stored_entries(cls, destination: Destination) -> dict[str, ManifestEntry]:
         raw = cls._read(destination)
         data = json.loads(raw) if raw else {"files": []}
         entries = [ManifestEntry.model_validate(item) for item in data.get("files", [])]
-        return cls(destination, {entry.path: entry for entry in entries})
+        return {entry.path: entry for entry in entries}
 
     def has(self, path: str, size: int | None) -> bool:
         """True when ``path`` was archived (with this size, when Zoom gives one)."""
@@ -67,8 +73,22 @@ class Manifest:
         self.entries[entry.path] = entry
 
     def save(self) -> None:
-        files = [entry.model_dump(mode="json") for entry in self.entries.values()]
-        self._write(self.destination, json.dumps({"files": files}, indent=1).encode())
+        """Merge with what is stored (another run may have added files since) and write.
+
+        For a local folder the read-merge-write runs under a file lock, so runs of the nightly and
+        the event-triggered archive into one folder never drop each other's entries.
+        """
+        with self._lock():
+            self.entries = {**self._stored_entries(self.destination), **self.entries}
+            files = [entry.model_dump(mode="json") for entry in self.entries.values()]
+            self._write(self.destination, json.dumps({"files": files}, indent=1).encode())
+
+    def _lock(self) -> AbstractContextManager[object]:
+        if isinstance(self.destination, (str, os.PathLike)):
+            folder = Path(self.destination).expanduser()
+            folder.mkdir(parents=True, exist_ok=True)
+            return FileLock(folder / f".{MANIFEST_NAME}.lock")
+        return nullcontext()
 
     # ---- storage -------------------------------------------------------------------------------
     @staticmethod

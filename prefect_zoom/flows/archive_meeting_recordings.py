@@ -1,0 +1,252 @@
+"""``archive_meeting_recordings``: archive ONE recorded meeting, e.g. as soon as Zoom has it.
+
+The flow behind the ``archive-on-recording-completed`` deployment (``deployments/prefect.yaml``):
+Zoom sends ``recording.completed``, ``prefect-zoom webhook serve`` emits it as the Prefect event
+``zoom.recording.completed``, and the deployment's trigger starts this flow with the event's
+``payload.object`` (the meeting and its files) and ``payload.download_token``.
+
+It writes to the same destination layout and manifest as the nightly
+:func:`~prefect_zoom.flows.archive_recordings.archive_recordings`
+(``<destination>/<date>_<meeting id>_<uuid digest>/<file>``), so the two never download a file
+twice, in either order.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from typing import Any
+
+from prefect import flow, get_run_logger
+
+from prefect_zoom.auth.manager import StaticToken
+from prefect_zoom.client import ZoomClient
+from prefect_zoom.downloads import Destination, DownloadJob, DownloadResult, download_many
+from prefect_zoom.exceptions import ZoomInputError
+from prefect_zoom.flows._manifest import Manifest, ManifestEntry
+from prefect_zoom.flows.archive_recordings import (
+    ArchiveReport,
+    _destination,
+    _publish,
+    _report_rows,
+    archive_files,
+)
+from prefect_zoom.models._base import parse_input
+from prefect_zoom.models.recordings import RecordingMeeting
+from prefect_zoom.tasks._common import load_credentials, zoom_task
+from prefect_zoom.tasks.recordings import file_types_filter, get_meeting_recordings, meeting_jobs
+
+Outcome = dict[str, DownloadResult | str]
+
+
+@zoom_task(
+    "download_recording_file",
+    name="Zoom: archive recording files with the download token",
+    tags=("recordings",),
+    retries=0,
+)
+def archive_files_with_download_token(
+    download_token: StaticToken,
+    api_base_url: str,
+    jobs: list[DownloadJob],
+    destination: Destination,
+    manifest: Manifest,
+    meeting: RecordingMeeting,
+    max_concurrency: int = 4,
+) -> Outcome:
+    """Download the files with a webhook's ``download_token``, recording each in the manifest.
+
+    Never fails: returns, per relative path, the download's result or the error that stopped it,
+    so that the flow can fetch whatever the token did not with the connection instead. The token
+    only travels inside a :class:`StaticToken`, whose repr hides it.
+    """
+    log = get_run_logger()
+    outcome: Outcome = {}
+
+    def landed(
+        job: DownloadJob, result: DownloadResult | None, error: BaseException | None
+    ) -> None:
+        if result is not None:
+            manifest.add(
+                ManifestEntry(
+                    path=job.relative_path,
+                    file_id=job.file.id,
+                    meeting_uuid=meeting.uuid,
+                    meeting_id=meeting.id,
+                    topic=meeting.topic,
+                    file_type=job.file.file_type,
+                    size=result.size,
+                    sha256=result.sha256,
+                )
+            )
+            manifest.save()
+            outcome[job.relative_path] = result
+        else:
+            outcome[job.relative_path] = f"{type(error).__name__}: {error}"
+        log.info(
+            "[%d/%d] %s %s (download token)",
+            len(outcome),
+            len(jobs),
+            result.status if result else "FAILED",
+            job.relative_path,
+        )
+
+    with ZoomClient(api_base_url, download_token) as zoom:
+        try:
+            download_many(
+                zoom, jobs, destination, max_concurrency=max_concurrency, log=log, on_result=landed
+            )
+        except Exception as error:  # every job was attempted; `landed` has each error
+            log.warning("The download token did not fetch every file (%s)", type(error).__name__)
+    return outcome
+
+
+def _meeting(
+    credentials_block: str, recording: dict[str, Any] | None, meeting_uuid: str | None
+) -> RecordingMeeting:
+    """The recorded meeting: the event's object when given, else Zoom's answer for the UUID."""
+    if recording:
+        meeting = parse_input(RecordingMeeting, recording, prefix="recording")
+        if meeting_uuid and meeting_uuid != meeting.uuid:
+            raise ZoomInputError(
+                "meeting_uuid",
+                f"{meeting_uuid!r} is not the UUID of the recording given ({meeting.uuid!r})",
+                "Pass one of them, or both for the same meeting.",
+            )
+        return meeting
+    if meeting_uuid:
+        return get_meeting_recordings(credentials_block, meeting_uuid)
+    raise ZoomInputError(
+        "recording",
+        "neither a recording nor a meeting_uuid was given",
+        "Pass the event's payload.object as `recording`, or the meeting instance's UUID.",
+    )
+
+
+def _day(meeting: RecordingMeeting) -> date:
+    start = meeting.start_time
+    if start is None:
+        return datetime.now(timezone.utc).date()
+    moment = start if start.tzinfo else start.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).date()
+
+
+@flow(name="zoom-archive-meeting-recordings", log_prints=False)
+def archive_meeting_recordings(
+    credentials_block: str,
+    recording: dict[str, Any] | None = None,
+    meeting_uuid: str | None = None,
+    download_token: str | None = None,
+    destination: str = "zoom-archive",
+    destination_block: str | None = None,
+    file_types: list[str] | None = None,
+    max_concurrency: int = 4,
+) -> ArchiveReport:
+    """Archive one recorded meeting's files: download, verify, record in the archive's manifest.
+
+    Args:
+        credentials_block: Name of a saved Zoom credentials block (OAuth or Server-to-Server).
+            Used to look the meeting up when only ``meeting_uuid`` is given, and to download
+            whatever the ``download_token`` does not (absent, expired or refused).
+        recording: The meeting and its ``recording_files`` as Zoom sends them in
+            ``recording.completed`` (the Prefect event's ``payload.object``).
+        meeting_uuid: The meeting instance's UUID; the flow asks Zoom for its recordings when no
+            ``recording`` is given.
+        download_token: The event's ``payload.download_token``: downloads the files of this
+            meeting without the connection. See the note below.
+        destination: Local folder for the archive (ignored when ``destination_block`` is set).
+        destination_block: A Prefect file system block, as ``<block-type-slug>/<name>``.
+        file_types: Only these file types (e.g. ``["MP4", "TRANSCRIPT"]``); default all.
+        max_concurrency: Files downloaded at once.
+
+    The layout and the manifest are those of ``archive_recordings``: files already in the
+    manifest are not downloaded again, so a rerun, a duplicate event or the next nightly archive
+    downloads nothing twice.
+
+    About ``download_token``: Prefect deployment triggers can pass event data to a flow only as
+    parameters, so a triggered run stores the token in its parameters, in clear, where anyone who
+    can read flow runs sees it. The token is already in the event itself; it is short-lived
+    (24 hours) and only reads this meeting's recordings. The flow never logs it (it travels
+    inside a ``StaticToken``, whose repr hides it). To keep it out of Prefect altogether, strip it
+    in the receiver (``strip_keys=SECRET_KEYS | {"download_token"}``) and leave the
+    ``download_token`` parameter out of the trigger: the connection then downloads the files.
+    """
+    log = get_run_logger()
+    wanted = file_types_filter(file_types)
+    target = _destination(destination, destination_block)
+    meeting = _meeting(credentials_block, recording, meeting_uuid)
+    meetings = {meeting.uuid: meeting}
+
+    manifest = Manifest.load(target)
+    to_download: list[DownloadJob] = []
+    archived_before: list[DownloadJob] = []
+    for job in meeting_jobs(meeting, wanted, log):
+        if manifest.has(job.relative_path, job.file.file_size):
+            archived_before.append(job)
+        else:
+            to_download.append(job)
+    log.info(
+        "Meeting %s (%s): %d files, %d to download, %d already archived",
+        meeting.id,
+        meeting.topic or "no topic",
+        len(to_download) + len(archived_before),
+        len(to_download),
+        len(archived_before),
+    )
+
+    outcome: Outcome = {}
+    remaining = to_download
+    if download_token and to_download:
+        api_base_url = load_credentials(credentials_block).api_base_url
+        outcome = archive_files_with_download_token(
+            StaticToken(download_token),
+            api_base_url,
+            to_download,
+            target,
+            manifest,
+            meeting,
+            max_concurrency=max_concurrency,
+        )
+        remaining = [
+            job
+            for job in to_download
+            if not isinstance(outcome.get(job.relative_path), DownloadResult)
+        ]
+        if remaining:
+            log.warning(
+                "%d files were not downloaded with the event's download token; "
+                "downloading them with the connection",
+                len(remaining),
+            )
+
+    failure: BaseException | None = None
+    if remaining:
+        state = archive_files(
+            credentials_block,
+            remaining,
+            target,
+            manifest,
+            meetings,
+            max_concurrency=max_concurrency,
+            return_state=True,
+        )
+        try:
+            outcome.update(state.result())
+        except Exception as error:
+            failure = error
+            manifest = Manifest.load(target)
+
+    day = _day(meeting)
+    report = ArchiveReport(
+        from_date=day,
+        to_date=day,
+        destination=str(getattr(target, "basepath", target)),
+        meetings=1,
+        files=_report_rows(to_download, archived_before, outcome, manifest, meetings),
+    )
+    _publish(report)
+    if failure is not None:
+        raise failure
+    return report
+
+
+__all__ = ["archive_files_with_download_token", "archive_meeting_recordings"]
