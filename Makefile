@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: demo test lint typecheck unit browser lock emulator clean
+.PHONY: demo test lint typecheck unit browser lock emulator clean bench chaos
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,16 @@ typecheck: $(STAMP)
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest
+
+## bench: every benchmark, each figure a ratio against a baseline of the same run; writes benchmarks/RESULTS.md
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
+
+## chaos: the reliability suite in its long form (the short form runs in `make test`), then the team
+## scenario (PostgreSQL-backed Prefect, two process workers; installs Debian's postgresql if missing)
+chaos: $(STAMP)
+	ZOOM_CHAOS=full $(BIN)/python -m pytest tests/chaos
+	$(BIN)/python benchmarks/team_scenario.py
 
 ## browser: Debian's Chromium for the sign-in test (Playwright drives it; no browser download)
 browser:

@@ -11,6 +11,7 @@ import httpx
 from prefect_zoom._version import __version__
 from prefect_zoom.auth.manager import TokenProvider
 from prefect_zoom.catalog import Operation
+from prefect_zoom.client.pacing import PACERS
 from prefect_zoom.client.policy import Attempts, RetryPolicy, check_scopes, resolve_operation
 
 logger = logging.getLogger("prefect_zoom.client")
@@ -58,6 +59,30 @@ class ClientCore:
         reconnect = self.tokens.reconnect_command
         check_scopes(op, path, self.granted_scopes, reconnect_command=reconnect)
         return Attempts(self.policy, method, operation=op, reconnect_command=reconnect)
+
+    def _pace(self, attempts: Attempts, path: str) -> float:
+        """Seconds to wait before sending an API request so its label stays under Zoom's limit.
+
+        Zero for downloads (absolute URLs), requests without an operation, and labels with no
+        plan and nothing learned yet (see :mod:`prefect_zoom.client.pacing`).
+        """
+        if attempts.operation is None or path.startswith(("http://", "https://")):
+            return 0.0
+        pacer = PACERS.get(self.api_base_url, attempts.operation.label, self.policy.rate_plan)
+        return pacer.reserve() if pacer is not None else 0.0
+
+    def _learn_rate(self, response: httpx.Response) -> None:
+        """After a per-second 429 that names its label and limit, pace that label from now on."""
+        headers = response.headers
+        if not self.policy.learn_rate_limits:
+            return
+        if (headers.get("x-ratelimit-type") or "").strip().lower() != "qps":
+            return
+        PACERS.learn(
+            self.api_base_url,
+            headers.get("x-ratelimit-category"),
+            headers.get("x-ratelimit-limit"),
+        )
 
     @staticmethod
     def _url(path: str) -> str:

@@ -67,6 +67,9 @@ class AsyncZoomClient(ClientCore):
             if token == rejected:
                 step = attempts.token_not_renewed()
             else:
+                pause = self._pace(attempts, path)
+                if pause > 0:
+                    await asyncio.sleep(pause)
                 request = self._http.build_request(
                     method,
                     self._url(path),
@@ -84,6 +87,8 @@ class AsyncZoomClient(ClientCore):
                     self._log(method, response)
                     if response.status_code in expected:
                         return response
+                    if response.status_code == 429:
+                        self._learn_rate(response)
                     await response.aread()
                     await response.aclose()
                     step = attempts.after_response(response, expected)

@@ -8,6 +8,8 @@
   that are safe to repeat: GET, HEAD, OPTIONS, PUT, DELETE and PATCH. Zoom's PATCH sets fields to
   the values sent, so sending it twice leaves the same meeting (it does count twice toward the
   100-a-day meeting update cap). POST is retried only when the connection was never made.
+* Pacing (:mod:`prefect_zoom.client.pacing`): with ``rate_plan``, or once a 429 told the limit,
+  requests are spaced to fit Zoom's per-second limit of their label instead of running into it.
 * Everything else (400 with 4711 missing scopes, ``invalid_grant``, 404, validation errors) is
   raised at once as the matching :mod:`prefect_zoom.exceptions` error.
 """
@@ -16,13 +18,14 @@ from __future__ import annotations
 
 import random
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Literal
 
 import httpx
 
 from prefect_zoom.catalog import OPERATIONS, Operation
+from prefect_zoom.client.pacing import RatePlan, plan_from_env
 from prefect_zoom.exceptions import (
     ZoomAPIError,
     ZoomAuthError,
@@ -53,6 +56,11 @@ class RetryPolicy:
     """Wait out a per-second limit only when it resets within this many seconds."""
     rate_limit_jitter: float = 0.25
     retry_methods: frozenset[str] = IDEMPOTENT_METHODS
+    rate_plan: RatePlan | None = field(default_factory=plan_from_env)
+    """Pace API requests to this plan's per-second limits (``"pro"``, ``"business"``); the
+    default comes from ``PREFECT_ZOOM_RATE_PLAN``. See :mod:`prefect_zoom.client.pacing`."""
+    learn_rate_limits: bool = True
+    """After a per-second 429 naming its label and limit, pace that label to it."""
 
     def backoff(self, retry: int) -> float:
         """Full jitter: uniform between 0 and ``min(cap, base * 2**retry)``."""

@@ -66,6 +66,9 @@ class ZoomClient(ClientCore):
             if token == rejected:
                 step = attempts.token_not_renewed()
             else:
+                pause = self._pace(attempts, path)
+                if pause > 0:
+                    time.sleep(pause)
                 request = self._http.build_request(
                     method,
                     self._url(path),
@@ -81,6 +84,8 @@ class ZoomClient(ClientCore):
                     self._log(method, response)
                     if response.status_code in expected:
                         return response
+                    if response.status_code == 429:
+                        self._learn_rate(response)
                     response.read()
                     response.close()
                     step = attempts.after_response(response, expected)

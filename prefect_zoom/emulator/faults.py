@@ -71,6 +71,10 @@ class FaultMiddleware:
             return
         if faults.drop_rate and self.dice.random() < faults.drop_rate:
             counters["fault drop"] += 1
+            if scope["path"].startswith("/rec/"):
+                # A file answer keeps its real headers; the connection drops after the first bytes.
+                await self.app(scope, receive, _dropping_after_first_body(send))
+                return
             await send(
                 {
                     "type": "http.response.start",
@@ -81,6 +85,21 @@ class FaultMiddleware:
             await send({"type": "http.response.body", "body": b'{"code":', "more_body": True})
             raise InjectedFault("connection dropped on purpose")
         await self.app(scope, receive, send)
+
+
+def _dropping_after_first_body(send: Send) -> Send:
+    """A ``send`` that passes the headers and one body piece on, then drops the connection."""
+    sent_body = False
+
+    async def dropping(message: Message) -> None:
+        nonlocal sent_body
+        if message["type"] == "http.response.body":
+            if sent_body and message.get("more_body", False):
+                raise InjectedFault("connection dropped on purpose")
+            sent_body = True
+        await send(message)
+
+    return dropping
 
 
 class CounterMiddleware:

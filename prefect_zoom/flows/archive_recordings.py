@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import date, datetime, timedelta, timezone
 from uuid import UUID
 
@@ -28,6 +29,22 @@ from prefect_zoom.tasks.recordings import (
 )
 
 ARTIFACT_KEY = "zoom-archive"
+PROGRESS_EVERY_SECONDS = 1.0
+
+
+class Throttle:
+    """True at most once per ``seconds`` (the first call included)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._last = float("-inf")
+
+    def due(self) -> bool:
+        now = time.monotonic()
+        if now - self._last < self.seconds:
+            return False
+        self._last = now
+        return True
 
 
 class ArchivedFile(BaseModel):
@@ -91,6 +108,15 @@ def archive_files(
         progress=0.0, key=f"{ARTIFACT_KEY}-progress", description="Files archived in this run"
     )
     outcome: dict[str, DownloadResult | str] = {}
+    pending = Throttle(PROGRESS_EVERY_SECONDS)
+
+    def report_progress() -> None:
+        manifest.save()
+        done = len(outcome)
+        failed = sum(isinstance(value, str) for value in outcome.values())
+        log.info("Archived %d of %d files (%d failed)", done - failed, len(jobs), failed)
+        if isinstance(progress_id, UUID):
+            update_progress_artifact(progress_id, progress=100.0 * done / max(len(jobs), 1))
 
     def landed(
         job: DownloadJob, result: DownloadResult | None, error: BaseException | None
@@ -109,29 +135,27 @@ def archive_files(
                     sha256=result.sha256,
                 )
             )
-            manifest.save()
             outcome[job.relative_path] = result
         else:
             outcome[job.relative_path] = f"{type(error).__name__}: {error}"
-        done = len(outcome)
-        log.info(
-            "[%d/%d] %s %s",
-            done,
-            len(jobs),
-            result.status if result else "FAILED",
-            job.relative_path,
-        )
-        if isinstance(progress_id, UUID):
-            update_progress_artifact(progress_id, progress=100.0 * done / len(jobs))
+        # The manifest and the progress bar move in batches: a rerun re-checks files that landed
+        # after the last save by their size on disk, without downloading them again.
+        if pending.due():
+            report_progress()
 
-    if not jobs:
-        if isinstance(progress_id, UUID):
-            update_progress_artifact(progress_id, progress=100.0)
-        return outcome
-    with client_for(credentials_block) as zoom:
-        download_many(
-            zoom, jobs, destination, max_concurrency=max_concurrency, log=log, on_result=landed
-        )
+    try:
+        if jobs:
+            with client_for(credentials_block) as zoom:
+                download_many(
+                    zoom,
+                    jobs,
+                    destination,
+                    max_concurrency=max_concurrency,
+                    log=log,
+                    on_result=landed,
+                )
+    finally:
+        report_progress()
     return outcome
 
 

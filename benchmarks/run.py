@@ -1,0 +1,696 @@
+"""Every benchmark of the pack in one run, each figure a ratio against a baseline of the same run.
+
+Run ``make bench`` (``python benchmarks/run.py``), or ``--quick`` for small sizes (a smoke run),
+``--only NAME`` (repeatable) for some of them: ``archive-small``, ``archive-large`` (or
+``archive`` for both), ``memory``, ``ratelimit``, ``refresh``, ``overhead``.
+
+A full run prints a table and writes it to ``benchmarks/RESULTS.md`` with the date, the machine
+and the Python version; a quick or partial run only prints it unless ``--output`` is given.
+
+How each figure is made (the emulator always runs in its own process):
+
+* **archive**: the ``archive_recordings`` flow, run in a child process against a Prefect server
+  this runner starts (``prefect server start`` on SQLite in a temporary ``PREFECT_HOME``: the
+  cheapest honest setup, as a flow run, its task run, logs and artifacts really go through an
+  API; ephemeral mode would start a server inside the timed process), vs a minimal asyncio +
+  httpx script downloading the same files at the same concurrency. Timed: the flow call inside
+  the child (flow run, listing, downloads, manifest, artifacts) vs the script's token request
+  and downloads. Best of ``repeats`` alternating runs each.
+* **memory**: ``download_memory.py``: peak RSS of the pack downloading a 2 GiB recording vs bare
+  ``httpx`` streaming it to ``/dev/null``, each in a fresh process.
+* **ratelimit**: an emulator on Zoom's Pro limits with 300 users; 12 threads list every user's
+  recordings with the client's ``paginate`` (``list_user_recordings``, a Medium endpoint:
+  20 req/s). Baseline: the allowed rate. Also shown: the client without pacing.
+* **refresh**: 4 processes x 25 callers for 60 s on one OAuth connection whose tokens live 2 s
+  (``tests/shared_connection_worker.py``): token refreshes vs token expiries in that time.
+* **overhead**: inside one flow, N ``get_user`` task calls vs N ``get_json`` calls on one bare
+  client (and, for the detail, N calls of the task's function without the task machinery).
+
+The runner starts every server and worker in its own process group and stops them at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from queue import Empty, Queue
+from types import SimpleNamespace
+from typing import Any
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _support import (
+    BENCH_DIR,
+    TESTS_DIR,
+    prefect_env,
+    prefect_server,
+    stop_group,
+)
+from download_throughput import (
+    _asyncio_download,
+    credentials,
+    emulator_process,
+    pack_download,
+    seed,
+)
+
+RESULTS = BENCH_DIR / "RESULTS.md"
+ALL = ("archive-small", "archive-large", "memory", "ratelimit", "refresh", "overhead")
+NEEDS_PREFECT = {"archive-small", "archive-large", "refresh", "overhead"}
+MEDIUM_LIMIT = 20.0  # Pro plan, requests per second (FACTS.md §2)
+
+
+@dataclass
+class Row:
+    """One line of the results table."""
+
+    name: str
+    measured: str
+    baseline: str
+    ratio: float | None
+    target: str
+    passed: bool | None  # None: reported, no target
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def verdict(self) -> str:
+        return "INFO" if self.passed is None else ("PASS" if self.passed else "FAIL")
+
+
+@dataclass
+class Context:
+    """What the benchmarks share: the mode, a scratch folder and the Prefect server."""
+
+    quick: bool
+    scratch: Path
+    home: Path
+    api_url: str | None = None
+
+    def env(self, **extra: str) -> dict[str, str]:
+        return prefect_env(self.home, self.api_url, **extra)
+
+
+# ---- child processes ---------------------------------------------------------------------------
+def run_child(ctx: Context, mode: str, payload: dict[str, Any], timeout: float) -> dict[str, Any]:
+    """Run ``run.py --child MODE`` against the Prefect server; its last JSON line."""
+    process = subprocess.Popen(
+        [sys.executable, str(Path(__file__).resolve()), "--child", mode, json.dumps(payload)],
+        env=ctx.env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        stop_group(process)
+        raise RuntimeError(f"child {mode} did not finish within {timeout:.0f} s") from None
+    finally:
+        stop_group(process, grace=2)
+    lines = stdout.strip().splitlines()
+    if process.returncode != 0 or not lines:
+        raise RuntimeError(f"child {mode} failed ({process.returncode}):\n{stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(lines[-1])
+    return result
+
+
+def child_archive(payload: dict[str, Any]) -> dict[str, Any]:
+    """(child) One ``archive_recordings`` flow run; seconds of the flow call."""
+    from prefect_zoom.flows import archive_recordings
+
+    started = time.perf_counter()
+    report = archive_recordings(
+        payload["block"],
+        destination=payload["destination"],
+        file_types=["MP4"],
+        max_concurrency=payload["concurrency"],
+    )
+    seconds = time.perf_counter() - started
+    return {
+        "seconds": seconds,
+        "downloaded": report.count("downloaded", "resumed"),
+        "failed": report.count("failed"),
+    }
+
+
+def child_overhead(payload: dict[str, Any]) -> dict[str, Any]:
+    """(child) N get_user task calls vs the task's function vs a bare client, in one flow."""
+    from prefect import flow
+
+    from prefect_zoom.tasks._common import load_credentials
+    from prefect_zoom.tasks.users import get_user
+
+    block, calls = payload["block"], payload["calls"]
+
+    @flow(name="zoom-bench-overhead")
+    def overhead() -> dict[str, float]:
+        get_user(block)  # warm-up: the first task run sets up Prefect's clients
+        started = time.perf_counter()
+        for _ in range(calls):
+            get_user(block)
+        task_seconds = time.perf_counter() - started
+        started = time.perf_counter()
+        for _ in range(calls):
+            get_user.fn(block)
+        fn_seconds = time.perf_counter() - started
+        with load_credentials(block).get_client() as zoom:
+            zoom.get_json("/users/me", operation="get_user")
+            started = time.perf_counter()
+            for _ in range(calls):
+                zoom.get_json("/users/me", operation="get_user")
+            bare_seconds = time.perf_counter() - started
+        return {"task": task_seconds, "fn": fn_seconds, "bare": bare_seconds}
+
+    return overhead()
+
+
+CHILDREN: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "archive": child_archive,
+    "overhead": child_overhead,
+}
+
+
+# ---- archive throughput ------------------------------------------------------------------------
+def _save_s2s_block(base_url: str) -> str:
+    name = f"bench-{uuid.uuid4().hex[:10]}"
+    credentials(base_url).save(name, overwrite=True)
+    return name
+
+
+def _count_files(folder: Path, size: int) -> int:
+    return sum(
+        1
+        for p in folder.rglob("*")
+        if p.is_file() and not p.name.startswith(".") and p.suffix == ".mp4"
+        if p.stat().st_size == size
+    )
+
+
+def bench_archive(ctx: Context, label: str, files: int, size: int, repeats: int) -> Row:
+    concurrency = 8
+    timings: dict[str, float] = {}
+    with emulator_process() as base_url:
+        entries = seed(base_url, files, size)
+        block = _save_s2s_block(base_url)
+        for _ in range(repeats):
+            folder = Path(tempfile.mkdtemp(prefix="zoom-bench-flow-", dir=ctx.scratch))
+            try:
+                outcome = run_child(
+                    ctx,
+                    "archive",
+                    {"block": block, "destination": str(folder), "concurrency": concurrency},
+                    timeout=900,
+                )
+                landed = _count_files(folder, size)
+                if outcome["downloaded"] != files or outcome["failed"] or landed != files:
+                    raise RuntimeError(f"archive flow: {outcome}, {landed} files landed")
+                # The same flow again: everything is already archived; its time is the fixed cost.
+                again = run_child(
+                    ctx,
+                    "archive",
+                    {"block": block, "destination": str(folder), "concurrency": concurrency},
+                    timeout=900,
+                )
+                if again["downloaded"]:
+                    raise RuntimeError(f"the rerun downloaded {again['downloaded']} files")
+                timings["rerun"] = min(again["seconds"], timings.get("rerun", float("inf")))
+            finally:
+                shutil.rmtree(folder, ignore_errors=True)
+            timings["flow"] = min(outcome["seconds"], timings.get("flow", float("inf")))
+
+            folder = Path(tempfile.mkdtemp(prefix="zoom-bench-asyncio-", dir=ctx.scratch))
+            try:
+                started = time.perf_counter()
+                with credentials(base_url).get_client() as zoom:
+                    token = zoom.tokens.get_token()
+                asyncio.run(_asyncio_download(base_url, entries, folder, concurrency, token))
+                seconds = time.perf_counter() - started
+                if len([p for p in folder.iterdir() if p.stat().st_size == size]) != files:
+                    raise RuntimeError("asyncio baseline: wrong files")
+            finally:
+                shutil.rmtree(folder, ignore_errors=True)
+            timings["asyncio"] = min(seconds, timings.get("asyncio", float("inf")))
+
+            # For the notes: the pack's downloader alone (no flow, no Prefect), same files.
+            folder = Path(tempfile.mkdtemp(prefix="zoom-bench-pack-", dir=ctx.scratch))
+            try:
+                seconds = pack_download(base_url, entries, folder, concurrency)
+            finally:
+                shutil.rmtree(folder, ignore_errors=True)
+            timings["download_many"] = min(seconds, timings.get("download_many", float("inf")))
+    flow_rate = files / timings["flow"]
+    base_rate = files / timings["asyncio"]
+    ratio = flow_rate / base_rate
+    goal = 0.8 if label == "small" else 0.95
+    mb = size / 1e6
+    return Row(
+        name=f"archive throughput, {files} x {mb:g} MB",
+        measured=f"flow {flow_rate:.1f} files/s ({timings['flow']:.2f} s)",
+        baseline=f"asyncio+httpx {base_rate:.1f} files/s ({timings['asyncio']:.2f} s)",
+        ratio=ratio,
+        target=f">= {goal}",
+        passed=ratio >= goal,
+        notes=[
+            f"concurrency {concurrency}, best of {repeats} alternating runs; "
+            f"flow {files * mb / timings['flow']:.0f} MB/s, "
+            f"asyncio {files * mb / timings['asyncio']:.0f} MB/s",
+            f"where the time goes: the pack's downloader alone (`download_many`, no flow) "
+            f"{timings['download_many']:.2f} s (ratio {timings['asyncio'] / timings['download_many']:.3f}); "
+            f"the same flow run again with nothing left to download (its fixed cost) "
+            f"{timings['rerun']:.2f} s",
+        ],
+    )
+
+
+# ---- memory ------------------------------------------------------------------------------------
+def bench_memory(ctx: Context) -> Row:
+    import download_memory
+
+    size = 256 * 1024**2 if ctx.quick else 2 * 1024**3
+    result = download_memory.run(size)
+    pack_mb = result["pack_peak_kib"] / 1024
+    bare_mb = result["httpx_peak_kib"] / 1024
+    ratio = pack_mb / bare_mb
+    ok = pack_mb < 150 and bool(result["sha256_ok"]) and bool(result["size_ok"])
+    return Row(
+        name=f"peak memory, {size / 1024**3:g} GiB download",
+        measured=f"pack peak RSS {pack_mb:.0f} MB",
+        baseline=f"httpx to /dev/null {bare_mb:.0f} MB",
+        ratio=ratio,
+        target="< 150 MB peak",
+        passed=ok,
+        notes=[
+            f"growth during the download: pack {result['pack_growth_kib'] / 1024:.1f} MB, "
+            f"httpx {result['httpx_growth_kib'] / 1024:.1f} MB; "
+            f"pack {result['pack_mib_per_s']} MiB/s, httpx {result['httpx_mib_per_s']} MiB/s; "
+            f"SHA-256 matches: {result['sha256_ok']}"
+        ],
+    )
+
+
+# ---- rate limits -------------------------------------------------------------------------------
+def _list_everyone(base_url: str, user_ids: list[str], threads: int, policy: Any) -> dict[str, Any]:
+    """Every user's recordings, ``threads`` at a time; calls, failures, seconds and counters."""
+    import logging
+
+    from prefect_zoom.client.pacing import PACERS
+
+    logging.getLogger("prefect_zoom.client").setLevel(logging.ERROR)  # no line per 429
+    PACERS.clear()
+    today = datetime.now(timezone.utc).date()
+    params = {"from": (today - timedelta(days=30)).isoformat(), "to": today.isoformat()}
+    work: Queue[str] = Queue()
+    for user_id in user_ids:
+        work.put(user_id)
+    failures: list[str] = []
+    meetings = [0]
+    guard = threading.Lock()
+    with credentials(base_url).get_client(policy=policy) as zoom:
+        zoom.tokens.get_token()
+        time.sleep(1.1)  # a fresh rate window, whatever ran before
+        httpx.post(f"{base_url}/_emulator/counters/reset", timeout=10).raise_for_status()
+
+        def loop() -> None:
+            while True:
+                try:
+                    user_id = work.get_nowait()
+                except Empty:
+                    return
+                try:
+                    found = list(
+                        zoom.paginate(
+                            f"/users/{user_id}/recordings",
+                            "meetings",
+                            params,
+                            operation="list_user_recordings",
+                        )
+                    )
+                except Exception as exc:
+                    with guard:
+                        failures.append(f"{type(exc).__name__}: {exc}"[:200])
+                else:
+                    with guard:
+                        meetings[0] += len(found)
+
+        workers = [threading.Thread(target=loop) for _ in range(threads)]
+        started = time.perf_counter()
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(600)
+        seconds = time.perf_counter() - started
+    counters = httpx.get(f"{base_url}/_emulator/counters", timeout=10).json()
+    answered = {k: v for k, v in counters.items() if k.startswith("GET /v2/users/")}
+    ok = sum(v for k, v in answered.items() if k.endswith(" 200"))
+    PACERS.clear()
+    return {
+        "seconds": seconds,
+        "ok": ok,
+        "requests": sum(answered.values()),
+        "rate_limited": counters.get("rate_limited", 0),
+        "failures": failures,
+        "meetings": meetings[0],
+    }
+
+
+def bench_ratelimit(ctx: Context) -> Row:
+    from prefect_zoom.client import RetryPolicy
+
+    users = 60 if ctx.quick else 300
+    threads = 12
+    with emulator_process(
+        rate_limits="pro", seed_users=users, recordings_per_user=1, recording_bytes=1000
+    ) as base_url:
+        state = httpx.get(f"{base_url}/_emulator/state", timeout=30).json()
+        user_ids = [u["id"] for u in state["users"]]
+        reactive = _list_everyone(
+            base_url, user_ids, threads, RetryPolicy(rate_plan=None, learn_rate_limits=False)
+        )
+        learned = _list_everyone(base_url, user_ids, threads, RetryPolicy(rate_plan=None))
+        paced = _list_everyone(base_url, user_ids, threads, RetryPolicy(rate_plan="pro"))
+
+    def describe(run: dict[str, Any]) -> str:
+        rate = run["ok"] / run["seconds"]
+        share = 100 * run["rate_limited"] / max(1, run["requests"])
+        return (
+            f"{rate:.1f} req/s ({rate / MEDIUM_LIMIT:.0%} of the limit), {run['requests']} "
+            f"requests, {run['rate_limited']} 429s ({share:.1f} %), "
+            f"{len(run['failures'])} failed calls in {run['seconds']:.1f} s"
+        )
+
+    rate = paced["ok"] / paced["seconds"]
+    ratio = rate / MEDIUM_LIMIT
+    limited_share = paced["rate_limited"] / max(1, paced["requests"])
+    ok = ratio >= 0.9 and limited_share < 0.01 and not paced["failures"]
+    notes = [
+        f"{len(user_ids)} users, {threads} threads, list_user_recordings (Medium, Pro: 20 req/s)",
+        f"paced (rate_plan='pro'): {describe(paced)}",
+        f"learned from the first 429 (default policy): {describe(learned)}",
+        f"no pacing (reacting to 429 only): {describe(reactive)}",
+    ]
+    for name, run in (("paced", paced), ("learned", learned), ("no pacing", reactive)):
+        if run["failures"]:
+            notes.append(f"{name} failures, e.g. {run['failures'][0]}")
+    return Row(
+        name="rate-limit efficiency (Pro, Medium)",
+        measured=f"{rate:.1f} req/s, {paced['rate_limited']} 429s ({limited_share:.1%}), "
+        f"{len(paced['failures'])} failed",
+        baseline=f"allowed {MEDIUM_LIMIT:g} req/s",
+        ratio=ratio,
+        target=">= 0.9, 429s < 1 %, 0 failed",
+        passed=ok,
+        notes=notes,
+    )
+
+
+# ---- refresh single-flight ---------------------------------------------------------------------
+def _save_oauth_block(base_url: str, ttl: int) -> str:
+    """An OAuth connection authorized through the emulator's pages, saved as a block."""
+    sys.path.insert(0, str(TESTS_DIR))
+    from connection_helpers import oauth_credentials
+
+    from prefect_zoom.emulator import EmulatorConfig
+
+    shim = SimpleNamespace(
+        config=EmulatorConfig(access_token_ttl=ttl),
+        base_url=base_url,
+        api_url=f"{base_url}/v2",
+        oauth_url=f"{base_url}/oauth",
+    )
+    name = f"bench-oauth-{uuid.uuid4().hex[:8]}"
+    oauth_credentials(shim).save(name, overwrite=True)  # type: ignore[arg-type]
+    return name
+
+
+def bench_refresh(ctx: Context) -> Row:
+    ttl = 2
+    duration = 10.0 if ctx.quick else 60.0
+    modes = ["threads", "asyncio", "threads", "asyncio"]
+    with emulator_process(access_token_ttl=ttl) as base_url:
+        block = _save_oauth_block(base_url, ttl)
+        workers = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    str(TESTS_DIR / "shared_connection_worker.py"),
+                    "--block",
+                    block,
+                    "--duration",
+                    str(duration),
+                    "--concurrency",
+                    "25",
+                    "--mode",
+                    mode,
+                    "--wait-for-go",
+                ],
+                env=ctx.env(),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                start_new_session=True,
+            )
+            for mode in modes
+        ]
+        try:
+            for worker in workers:
+                assert worker.stdout is not None
+                line = worker.stdout.readline().strip()
+                if line != "ready":
+                    raise RuntimeError(f"worker not ready: {line!r}")
+            before = httpx.get(f"{base_url}/_emulator/counters", timeout=10).json()
+            started = time.monotonic()
+            for worker in workers:
+                assert worker.stdin is not None
+                worker.stdin.write("go\n")
+                worker.stdin.flush()
+            outputs = [worker.communicate(timeout=duration + 180) for worker in workers]
+            elapsed = time.monotonic() - started
+        finally:
+            for worker in workers:
+                stop_group(worker, grace=2)
+        after = httpx.get(f"{base_url}/_emulator/counters", timeout=10).json()
+    summaries = [json.loads(out.strip().splitlines()[-1]) for out, _ in outputs]
+    calls = sum(s["calls"] for s in summaries)
+    failures = sum(s["failures"] for s in summaries)
+    refreshes = after.get("grant refresh_token", 0) - before.get("grant refresh_token", 0)
+    # Tokens expire while the callers call: the longest worker's own load time (the wall time
+    # `elapsed` also holds process start-up and the last answers).
+    loaded = max(s["elapsed"] for s in summaries)
+    expiries = int(loaded // ttl)
+    ratio = refreshes / max(1, expiries)
+    errors: dict[str, int] = {}
+    for s in summaries:
+        for kind, count in s["errors"].items():
+            errors[kind] = errors.get(kind, 0) + count
+    return Row(
+        name=f"refresh single-flight, 4 procs x 25 callers, {duration:g} s",
+        measured=f"{refreshes} refreshes, {failures} failed of {calls} calls",
+        baseline=f"{expiries} token expiries ({loaded:.1f} s / {ttl} s)",
+        ratio=ratio,
+        target="refreshes <= expiries + 1, 0 failed",
+        passed=refreshes <= expiries + 1 and failures == 0,
+        notes=[
+            f"expiries are counted over the longest worker's load ({loaded:.1f} s: {duration:g} s "
+            f"of new calls, then the answers still in flight); over the {duration:g} s alone "
+            f"there are {int(duration // ttl)}",
+            f"{calls / loaded:.0f} calls/s in all ({elapsed:.1f} s wall); p95 latency per process (ms): "
+            + ", ".join(str(s["latency_ms"]["p95"]) for s in summaries)
+            + (f"; errors: {errors}" if errors else ""),
+        ],
+    )
+
+
+# ---- task overhead -----------------------------------------------------------------------------
+def bench_overhead(ctx: Context) -> Row:
+    calls = 10 if ctx.quick else 50
+    with emulator_process() as base_url:
+        block = _save_s2s_block(base_url)
+        result = run_child(ctx, "overhead", {"block": block, "calls": calls}, timeout=600)
+    ratio = result["task"] / result["bare"]
+    per = 1000 / calls
+    return Row(
+        name=f"task overhead, {calls} get_user calls",
+        measured=f"as tasks {result['task'] * per:.1f} ms/call",
+        baseline=f"bare client {result['bare'] * per:.1f} ms/call",
+        ratio=ratio,
+        target="(reported)",
+        passed=None,
+        notes=[
+            f"the task's function without Prefect's task machinery (loads the block, new "
+            f"client each call): {result['fn'] * per:.1f} ms/call; all inside one flow run"
+        ],
+    )
+
+
+# ---- the table ---------------------------------------------------------------------------------
+def machine() -> dict[str, str]:
+    return {
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": platform.platform(),
+        "cpus": str(os.cpu_count()),
+        "python": platform.python_version(),
+    }
+
+
+def render_markdown(rows: list[Row], info: dict[str, str], mode: str) -> str:
+    lines = [
+        "# Benchmark results",
+        "",
+        f"* date: {info['date']}",
+        f"* machine: `{info['machine']}`, {info['cpus']} CPUs",
+        f"* Python {info['python']}",
+        f"* run: `python benchmarks/run.py{mode}`",
+        "* Prefect: a `prefect server start` (SQLite) started by the runner; flows run in child "
+        "processes against it. The emulator runs in its own process.",
+        "",
+        "Every ratio is measured against a baseline of the same run.",
+        "",
+        "| benchmark | measured | baseline | ratio | target | result |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        ratio = "n/a" if row.ratio is None else f"{row.ratio:.3f}"
+        lines.append(
+            f"| {row.name} | {row.measured} | {row.baseline} | {ratio} | {row.target} | "
+            f"**{row.verdict}** |"
+        )
+    lines += ["", "## Notes", ""]
+    for row in rows:
+        for note in row.notes:
+            lines.append(f"* {row.name}: {' '.join(note.split())}")
+    return "\n".join(lines) + "\n"
+
+
+def print_table(rows: list[Row], info: dict[str, str]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(
+        title=f"prefect-zoom benchmarks, {info['date']}, {info['cpus']} CPUs, "
+        f"Python {info['python']}"
+    )
+    for column in ("benchmark", "measured", "baseline", "ratio", "target", "result"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        style = {"PASS": "green", "FAIL": "red", "INFO": "cyan"}[row.verdict]
+        table.add_row(
+            row.name,
+            row.measured,
+            row.baseline,
+            "n/a" if row.ratio is None else f"{row.ratio:.3f}",
+            row.target,
+            f"[{style}]{row.verdict}[/{style}]",
+        )
+    console = Console(width=max(160, shutil.get_terminal_size().columns))
+    console.print(table)
+    for row in rows:
+        for note in row.notes:
+            console.print(f"  [dim]{row.name}:[/dim] {note}", highlight=False)
+
+
+# ---- main --------------------------------------------------------------------------------------
+def selected(only: list[str] | None) -> list[str]:
+    if not only:
+        return list(ALL)
+    names: list[str] = []
+    for name in only:
+        expanded = ["archive-small", "archive-large"] if name == "archive" else [name]
+        for item in expanded:
+            if item not in ALL:
+                raise SystemExit(
+                    f"unknown benchmark {item!r}; use one of archive, {', '.join(ALL)}"
+                )
+            if item not in names:
+                names.append(item)
+    return names
+
+
+def run_all(names: list[str], quick: bool) -> list[Row]:
+    scratch = Path(tempfile.mkdtemp(prefix="zoom-bench-"))
+    home = scratch / "prefect-home"
+    # Every child and this process use the private Prefect home (before prefect is imported).
+    os.environ.update(prefect_env(home))
+    ctx = Context(quick=quick, scratch=scratch, home=home)
+    rows: list[Row] = []
+    jobs: dict[str, Callable[[], Row]] = {
+        "archive-small": lambda: bench_archive(
+            ctx, "small", 60 if quick else 500, 1_000_000, 1 if quick else 2
+        ),
+        "archive-large": lambda: bench_archive(
+            ctx, "large", 4 if quick else 20, (20 if quick else 100) * 1_000_000, 1 if quick else 2
+        ),
+        "memory": lambda: bench_memory(ctx),
+        "ratelimit": lambda: bench_ratelimit(ctx),
+        "refresh": lambda: bench_refresh(ctx),
+        "overhead": lambda: bench_overhead(ctx),
+    }
+    try:
+        if NEEDS_PREFECT & set(names):
+            with prefect_server(home) as api_url:
+                ctx.api_url = api_url
+                os.environ["PREFECT_API_URL"] = api_url
+                for name in names:
+                    rows.append(_guarded(name, jobs[name]))
+        else:
+            for name in names:
+                rows.append(_guarded(name, jobs[name]))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return rows
+
+
+def _guarded(name: str, job: Callable[[], Row]) -> Row:
+    """Run one benchmark; a crash becomes a FAIL row (the others still run)."""
+    print(f"running {name} ...", file=sys.stderr, flush=True)
+    started = time.monotonic()
+    try:
+        row = job()
+    except Exception as exc:
+        row = Row(name, "crashed", "-", None, "-", False, [f"{type(exc).__name__}: {exc}"[:2000]])
+    print(f"  {name}: {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
+    return row
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    parser.add_argument("--only", action="append", metavar="NAME", help="run only this one")
+    parser.add_argument("--output", type=Path, help="write the markdown table here")
+    parser.add_argument("--child", choices=sorted(CHILDREN), help=argparse.SUPPRESS)
+    parser.add_argument("payload", nargs="?", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:  # a flow run in a child process (see run_child)
+        print(json.dumps(CHILDREN[args.child](json.loads(args.payload or "{}"))), flush=True)
+        return 0
+    names = selected(args.only)
+    rows = run_all(names, args.quick)
+    info = machine()
+    print_table(rows, info)
+    flags = (" --quick" if args.quick else "") + "".join(f" --only {n}" for n in args.only or [])
+    output = args.output or (None if (args.quick or args.only) else RESULTS)
+    if output is not None:
+        output.write_text(render_markdown(rows, info, flags))
+        print(f"written to {output}")
+    return 1 if any(row.measured == "crashed" for row in rows) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,345 @@
+"""A team's setup end to end: PostgreSQL-backed Prefect, two process workers, one Zoom connection.
+
+Run ``python benchmarks/team_scenario.py`` (``make chaos`` runs it). As root it installs Debian's
+``postgresql`` when no PostgreSQL server is found. Then, all on 127.0.0.1 and all stopped at the
+end:
+
+1. a PostgreSQL cluster in a temporary folder on a free port (``initdb`` + ``pg_ctl``, as the
+   ``postgres`` user when run as root), with a ``prefect`` database;
+2. a Prefect server on it (``PREFECT_API_DATABASE_CONNECTION_URL=postgresql+asyncpg://...``);
+3. the Zoom emulator, whose access tokens live ``--ttl`` seconds (3), with recordings to archive;
+4. one OAuth connection saved as a block (authorized through the emulator's pages), a process
+   work pool, two ``prefect worker start`` processes, and an ``archive_recordings`` deployment
+   (module entrypoint, no code to pull, like ``deployments/prefect.yaml``);
+5. ``--runs`` flow runs of it at once, each into its own folder, all on that one connection.
+
+It passes when every run completes, every file of every run is complete, and the connection
+still works at the end. One JSON line is printed (runs, states, token refreshes, seconds); the
+exit code is 0 on a pass, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import glob
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _support import (
+    ROOT,
+    TESTS_DIR,
+    free_port,
+    prefect_env,
+    prefect_server,
+    stop_group,
+)
+from download_throughput import emulator_process
+
+ENTRYPOINT = "prefect_zoom.flows.archive_recordings.archive_recordings"
+POOL = "zoom-team-pool"
+
+
+# ---- PostgreSQL ----------------------------------------------------------------------------
+def pg_bin() -> Path:
+    """The folder of PostgreSQL's server programs; installs Debian's package when missing."""
+
+    def found() -> Path | None:
+        candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), reverse=True)
+        if candidates:
+            return Path(candidates[0]).parent
+        initdb = shutil.which("initdb")
+        return Path(initdb).resolve().parent if initdb else None
+
+    folder = found()
+    if folder is None:
+        sudo = [] if os.geteuid() == 0 else ["sudo"]
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run([*sudo, "apt-get", "update", "-qq"], check=True, env=env)
+        subprocess.run(
+            [*sudo, "apt-get", "install", "-y", "-qq", "postgresql"], check=True, env=env
+        )
+        folder = found()
+    if folder is None:
+        raise RuntimeError("PostgreSQL is not installed and could not be installed")
+    return folder
+
+
+def _as_postgres(command: list[str]) -> list[str]:
+    """Run as the ``postgres`` user when we are root (PostgreSQL refuses to run as root)."""
+    return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
+
+
+def _run(command: list[str], **kwargs: Any) -> None:
+    done = subprocess.run(command, capture_output=True, text=True, **kwargs)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed:\n{done.stdout}\n{done.stderr}")
+
+
+@contextmanager
+def postgres_cluster() -> Iterator[str]:
+    """A throwaway cluster on a free port; yields the SQLAlchemy URL of its ``prefect`` database."""
+    binaries = pg_bin()
+    scratch = Path(tempfile.mkdtemp(prefix="zoom-team-pg-"))
+    data = scratch / "data"
+    if os.geteuid() == 0:
+        shutil.chown(scratch, "postgres")
+    port = free_port()
+    pg_ctl = [str(binaries / "pg_ctl"), "-D", str(data)]
+    try:
+        _run(
+            _as_postgres(
+                [
+                    str(binaries / "initdb"),
+                    "-D",
+                    str(data),
+                    "-A",
+                    "trust",
+                    "-U",
+                    "postgres",
+                    "-E",
+                    "UTF8",
+                ]
+            )
+        )
+        options = f"-p {port} -k {scratch} -c listen_addresses=127.0.0.1 -c max_connections=200"
+        _run(
+            _as_postgres(
+                [
+                    *pg_ctl,
+                    "-o",
+                    options,
+                    "-l",
+                    str(scratch / "postgres.log"),
+                    "-w",
+                    "-t",
+                    "60",
+                    "start",
+                ]
+            )
+        )
+        try:
+            _run(
+                _as_postgres(
+                    [
+                        str(binaries / "createdb"),
+                        "-h",
+                        "127.0.0.1",
+                        "-p",
+                        str(port),
+                        "-U",
+                        "postgres",
+                        "prefect",
+                    ]
+                )
+            )
+            yield f"postgresql+asyncpg://postgres@127.0.0.1:{port}/prefect"
+        finally:
+            _run(_as_postgres([*pg_ctl, "-m", "fast", "-w", "stop"]), timeout=120)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+# ---- Prefect objects -----------------------------------------------------------------------
+def save_oauth_block(base_url: str, ttl: int) -> str:
+    """An OAuth connection authorized through the emulator's pages, saved as a block."""
+    from types import SimpleNamespace
+
+    sys.path.insert(0, str(TESTS_DIR))
+    from connection_helpers import oauth_credentials
+
+    from prefect_zoom.emulator import EmulatorConfig
+
+    shim = SimpleNamespace(
+        config=EmulatorConfig(access_token_ttl=ttl),
+        base_url=base_url,
+        api_url=f"{base_url}/v2",
+        oauth_url=f"{base_url}/oauth",
+    )
+    name = f"team-oauth-{uuid.uuid4().hex[:8]}"
+    oauth_credentials(shim).save(name, overwrite=True)  # type: ignore[arg-type]
+    return name
+
+
+async def create_deployment(block: str) -> str:
+    """A process-pool deployment of the archive flow; its id."""
+    from prefect import get_client
+    from prefect.client.schemas.actions import WorkPoolCreate
+
+    from prefect_zoom.flows import archive_recordings
+
+    async with get_client() as client:
+        await client.create_work_pool(WorkPoolCreate(name=POOL, type="process"), overwrite=True)
+        flow_id = await client.create_flow(archive_recordings)
+        deployment_id = await client.create_deployment(
+            flow_id=flow_id,
+            name="team-archive",
+            entrypoint=ENTRYPOINT,
+            work_pool_name=POOL,
+            pull_steps=[],
+            parameters={"credentials_block": block, "file_types": ["MP4"], "max_concurrency": 2},
+        )
+    return str(deployment_id)
+
+
+async def run_all(deployment_id: str, folders: list[Path], timeout: float) -> list[dict[str, Any]]:
+    """Start one flow run per folder at once; wait (bounded) for all to end; their outcomes."""
+    from prefect import get_client
+    from prefect.client.schemas.objects import StateType
+
+    async with get_client() as client:
+        runs = [
+            await client.create_flow_run_from_deployment(
+                deployment_id, parameters={"destination": str(folder)}
+            )
+            for folder in folders
+        ]
+        deadline = time.monotonic() + timeout
+        final = {StateType.COMPLETED, StateType.FAILED, StateType.CRASHED, StateType.CANCELLED}
+        while True:
+            current = [await client.read_flow_run(run.id) for run in runs]
+            done = [r for r in current if r.state is not None and r.state.type in final]
+            if len(done) == len(runs) or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(1)
+    return [
+        {
+            "flow_run": str(r.id),
+            "state": r.state.type.value if r.state else None,
+            "message": (r.state.message or "")[:500] if r.state else None,
+        }
+        for r in current
+    ]
+
+
+def complete_files(folder: Path, size: int) -> int:
+    return sum(
+        1 for p in folder.rglob("*.mp4") if not p.name.startswith(".") and p.stat().st_size == size
+    )
+
+
+# ---- the scenario --------------------------------------------------------------------------
+def scenario(runs: int, recordings: int, size: int, ttl: int, timeout: float) -> dict[str, Any]:
+    scratch = Path(tempfile.mkdtemp(prefix="zoom-team-"))
+    home = scratch / "prefect-home"
+    os.environ.update(prefect_env(home))
+    workers: list[subprocess.Popen[bytes]] = []
+    started = time.monotonic()
+    try:
+        with (
+            postgres_cluster() as database_url,
+            prefect_server(home, database_url=database_url) as api_url,
+            emulator_process(access_token_ttl=ttl) as base_url,
+        ):
+            os.environ["PREFECT_API_URL"] = api_url
+            for number in range(recordings):
+                httpx.post(
+                    f"{base_url}/_emulator/recordings",
+                    json={"topic": f"team {number}", "mp4_bytes": size, "file_types": ["MP4"]},
+                    timeout=30,
+                ).raise_for_status()
+            block = save_oauth_block(base_url, ttl)
+            deployment_id = asyncio.run(create_deployment(block))
+            for number in range(2):
+                log = (scratch / f"worker-{number}.log").open("wb")
+                workers.append(
+                    subprocess.Popen(
+                        [
+                            sys.executable,
+                            "-m",
+                            "prefect",
+                            "worker",
+                            "start",
+                            "--pool",
+                            POOL,
+                            "--name",
+                            f"team-worker-{number}",
+                            "--limit",
+                            str(runs),
+                        ],
+                        env=prefect_env(home, api_url, PREFECT_LOGGING_LEVEL="INFO"),
+                        cwd=ROOT,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        start_new_session=True,
+                    )
+                )
+            grants_before = httpx.get(f"{base_url}/_emulator/counters", timeout=10).json()
+            folders = [scratch / f"archive-{n}" for n in range(runs)]
+            load_started = time.monotonic()
+            outcomes = asyncio.run(run_all(deployment_id, folders, timeout))
+            load_seconds = time.monotonic() - load_started
+            counters = httpx.get(f"{base_url}/_emulator/counters", timeout=10).json()
+            from prefect_zoom import ZoomOAuthCredentials
+
+            loaded = ZoomOAuthCredentials.load(block, _sync=True)  # type: ignore[call-arg]
+            try:
+                with loaded.get_client() as zoom:  # type: ignore[union-attr]
+                    still_valid = bool(zoom.get_json("/users/me", operation="get_user")["email"])
+            except Exception as exc:
+                still_valid = False
+                outcomes.append({"connection": f"{type(exc).__name__}: {exc}"[:500]})
+            landed = [complete_files(folder, size) for folder in folders]
+            worker_hosts = {}
+            for number in range(2):
+                text = (scratch / f"worker-{number}.log").read_text(errors="replace")
+                worker_hosts[f"team-worker-{number}"] = text.count("submitting flow run")
+    finally:
+        for worker in workers:
+            stop_group(worker)
+        shutil.rmtree(scratch, ignore_errors=True)
+    refreshes = counters.get("grant refresh_token", 0) - grants_before.get("grant refresh_token", 0)
+    states = [o.get("state") for o in outcomes if "state" in o]
+    passed = (
+        len(states) == runs
+        and all(s == "COMPLETED" for s in states)
+        and all(n == recordings for n in landed)
+        and still_valid
+    )
+    return {
+        "scenario": "team",
+        "passed": passed,
+        "runs": runs,
+        "states": states,
+        "files_per_run": landed,
+        "expected_files_per_run": recordings,
+        "runs_started_by_worker": worker_hosts,
+        "connection_still_valid": still_valid,
+        "token_ttl": ttl,
+        "token_refreshes": refreshes,
+        "token_expiries": int(load_seconds // ttl),
+        "load_seconds": round(load_seconds, 1),
+        "total_seconds": round(time.monotonic() - started, 1),
+        "failures": [o for o in outcomes if o.get("state") != "COMPLETED"],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--runs", type=int, default=6, help="flow runs started at once")
+    parser.add_argument("--recordings", type=int, default=20, help="MP4 files each run archives")
+    parser.add_argument("--size", type=int, default=5_000_000, help="bytes per file")
+    parser.add_argument("--ttl", type=int, default=3, help="seconds an access token lives")
+    parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for the runs")
+    args = parser.parse_args(argv)
+    result = scenario(args.runs, args.recordings, args.size, args.ttl, args.timeout)
+    print(json.dumps(result))
+    return 0 if result["passed"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,209 @@
+"""Reliability of ``archive_recordings`` when Zoom misbehaves, the grant dies or the worker does.
+
+Each scenario ends the same way: every file is byte-identical to the emulator's (its SHA-256
+from ``/_emulator/files/{id}``), nothing partial is left in the destination, and one more run
+downloads nothing (the emulator's ``downloads`` counter does not move).
+
+The amounts come from ``ZOOM_CHAOS`` (see ``chaos_helpers.py``): short in ``make test``, long in
+``make chaos``. Every wait is bounded; nothing here asserts on timings.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from chaos_helpers import SIZE, archived_files, assert_archive_matches_zoom
+from connection_helpers import oauth_credentials, s2s_credentials
+from prefect.settings import PREFECT_API_URL
+from prefect.states import State
+
+from prefect_zoom.emulator import EmulatorConfig, FaultSettings, ZoomEmulator
+from prefect_zoom.flows import ArchiveReport, archive_recordings
+
+MAX_RUNS = 3
+"""Runs allowed to finish an archive under faults (a failed run is resumed by the next)."""
+CHILD_TIMEOUT = 300
+"""Seconds a child flow run may take before it counts as hung."""
+
+CHILD_SCRIPT = """
+import json, sys
+from prefect_zoom.flows import archive_recordings
+state = archive_recordings(
+    sys.argv[1], destination=sys.argv[2], file_types=["MP4"],
+    max_concurrency=int(sys.argv[3]), return_state=True,
+)
+error = state.result(raise_on_failure=False)
+print(json.dumps({
+    "state": state.type.value,
+    "error": type(error).__name__ if isinstance(error, BaseException) else None,
+    "message": str(error)[:2000] if isinstance(error, BaseException) else None,
+}), flush=True)
+"""
+
+
+def faulty(name: str, faults: FaultSettings) -> EmulatorConfig:
+    config = EmulatorConfig(
+        recordings_per_user=SIZE.recordings, recording_bytes=SIZE.recording_bytes, faults=faults
+    )
+    return pytest.param(config, id=name)  # type: ignore[return-value]
+
+
+def archive_until_done(
+    block: str, destination: Path, **options: object
+) -> tuple[int, ArchiveReport]:
+    """Run the archive until a run completes (at most MAX_RUNS); the runs it took and the report."""
+    for run in range(1, MAX_RUNS + 1):
+        state: State[ArchiveReport] = archive_recordings(
+            block, destination=str(destination), return_state=True, **options
+        )
+        if state.is_completed():
+            return run, state.result()
+        print(f"run {run} ended {state.type.value}: {state.message}")
+    raise AssertionError(f"the archive did not complete in {MAX_RUNS} runs")
+
+
+def assert_rerun_downloads_nothing(
+    emulator: ZoomEmulator, block: str, destination: Path, **options: object
+) -> None:
+    downloads = emulator.state.counters["downloads"]
+    _, report = archive_until_done(block, destination, **options)
+    assert report.count("downloaded", "resumed") == 0
+    assert report.count("already archived") == len(emulator.state.files)
+    assert emulator.state.counters["downloads"] == downloads
+
+
+def save_block(credentials: object) -> str:
+    name = f"chaos-{uuid.uuid4().hex[:10]}"
+    credentials.save(name, overwrite=True)  # type: ignore[attr-defined]
+    return name
+
+
+def seed_big_files(emulator: ZoomEmulator) -> None:
+    for number in range(SIZE.big_files):
+        emulator.control(
+            "POST",
+            "recordings",
+            json={"topic": f"big {number}", "mp4_bytes": SIZE.big_bytes, "file_types": ["MP4"]},
+            timeout=30,
+        )
+
+
+def start_child(block: str, destination: Path, concurrency: int) -> subprocess.Popen[str]:
+    """The archive flow in a child process against this session's Prefect API."""
+    env = {**os.environ, "PREFECT_API_URL": str(PREFECT_API_URL.value())}
+    return subprocess.Popen(
+        [sys.executable, "-c", CHILD_SCRIPT, block, str(destination), str(concurrency)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for_partial(child: subprocess.Popen[str], destination: Path, least: int) -> Path:
+    """The first ``.partial`` holding at least ``least`` bytes (bounded wait)."""
+    deadline = time.monotonic() + CHILD_TIMEOUT
+    while time.monotonic() < deadline and child.poll() is None:
+        for path in destination.rglob(".*.partial"):
+            try:
+                if path.stat().st_size >= least:
+                    return path
+            except FileNotFoundError:  # landed in between
+                continue
+        time.sleep(0.005)  # polling for the file to appear, not waiting out a race
+    raise AssertionError(f"no partial download appeared (child exit code {child.poll()})")
+
+
+# ---- Zoom misbehaves -------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "emulator_config",
+    [
+        faulty("5xx-5pct", FaultSettings(error_rate=0.05, seed=5)),
+        faulty("drops-2pct", FaultSettings(drop_rate=0.02, seed=6)),
+        faulty("cut-downloads", FaultSettings(cut_download_rate=0.3, seed=3)),
+        faulty(
+            "all-together",
+            FaultSettings(error_rate=0.05, drop_rate=0.02, cut_download_rate=0.3, seed=7),
+        ),
+    ],
+)
+def test_archive_survives_faults(
+    emulator_config: EmulatorConfig, zoom_emulator: ZoomEmulator, tmp_path: Path
+) -> None:
+    block = save_block(s2s_credentials(zoom_emulator))
+    runs, report = archive_until_done(block, tmp_path, max_concurrency=4)
+    counters = zoom_emulator.state.counters
+    faults = {k: v for k, v in counters.items() if k.startswith("fault")}
+    print(f"{SIZE.name}: {runs} run(s); faults {faults}; {report.count('resumed')} resumed")
+    assert sum(faults.values()) > 0, "no fault was injected: the scenario tested nothing"
+    assert_archive_matches_zoom(zoom_emulator, tmp_path)
+    assert_rerun_downloads_nothing(zoom_emulator, block, tmp_path, max_concurrency=4)
+
+
+# ---- the grant dies --------------------------------------------------------------------------
+@pytest.mark.parametrize("emulator_config", [EmulatorConfig(recordings_per_user=0)], ids=["big"])
+def test_revoked_connection_ends_with_authorize_again(
+    emulator_config: EmulatorConfig, zoom_emulator: ZoomEmulator, tmp_path: Path
+) -> None:
+    seed_big_files(zoom_emulator)
+    block = save_block(oauth_credentials(zoom_emulator))
+    child = start_child(block, tmp_path, concurrency=1)
+    try:
+        wait_for_partial(child, tmp_path, least=1)
+        revoked = zoom_emulator.control("POST", "connections/revoke", json={})
+        assert revoked["revoked_refresh_tokens"] >= 1
+        stdout, stderr = child.communicate(timeout=CHILD_TIMEOUT)  # a hang fails here
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait(30)
+    lines = stdout.strip().splitlines()
+    assert lines, stderr[-3000:]
+    outcome = json.loads(lines[-1])
+    assert outcome["state"] == "FAILED", outcome
+    assert outcome["error"] == "ZoomAuthorizeAgainError", outcome
+    assert "authorize" in outcome["message"].lower()
+    assert len(archived_files(tmp_path)) < SIZE.big_files
+
+    # Authorize again (a new connection saved under the same name): the rerun finishes the job.
+    oauth_credentials(zoom_emulator).save(block, overwrite=True)
+    _, report = archive_until_done(block, tmp_path, file_types=["MP4"])
+    assert report.count("downloaded", "resumed") >= 1
+    assert_archive_matches_zoom(zoom_emulator, tmp_path)
+    assert_rerun_downloads_nothing(zoom_emulator, block, tmp_path, file_types=["MP4"])
+
+
+# ---- the worker dies -------------------------------------------------------------------------
+@pytest.mark.parametrize("emulator_config", [EmulatorConfig(recordings_per_user=0)], ids=["big"])
+def test_worker_killed_mid_download_then_rerun_completes(
+    emulator_config: EmulatorConfig, zoom_emulator: ZoomEmulator, tmp_path: Path
+) -> None:
+    seed_big_files(zoom_emulator)
+    block = save_block(s2s_credentials(zoom_emulator))
+    child = start_child(block, tmp_path, concurrency=2)
+    try:
+        partial = wait_for_partial(child, tmp_path, least=1_000_000)
+        child.send_signal(signal.SIGKILL)
+        child.wait(30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait(30)
+    assert child.returncode == -signal.SIGKILL
+    assert len(archived_files(tmp_path)) < SIZE.big_files
+    print(f"killed with {partial.name} partly downloaded")
+
+    _, report = archive_until_done(block, tmp_path, file_types=["MP4"], max_concurrency=2)
+    assert report.count("resumed") >= 1  # the cut file went on from its partial
+    assert_archive_matches_zoom(zoom_emulator, tmp_path)
+    assert_rerun_downloads_nothing(
+        zoom_emulator, block, tmp_path, file_types=["MP4"], max_concurrency=2
+    )
