@@ -1,112 +1,26 @@
 """What the benchmark runner and the team scenario share: child processes that always end.
 
-* :func:`prefect_server`: a Prefect API server (``prefect server start``) in its own process
-  group, on a free loopback port, with a private ``PREFECT_HOME`` (SQLite there unless a database
-  URL is given); stopped with its whole group.
-* :func:`stop_group`: SIGTERM, then SIGKILL, to one process group started here (never by name).
-* :func:`prefect_env`: the environment a child needs to talk to that server.
+The Prefect server helpers live in the package (:mod:`prefect_zoom.local_prefect`, also used by
+``make demo``); they are re-exported here with the paths the benchmarks use.
 """
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
 from pathlib import Path
 
-import httpx
+from prefect_zoom.emulator.server import free_port
+from prefect_zoom.local_prefect import prefect_env, prefect_server, stop_group
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
 TESTS_DIR = ROOT / "tests"
 
-
-def free_port() -> int:
-    """A TCP port that is free right now on 127.0.0.1."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def stop_group(process: subprocess.Popen[bytes] | subprocess.Popen[str], grace: float = 10) -> None:
-    """End a child started with ``start_new_session=True`` and everything it started."""
-    if process.poll() is None:
-        with suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        with suppress(subprocess.TimeoutExpired):
-            process.wait(grace)
-    with suppress(ProcessLookupError, PermissionError):  # the group may outlive its leader
-        os.killpg(process.pid, signal.SIGKILL)
-    if process.poll() is None:
-        process.wait(10)
-
-
-def prefect_env(home: Path, api_url: str | None = None, **extra: str) -> dict[str, str]:
-    """The environment of a child process using the private Prefect home (and server)."""
-    env = {
-        **os.environ,
-        "PREFECT_HOME": str(home),
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "DO_NOT_TRACK": "1",
-        "PREFECT_UI_ENABLED": "false",
-        "PREFECT_LOGGING_LEVEL": "WARNING",
-        **extra,
-    }
-    if api_url:
-        env["PREFECT_API_URL"] = api_url
-    return env
-
-
-@contextmanager
-def prefect_server(
-    home: Path, *, database_url: str | None = None, timeout: float = 180
-) -> Iterator[str]:
-    """A Prefect server for the duration of the block; yields its API URL."""
-    home.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    extra = {"PREFECT_API_DATABASE_CONNECTION_URL": database_url} if database_url else {}
-    env = prefect_env(home, **extra)
-    env.pop("PREFECT_API_URL", None)
-    log = (home / "server.log").open("wb")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "prefect",
-            "server",
-            "start",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    api_url = f"http://127.0.0.1:{port}/api"
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if process.poll() is not None:
-                tail = (home / "server.log").read_text(errors="replace")[-3000:]
-                raise RuntimeError(f"the Prefect server exited:\n{tail}")
-            try:
-                if httpx.get(f"{api_url}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the Prefect server did not start within {timeout:.0f} s")
-            time.sleep(0.25)
-        yield api_url
-    finally:
-        stop_group(process)
-        log.close()
+__all__ = [
+    "BENCH_DIR",
+    "ROOT",
+    "TESTS_DIR",
+    "free_port",
+    "prefect_env",
+    "prefect_server",
+    "stop_group",
+]

@@ -9,78 +9,21 @@ and stops everything it started.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import httpx
 from rich.console import Console
 from rich.table import Table
 
-from prefect_zoom.emulator import EmulatorConfig, ZoomEmulator, free_port
+from prefect_zoom.emulator import EmulatorConfig, ZoomEmulator
+from prefect_zoom.local_prefect import prefect_env, prefect_server
 
 console = Console()
 BLOCK_NAME = "zoom-demo"
 PREFECT_HOME = Path(".prefect-demo")
-
-
-@contextmanager
-def local_prefect_server(home: Path) -> Iterator[str]:
-    """Start ``prefect server start`` (SQLite under ``home``) on a free port; yield its API URL."""
-    port = free_port()
-    api_url = f"http://127.0.0.1:{port}/api"
-    home.mkdir(parents=True, exist_ok=True)
-    env = {
-        **os.environ,
-        "PREFECT_HOME": str(home.resolve()),
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_API_URL": api_url,
-    }
-    log = (home / "server.log").open("wb")
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "prefect",
-            "server",
-            "start",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            if server.poll() is not None:
-                raise RuntimeError(f"prefect server exited early; see {home / 'server.log'}")
-            try:
-                if httpx.get(f"{api_url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"prefect server did not start; see {home / 'server.log'}")
-            time.sleep(0.2)
-        yield api_url
-    finally:
-        server.terminate()
-        try:
-            server.wait(20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        log.close()
 
 
 def run_flows(zoom_base_url: str, archive: Path) -> None:
@@ -156,18 +99,18 @@ def main(archive: Path = Path("zoom-archive")) -> None:
     started = time.monotonic()
     console.rule("[bold]prefect-zoom demo")
     config = EmulatorConfig(seed_users=2, recordings_per_user=2, recording_bytes=5_000_000)
-    with ZoomEmulator(config) as zoom, local_prefect_server(PREFECT_HOME) as api_url:
+    with ZoomEmulator(config) as zoom, prefect_server(PREFECT_HOME.resolve()) as api_url:
         console.print(f"Zoom emulator: [cyan]{zoom.base_url}[/]   Prefect API: [cyan]{api_url}[/]")
         # The flows run in a child process that talks to this server only, and that has sent all
         # its logs and events before the server stops.
         child = subprocess.run(
             [sys.executable, "-m", "prefect_zoom.demo", "--run-flows", zoom.base_url, str(archive)],
-            env={
-                **os.environ,
-                "PREFECT_API_URL": api_url,
-                "PREFECT_HOME": str(PREFECT_HOME.resolve()),
-                "PREFECT_SERVER_ALLOW_EPHEMERAL_MODE": "false",
-            },
+            env=prefect_env(
+                PREFECT_HOME.resolve(),
+                api_url,
+                PREFECT_SERVER_ALLOW_EPHEMERAL_MODE="false",
+                PREFECT_LOGGING_LEVEL="INFO",
+            ),
             check=False,
         )
     elapsed = time.monotonic() - started
