@@ -21,6 +21,23 @@ class RateLabel(str, Enum):
     RESOURCE_INTENSIVE = "Resource-intensive"
 
 
+RATE_LIMITS: dict[str, dict[RateLabel, tuple[int, int]]] = {
+    "pro": {
+        RateLabel.LIGHT: (30, 1),
+        RateLabel.MEDIUM: (20, 1),
+        RateLabel.HEAVY: (10, 1),
+        RateLabel.RESOURCE_INTENSIVE: (10, 60),
+    },
+    "business": {
+        RateLabel.LIGHT: (80, 1),
+        RateLabel.MEDIUM: (60, 1),
+        RateLabel.HEAVY: (40, 1),
+        RateLabel.RESOURCE_INTENSIVE: (20, 60),
+    },
+}
+"""Zoom's rate limits per account: plan -> label -> (requests, window in seconds)."""
+
+
 @dataclass(frozen=True)
 class Operation:
     """One Zoom REST operation and what it takes to call it."""

@@ -26,24 +26,14 @@ import threading
 import time
 from typing import Literal
 
-from prefect_zoom.catalog import RateLabel
+from prefect_zoom.catalog import RATE_LIMITS, RateLabel
 
 RatePlan = Literal["pro", "business"]
 RATE_PLAN_ENV = "PREFECT_ZOOM_RATE_PLAN"
 
 RATE_TABLE: dict[str, dict[RateLabel, float]] = {
-    "pro": {
-        RateLabel.LIGHT: 30.0,
-        RateLabel.MEDIUM: 20.0,
-        RateLabel.HEAVY: 10.0,
-        RateLabel.RESOURCE_INTENSIVE: 10 / 60,
-    },
-    "business": {
-        RateLabel.LIGHT: 80.0,
-        RateLabel.MEDIUM: 60.0,
-        RateLabel.HEAVY: 40.0,
-        RateLabel.RESOURCE_INTENSIVE: 20 / 60,
-    },
+    plan: {label: count / window for label, (count, window) in labels.items()}
+    for plan, labels in RATE_LIMITS.items()
 }
 """Requests per second by plan and label (Zoom's table)."""
 PACE_SHARE = 0.95

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from fastapi import Request
 
-from prefect_zoom.catalog import Operation, RateLabel
+from prefect_zoom.catalog import RATE_LIMITS, Operation, RateLabel
 from prefect_zoom.emulator.errors import ZoomError
 from prefect_zoom.emulator.state import now
 
@@ -17,21 +17,7 @@ if TYPE_CHECKING:
     from prefect_zoom.emulator.auth import Caller
     from prefect_zoom.emulator.state import EmulatorState
 
-# label -> (requests, window seconds) for each plan
-PLANS: dict[str, dict[RateLabel, tuple[int, int]]] = {
-    "pro": {
-        RateLabel.LIGHT: (30, 1),
-        RateLabel.MEDIUM: (20, 1),
-        RateLabel.HEAVY: (10, 1),
-        RateLabel.RESOURCE_INTENSIVE: (10, 60),
-    },
-    "business": {
-        RateLabel.LIGHT: (80, 1),
-        RateLabel.MEDIUM: (60, 1),
-        RateLabel.HEAVY: (40, 1),
-        RateLabel.RESOURCE_INTENSIVE: (20, 60),
-    },
-}
+PLANS = RATE_LIMITS  # plan -> label -> (requests, window seconds)
 DAILY_HEAVY_CAP = {"pro": 30_000, "business": 60_000}
 MEETING_WRITES_PER_DAY = 100
 
