@@ -184,8 +184,12 @@ def download_to_path(
     retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS,
     log: LoggerLike | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    sync_folder: bool = True,
 ) -> DownloadResult:
     """Download one recording file to a local path: skip, stream, resume, verify, land.
+
+    ``sync_folder=False`` leaves the fsync of the target's folder (which makes the rename durable)
+    to the caller, who may do it once for many files (:func:`download_many` does).
 
     Raises :class:`ZoomDownloadError` when Zoom answers something that is not the file, the
     client's errors (404, missing scopes, …) as they come, and the last transient error once the
@@ -250,7 +254,8 @@ def download_to_path(
             method="GET",
         )
     os.replace(partial, target)
-    _fsync_dir(target.parent)
+    if sync_folder:
+        _fsync_dir(target.parent)
     status: DownloadStatus = "resumed" if resumed else "downloaded"
     log.info("%s %s to %s (%d bytes)", _describe(file), status, target, size)
     return DownloadResult(
@@ -512,6 +517,7 @@ def download_many(
             job.relative_path,
             meeting_uuid=job.meeting_uuid,
             log=log,
+            sync_folder=False,  # once per folder below, not once per file
             **options,
         )
 
@@ -530,6 +536,9 @@ def download_many(
                 log.error("%s failed: %s", _describe(jobs[index].file), type(error).__name__)
             if on_result is not None:
                 on_result(jobs[index], results.get(index), error)
+    for folder in {Path(r.path).parent for r in results.values() if r.status != "skipped"}:
+        if folder.is_dir():  # local landings only; remote stores are durable on upload
+            _fsync_dir(folder)
     if errors:
         raise errors[min(errors)]
     return [results[index] for index in range(len(jobs))]

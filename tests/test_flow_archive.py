@@ -214,3 +214,17 @@ def test_two_runs_saving_one_manifest_keep_each_others_entries(tmp_path: Path) -
     nightly.save()
     triggered.save()
     assert set(Manifest.load(tmp_path).entries) == {"a.mp4", "b.mp4"}
+
+
+@configured(recordings_per_user=1, recording_bytes=30_000)
+def test_a_file_removed_from_the_archive_is_downloaded_again(
+    emulator_config: EmulatorConfig, zoom_emulator: ZoomEmulator, block_name: str, tmp_path: Path
+) -> None:
+    first = archive_recordings(block_name, destination=str(tmp_path))
+    assert first.count("downloaded") == 4
+    removed = next(iter(archived_files(tmp_path).values()))
+    removed.unlink()
+    again = archive_recordings(block_name, destination=str(tmp_path))
+    assert again.count("downloaded") == 1
+    assert again.count("already archived") == 3
+    assert removed.exists()

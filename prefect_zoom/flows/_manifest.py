@@ -65,9 +65,18 @@ class Manifest:
         return {entry.path: entry for entry in entries}
 
     def has(self, path: str, size: int | None) -> bool:
-        """True when ``path`` was archived (with this size, when Zoom gives one)."""
+        """True when ``path`` was archived (with this size, when Zoom gives one).
+
+        In a local folder the file must also still be there with that size, so a file removed
+        since (or a rename lost in a crash) is downloaded again.
+        """
         entry = self.entries.get(path)
-        return entry is not None and (size is None or entry.size == size)
+        if entry is None or (size is not None and entry.size != size):
+            return False
+        if isinstance(self.destination, (str, os.PathLike)):
+            on_disk = Path(self.destination).expanduser() / path
+            return on_disk.is_file() and on_disk.stat().st_size == entry.size
+        return True
 
     def add(self, entry: ManifestEntry) -> None:
         self.entries[entry.path] = entry
