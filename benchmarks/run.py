@@ -45,7 +45,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from queue import Empty, Queue
 from types import SimpleNamespace
@@ -314,7 +314,7 @@ def _list_everyone(base_url: str, user_ids: list[str], threads: int, policy: Any
 
     logging.getLogger("prefect_zoom.client").setLevel(logging.ERROR)  # no line per 429
     PACERS.clear()
-    today = datetime.now(timezone.utc).date()
+    today = datetime.now(UTC).date()
     params = {"from": (today - timedelta(days=30)).isoformat(), "to": today.isoformat()}
     work: Queue[str] = Queue()
     for user_id in user_ids:
@@ -543,7 +543,7 @@ def bench_overhead(ctx: Context) -> Row:
 # ---- the table ---------------------------------------------------------------------------------
 def machine() -> dict[str, str]:
     return {
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": platform.platform(),
         "cpus": str(os.cpu_count()),
         "python": platform.python_version(),

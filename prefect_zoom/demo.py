@@ -12,7 +12,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from rich.console import Console
@@ -51,7 +51,7 @@ def run_flows(zoom_base_url: str, archive: Path) -> None:
     )
 
     console.rule("schedule_meetings")
-    tomorrow = (datetime.now(timezone.utc) + timedelta(days=1)).replace(
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).replace(
         hour=15, minute=0, second=0, microsecond=0
     )
     rows = schedule_meetings(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
@@ -175,7 +175,7 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> datetim
     if not value:
         return None
     value = value.strip()
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     try:
         return now + timedelta(seconds=float(value))
     except ValueError:
@@ -187,7 +187,7 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> datetim
             moment = parsedate_to_datetime(value)
         except (TypeError, ValueError):
             return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def parse_missing_scopes(message: str) -> list[str]:

@@ -7,7 +7,7 @@ import json
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs
 
@@ -27,13 +27,13 @@ from prefect_zoom.auth import (
 )
 from prefect_zoom.exceptions import ZoomAuthError, ZoomAuthorizeAgainError
 
-NOW = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
 
 def tokens(
     access: str = "at-1", refresh: str | None = "rt-1", ttl: float = 3600, age: float = 0
 ) -> TokenSet:
-    issued = datetime.now(timezone.utc) - timedelta(seconds=age)
+    issued = datetime.now(UTC) - timedelta(seconds=age)
     return TokenSet(
         access_token=SecretStr(access),
         refresh_token=SecretStr(refresh) if refresh else None,

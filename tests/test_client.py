@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -31,7 +31,7 @@ TOKEN = "AT-SECRET-VALUE"
 
 
 def iso_in(seconds: float) -> str:
-    moment = datetime.now(timezone.utc) + timedelta(seconds=seconds)
+    moment = datetime.now(UTC) + timedelta(seconds=seconds)
     return moment.isoformat()
 
 
@@ -156,11 +156,11 @@ def test_qps_limit_is_waited_out() -> None:
         zoom_error(429, 429, "rate", **{"X-RateLimit-Type": "QPS", "Retry-After": iso_in(0.3)}),
         ok(),
     )
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     with sync_client(handler) as zoom:
         zoom.get_json("/users/me")
     assert len(seen) == 2
-    assert datetime.now(timezone.utc) - started >= timedelta(seconds=0.25)
+    assert datetime.now(UTC) - started >= timedelta(seconds=0.25)
 
 
 def test_retry_after_in_seconds_and_missing() -> None:
@@ -186,7 +186,7 @@ def test_daily_limit_is_raised_at_once_with_the_reset_time() -> None:
         zoom.request("POST", "/users/me/meetings", json={})
     assert len(seen) == 1
     assert caught.value.limit_type == "Daily-limit"
-    assert caught.value.reset_at == datetime(2030, 1, 2, tzinfo=timezone.utc)
+    assert caught.value.reset_at == datetime(2030, 1, 2, tzinfo=UTC)
     assert "2030-01-02" in str(caught.value)
 
 
@@ -479,7 +479,7 @@ def test_emulator_daily_limit_is_raised_at_once(
 
     owner = zoom_emulator.state.owner()
     limiter = zoom_emulator.app.state.rate_limiter
-    today = datetime.now(timezone.utc).date().isoformat()
+    today = datetime.now(UTC).date().isoformat()
     limiter._meeting_writes[(owner.id, today)] = MEETING_WRITES_PER_DAY
     before = zoom_emulator.state.counters["rate_limited Daily-limit"]
     with pytest.raises(ZoomRateLimitError) as caught:
@@ -487,7 +487,7 @@ def test_emulator_daily_limit_is_raised_at_once(
             "POST", "/users/me/meetings", operation="create_meeting", json={"topic": "t", "type": 2}
         )
     assert caught.value.limit_type == "Daily-limit"
-    assert caught.value.reset_at is not None and caught.value.reset_at > datetime.now(timezone.utc)
+    assert caught.value.reset_at is not None and caught.value.reset_at > datetime.now(UTC)
     assert zoom_emulator.state.counters["rate_limited Daily-limit"] == before + 1
 
 

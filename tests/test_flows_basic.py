@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -34,9 +34,7 @@ from prefect_zoom.flows import (
 )
 from prefect_zoom.flows.schedule_meetings import AllRowsFailedError
 
-START = (datetime.now(timezone.utc) + timedelta(days=2)).replace(
-    hour=15, minute=0, second=0, microsecond=0
-)
+START = (datetime.now(UTC) + timedelta(days=2)).replace(hour=15, minute=0, second=0, microsecond=0)
 START_TEXT = START.strftime("%Y-%m-%dT%H:%M:%SZ")
 LONG_PASSWORD = "muchtoolongpass"
 
@@ -293,7 +291,7 @@ def test_schedule_meetings_skips_a_host_after_zooms_daily_limit(
     emulator_config: EmulatorConfig, zoom_emulator: ZoomEmulator, block_name: str
 ) -> None:
     owner = zoom_emulator.state.owner()
-    today = datetime.now(timezone.utc).date()
+    today = datetime.now(UTC).date()
     limiter = zoom_emulator.app.state.rate_limiter
     limiter._meeting_writes[(owner.id, today.isoformat())] = MEETING_WRITES_PER_DAY
     rows: list[dict[str, Any]] = [
@@ -306,7 +304,7 @@ def test_schedule_meetings_skips_a_host_after_zooms_daily_limit(
     assert state.is_completed(), state
     results: list[RowResult] = state.result()
     assert [r.status for r in results] == ["skipped", "skipped", "skipped", "created"]
-    midnight = datetime.combine(today + timedelta(days=1), datetime.min.time(), timezone.utc)
+    midnight = datetime.combine(today + timedelta(days=1), datetime.min.time(), UTC)
     for result in results[:3]:
         assert result.error and "daily limit" in result.error
         assert midnight.isoformat() in result.error

@@ -6,7 +6,7 @@ import logging
 import random
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -40,7 +40,7 @@ from prefect_zoom.tasks import (
 )
 
 CREATE_ROUTE = "POST /v2/users/{userId}/meetings"
-TOMORROW = (datetime.now(timezone.utc) + timedelta(days=1)).replace(
+TOMORROW = (datetime.now(UTC) + timedelta(days=1)).replace(
     hour=15, minute=0, second=0, microsecond=0
 )
 
@@ -157,7 +157,7 @@ def test_tasks_accept_a_block_object(zoom_emulator: ZoomEmulator) -> None:
 
     berlin, updated = with_block()
     assert berlin.type == 2 and berlin.timezone == "Europe/Berlin"
-    assert berlin.start_time == datetime(2031, 3, 4, 8, 30, tzinfo=timezone.utc)
+    assert berlin.start_time == datetime(2031, 3, 4, 8, 30, tzinfo=UTC)
     assert updated.duration == 20 and updated.topic == "Stand-up"
     assert zoom_emulator.state.counters["grant account_credentials"] == 1
 
@@ -178,7 +178,7 @@ def test_logs_hold_neither_start_url_nor_passcode(
 
 # ---- recurring meetings -----------------------------------------------------------------------
 def test_recurring_meetings_have_occurrences(block_name: str) -> None:
-    start = datetime(2031, 1, 6, 9, 0, tzinfo=timezone.utc)  # a Monday
+    start = datetime(2031, 1, 6, 9, 0, tzinfo=UTC)  # a Monday
 
     @flow
     def recurring(credentials: str) -> list[Meeting]:
@@ -205,7 +205,7 @@ def test_recurring_meetings_have_occurrences(block_name: str) -> None:
                     "type": 3,
                     "monthly_week": -1,
                     "monthly_week_day": 6,
-                    "end_date_time": datetime(2031, 4, 30, tzinfo=timezone.utc),
+                    "end_date_time": datetime(2031, 4, 30, tzinfo=UTC),
                 },
             ),
         ]
@@ -328,7 +328,7 @@ def test_daily_meeting_limit_is_not_retried(
 ) -> None:
     owner = zoom_emulator.state.owner()
     limiter = zoom_emulator.app.state.rate_limiter
-    today = datetime.now(timezone.utc).date()
+    today = datetime.now(UTC).date()
     limiter._meeting_writes[(owner.id, today.isoformat())] = MEETING_WRITES_PER_DAY
 
     @flow
@@ -341,7 +341,7 @@ def test_daily_meeting_limit_is_not_retried(
     error, runs = create(block_name)
     assert isinstance(error, ZoomRateLimitError) and runs == 1
     assert error.status == 429 and error.limit_type == "Daily-limit"
-    midnight = datetime.combine(today + timedelta(days=1), datetime.min.time(), timezone.utc)
+    midnight = datetime.combine(today + timedelta(days=1), datetime.min.time(), UTC)
     assert error.reset_at == midnight
     assert midnight.isoformat() in str(error)
     assert zoom_emulator.state.counters["rate_limited Daily-limit"] == 1

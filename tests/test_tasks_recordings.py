@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,7 @@ from prefect_zoom.tasks import (
 )
 from prefect_zoom.tasks.recordings import encode_meeting_id
 
-TODAY = datetime.now(timezone.utc).date()
+TODAY = datetime.now(UTC).date()
 FILE_ROUTE = "GET /rec/files/{file_id}"
 LIST_ROUTE = "GET /v2/users/{userId}/recordings 200"
 
@@ -55,7 +55,7 @@ def block_name(zoom_emulator: ZoomEmulator) -> str:
 
 
 def add_recording(emulator: ZoomEmulator, day: date, **fields: Any) -> dict[str, Any]:
-    start = datetime.combine(day, time(15, 0), tzinfo=timezone.utc)
+    start = datetime.combine(day, time(15, 0), tzinfo=UTC)
     body = {"start_time": start.isoformat(), "mp4_bytes": 200_000, **fields}
     answer: dict[str, Any] = emulator.control("POST", "recordings", json=body)
     return answer

@@ -7,7 +7,7 @@ URLs, and run the calls they know.
 from __future__ import annotations
 
 import hashlib
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import requests
 from zoomus import ZoomClient
@@ -29,7 +29,7 @@ def test_zoomus_round_trip(zoom_emulator: ZoomEmulator) -> None:
     assert me.status_code == 200, me.text
     assert me.json()["email"] == config.user_email
 
-    start = datetime.now(timezone.utc) + timedelta(days=2)
+    start = datetime.now(UTC) + timedelta(days=2)
     created = client.meeting.create(
         user_id="me", topic="Planning", start_time=start, duration=45, timezone="UTC"
     )

@@ -19,7 +19,7 @@ from __future__ import annotations
 import random
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Literal
 
 import httpx
@@ -145,7 +145,7 @@ class Attempts:
         if reset_at is None:
             wait = self.policy.backoff(self.retries) + self.policy.backoff_base
         else:
-            wait = max(0.0, (reset_at - datetime.now(timezone.utc)).total_seconds())
+            wait = max(0.0, (reset_at - datetime.now(UTC)).total_seconds())
         if wait > self.policy.max_rate_limit_wait:
             return Step("fail", error=error)
         delay = wait + _jitter.uniform(0, self.policy.rate_limit_jitter)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -132,11 +132,11 @@ async def create_recording(request: Request, new: NewRecording) -> dict[str, Any
     unknown = [t for t in new.file_types if t not in FILE_KINDS]
     if unknown:
         raise ZoomError(400, 300, f"Unknown file types {unknown}; use {sorted(FILE_KINDS)}.")
-    start = new.start_time or datetime.now(timezone.utc).replace(
+    start = new.start_time or datetime.now(UTC).replace(
         hour=12, minute=0, second=0, microsecond=0
     ) - timedelta(days=1)
     if start.tzinfo is None:
-        start = start.replace(tzinfo=timezone.utc)
+        start = start.replace(tzinfo=UTC)
     recording = add_recording(
         state,
         _host(state, new.user).id,

@@ -25,7 +25,7 @@ import re
 import secrets
 import string
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -47,8 +47,8 @@ MAX_END_TIMES = 60
 MAX_OCCURRENCES = 60
 MAX_REPEAT_INTERVAL = {1: 90, 2: 12, 3: 3}  # daily: 90 days, weekly: 12 weeks, monthly: 3 months
 DEFAULT_DURATION = 60
-EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
-LATEST = datetime(2100, 1, 1, tzinfo=timezone.utc)
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 BAD_JSON = "Request Body should be a valid JSON object."
 CANNOT_ACCESS = "Cannot access meeting info."
 INVALID_OCCURRENCE = "Invalid occurrence_id."
@@ -250,7 +250,7 @@ def parse_time(raw: str, tz: ZoneInfo, field: str) -> datetime:
         moment = datetime.fromisoformat(raw[:-1] + "+00:00" if raw.endswith("Z") else raw)
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=tz)
-        moment = moment.astimezone(timezone.utc).replace(microsecond=0)
+        moment = moment.astimezone(UTC).replace(microsecond=0)
     except (ValueError, OverflowError):
         raise invalid from None
     if not EARLIEST <= moment < LATEST:
@@ -358,7 +358,7 @@ def compute_occurrences(
     limit = min(rec.get("end_times", MAX_OCCURRENCES), MAX_OCCURRENCES)
     found = []
     for day in _dates(local.date(), rec):
-        moment = datetime.combine(day, local.time(), tzinfo=tz).astimezone(timezone.utc)
+        moment = datetime.combine(day, local.time(), tzinfo=tz).astimezone(UTC)
         if end is not None and moment > end:
             break
         found.append(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from fastapi import Request
@@ -29,17 +29,17 @@ MEETING_DAILY_MESSAGE = (
 
 
 def _iso(moment: float) -> str:
-    return datetime.fromtimestamp(moment, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _next_midnight_utc() -> float:
-    today = datetime.now(timezone.utc).date()
-    midnight = datetime.combine(today + timedelta(days=1), datetime.min.time(), timezone.utc)
+    today = datetime.now(UTC).date()
+    midnight = datetime.combine(today + timedelta(days=1), datetime.min.time(), UTC)
     return midnight.timestamp()
 
 
 def _today() -> str:
-    return datetime.now(timezone.utc).date().isoformat()
+    return datetime.now(UTC).date().isoformat()
 
 
 class RateLimiter:

@@ -30,7 +30,7 @@ import calendar
 import hashlib
 import re
 from collections.abc import Callable, Iterable
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal, TypeVar
 from urllib.parse import unquote
 
@@ -89,8 +89,8 @@ def _parse_day(value: str, field: str, errors: list[dict[str, str]]) -> date | N
         if _DATE_TIME.match(value):
             moment = datetime.fromisoformat(value)
             if moment.tzinfo is None:
-                moment = moment.replace(tzinfo=timezone.utc)
-            return moment.astimezone(timezone.utc).date()
+                moment = moment.replace(tzinfo=UTC)
+            return moment.astimezone(UTC).date()
         raise ValueError(value)
     except ValueError:
         errors.append({"field": field, "message": "Invalid date: use the yyyy-mm-dd format."})

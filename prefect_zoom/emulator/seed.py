@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 
 from prefect_zoom.emulator.state import EmulatorState, RecordingFile, RecordingMeeting, utcnow
 
@@ -82,7 +82,7 @@ def seed_world(state: EmulatorState) -> None:
     yesterday = (utcnow() - timedelta(days=1)).date()
     for user in list(state.users.values()):
         for number in range(config.recordings_per_user):
-            start = datetime.combine(yesterday, time(9 + number % 12, 0), tzinfo=timezone.utc)
+            start = datetime.combine(yesterday, time(9 + number % 12, 0), tzinfo=UTC)
             add_recording(
                 state,
                 user.id,

@@ -12,7 +12,7 @@ import secrets
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from prefect_zoom.catalog import ALL_SCOPES
@@ -26,12 +26,12 @@ def now() -> float:
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def zoom_time(moment: datetime) -> str:
     """Zoom's date-time form: ``yyyy-MM-ddTHH:mm:ssZ``."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def new_token(prefix: str) -> str:

@@ -11,7 +11,7 @@ import json
 import os
 import tempfile
 from contextlib import AbstractContextManager, nullcontext
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,7 @@ class ManifestEntry(BaseModel):
     file_type: str
     size: int
     sha256: str | None
-    archived_at: datetime = Field(default_factory=lambda: datetime.now(timezone.utc))
+    archived_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     trashed_in_zoom: bool = False
 
 

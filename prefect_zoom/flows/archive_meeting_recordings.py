@@ -13,7 +13,7 @@ twice, in either order.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from prefect import flow, get_run_logger
@@ -125,9 +125,9 @@ def _meeting(
 def _day(meeting: RecordingMeeting) -> date:
     start = meeting.start_time
     if start is None:
-        return datetime.now(timezone.utc).date()
-    moment = start if start.tzinfo else start.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).date()
+        return datetime.now(UTC).date()
+    moment = start if start.tzinfo else start.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).date()
 
 
 @flow(name="zoom-archive-meeting-recordings", log_prints=False)

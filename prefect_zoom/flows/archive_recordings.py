@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from uuid import UUID
 
 from prefect import flow, get_run_logger
@@ -261,7 +261,7 @@ def archive_recordings(
     already archived and resumes files that were cut.
     """
     log = get_run_logger()
-    yesterday = datetime.now(timezone.utc).date() - timedelta(days=1)
+    yesterday = datetime.now(UTC).date() - timedelta(days=1)
     start = from_date or yesterday
     end = to_date or (start if from_date else yesterday)
     wanted = file_types_filter(file_types)

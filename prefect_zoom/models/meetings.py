@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import IntEnum
 from typing import Any, Literal
 
@@ -112,7 +112,7 @@ class Recurrence(ZoomModel):
 
     @field_serializer("end_date_time")
     def _end_out(self, value: datetime | None) -> str | None:
-        return value.astimezone(timezone.utc).strftime(ZOOM_TIME) if value else None
+        return value.astimezone(UTC).strftime(ZOOM_TIME) if value else None
 
 
 class MeetingSettings(ZoomModel):
@@ -178,7 +178,7 @@ class MeetingRequest(ZoomModel):
             return None
         if value.tzinfo is None:
             return value.strftime(LOCAL_TIME)
-        return value.astimezone(timezone.utc).strftime(ZOOM_TIME)
+        return value.astimezone(UTC).strftime(ZOOM_TIME)
 
 
 class Occurrence(ZoomModel):

@@ -9,7 +9,7 @@ verification and atomic landing (:mod:`prefect_zoom.downloads`).
 from __future__ import annotations
 
 import os
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote
@@ -58,8 +58,8 @@ def _as_date(value: date | str | None, field: str, default: date) -> date:
     if value is None:
         return default
     if isinstance(value, datetime):
-        moment = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-        return moment.astimezone(timezone.utc).date()
+        moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return moment.astimezone(UTC).date()
     if isinstance(value, date):
         return value
     try:
@@ -71,7 +71,7 @@ def _as_date(value: date | str | None, field: str, default: date) -> date:
 
 
 def _date_range(from_date: date | str | None, to_date: date | str | None) -> DateRange:
-    today = datetime.now(timezone.utc).date()
+    today = datetime.now(UTC).date()
     start = _as_date(from_date, "from_date", today - timedelta(days=1))
     end = _as_date(to_date, "to_date", today)
     if end < start:

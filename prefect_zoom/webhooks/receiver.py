@@ -63,7 +63,7 @@ from collections import Counter, OrderedDict, deque
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -288,7 +288,7 @@ def prefect_event(envelope: Envelope, strip_keys: frozenset[str] = SECRET_KEYS) 
     payload["event_ts"] = envelope.event_ts
     if envelope.download_token is not None and "download_token" not in strip_keys:
         payload["download_token"] = envelope.download_token
-    occurred = datetime.fromtimestamp((envelope.event_ts or 0) / 1000, tz=timezone.utc)
+    occurred = datetime.fromtimestamp((envelope.event_ts or 0) / 1000, tz=UTC)
     return {
         "event": f"zoom.{envelope.event}",
         "resource": resource,

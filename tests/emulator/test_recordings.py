@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -25,7 +25,7 @@ SLASHY_UUIDS = ["/ajXp112QmuoKj4854875==", "ab//cdXp112QmuoKj4854=="]
 
 # ---- helpers -------------------------------------------------------------------------------------
 def today() -> date:
-    return datetime.now(timezone.utc).date()
+    return datetime.now(UTC).date()
 
 
 def yesterday() -> str:
@@ -117,7 +117,7 @@ def test_list_by_user_id_or_email(
 def test_default_range_is_today_only(
     zoom_emulator: ZoomEmulator, auth_headers: dict[str, str]
 ) -> None:
-    now = datetime.now(timezone.utc).replace(microsecond=0)
+    now = datetime.now(UTC).replace(microsecond=0)
     todays = add_recording(zoom_emulator, topic="Today", start_time=now.isoformat())
     response = httpx.get(f"{zoom_emulator.api_url}/users/me/recordings", headers=auth_headers)
     body = assert_matches_spec(response, "GET", USER_RECORDINGS)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from typing import Any
 
@@ -87,7 +87,7 @@ def get_meeting(client: httpx.Client, meeting_id: int) -> dict[str, Any]:
 
 
 def iso(value: str) -> datetime:
-    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
 
 
 # ---- users -------------------------------------------------------------------------------------
@@ -289,7 +289,7 @@ def test_defaults_of_a_bare_create(zoom_emulator: ZoomEmulator, client: httpx.Cl
     created = create(client, {})
     assert created["type"] == 2 and created["duration"] == 60
     assert len(created["password"]) == 6 and created["h323_password"].isdigit()
-    assert iso(created["start_time"]) <= datetime.now(timezone.utc) + timedelta(seconds=1)
+    assert iso(created["start_time"]) <= datetime.now(UTC) + timedelta(seconds=1)
     assert created["topic"].endswith("Zoom Meeting")
     empty_body = client.post("/users/me/meetings")
     assert assert_matches_spec(empty_body, "POST", MEETINGS)["type"] == 2
@@ -393,9 +393,9 @@ def test_weekly_recurrence_keeps_local_time(client: httpx.Client) -> None:
         },
     )
     starts = [iso(o["start_time"]) for o in created["occurrences"]]
-    assert starts[0] == datetime(2031, 1, 6, 15, tzinfo=timezone.utc)  # first Monday, 10:00 EST
-    assert all(s.astimezone(timezone.utc).weekday() == 0 for s in starts)
-    assert starts[-1] <= datetime(2031, 4, 1, tzinfo=timezone.utc)
+    assert starts[0] == datetime(2031, 1, 6, 15, tzinfo=UTC)  # first Monday, 10:00 EST
+    assert all(s.astimezone(UTC).weekday() == 0 for s in starts)
+    assert starts[-1] <= datetime(2031, 4, 1, tzinfo=UTC)
     assert {s.hour for s in starts} == {14, 15}  # 10:00 local across the DST change
     assert created["start_time"] == created["occurrences"][0]["start_time"]
 
@@ -705,7 +705,7 @@ def test_the_101st_meeting_write_of_a_day_is_refused(
     emulator_config: EmulatorConfig, zoom_emulator: ZoomEmulator, client: httpx.Client
 ) -> None:
     owner = zoom_emulator.state.owner()
-    today = datetime.now(timezone.utc).date()
+    today = datetime.now(UTC).date()
     limiter = zoom_emulator.app.state.rate_limiter
     limiter._meeting_writes[(owner.id, today.isoformat())] = 99  # 99 creates/updates sent today
     hundredth = create(client, {"topic": "100th"})
@@ -722,9 +722,7 @@ def test_the_101st_meeting_write_of_a_day_is_refused(
     assert refused.headers["X-RateLimit-Limit"] == "100"
     assert refused.headers["X-RateLimit-Remaining"] == "0"
     retry_at = iso(refused.headers["Retry-After"])
-    assert retry_at == datetime.combine(
-        today + timedelta(days=1), datetime.min.time(), timezone.utc
-    )
+    assert retry_at == datetime.combine(today + timedelta(days=1), datetime.min.time(), UTC)
     patch = client.patch(f"/meetings/{hundredth['id']}", json={"topic": "again"})
     assert_zoom_error(patch, 429, 429)
     assert get_meeting(client, hundredth["id"])["topic"] == "100th"  # the update did not happen
@@ -761,7 +759,7 @@ async def test_medium_endpoints_are_limited_per_second(
         assert answer.headers["X-RateLimit-Limit"] == "20"
         assert answer.headers["X-RateLimit-Remaining"] == "0"
         retry_at = iso(answer.headers["Retry-After"])
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         assert now - timedelta(seconds=2) <= retry_at <= now + timedelta(seconds=2)
     assert zoom_emulator.state.counters["rate_limited QPS"] >= len(limited)
 
