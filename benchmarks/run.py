@@ -52,6 +52,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import httpx
+from prefect.settings import PREFECT_API_URL, PREFECT_HOME, temporary_settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -626,7 +627,7 @@ def selected(only: list[str] | None) -> list[str]:
 def run_all(names: list[str], quick: bool) -> list[Row]:
     scratch = Path(tempfile.mkdtemp(prefix="zoom-bench-"))
     home = scratch / "prefect-home"
-    # Every child and this process use the private Prefect home (before prefect is imported).
+    # Every child uses the private Prefect home (this process: see temporary_settings below).
     os.environ.update(prefect_env(home))
     ctx = Context(quick=quick, scratch=scratch, home=home)
     rows: list[Row] = []
@@ -644,7 +645,11 @@ def run_all(names: list[str], quick: bool) -> list[Row]:
     }
     try:
         if NEEDS_PREFECT & set(names):
-            with prefect_server(home) as api_url:
+            with (
+                prefect_server(home) as api_url,
+                # Prefect read its settings when it was imported: point this process at it.
+                temporary_settings({PREFECT_API_URL: api_url, PREFECT_HOME: home}),
+            ):
                 ctx.api_url = api_url
                 os.environ["PREFECT_API_URL"] = api_url
                 for name in names:

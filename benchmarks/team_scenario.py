@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from prefect.settings import PREFECT_API_URL, PREFECT_HOME, temporary_settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -244,6 +245,8 @@ def scenario(runs: int, recordings: int, size: int, ttl: int, timeout: float) ->
             postgres_cluster() as database_url,
             prefect_server(home, database_url=database_url) as api_url,
             emulator_process(access_token_ttl=ttl) as base_url,
+            # Prefect read its settings when it was imported: point this process at the server.
+            temporary_settings({PREFECT_API_URL: api_url, PREFECT_HOME: home}),
         ):
             os.environ["PREFECT_API_URL"] = api_url
             for number in range(recordings):
