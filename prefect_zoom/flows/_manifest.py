@@ -18,7 +18,8 @@ from typing import Any
 from filelock import FileLock
 from pydantic import BaseModel, Field
 
-from prefect_zoom.downloads import Destination
+from prefect_zoom.downloads import Destination, DownloadJob, DownloadResult
+from prefect_zoom.models.recordings import RecordingMeeting
 
 MANIFEST_NAME = "zoom-archive-manifest.json"
 
@@ -36,6 +37,22 @@ class ManifestEntry(BaseModel):
     sha256: str | None
     archived_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     trashed_in_zoom: bool = False
+
+    @classmethod
+    def for_download(
+        cls, job: DownloadJob, meeting: RecordingMeeting, result: DownloadResult
+    ) -> ManifestEntry:
+        """The entry of a file that just landed."""
+        return cls(
+            path=job.relative_path,
+            file_id=job.file.id,
+            meeting_uuid=meeting.uuid,
+            meeting_id=meeting.id,
+            topic=meeting.topic,
+            file_type=job.file.file_type,
+            size=result.size,
+            sha256=result.sha256,
+        )
 
 
 def _resolve(value: Any) -> Any:

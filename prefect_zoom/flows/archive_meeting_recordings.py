@@ -66,18 +66,7 @@ def archive_files_with_download_token(
         job: DownloadJob, result: DownloadResult | None, error: BaseException | None
     ) -> None:
         if result is not None:
-            manifest.add(
-                ManifestEntry(
-                    path=job.relative_path,
-                    file_id=job.file.id,
-                    meeting_uuid=meeting.uuid,
-                    meeting_id=meeting.id,
-                    topic=meeting.topic,
-                    file_type=job.file.file_type,
-                    size=result.size,
-                    sha256=result.sha256,
-                )
-            )
+            manifest.add(ManifestEntry.for_download(job, meeting, result))
             manifest.save()
             outcome[job.relative_path] = result
         else:

@@ -123,18 +123,7 @@ def archive_files(
     ) -> None:
         meeting = meetings[job.meeting_uuid or ""]
         if result is not None:
-            manifest.add(
-                ManifestEntry(
-                    path=job.relative_path,
-                    file_id=job.file.id,
-                    meeting_uuid=meeting.uuid,
-                    meeting_id=meeting.id,
-                    topic=meeting.topic,
-                    file_type=job.file.file_type,
-                    size=result.size,
-                    sha256=result.sha256,
-                )
-            )
+            manifest.add(ManifestEntry.for_download(job, meeting, result))
             outcome[job.relative_path] = result
         else:
             outcome[job.relative_path] = f"{type(error).__name__}: {error}"
