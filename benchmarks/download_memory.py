@@ -18,64 +18,17 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
+from download_throughput import credentials, emulator_process
 
-EMULATOR_CODE = (
-    "import sys\n"
-    "from prefect_zoom.emulator import EmulatorConfig, ZoomEmulator\n"
-    "config = EmulatorConfig.model_validate_json(sys.argv[1])\n"
-    "ZoomEmulator(config, port=int(sys.argv[2])).serve_forever()\n"
-)
 WARM_UP_BYTES = 4 * 1024 * 1024
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@contextmanager
-def emulator_process(**config: Any) -> Iterator[str]:
-    """An emulator in a child process; yields its base URL."""
-    port = free_port()
-    settings = json.dumps({"recordings_per_user": 0, **config})
-    process = subprocess.Popen(
-        [sys.executable, "-c", EMULATOR_CODE, settings, str(port)], stdout=subprocess.DEVNULL
-    )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError("the emulator process exited")
-            try:
-                if httpx.get(f"{base_url}/_emulator/state", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("the emulator did not start within 60 s")
-            time.sleep(0.1)
-        yield base_url
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def peak_rss_kib() -> int:
@@ -94,21 +47,6 @@ def add_recording(base_url: str, size: int) -> dict[str, Any]:
     answer.raise_for_status()
     file: dict[str, Any] = answer.json()["files"][0]
     return file
-
-
-def credentials(base_url: str) -> Any:
-    """A Server-to-Server connection to the emulator's built-in app (not saved)."""
-    from prefect_zoom import ZoomServerToServerCredentials
-    from prefect_zoom.emulator import EmulatorConfig
-
-    config = EmulatorConfig()
-    return ZoomServerToServerCredentials(
-        account_id=config.account_id,
-        client_id=config.s2s_client_id,
-        client_secret=config.s2s_client_secret,
-        api_base_url=f"{base_url}/v2",
-        oauth_base_url=f"{base_url}/oauth",
-    )
 
 
 def recording_file(base_url: str, entry: dict[str, Any]) -> Any:
