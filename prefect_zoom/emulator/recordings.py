@@ -232,22 +232,36 @@ def _listing(
     return chosen
 
 
+class ListingQuery:
+    """The query of both recording lists (per user and per account)."""
+
+    def __init__(
+        self,
+        from_: str | None = Query(None, alias="from"),
+        to: str | None = Query(None),
+        page_size: int | None = Query(None),
+        next_page_token: str | None = Query(None),
+        mc: str = Query("false"),
+        trash: bool = Query(False),
+        trash_type: TrashType = Query("meeting_recordings"),
+        meeting_id: int | None = Query(None),
+    ) -> None:
+        self.from_, self.to = from_, to
+        self.page_size, self.next_page_token = page_size, next_page_token
+        self.mc, self.trash, self.trash_type, self.meeting_id = mc, trash, trash_type, meeting_id
+
+
 def _list_answer(
     request: Request,
     state: EmulatorState,
     key: str,
     host_ids: set[str],
+    query: ListingQuery,
     *,
-    from_: str | None,
-    to: str | None,
-    page_size: int | None,
-    next_page_token: str | None,
-    trash: bool,
-    trash_type: TrashType,
-    meeting_id: int | None,
     with_host_email: bool = False,
 ) -> dict[str, Any]:
-    start, end = date_range(from_, to)
+    start, end = date_range(query.from_, query.to)
+    trash, trash_type, meeting_id = query.trash, query.trash_type, query.meeting_id
     chosen = _listing(
         state,
         host_ids,
@@ -258,7 +272,7 @@ def _list_answer(
         meeting_id=meeting_id,
     )
     key = f"{key}:{start}:{end}:{trash}:{trash_type}:{meeting_id}"
-    page, fields = paginate(state, key, chosen, page_size, next_page_token)
+    page, fields = paginate(state, key, chosen, query.page_size, query.next_page_token)
     base = _base(request)
     meetings = []
     for recording, files in page:
@@ -388,14 +402,7 @@ def _meeting_route(method: str, suffix: str, **options: Any) -> Callable[[Route]
 async def list_user_recordings(
     request: Request,
     user_id: str = Path(alias="userId"),
-    from_: str | None = Query(None, alias="from"),
-    to: str | None = Query(None),
-    page_size: int | None = Query(None),
-    next_page_token: str | None = Query(None),
-    mc: str = Query("false"),
-    trash: bool = Query(False),
-    trash_type: TrashType = Query("meeting_recordings"),
-    meeting_id: int | None = Query(None),
+    query: ListingQuery = Depends(),
     caller: Caller = Depends(caller_for("list_user_recordings")),
 ) -> dict[str, Any]:
     """A user's cloud recordings in a date range (or in the trash)."""
@@ -411,13 +418,7 @@ async def list_user_recordings(
         state,
         f"recordings:user:{user.id}",
         {user.id},
-        from_=from_,
-        to=to,
-        page_size=page_size,
-        next_page_token=next_page_token,
-        trash=trash,
-        trash_type=trash_type,
-        meeting_id=meeting_id,
+        query,
     )
 
 
@@ -425,14 +426,7 @@ async def list_user_recordings(
 async def list_account_recordings(
     request: Request,
     account_id: str = Path(alias="accountId"),
-    from_: str | None = Query(None, alias="from"),
-    to: str | None = Query(None),
-    page_size: int | None = Query(None),
-    next_page_token: str | None = Query(None),
-    mc: str = Query("false"),
-    trash: bool = Query(False),
-    trash_type: TrashType = Query("meeting_recordings"),
-    meeting_id: int | None = Query(None),
+    query: ListingQuery = Depends(),
     caller: Caller = Depends(caller_for("list_account_recordings")),
 ) -> dict[str, Any]:
     """Every user's cloud recordings on an account (``me`` = the caller's), admin only."""
@@ -445,13 +439,7 @@ async def list_account_recordings(
         state,
         f"recordings:account:{caller.account_id}",
         hosts,
-        from_=from_,
-        to=to,
-        page_size=page_size,
-        next_page_token=next_page_token,
-        trash=trash,
-        trash_type=trash_type,
-        meeting_id=meeting_id,
+        query,
         with_host_email=True,
     )
 
