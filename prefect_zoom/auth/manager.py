@@ -243,6 +243,15 @@ class TokenManager(ABC):
             await self._asave(fresh)
             return fresh.access_token.get_secret_value()
 
+    def _log_save_failure(self, attempt: int) -> None:
+        """Log a failed save of renewed tokens (called inside its ``except``)."""
+        logger.exception(
+            "Could not save the renewed Zoom tokens of %s (attempt %d of %d)",
+            self._store.lock_key,
+            attempt,
+            SAVE_ATTEMPTS,
+        )
+
     def _save(self, tokens: TokenSet | None) -> None:
         if tokens is None:
             return
@@ -250,12 +259,7 @@ class TokenManager(ABC):
             try:
                 self._store.save_tokens(tokens)
             except Exception:
-                logger.exception(
-                    "Could not save the renewed Zoom tokens of %s (attempt %d of %d)",
-                    self._store.lock_key,
-                    attempt,
-                    SAVE_ATTEMPTS,
-                )
+                self._log_save_failure(attempt)
                 if attempt == SAVE_ATTEMPTS:
                     raise
             else:
@@ -269,12 +273,7 @@ class TokenManager(ABC):
             try:
                 await self._store.asave_tokens(tokens)
             except Exception:
-                logger.exception(
-                    "Could not save the renewed Zoom tokens of %s (attempt %d of %d)",
-                    self._store.lock_key,
-                    attempt,
-                    SAVE_ATTEMPTS,
-                )
+                self._log_save_failure(attempt)
                 if attempt == SAVE_ATTEMPTS:
                     raise
             else:
