@@ -44,17 +44,19 @@ def tokens(
 
 
 # ---- TokenSet -------------------------------------------------------------------------------------
-def test_refresh_margin_is_min_of_300s_and_a_fifth_of_the_lifetime() -> None:
+def test_refresh_margin_is_min_of_60s_and_a_hundredth_of_the_lifetime() -> None:
     hour = TokenSet(access_token=SecretStr("a"), issued_at=NOW, expires_at=NOW + timedelta(hours=1))
-    assert hour.refresh_margin == timedelta(seconds=300)
-    assert not hour.expires_soon(NOW + timedelta(seconds=3299))
-    assert hour.expires_soon(NOW + timedelta(seconds=3300))
+    assert hour.refresh_margin == timedelta(seconds=36)
+    assert not hour.expires_soon(NOW + timedelta(seconds=3563))
+    assert hour.expires_soon(NOW + timedelta(seconds=3564))
+    day = TokenSet(access_token=SecretStr("a"), issued_at=NOW, expires_at=NOW + timedelta(days=1))
+    assert day.refresh_margin == timedelta(seconds=60)
     short = TokenSet(
         access_token=SecretStr("a"), issued_at=NOW, expires_at=NOW + timedelta(seconds=2)
     )
-    assert short.refresh_margin == timedelta(seconds=0.4)
-    assert not short.expires_soon(NOW + timedelta(seconds=1.5))
-    assert short.expires_soon(NOW + timedelta(seconds=1.6))
+    assert short.refresh_margin == timedelta(seconds=0.02)
+    assert not short.expires_soon(NOW + timedelta(seconds=1.97))
+    assert short.expires_soon(NOW + timedelta(seconds=1.98))
 
 
 def test_from_response_and_secrets_hidden() -> None:
@@ -232,7 +234,7 @@ class FakeZoomOAuth:
 
 def test_many_threads_refresh_once() -> None:
     fake = FakeZoomOAuth()
-    store = MemoryTokenStore("threads-refresh-once", tokens(ttl=10, age=9.5))
+    store = MemoryTokenStore("threads-refresh-once", tokens(ttl=10, age=9.95))
     manager = OAuthTokenManager(store, fake.endpoint())
     seen: list[str] = []
     threads = [threading.Thread(target=lambda: seen.append(manager.get_token())) for _ in range(20)]
@@ -249,7 +251,7 @@ def test_many_threads_refresh_once() -> None:
 
 async def test_many_tasks_refresh_once() -> None:
     fake = FakeZoomOAuth()
-    store = MemoryTokenStore("tasks-refresh-once", tokens(ttl=10, age=9.5))
+    store = MemoryTokenStore("tasks-refresh-once", tokens(ttl=10, age=9.95))
     manager = OAuthTokenManager(store, fake.endpoint())
     seen = await asyncio.gather(*(manager.aget_token() for _ in range(20)))
     assert fake.grants == 1 and set(seen) == {"at-2"}
@@ -406,3 +408,21 @@ def test_error_messages_never_contain_tokens() -> None:
     text = str(caught.value) + repr(caught.value)
     assert "AT-SECRET" not in text and "RT-SECRET" not in text
     assert json.dumps({"status": caught.value.status}) == '{"status": 400}'
+
+
+def test_token_lifetime_counts_from_the_request_not_the_answer() -> None:
+    """Zoom starts a token's clock when it answers; ours starts earlier, so it runs out first."""
+    fake = FakeZoomOAuth()
+    answered: list[datetime] = []
+
+    def stamp(request: httpx.Request) -> httpx.Response:
+        response = fake.handler(request)
+        answered.append(datetime.now(UTC))
+        return response
+
+    endpoint = TokenEndpoint(
+        "https://zoom.test/oauth", "cid", lambda: "secret", transport=httpx.MockTransport(stamp)
+    )
+    tokens = endpoint.account_credentials("acct")
+    assert tokens.issued_at <= answered[0]
+    assert tokens.expires_at - tokens.issued_at == timedelta(seconds=3600)

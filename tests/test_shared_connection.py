@@ -34,8 +34,8 @@ def emulator_config() -> EmulatorConfig:
 
 
 def most_refreshes(elapsed: float, margin: int = 3) -> int:
-    """Renewal is due at 80 % of a token's life: 1.25 refreshes per expiry, plus a margin."""
-    return math.ceil(elapsed / TTL * 1.25) + margin
+    """Renewal is due at 99 % of a token's life: about one refresh per expiry, plus a margin."""
+    return math.ceil(elapsed / TTL / 0.99) + margin
 
 
 def test_threads_and_tasks_share_one_connection(zoom_emulator: ZoomEmulator) -> None:

@@ -24,7 +24,7 @@ with warnings.catch_warnings():
     from authlib.integrations.httpx_client import AsyncOAuth2Client, OAuth2Client
 
 from prefect_zoom._version import __version__
-from prefect_zoom.auth.tokens import TokenSet
+from prefect_zoom.auth.tokens import TokenSet, utcnow
 from prefect_zoom.exceptions import ZoomServerError, error_from_response
 
 logger = logging.getLogger(__name__)
@@ -98,9 +98,10 @@ class TokenEndpoint:
         """Trade a refresh token for new tokens (the old refresh token dies at once)."""
 
         def call() -> TokenSet:
+            requested = utcnow()
             with self._oauth() as client:
                 data = client.refresh_token(self.token_url, refresh_token=refresh_token)
-            return TokenSet.from_response(data)
+            return TokenSet.from_response(data, now=requested)
 
         return _with_retries(call, "refresh_token")
 
@@ -108,9 +109,10 @@ class TokenEndpoint:
         """Async twin of :meth:`refresh`."""
 
         async def call() -> TokenSet:
+            requested = utcnow()
             async with self._aoauth() as client:
                 data = await client.refresh_token(self.token_url, refresh_token=refresh_token)
-            return TokenSet.from_response(data)
+            return TokenSet.from_response(data, now=requested)
 
         return await _awith_retries(call, "refresh_token")
 
@@ -119,6 +121,7 @@ class TokenEndpoint:
     ) -> TokenSet:
         """Trade an authorization code for the first tokens of a connection (never retried)."""
         extra = {"code_verifier": code_verifier} if code_verifier else {}
+        requested = utcnow()
         with self._oauth() as client:
             data = client.fetch_token(
                 self.token_url,
@@ -127,13 +130,14 @@ class TokenEndpoint:
                 redirect_uri=redirect_uri,
                 **extra,
             )
-        return TokenSet.from_response(data)
+        return TokenSet.from_response(data, now=requested)
 
     async def aexchange_code(
         self, code: str, redirect_uri: str, *, code_verifier: str | None = None
     ) -> TokenSet:
         """Async twin of :meth:`exchange_code`."""
         extra = {"code_verifier": code_verifier} if code_verifier else {}
+        requested = utcnow()
         async with self._aoauth() as client:
             data = await client.fetch_token(
                 self.token_url,
@@ -142,7 +146,7 @@ class TokenEndpoint:
                 redirect_uri=redirect_uri,
                 **extra,
             )
-        return TokenSet.from_response(data)
+        return TokenSet.from_response(data, now=requested)
 
     def _account_request(self, account_id: str) -> dict[str, Any]:
         return {
@@ -155,9 +159,10 @@ class TokenEndpoint:
         """A Server-to-Server token for the account (``grant_type=account_credentials``)."""
 
         def call() -> TokenSet:
+            requested = utcnow()
             with httpx.Client(timeout=TIMEOUT, transport=self._transport) as client:
                 response = client.post(self.token_url, **self._account_request(account_id))
-            return TokenSet.from_response(self._raise_for_error(response).json())
+            return TokenSet.from_response(self._raise_for_error(response).json(), now=requested)
 
         return _with_retries(call, "account_credentials")
 
@@ -165,9 +170,10 @@ class TokenEndpoint:
         """Async twin of :meth:`account_credentials`."""
 
         async def call() -> TokenSet:
+            requested = utcnow()
             async with httpx.AsyncClient(timeout=TIMEOUT, transport=self._async_transport) as c:
                 response = await c.post(self.token_url, **self._account_request(account_id))
-            return TokenSet.from_response(self._raise_for_error(response).json())
+            return TokenSet.from_response(self._raise_for_error(response).json(), now=requested)
 
         return await _awith_retries(call, "account_credentials")
 

@@ -8,10 +8,16 @@ from typing import Any
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
 
-MAX_REFRESH_MARGIN = timedelta(seconds=300)
+MAX_REFRESH_MARGIN = timedelta(seconds=60)
 """Renew at most this long before expiry..."""
-MARGIN_SHARE = 0.2
-"""...and at most this share of the token's lifetime before expiry."""
+MARGIN_SHARE = 0.01
+"""...and at most this share of the token's lifetime before expiry.
+
+The margin only has to cover the moment between checking a token and Zoom reading it: the
+lifetime is counted from when the token was *requested* (see :meth:`TokenSet.from_response`), so
+the client's clock always runs out before Zoom's. A request that still races an expiry gets 401
+and is retried once with the next token (single-flight), so a larger margin would only cost extra
+refreshes: with Zoom's one-hour tokens it is 36 s; with the emulator's 2-second tokens, 20 ms."""
 
 
 def utcnow() -> datetime:
@@ -42,7 +48,11 @@ class TokenSet(BaseModel):
 
     @classmethod
     def from_response(cls, data: Mapping[str, Any], *, now: datetime | None = None) -> TokenSet:
-        """Build from a token endpoint answer (``access_token``, ``expires_in``, ``scope``...)."""
+        """Build from a token endpoint answer (``access_token``, ``expires_in``, ``scope``...).
+
+        ``now`` should be when the token was *requested*: Zoom starts the lifetime on its side
+        later than that, so an expiry counted from the request is never later than Zoom's.
+        """
         now = now or utcnow()
         expires_in = float(data.get("expires_in") or 3600)
         refresh = data.get("refresh_token")
@@ -62,7 +72,7 @@ class TokenSet(BaseModel):
 
     @property
     def refresh_margin(self) -> timedelta:
-        """How long before expiry to renew: min(300 s, 20 % of the lifetime)."""
+        """How long before expiry to renew: min(60 s, 1 % of the lifetime)."""
         return min(MAX_REFRESH_MARGIN, self.lifetime * MARGIN_SHARE)
 
     def expires_soon(self, now: datetime | None = None) -> bool:
