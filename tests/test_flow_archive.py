@@ -165,6 +165,50 @@ def test_trash_only_after_every_file_is_verified(
     assert len(landed) == len(zoom_emulator.state.files) - len(bad_ids)
 
 
+@configured(recordings_per_user=2, recording_bytes=100_000)
+def test_files_reach_the_disk_before_zoom_trashes_them(
+    emulator_config: EmulatorConfig,
+    zoom_emulator: ZoomEmulator,
+    block_name: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    recordings = zoom_emulator.state.recordings
+    in_zoom_when_synced: dict[str, set[str]] = {}  # path -> meetings not yet trashed at its fsync
+    real_fsync = os.fsync
+
+    def spy(fd: int) -> None:
+        path = os.readlink(f"/proc/self/fd/{fd}")
+        in_zoom_when_synced[path] = {uuid for uuid, rec in recordings.items() if not rec.deleted}
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", spy)
+    archive_recordings(block_name, destination=str(tmp_path), trash_after_archive=True)
+    assert all(rec.deleted for rec in recordings.values())
+    manifest = json.loads((tmp_path / MANIFEST_NAME).read_text())["files"]
+    assert len(manifest) == len(zoom_emulator.state.files)
+    for entry in manifest:
+        still_in_zoom = in_zoom_when_synced[str(tmp_path / entry["path"])]
+        assert entry["meeting_uuid"] in still_in_zoom, entry["path"]
+
+
+def test_downloads_skip_fsync_unless_durable(
+    zoom_emulator: ZoomEmulator, block_name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def spy(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", spy)
+    archive_recordings(block_name, destination=str(tmp_path))
+    files = archived_files(tmp_path)
+    assert files and not set(synced) & {str(p) for p in files.values()}
+    assert not [p for p in synced if p.endswith(".partial")]
+
+
 @configured(recordings_per_user=1, recording_bytes=50_000)
 def test_artifacts_and_parameters_hold_no_secret(
     emulator_config: EmulatorConfig, zoom_emulator: ZoomEmulator, block_name: str, tmp_path: Path

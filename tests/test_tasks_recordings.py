@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -440,3 +441,30 @@ def test_spent_retries_keep_the_partial_for_the_next_run(
     assert result.status == "resumed"
     assert result.sha256 == sha256_of(target) == expected_sha(zoom_emulator, mp4["id"])
     assert zoom_emulator.state.counters["fault cut download"] == 2
+
+
+def test_durable_download_fsyncs_the_file_and_its_folder(
+    zoom_emulator: ZoomEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    created = add_recording(zoom_emulator, TODAY - timedelta(days=1), mp4_bytes=200_000)
+    mp4 = created["files"][0]
+    file = RecordingFile(
+        id=mp4["id"],
+        file_type="MP4",
+        file_size=mp4["file_size"],
+        download_url=f"{zoom_emulator.base_url}/rec/download/{mp4['id']}",
+    )
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def spy(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", spy)
+    target = tmp_path / "durable.mp4"
+    with s2s_credentials(zoom_emulator).get_client() as zoom:
+        download_to_path(zoom, file, tmp_path / "plain.mp4")
+        assert synced == []
+        download_to_path(zoom, file, target, durable=True)
+    assert synced == [str(partial_path(target)), str(tmp_path)]

@@ -85,15 +85,25 @@ class Manifest:
         """True when ``path`` was archived (with this size, when Zoom gives one).
 
         In a local folder the file must also still be there with that size, so a file removed
-        since (or a rename lost in a crash) is downloaded again.
+        since (or one a power cut kept short) is downloaded again.
         """
         entry = self.entries.get(path)
         if entry is None or (size is not None and entry.size != size):
             return False
-        if isinstance(self.destination, (str, os.PathLike)):
-            on_disk = Path(self.destination).expanduser() / path
+        on_disk = self.local_path(path)
+        if on_disk is not None:
             return on_disk.is_file() and on_disk.stat().st_size == entry.size
         return True
+
+    def local_path(self, path: str) -> Path | None:
+        """Where ``path`` lies on this machine's disk; ``None`` for remote stores."""
+        if isinstance(self.destination, (str, os.PathLike)):
+            return Path(self.destination).expanduser() / path
+        from prefect.filesystems import LocalFileSystem
+
+        if isinstance(self.destination, LocalFileSystem):
+            return Path(self.destination._resolve_path(path))
+        return None
 
     def add(self, entry: ManifestEntry) -> None:
         self.entries[entry.path] = entry

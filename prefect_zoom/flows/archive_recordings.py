@@ -14,9 +14,16 @@ from prefect.artifacts import (
     update_progress_artifact,
 )
 from prefect.blocks.core import Block
+from prefect.utilities.annotations import quote
 from pydantic import BaseModel
 
-from prefect_zoom.downloads import Destination, DownloadJob, DownloadResult, download_many
+from prefect_zoom.downloads import (
+    Destination,
+    DownloadJob,
+    DownloadResult,
+    download_many,
+    make_durable,
+)
 from prefect_zoom.exceptions import ZoomInputError
 from prefect_zoom.flows._manifest import Manifest, ManifestEntry
 from prefect_zoom.models.recordings import RecordingMeeting
@@ -281,12 +288,14 @@ def archive_recordings(
 
     outcome: dict[str, DownloadResult | str] = {}
     failure: BaseException | None = None
+    # quote(): hand the big collections over as they are; Prefect would otherwise walk every
+    # file and meeting in them looking for futures (0.1-0.2 s for 500 files).
     state = archive_files(
         credentials_block,
-        to_download,
+        quote(to_download),
         target,
-        manifest,
-        found,
+        quote(manifest),
+        quote(found),
         max_concurrency=max_concurrency,
         return_state=True,
     )
@@ -326,6 +335,8 @@ def _trash_archived(
         archived = [job for job in jobs if manifest.has(job.relative_path, job.file.file_size)]
         if not jobs or len(archived) != len(jobs):
             continue
+        # Zoom's copy goes to the trash: ours must survive a power cut first.
+        make_durable(local for job in archived if (local := manifest.local_path(job.relative_path)))
         if file_types is None:
             delete_recordings(credentials_block, uuid, action="trash")
         else:

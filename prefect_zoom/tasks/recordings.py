@@ -185,19 +185,21 @@ def download_recording_file(
     destination: str | Path | WritableFileSystem = DEFAULT_DESTINATION,
     *,
     subfolder: str | None = None,
+    durable: bool = False,
 ) -> DownloadResult:
     """Download one recording file to ``<destination>/<subfolder>/<file.file_name>``.
 
     Skipped when already there with the right size; resumed after a cut; verified (type and
     size) and landed atomically. ``destination`` is a folder or a Prefect ``WritableFileSystem``
-    block (see :mod:`prefect_zoom.downloads` for how each is written).
+    block (see :mod:`prefect_zoom.downloads` for how each is written). ``durable=True`` forces
+    the file to disk before returning: set it when a later step deletes the recording in Zoom.
     """
     file = parse_input(RecordingFile, recording_file, prefix="recording_file")
     _check_destination(destination)
     relative = f"{subfolder.strip('/')}/{file.file_name}" if subfolder else file.file_name
     log = get_run_logger()
     with client_for(credentials) as zoom:
-        return download_recording(zoom, file, destination, relative, log=log)
+        return download_recording(zoom, file, destination, relative, log=log, durable=durable)
 
 
 def meeting_jobs(
@@ -230,11 +232,13 @@ def download_meeting_recordings(
     *,
     file_types: list[str] | None = None,
     max_concurrency: int = 4,
+    durable: bool = False,
 ) -> list[DownloadResult]:
     """Download a recorded meeting's files to ``<destination>/<folder_name>/<file_name>``.
 
     ``file_types`` (e.g. ``["MP4", "TRANSCRIPT"]``) keeps only those types; files Zoom has not
     finished processing are left out. Up to ``max_concurrency`` files download at once.
+    ``durable=True`` forces the files to disk before returning (before deleting them in Zoom).
     """
     meeting = parse_input(RecordingMeeting, recording, prefix="recording")
     wanted = file_types_filter(file_types)
@@ -246,7 +250,9 @@ def download_meeting_recordings(
     log = get_run_logger()
     jobs = meeting_jobs(meeting, wanted, log)
     with client_for(credentials) as zoom:
-        results = download_many(zoom, jobs, destination, max_concurrency=max_concurrency, log=log)
+        results = download_many(
+            zoom, jobs, destination, max_concurrency=max_concurrency, log=log, durable=durable
+        )
     counts = {s: sum(r.status == s for r in results) for s in ("downloaded", "resumed", "skipped")}
     log.info("Meeting %s: %d files %s", meeting.id, len(results), counts)
     return results
