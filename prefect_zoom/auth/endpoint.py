@@ -23,6 +23,7 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message="The httpx module is deprecated")
     from authlib.integrations.httpx_client import AsyncOAuth2Client, OAuth2Client
 
+from prefect_zoom._tls import shared_ssl_context
 from prefect_zoom._version import __version__
 from prefect_zoom.auth.tokens import TokenSet, utcnow
 from prefect_zoom.exceptions import ZoomServerError, error_from_response
@@ -78,6 +79,7 @@ class TokenEndpoint:
             "token_endpoint_auth_method": "client_secret_basic",
             "revocation_endpoint_auth_method": "client_secret_basic",
             "timeout": TIMEOUT,
+            "verify": shared_ssl_context(),
             "headers": {"User-Agent": USER_AGENT},
         }
 
@@ -160,7 +162,9 @@ class TokenEndpoint:
 
         def call() -> TokenSet:
             requested = utcnow()
-            with httpx.Client(timeout=TIMEOUT, transport=self._transport) as client:
+            with httpx.Client(
+                timeout=TIMEOUT, verify=shared_ssl_context(), transport=self._transport
+            ) as client:
                 response = client.post(self.token_url, **self._account_request(account_id))
             return TokenSet.from_response(self._raise_for_error(response).json(), now=requested)
 
@@ -171,7 +175,9 @@ class TokenEndpoint:
 
         async def call() -> TokenSet:
             requested = utcnow()
-            async with httpx.AsyncClient(timeout=TIMEOUT, transport=self._async_transport) as c:
+            async with httpx.AsyncClient(
+                timeout=TIMEOUT, verify=shared_ssl_context(), transport=self._async_transport
+            ) as c:
                 response = await c.post(self.token_url, **self._account_request(account_id))
             return TokenSet.from_response(self._raise_for_error(response).json(), now=requested)
 
@@ -179,7 +185,9 @@ class TokenEndpoint:
 
     def revoke(self, token: str) -> None:
         """Revoke a token at Zoom (``POST /oauth/revoke``, form ``token=…``)."""
-        with httpx.Client(timeout=TIMEOUT, transport=self._transport) as client:
+        with httpx.Client(
+            timeout=TIMEOUT, verify=shared_ssl_context(), transport=self._transport
+        ) as client:
             response = client.post(
                 self.revoke_url,
                 data={"token": token},

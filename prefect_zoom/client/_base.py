@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 
+from prefect_zoom._tls import shared_ssl_context
 from prefect_zoom._version import __version__
 from prefect_zoom.auth.manager import TokenProvider
 from prefect_zoom.catalog import Operation
@@ -51,6 +52,7 @@ class ClientCore:
             "base_url": self.api_base_url + "/",
             "timeout": DEFAULT_TIMEOUT,
             "headers": {"User-Agent": USER_AGENT, "Accept": "application/json"},
+            "verify": shared_ssl_context(),
         }
 
     def _prepare(self, method: str, path: str, operation: str | None) -> Attempts:
