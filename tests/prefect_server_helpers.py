@@ -7,6 +7,7 @@ fail with the tails of the relevant logs.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -16,11 +17,14 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
 from prefect_zoom.flows._manifest import MANIFEST_NAME
+
+if TYPE_CHECKING:
+    from prefect_zoom.emulator import ZoomEmulator
 
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOYMENTS_DIR = ROOT / "deployments"
@@ -161,6 +165,30 @@ def prefect_env(home: Path, api: str, **extra: str) -> dict[str, str]:
         **extra,
     )
     return env
+
+
+def deploy_project(
+    api: str, env: dict[str, str], emulator: ZoomEmulator, block: str, log: Path
+) -> list[dict[str, Any]]:
+    """What a team does once: save a Server-to-Server block for the emulator as ``block``, create
+    the process pool ``zoom-pool`` and ``prefect deploy --all`` of ``deployments/prefect.yaml``;
+    the server's deployments afterwards."""
+    config = emulator.config
+    fields = {
+        "name": block,
+        "account_id": config.account_id,
+        "client_id": config.s2s_client_id,
+        "client_secret": config.s2s_client_secret,
+        "api_base_url": emulator.api_url,
+        "oauth_base_url": emulator.oauth_url,
+    }
+    run([sys.executable, "-c", SAVE_BLOCK], env, log, stdin=json.dumps(fields))
+    run([str(PREFECT), "work-pool", "create", "zoom-pool", "--type", "process"], env, log)
+    run([str(PREFECT), "--no-prompt", "deploy", "--all"], env, log, cwd=DEPLOYMENTS_DIR)
+    deployments: list[dict[str, Any]] = httpx.post(
+        f"{api}/deployments/filter", json={}, timeout=10
+    ).json()
+    return deployments
 
 
 def archived_by_file_id(folder: Path) -> dict[str, Path]:

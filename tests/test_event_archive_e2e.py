@@ -21,15 +21,13 @@ from typing import Any
 import httpx
 import pytest
 from prefect_server_helpers import (
-    DEPLOYMENTS_DIR,
     PREFECT,
-    SAVE_BLOCK,
     TERMINAL,
     archived_by_file_id,
     background,
+    deploy_project,
     group_alive,
     prefect_env,
-    run,
     tail,
     wait_for,
     wait_healthy,
@@ -81,20 +79,7 @@ def test_a_recording_completed_webhook_archives_the_recording(tmp_path: Path) ->
         )
         wait_healthy(api, server, logs["server"], deadline=120)
 
-        config = emulator.config
-        fields = {
-            "name": block,
-            "account_id": config.account_id,
-            "client_id": config.s2s_client_id,
-            "client_secret": config.s2s_client_secret,
-            "api_base_url": emulator.api_url,
-            "oauth_base_url": emulator.oauth_url,
-        }
-        run([sys.executable, "-c", SAVE_BLOCK], env, logs["cli"], stdin=json.dumps(fields))
-        run([prefect, "work-pool", "create", "zoom-pool", "--type", "process"], env, logs["cli"])
-        run([prefect, "--no-prompt", "deploy", "--all"], env, logs["cli"], cwd=DEPLOYMENTS_DIR)
-
-        deployments = httpx.post(f"{api}/deployments/filter", json={}, timeout=10).json()
+        deployments = deploy_project(api, env, emulator, block, logs["cli"])
         (deployment,) = [d for d in deployments if d["name"] == DEPLOYMENT]
         assert deployment["parameters"]["credentials_block"] == block
         assert deployment["parameters"]["destination"] == str(archive)
@@ -115,7 +100,8 @@ def test_a_recording_completed_webhook_archives_the_recording(tmp_path: Path) ->
                 cwd=tmp_path,
             )
         )
-        receiver_env = {**env, "ZOOM_WEBHOOK_SECRET_TOKEN": config.webhook_secret_token}
+        secret = emulator.config.webhook_secret_token
+        receiver_env = {**env, "ZOOM_WEBHOOK_SECRET_TOKEN": secret}
         receiver = stack.enter_context(
             background(
                 [

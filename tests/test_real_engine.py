@@ -6,19 +6,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sys
 from contextlib import ExitStack
 from pathlib import Path
 
-import httpx
 import pytest
 from prefect_server_helpers import (
-    DEPLOYMENTS_DIR,
     PREFECT,
-    SAVE_BLOCK,
     UUID,
     archived_by_file_id,
     background,
+    deploy_project,
     group_alive,
     prefect_env,
     run,
@@ -69,20 +66,7 @@ def test_deploy_all_and_a_process_worker_archive_the_recordings(tmp_path: Path) 
         )
         wait_healthy(api, server, server_log, deadline=120)
 
-        config = emulator.config
-        fields = {
-            "name": block,
-            "account_id": config.account_id,
-            "client_id": config.s2s_client_id,
-            "client_secret": config.s2s_client_secret,
-            "api_base_url": emulator.api_url,
-            "oauth_base_url": emulator.oauth_url,
-        }
-        run([sys.executable, "-c", SAVE_BLOCK], env, cli_log, stdin=json.dumps(fields))
-        run([prefect, "work-pool", "create", "zoom-pool", "--type", "process"], env, cli_log)
-        run([prefect, "--no-prompt", "deploy", "--all"], env, cli_log, cwd=DEPLOYMENTS_DIR)
-
-        deployments = httpx.post(f"{api}/deployments/filter", json={}, timeout=10).json()
+        deployments = deploy_project(api, env, emulator, block, cli_log)
         by_name = {d["name"]: d for d in deployments}
         assert set(by_name) == DEPLOYMENT_NAMES, tail(cli_log)
         for deployment in deployments:
