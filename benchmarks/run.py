@@ -67,6 +67,9 @@ from _support import (
     prefect_server,
     stop_group,
 )
+
+sys.path.insert(0, str(TESTS_DIR))  # the shared-connection worker lives with the tests
+
 from download_throughput import (
     _asyncio_download,
     credentials,
@@ -74,6 +77,7 @@ from download_throughput import (
     pack_download,
     seed,
 )
+from shared_connection_worker import run_together
 
 RESULTS = BENCH_DIR / "RESULTS.md"
 ALL = ("download", "archive-small", "archive-large", "memory", "ratelimit", "refresh", "overhead")
@@ -484,52 +488,21 @@ def _save_oauth_block(base_url: str, ttl: int) -> str:
 def bench_refresh(ctx: Context) -> Row:
     ttl = 2
     duration = 10.0 if ctx.quick else 60.0
-    modes = ["threads", "asyncio", "threads", "asyncio"]
     with emulator_process(access_token_ttl=ttl) as base_url:
         block = _save_oauth_block(base_url, ttl)
-        workers = [
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    str(TESTS_DIR / "shared_connection_worker.py"),
-                    "--block",
-                    block,
-                    "--duration",
-                    str(duration),
-                    "--concurrency",
-                    "25",
-                    "--mode",
-                    mode,
-                    "--wait-for-go",
-                ],
-                env=ctx.env(),
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-                start_new_session=True,
-            )
-            for mode in modes
-        ]
-        try:
-            for worker in workers:
-                assert worker.stdout is not None
-                line = worker.stdout.readline().strip()
-                if line != "ready":
-                    raise RuntimeError(f"worker not ready: {line!r}")
-            before = httpx.get(f"{base_url}/_emulator/counters", timeout=10).json()
-            started = time.monotonic()
-            for worker in workers:
-                assert worker.stdin is not None
-                worker.stdin.write("go\n")
-                worker.stdin.flush()
-            outputs = [worker.communicate(timeout=duration + 180) for worker in workers]
-            elapsed = time.monotonic() - started
-        finally:
-            for worker in workers:
-                stop_group(worker, grace=2)
+        before: dict[str, int] = {}
+        summaries, elapsed = run_together(
+            block,
+            ["threads", "asyncio", "threads", "asyncio"],
+            duration=duration,
+            concurrency=25,
+            env=ctx.env(),
+            before_go=lambda: before.update(
+                httpx.get(f"{base_url}/_emulator/counters", timeout=10).json()
+            ),
+            grace=180,
+        )
         after = httpx.get(f"{base_url}/_emulator/counters", timeout=10).json()
-    summaries = [json.loads(out.strip().splitlines()[-1]) for out, _ in outputs]
     calls = sum(s["calls"] for s in summaries)
     failures = sum(s["failures"] for s in summaries)
     refreshes = after.get("grant refresh_token", 0) - before.get("grant refresh_token", 0)

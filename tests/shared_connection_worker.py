@@ -6,8 +6,9 @@ One process of the shared-connection test and benchmark::
         --block NAME [--kind oauth|s2s] [--duration 20] [--concurrency 25] [--mode threads|asyncio]
 
 With ``--wait-for-go`` it prints ``ready`` once set up and starts when a line arrives on stdin, so
-several processes can start together. The last line printed is the JSON summary; the exit code is
-1 when any call failed.
+several processes can start together: :func:`run_together` does that from the parent (the test and
+the benchmark import it). The last line printed is the JSON summary; the exit code is 1 when any
+call failed.
 """
 
 from __future__ import annotations
@@ -16,11 +17,16 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import statistics
+import subprocess
 import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import suppress
+from pathlib import Path
 from typing import Any, cast
 
 from prefect_zoom import ZoomOAuthCredentials, ZoomServerToServerCredentials
@@ -129,6 +135,82 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--operation", default="get_user")
     parser.add_argument("--wait-for-go", action="store_true", help="print ready; start on stdin")
     return parser.parse_args(argv)
+
+
+def run_together(
+    block: str,
+    modes: Sequence[str],
+    *,
+    duration: float,
+    concurrency: int,
+    env: Mapping[str, str],
+    before_go: Callable[[], None] = lambda: None,
+    grace: float = 120,
+) -> tuple[list[dict[str, Any]], float]:
+    """Start one worker process per mode on the connection ``block``; once every one has loaded
+    it and said ``ready``, call ``before_go`` and start them all at once.
+
+    Returns each worker's summary (its ``failures`` count the calls that failed) and the seconds
+    from the start to the last answer. Raises ``RuntimeError`` (with the worker's output) when one
+    is not ready or ends without a summary, and ``TimeoutExpired`` when one outlives
+    ``duration + grace``; every worker's process group is ended either way.
+    """
+    workers = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                str(Path(__file__).resolve()),
+                "--block",
+                block,
+                "--duration",
+                str(duration),
+                "--concurrency",
+                str(concurrency),
+                "--mode",
+                mode,
+                "--wait-for-go",
+            ],
+            env=dict(env),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        for mode in modes
+    ]
+    try:
+        for worker in workers:
+            assert worker.stdout is not None
+            line = worker.stdout.readline().strip()
+            if line != "ready":
+                raise RuntimeError(f"worker not ready: {line!r}\n{_stderr(worker)}")
+        before_go()
+        started = time.monotonic()
+        for worker in workers:
+            assert worker.stdin is not None
+            worker.stdin.write("go\n")
+            worker.stdin.flush()
+        outputs = [worker.communicate(timeout=duration + grace) for worker in workers]
+        elapsed = time.monotonic() - started
+    finally:
+        for worker in workers:
+            with suppress(ProcessLookupError):
+                os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait(10)
+    summaries = []
+    for worker, (stdout, stderr) in zip(workers, outputs, strict=True):
+        lines = stdout.strip().splitlines()
+        if not lines:
+            raise RuntimeError(f"worker exited {worker.returncode} silently\n{stderr[-2000:]}")
+        summaries.append(json.loads(lines[-1]))
+    return summaries, elapsed
+
+
+def _stderr(worker: subprocess.Popen[str]) -> str:
+    if worker.poll() is None:
+        worker.kill()
+    return worker.stderr.read()[-2000:] if worker.stderr else ""
 
 
 def main(argv: list[str] | None = None) -> int:

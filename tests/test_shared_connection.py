@@ -11,21 +11,18 @@ import asyncio
 import json
 import math
 import os
-import subprocess
-import sys
 import threading
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 from connection_helpers import load_block, oauth_credentials
+from shared_connection_worker import run_together
 
 from prefect_zoom import ZoomOAuthCredentials
 from prefect_zoom.emulator import EmulatorConfig, ZoomEmulator
 
 TTL = 2
-WORKER = Path(__file__).with_name("shared_connection_worker.py")
 
 
 @pytest.fixture
@@ -105,60 +102,21 @@ def test_four_processes_share_one_connection(zoom_emulator: ZoomEmulator) -> Non
         "PREFECT_LOGGING_LEVEL": "WARNING",
     }
     duration = 20.0
-    modes = ["threads", "asyncio", "threads", "asyncio"]
-    workers = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                str(WORKER),
-                "--block",
-                name,
-                "--duration",
-                str(duration),
-                "--concurrency",
-                "25",
-                "--mode",
-                mode,
-                "--wait-for-go",
-            ],
-            env=env,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for mode in modes
-    ]
-    try:
-        for worker in workers:  # wait until every process has imported and loaded the block
-            assert worker.stdout is not None
-            line = worker.stdout.readline().strip()
-            assert line == "ready", (line, worker.stderr.read() if worker.stderr else "")
-        grants_before = zoom_emulator.state.counters["grant refresh_token"]
-        started = time.monotonic()
-        for worker in workers:
-            assert worker.stdin is not None
-            worker.stdin.write("go\n")
-            worker.stdin.flush()
-        outputs = [worker.communicate(timeout=duration + 120) for worker in workers]
-        elapsed = time.monotonic() - started
-    finally:
-        for worker in workers:
-            if worker.poll() is None:
-                worker.kill()
-
-    summaries = []
-    for worker, (stdout, stderr) in zip(workers, outputs, strict=True):
-        lines = stdout.strip().splitlines()
-        assert lines, stderr
-        summaries.append(json.loads(lines[-1]))
-        assert worker.returncode == 0, (summaries[-1], stderr[-2000:])
+    grants_before: list[int] = []
+    summaries, elapsed = run_together(
+        name,
+        ["threads", "asyncio", "threads", "asyncio"],
+        duration=duration,
+        concurrency=25,
+        env=env,
+        before_go=lambda: grants_before.append(zoom_emulator.state.counters["grant refresh_token"]),
+    )
     print(json.dumps(summaries, indent=1))
 
     total_calls = sum(s["calls"] for s in summaries)
     assert sum(s["failures"] for s in summaries) == 0
     assert total_calls > 200
-    refreshes = zoom_emulator.state.counters["grant refresh_token"] - grants_before
+    refreshes = zoom_emulator.state.counters["grant refresh_token"] - grants_before[0]
     print(f"{total_calls} calls, {refreshes} refreshes in {elapsed:.1f} s (tokens live {TTL} s)")
     assert 1 <= refreshes <= most_refreshes(elapsed), (refreshes, elapsed)
 
