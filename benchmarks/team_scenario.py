@@ -13,8 +13,9 @@ end:
    (module entrypoint, no code to pull, like ``deployments/prefect.yaml``);
 5. ``--runs`` flow runs of it at once, each into its own folder, all on that one connection.
 
-It passes when every run completes, every file of every run is complete, and the connection
-still works at the end. One JSON line is printed (runs, states, token refreshes, seconds); the
+Each worker takes at most half the runs at once, so both run some. It passes when every run
+completes, both workers started runs (read from each run's log in the API), every file of every
+run is complete, and the connection still works at the end. One JSON line is printed (runs, states, token refreshes, seconds); the
 exit code is 0 on a pass, 1 otherwise.
 """
 
@@ -25,16 +26,19 @@ import asyncio
 import glob
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import httpx
 from prefect.settings import PREFECT_API_URL, PREFECT_HOME, temporary_settings
@@ -53,6 +57,7 @@ from download_throughput import emulator_process
 
 ENTRYPOINT = "prefect_zoom.flows.archive_recordings.archive_recordings"
 POOL = "zoom-team-pool"
+SUBMITTED_BY = re.compile(r"Worker '([^']+)' submitting flow run")
 
 
 # ---- PostgreSQL ----------------------------------------------------------------------------
@@ -205,7 +210,7 @@ async def run_all(deployment_id: str, folders: list[Path], timeout: float) -> li
     async with get_client() as client:
         runs = [
             await client.create_flow_run_from_deployment(
-                deployment_id, parameters={"destination": str(folder)}
+                UUID(deployment_id), parameters={"destination": str(folder)}
             )
             for folder in folders
         ]
@@ -217,14 +222,28 @@ async def run_all(deployment_id: str, folders: list[Path], timeout: float) -> li
             if len(done) == len(runs) or time.monotonic() > deadline:
                 break
             await asyncio.sleep(1)
+        workers = [await worker_of(client, r.id) for r in current]
     return [
         {
             "flow_run": str(r.id),
             "state": r.state.type.value if r.state else None,
             "message": (r.state.message or "")[:500] if r.state else None,
+            "worker": worker,
         }
-        for r in current
+        for r, worker in zip(current, workers, strict=True)
     ]
+
+
+async def worker_of(client: Any, flow_run_id: UUID) -> str | None:
+    """The worker that started a flow run, from the run's own log ("Worker 'x' submitting ...")."""
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+
+    logs = await client.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])))
+    for log in logs:
+        found = SUBMITTED_BY.search(log.message)
+        if found:
+            return found.group(1)
+    return None
 
 
 def complete_files(folder: Path, size: int) -> int:
@@ -271,10 +290,16 @@ def scenario(runs: int, recordings: int, size: int, ttl: int, timeout: float) ->
                             POOL,
                             "--name",
                             f"team-worker-{number}",
+                            # half the runs each at most, so both workers take some
                             "--limit",
-                            str(runs),
+                            str(-(-runs // 2)),
                         ],
-                        env=prefect_env(home, api_url, PREFECT_LOGGING_LEVEL="INFO"),
+                        env=prefect_env(
+                            home,
+                            api_url,
+                            PREFECT_LOGGING_LEVEL="INFO",
+                            PREFECT_WORKER_QUERY_SECONDS="1",
+                        ),
                         cwd=ROOT,
                         stdout=log,
                         stderr=subprocess.STDOUT,
@@ -297,10 +322,7 @@ def scenario(runs: int, recordings: int, size: int, ttl: int, timeout: float) ->
                 still_valid = False
                 outcomes.append({"connection": f"{type(exc).__name__}: {exc}"[:500]})
             landed = [complete_files(folder, size) for folder in folders]
-            worker_hosts = {}
-            for number in range(2):
-                text = (scratch / f"worker-{number}.log").read_text(errors="replace")
-                worker_hosts[f"team-worker-{number}"] = text.count("submitting flow run")
+            started_by = Counter(o["worker"] for o in outcomes if o.get("worker"))
     finally:
         for worker in workers:
             stop_group(worker)
@@ -312,6 +334,7 @@ def scenario(runs: int, recordings: int, size: int, ttl: int, timeout: float) ->
         and all(s == "COMPLETED" for s in states)
         and all(n == recordings for n in landed)
         and still_valid
+        and len(started_by) == 2
     )
     return {
         "scenario": "team",
@@ -320,7 +343,7 @@ def scenario(runs: int, recordings: int, size: int, ttl: int, timeout: float) ->
         "states": states,
         "files_per_run": landed,
         "expected_files_per_run": recordings,
-        "runs_started_by_worker": worker_hosts,
+        "runs_started_by_worker": dict(started_by),
         "connection_still_valid": still_valid,
         "token_ttl": ttl,
         "token_refreshes": refreshes,
