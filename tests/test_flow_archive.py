@@ -153,7 +153,7 @@ def test_trash_only_after_every_file_is_verified(
     for file in bad.files:
         file.content_type = "text/html"  # the emulator serves the file as HTML: verification fails
 
-    state: State[object] = archive_recordings(
+    state: State[ArchiveReport] = archive_recordings(
         block_name, destination=str(tmp_path), trash_after_archive=True, return_state=True
     )
     assert state.is_failed()
@@ -224,6 +224,7 @@ def test_artifacts_and_parameters_hold_no_secret(
     assert (tmp_path / "block" / MANIFEST_NAME).exists()
 
     secrets = [zoom_emulator.config.s2s_client_secret, *zoom_emulator.state.access_tokens]
+    assert state.state_details.flow_run_id is not None
     with get_client(sync_client=True) as client:
         run = client.read_flow_run(state.state_details.flow_run_id)
         artifacts = client.read_artifacts(

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from connection_helpers import oauth_credentials
+from connection_helpers import load_block, oauth_credentials
 from prefect import flow, get_client
 from prefect.client.schemas.filters import (
     FlowRunFilter,
@@ -111,7 +111,7 @@ def test_no_secret_anywhere(
     block.save(oauth_name, overwrite=True)
     for token in zoom_emulator.state.access_tokens.values():
         token.expires_at = 0
-    loaded = ZoomOAuthCredentials.load(oauth_name)
+    loaded = load_block(ZoomOAuthCredentials, oauth_name)
     with loaded.get_client() as zoom:
         assert zoom.get_json("/users/me", operation="get_user")["email"]
         seen.append(("client repr", repr(zoom)))
@@ -137,7 +137,7 @@ def test_no_secret_anywhere(
         token.expires_at = 0
     with (
         pytest.raises(ZoomAuthorizeAgainError) as failure,
-        ZoomOAuthCredentials.load(oauth_name).get_client() as zoom,
+        load_block(ZoomOAuthCredentials, oauth_name).get_client() as zoom,
     ):
         zoom.get_json("/users/me", operation="get_user")
     seen += [("error str", str(failure.value)), ("error repr", repr(failure.value))]
