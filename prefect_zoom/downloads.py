@@ -272,6 +272,8 @@ def download_to_path(
     expected = file.file_size
     if target.is_file() and (expected is None or target.stat().st_size == expected):
         log.info("%s already at %s; skipped", _describe(file), target)
+        if durable:  # an earlier run may have landed it without forcing it to disk
+            make_durable([target])
         return DownloadResult(
             file_id=file.id,
             meeting_uuid=meeting_uuid,
@@ -370,6 +372,8 @@ def _attempt(
         have = 0
     if expected is not None and have == expected and have > 0:
         # A complete partial from an earlier run (it stopped before landing): no request.
+        if durable:
+            make_durable([partial])
         return sha256_of(partial, chunk_size).hexdigest(), None, True
     headers = {"Accept-Encoding": "identity"}
     if have:

@@ -468,3 +468,30 @@ def test_durable_download_fsyncs_the_file_and_its_folder(
         assert synced == []
         download_to_path(zoom, file, target, durable=True)
     assert synced == [str(partial_path(target)), str(tmp_path)]
+
+
+def test_durable_download_of_a_file_already_there_forces_it_to_disk(
+    zoom_emulator: ZoomEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    created = add_recording(zoom_emulator, TODAY - timedelta(days=1), mp4_bytes=100_000)
+    mp4 = created["files"][0]
+    file = RecordingFile(
+        id=mp4["id"],
+        file_type="MP4",
+        file_size=mp4["file_size"],
+        download_url=f"{zoom_emulator.base_url}/rec/download/{mp4['id']}",
+    )
+    target = tmp_path / "landed-earlier.mp4"
+    with s2s_credentials(zoom_emulator).get_client() as zoom:
+        download_to_path(zoom, file, target)  # an earlier, ordinary run
+        synced: list[str] = []
+        real_fsync = os.fsync
+
+        def spy(fd: int) -> None:
+            synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+            real_fsync(fd)
+
+        monkeypatch.setattr(os, "fsync", spy)
+        result = download_to_path(zoom, file, target, durable=True)
+    assert result.status == "skipped"
+    assert synced == [str(target), str(tmp_path)]
