@@ -35,6 +35,7 @@ T = TypeVar("T")
 USER_AGENT = f"prefect-zoom/{__version__}"
 TOKEN_ATTEMPTS = 3
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+_jitter = random.Random()  # our own, so the global random of user code stays untouched
 
 
 class TokenEndpoint:
@@ -202,7 +203,7 @@ def _retryable(exc: BaseException) -> bool:
 
 
 def _delay(attempt: int) -> float:
-    return random.uniform(0, min(4.0, 0.25 * 2**attempt))
+    return _jitter.uniform(0, min(4.0, 0.25 * 2**attempt))
 
 
 def _with_retries(call: Callable[[], T], grant: str) -> T:

@@ -39,6 +39,7 @@ LEASE_SECONDS = 180.0
 HEALTH_TTL_SECONDS = 60.0
 POLL_MIN_SECONDS = 0.02
 POLL_MAX_SECONDS = 0.1
+_jitter = random.Random()  # our own, so the global random of user code stays untouched
 
 _registry_guard = threading.Lock()
 _thread_locks: dict[str, threading.Lock] = {}
@@ -197,7 +198,7 @@ def _locked(exc: BaseException) -> bool:
 
 
 def _poll_delay(attempt: int) -> float:
-    return random.uniform(POLL_MIN_SECONDS, min(POLL_MAX_SECONDS, POLL_MIN_SECONDS * 2**attempt))
+    return _jitter.uniform(POLL_MIN_SECONDS, min(POLL_MAX_SECONDS, POLL_MIN_SECONDS * 2**attempt))
 
 
 def _lease_id(response: httpx.Response) -> UUID:
