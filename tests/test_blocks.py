@@ -186,3 +186,25 @@ def test_s2s_token_is_cached_in_the_saved_block(zoom_emulator: ZoomEmulator) -> 
 def test_get_client_shares_one_token_manager() -> None:
     block = ZoomServerToServerCredentials(account_id="a", client_id="c", client_secret="s")
     assert block.get_client().tokens is block.get_async_client().tokens
+
+
+def test_a_name_loads_as_whichever_block_type_it_is(
+    zoom_emulator: ZoomEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from prefect_zoom.tasks._common import load_credentials
+
+    name = f"kind-{uuid.uuid4().hex[:8]}"
+    s2s_credentials(zoom_emulator).save(name)
+    tried: list[str] = []
+    real_load = ZoomOAuthCredentials.load.__func__  # type: ignore[attr-defined]
+
+    def counting_load(cls: type[Block], *args: object, **kwargs: object) -> object:
+        tried.append(cls.__name__)
+        return real_load(cls, *args, **kwargs)
+
+    monkeypatch.setattr(ZoomOAuthCredentials, "load", classmethod(counting_load))
+    assert isinstance(load_credentials(name), ZoomServerToServerCredentials)
+    assert isinstance(load_credentials(name), ZoomServerToServerCredentials)
+    assert tried == ["ZoomOAuthCredentials"]  # only the first call tried the other type
+    oauth_credentials(zoom_emulator).save(f"{name}-oauth")
+    assert isinstance(load_credentials(f"{name}-oauth"), ZoomOAuthCredentials)

@@ -26,6 +26,10 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+_KIND_OF: dict[str, type[ZoomCredentials]] = {}
+"""Which block type each name loaded as in this process (the block itself is loaded every time)."""
+
+
 def load_credentials(credentials: CredentialsLike) -> ZoomCredentials:
     """The block itself, or the saved block of that name (OAuth or Server-to-Server)."""
     if isinstance(credentials, (ZoomOAuthCredentials, ZoomServerToServerCredentials)):
@@ -36,13 +40,16 @@ def load_credentials(credentials: CredentialsLike) -> ZoomCredentials:
             f"expected a Zoom credentials block or a block name, got {type(credentials).__name__}",
             "Pass the name of a saved ZoomOAuthCredentials or ZoomServerToServerCredentials block.",
         )
-    errors: list[str] = []
-    for block_type in (ZoomOAuthCredentials, ZoomServerToServerCredentials):
+    kinds: list[type[ZoomCredentials]] = [ZoomOAuthCredentials, ZoomServerToServerCredentials]
+    if _KIND_OF.get(credentials) is ZoomServerToServerCredentials:
+        kinds.reverse()  # one request instead of a failed one first
+    for block_type in kinds:
         try:
             loaded: ZoomCredentials = block_type.load(credentials, validate=True)  # type: ignore[assignment]
-            return loaded
-        except ValueError as error:
-            errors.append(str(error))
+        except ValueError:
+            continue
+        _KIND_OF[credentials] = block_type
+        return loaded
     raise ZoomInputError(
         "credentials",
         f"no Zoom credentials block named {credentials!r}",
