@@ -356,6 +356,26 @@ async def test_distinct_events_are_all_emitted(
     assert len(ids) == 3
 
 
+async def test_two_replicas_emit_one_prefect_event_id_for_one_zoom_event() -> None:
+    """Each replica remembers only its own deliveries; the event id they emit is the same, so
+    Prefect (whose trigger service skips an id it has processed) acts on the event once."""
+    envelope = recording_completed(f"replicated-{uuid.uuid4().hex}")
+    first, retried = signed(envelope, timestamp=int(time.time()) - 30), signed(envelope)
+    ids = []
+    for raw, headers in (first, retried):  # Zoom's retry is signed anew, to another replica
+        emit = RecordingEmit()
+        replica = create_receiver_app(SECRET, emit=emit)
+        transport = httpx.ASGITransport(app=replica)
+        async with httpx.AsyncClient(transport=transport, base_url="http://replica") as client:
+            answer = await client.post("/zoom/webhook", content=raw, headers=headers)
+        assert answer.json() == {"status": "accepted"}
+        assert receiver_of(replica).drain(5)
+        receiver_of(replica).close()
+        (call,) = emit.calls
+        ids.append(call["id"])
+    assert ids[0] == ids[1]
+
+
 async def test_the_dedupe_memory_is_bounded() -> None:
     emit = RecordingEmit()
     app = create_receiver_app(SECRET, emit=emit, dedupe_size=2)
