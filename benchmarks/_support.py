@@ -6,7 +6,10 @@ The Prefect server helpers live in the package (:mod:`prefect_zoom.local_prefect
 
 from __future__ import annotations
 
+import sys
+import uuid
 from pathlib import Path
+from types import SimpleNamespace
 
 from prefect_zoom.emulator.server import free_port
 from prefect_zoom.local_prefect import prefect_env, prefect_server, stop_group
@@ -15,6 +18,26 @@ BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
 TESTS_DIR = ROOT / "tests"
 
+
+def save_oauth_block(base_url: str, ttl: int, prefix: str) -> str:
+    """An OAuth connection authorized through the emulator's pages (tokens living ``ttl`` s),
+    saved as a block named ``<prefix>-<random>``; its name."""
+    sys.path.insert(0, str(TESTS_DIR))
+    from connection_helpers import oauth_credentials
+
+    from prefect_zoom.emulator import EmulatorConfig
+
+    shim = SimpleNamespace(
+        config=EmulatorConfig(access_token_ttl=ttl),
+        base_url=base_url,
+        api_url=f"{base_url}/v2",
+        oauth_url=f"{base_url}/oauth",
+    )
+    name = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    oauth_credentials(shim).save(name, overwrite=True)  # type: ignore[arg-type]
+    return name
+
+
 __all__ = [
     "BENCH_DIR",
     "ROOT",
@@ -22,5 +45,6 @@ __all__ = [
     "free_port",
     "prefect_env",
     "prefect_server",
+    "save_oauth_block",
     "stop_group",
 ]

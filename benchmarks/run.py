@@ -52,7 +52,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from queue import Empty, Queue
-from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -65,6 +64,7 @@ from _support import (
     TESTS_DIR,
     prefect_env,
     prefect_server,
+    save_oauth_block,
     stop_group,
 )
 
@@ -467,29 +467,11 @@ def bench_ratelimit(ctx: Context) -> Row:
 
 
 # ---- refresh single-flight ---------------------------------------------------------------------
-def _save_oauth_block(base_url: str, ttl: int) -> str:
-    """An OAuth connection authorized through the emulator's pages, saved as a block."""
-    sys.path.insert(0, str(TESTS_DIR))
-    from connection_helpers import oauth_credentials
-
-    from prefect_zoom.emulator import EmulatorConfig
-
-    shim = SimpleNamespace(
-        config=EmulatorConfig(access_token_ttl=ttl),
-        base_url=base_url,
-        api_url=f"{base_url}/v2",
-        oauth_url=f"{base_url}/oauth",
-    )
-    name = f"bench-oauth-{uuid.uuid4().hex[:8]}"
-    oauth_credentials(shim).save(name, overwrite=True)  # type: ignore[arg-type]
-    return name
-
-
 def bench_refresh(ctx: Context) -> Row:
     ttl = 2
     duration = 10.0 if ctx.quick else 60.0
     with emulator_process(access_token_ttl=ttl) as base_url:
-        block = _save_oauth_block(base_url, ttl)
+        block = save_oauth_block(base_url, ttl, "bench-oauth")
         before: dict[str, int] = {}
         summaries, elapsed = run_together(
             block,

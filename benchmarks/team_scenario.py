@@ -32,7 +32,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -47,10 +46,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _support import (
     ROOT,
-    TESTS_DIR,
     free_port,
     prefect_env,
     prefect_server,
+    save_oauth_block,
     stop_group,
 )
 from download_throughput import emulator_process
@@ -161,26 +160,6 @@ def postgres_cluster() -> Iterator[str]:
 
 
 # ---- Prefect objects -----------------------------------------------------------------------
-def save_oauth_block(base_url: str, ttl: int) -> str:
-    """An OAuth connection authorized through the emulator's pages, saved as a block."""
-    from types import SimpleNamespace
-
-    sys.path.insert(0, str(TESTS_DIR))
-    from connection_helpers import oauth_credentials
-
-    from prefect_zoom.emulator import EmulatorConfig
-
-    shim = SimpleNamespace(
-        config=EmulatorConfig(access_token_ttl=ttl),
-        base_url=base_url,
-        api_url=f"{base_url}/v2",
-        oauth_url=f"{base_url}/oauth",
-    )
-    name = f"team-oauth-{uuid.uuid4().hex[:8]}"
-    oauth_credentials(shim).save(name, overwrite=True)  # type: ignore[arg-type]
-    return name
-
-
 async def create_deployment(block: str) -> str:
     """A process-pool deployment of the archive flow; its id."""
     from prefect import get_client
@@ -274,7 +253,7 @@ def scenario(runs: int, recordings: int, size: int, ttl: int, timeout: float) ->
                     json={"topic": f"team {number}", "mp4_bytes": size, "file_types": ["MP4"]},
                     timeout=30,
                 ).raise_for_status()
-            block = save_oauth_block(base_url, ttl)
+            block = save_oauth_block(base_url, ttl, "team-oauth")
             deployment_id = asyncio.run(create_deployment(block))
             for number in range(2):
                 log = (scratch / f"worker-{number}.log").open("wb")
