@@ -39,3 +39,17 @@ def shared_emulator() -> Iterator[ZoomEmulator]:
     """An emulator with default settings, shared by tests that only read."""
     with ZoomEmulator() as emulator:
         yield emulator
+
+
+@pytest.fixture
+def fsynced(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The paths every ``os.fsync`` call of the test forced to disk, in order."""
+    paths: list[str] = []
+    real_fsync = os.fsync
+
+    def spy(fd: int) -> None:
+        paths.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", spy)
+    return paths

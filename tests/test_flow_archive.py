@@ -193,20 +193,12 @@ def test_files_reach_the_disk_before_zoom_trashes_them(
 
 
 def test_downloads_skip_fsync_unless_durable(
-    zoom_emulator: ZoomEmulator, block_name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    zoom_emulator: ZoomEmulator, block_name: str, tmp_path: Path, fsynced: list[str]
 ) -> None:
-    synced: list[str] = []
-    real_fsync = os.fsync
-
-    def spy(fd: int) -> None:
-        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
-        real_fsync(fd)
-
-    monkeypatch.setattr(os, "fsync", spy)
     archive_recordings(block_name, destination=str(tmp_path))
     files = archived_files(tmp_path)
-    assert files and not set(synced) & {str(p) for p in files.values()}
-    assert not [p for p in synced if p.endswith(".partial")]
+    assert files and not set(fsynced) & {str(p) for p in files.values()}
+    assert not [p for p in fsynced if p.endswith(".partial")]
 
 
 @configured(recordings_per_user=1, recording_bytes=50_000)

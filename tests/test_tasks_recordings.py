@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -60,6 +59,19 @@ def add_recording(emulator: ZoomEmulator, day: date, **fields: Any) -> dict[str,
     body = {"start_time": start.isoformat(), "mp4_bytes": 200_000, **fields}
     answer: dict[str, Any] = emulator.control("POST", "recordings", json=body)
     return answer
+
+
+def emulator_mp4(emulator: ZoomEmulator, mp4_bytes: int) -> tuple[str, RecordingFile]:
+    """A new recording of yesterday in the emulator; its MP4's id, and the MP4 as the listing
+    describes it."""
+    mp4 = add_recording(emulator, TODAY - timedelta(days=1), mp4_bytes=mp4_bytes)["files"][0]
+    return mp4["id"], RecordingFile(
+        id=mp4["id"],
+        file_type="MP4",
+        file_extension="MP4",
+        file_size=mp4["file_size"],
+        download_url=f"{emulator.base_url}/rec/download/{mp4['id']}",
+    )
 
 
 def sha256_of(path: Path) -> str:
@@ -398,21 +410,13 @@ def test_content_type_rules() -> None:
 def test_partial_from_an_earlier_run_is_resumed(
     zoom_emulator: ZoomEmulator, tmp_path: Path
 ) -> None:
-    created = add_recording(zoom_emulator, TODAY - timedelta(days=1), mp4_bytes=1_500_000)
-    mp4 = created["files"][0]
-    file = RecordingFile(
-        id=mp4["id"],
-        file_type="MP4",
-        file_extension="MP4",
-        file_size=mp4["file_size"],
-        download_url=f"{zoom_emulator.base_url}/rec/download/{mp4['id']}",
-    )
+    file_id, file = emulator_mp4(zoom_emulator, 1_500_000)
     target = tmp_path / "x.mp4"
-    partial_path(target).write_bytes(content.read_bytes(mp4["id"], 0, 1_000_000))
+    partial_path(target).write_bytes(content.read_bytes(file_id, 0, 1_000_000))
     with s2s_credentials(zoom_emulator).get_client() as zoom:
         result = download_to_path(zoom, file, target)
     assert result.status == "resumed"
-    assert result.sha256 == sha256_of(target) == expected_sha(zoom_emulator, mp4["id"])
+    assert result.sha256 == sha256_of(target) == expected_sha(zoom_emulator, file_id)
     assert zoom_emulator.state.counters[f"{FILE_ROUTE} 206"] == 1
     assert zoom_emulator.state.counters["download bytes"] == 500_000
 
@@ -420,14 +424,7 @@ def test_partial_from_an_earlier_run_is_resumed(
 def test_spent_retries_keep_the_partial_for_the_next_run(
     zoom_emulator: ZoomEmulator, tmp_path: Path
 ) -> None:
-    created = add_recording(zoom_emulator, TODAY - timedelta(days=1), mp4_bytes=1_000_000)
-    mp4 = created["files"][0]
-    file = RecordingFile(
-        id=mp4["id"],
-        file_type="MP4",
-        file_size=mp4["file_size"],
-        download_url=f"{zoom_emulator.base_url}/rec/download/{mp4['id']}",
-    )
+    file_id, file = emulator_mp4(zoom_emulator, 1_000_000)
     target = tmp_path / "cut.mp4"
     faults = zoom_emulator.state.config.faults
     faults.cut_download_rate = 1.0
@@ -439,59 +436,30 @@ def test_spent_retries_keep_the_partial_for_the_next_run(
         faults.cut_download_rate = 0.0
         result = download_to_path(zoom, file, target)
     assert result.status == "resumed"
-    assert result.sha256 == sha256_of(target) == expected_sha(zoom_emulator, mp4["id"])
+    assert result.sha256 == sha256_of(target) == expected_sha(zoom_emulator, file_id)
     assert zoom_emulator.state.counters["fault cut download"] == 2
 
 
 def test_durable_download_fsyncs_the_file_and_its_folder(
-    zoom_emulator: ZoomEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    zoom_emulator: ZoomEmulator, tmp_path: Path, fsynced: list[str]
 ) -> None:
-    created = add_recording(zoom_emulator, TODAY - timedelta(days=1), mp4_bytes=200_000)
-    mp4 = created["files"][0]
-    file = RecordingFile(
-        id=mp4["id"],
-        file_type="MP4",
-        file_size=mp4["file_size"],
-        download_url=f"{zoom_emulator.base_url}/rec/download/{mp4['id']}",
-    )
-    synced: list[str] = []
-    real_fsync = os.fsync
-
-    def spy(fd: int) -> None:
-        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
-        real_fsync(fd)
-
-    monkeypatch.setattr(os, "fsync", spy)
+    _, file = emulator_mp4(zoom_emulator, 200_000)
     target = tmp_path / "durable.mp4"
     with s2s_credentials(zoom_emulator).get_client() as zoom:
         download_to_path(zoom, file, tmp_path / "plain.mp4")
-        assert synced == []
+        assert fsynced == []
         download_to_path(zoom, file, target, durable=True)
-    assert synced == [str(partial_path(target)), str(tmp_path)]
+    assert fsynced == [str(partial_path(target)), str(tmp_path)]
 
 
 def test_durable_download_of_a_file_already_there_forces_it_to_disk(
-    zoom_emulator: ZoomEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    zoom_emulator: ZoomEmulator, tmp_path: Path, fsynced: list[str]
 ) -> None:
-    created = add_recording(zoom_emulator, TODAY - timedelta(days=1), mp4_bytes=100_000)
-    mp4 = created["files"][0]
-    file = RecordingFile(
-        id=mp4["id"],
-        file_type="MP4",
-        file_size=mp4["file_size"],
-        download_url=f"{zoom_emulator.base_url}/rec/download/{mp4['id']}",
-    )
+    _, file = emulator_mp4(zoom_emulator, 100_000)
     target = tmp_path / "landed-earlier.mp4"
     with s2s_credentials(zoom_emulator).get_client() as zoom:
         download_to_path(zoom, file, target)  # an earlier, ordinary run
-        synced: list[str] = []
-        real_fsync = os.fsync
-
-        def spy(fd: int) -> None:
-            synced.append(os.readlink(f"/proc/self/fd/{fd}"))
-            real_fsync(fd)
-
-        monkeypatch.setattr(os, "fsync", spy)
+        assert fsynced == []
         result = download_to_path(zoom, file, target, durable=True)
     assert result.status == "skipped"
-    assert synced == [str(target), str(tmp_path)]
+    assert fsynced == [str(target), str(tmp_path)]
