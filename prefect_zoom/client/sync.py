@@ -9,8 +9,10 @@ from typing import Any
 
 import httpx
 
+from prefect_zoom._tls import shared_ssl_context
 from prefect_zoom.auth.manager import TokenProvider
 from prefect_zoom.client._base import ClientCore, Pager
+from prefect_zoom.client._transport import http_transport
 from prefect_zoom.client.policy import DEFAULT_EXPECTED, Attempts, RetryPolicy
 
 
@@ -36,6 +38,8 @@ class ZoomClient(ClientCore):
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         super().__init__(api_base_url, tokens, granted_scopes=granted_scopes, policy=policy)
+        if transport is None:
+            transport = http_transport(verify=shared_ssl_context())
         self._http = httpx.Client(**self._client_kwargs(), transport=transport)
 
     def close(self) -> None:
