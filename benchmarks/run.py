@@ -77,6 +77,7 @@ from download_throughput import (
     pack_download,
     seed,
 )
+from flow_helpers import run_async
 from shared_connection_worker import run_together
 
 RESULTS = BENCH_DIR / "RESULTS.md"
@@ -147,12 +148,14 @@ def child_archive(payload: dict[str, Any]) -> dict[str, Any]:
     from prefect_zoom.flows import archive_recordings
 
     started = time.perf_counter()
-    state = archive_recordings(
-        payload["block"],
-        destination=payload["destination"],
-        file_types=["MP4"],
-        max_concurrency=payload["concurrency"],
-        return_state=True,
+    state = run_async(
+        archive_recordings(
+            payload["block"],
+            destination=payload["destination"],
+            file_types=["MP4"],
+            max_concurrency=payload["concurrency"],
+            return_state=True,
+        )
     )
     seconds = time.perf_counter() - started
     report = state.result()

@@ -9,6 +9,7 @@ and stops everything it started.
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 import time
@@ -83,7 +84,9 @@ def run_flows(zoom_base_url: str, archive: Path) -> None:
         )
 
     console.rule("archive_recordings")
-    result = archive_recordings(BLOCK_NAME, whole_account=True, destination=str(archive))
+    result = asyncio.run(
+        archive_recordings(BLOCK_NAME, whole_account=True, destination=str(archive))
+    )
     summary.add_row(
         "archive",
         f"{result.count('downloaded', 'resumed')} files downloaded "

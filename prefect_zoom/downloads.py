@@ -234,6 +234,13 @@ class _BlockWriter:
             data = data[self.out.write(data) or 0 :]
 
 
+class _InfoAsDebug(logging.LoggerAdapter[Any]):
+    """Passes records on to its logger, INFO ones at DEBUG (warnings and errors as they are)."""
+
+    def log(self, level: int, msg: object, *args: Any, **kwargs: Any) -> None:
+        self.logger.log(logging.DEBUG if level == logging.INFO else level, msg, *args, **kwargs)
+
+
 def _is_retryable(error: BaseException) -> bool:
     return isinstance(error, (httpx.TransportError, ZoomServerError))
 
@@ -577,6 +584,7 @@ def download_many(
     *,
     max_concurrency: int = 4,
     log: LoggerLike | None = None,
+    log_each_file: bool = True,
     on_result: Callable[[DownloadJob, DownloadResult | None, BaseException | None], None]
     | None = None,
     **options: Any,
@@ -587,7 +595,10 @@ def download_many(
     order) is raised once the others are done, so a retry skips what already landed.
     ``on_result(job, result, error)`` is called as each file finishes (from the caller's thread),
     e.g. to record it in a manifest or move a progress bar. ``durable=True`` (in ``options``)
-    fsyncs each file as it lands and each folder once at the end.
+    fsyncs each file as it lands and each folder once at the end. ``log_each_file=False`` logs
+    each file's "downloaded"/"skipped" line at DEBUG, for callers that report progress themselves
+    (in a Prefect run, 500 such lines cost about 0.3 s); retries and failures stay warnings and
+    errors.
     """
     if max_concurrency < 1:
         raise ZoomInputError(
@@ -596,6 +607,7 @@ def download_many(
     log = log or logger
     if not jobs:
         return []
+    file_log = log if log_each_file else _InfoAsDebug(log, None)
 
     def run(job: DownloadJob) -> DownloadResult:
         return download_recording(
@@ -604,7 +616,7 @@ def download_many(
             destination,
             job.relative_path,
             meeting_uuid=job.meeting_uuid,
-            log=log,
+            log=file_log,
             sync_folder=False,  # once per folder below, not once per file
             **options,
         )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -14,9 +16,16 @@ from pathlib import Path
 
 import pytest
 from connection_helpers import s2s_credentials
+from flow_helpers import run_async
 from prefect import get_client
-from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+from prefect.client.schemas.filters import (
+    ArtifactFilter,
+    ArtifactFilterKey,
+    LogFilter,
+    LogFilterFlowRunId,
+)
 from prefect.filesystems import LocalFileSystem
+from prefect.logging.handlers import APILogWorker
 from prefect.settings import PREFECT_API_URL
 from prefect.states import State
 
@@ -63,7 +72,9 @@ def test_archives_the_whole_account_then_reruns_download_nothing(
     emulator_config: EmulatorConfig, zoom_emulator: ZoomEmulator, block_name: str, tmp_path: Path
 ) -> None:
     destination = tmp_path / "archive"
-    report = archive_recordings(block_name, whole_account=True, destination=str(destination))
+    report = asyncio.run(
+        archive_recordings(block_name, whole_account=True, destination=str(destination))
+    )
     assert report.meetings == 4
     assert report.count("downloaded") == 16
     assert_identical_to_zoom(zoom_emulator, destination)
@@ -72,7 +83,9 @@ def test_archives_the_whole_account_then_reruns_download_nothing(
     assert all(entry["sha256"] for entry in manifest["files"])
 
     downloads_before = zoom_emulator.state.counters["downloads"]
-    again = archive_recordings(block_name, whole_account=True, destination=str(destination))
+    again = asyncio.run(
+        archive_recordings(block_name, whole_account=True, destination=str(destination))
+    )
     assert again.count("already archived") == 16
     assert again.count("downloaded", "resumed") == 0
     assert zoom_emulator.state.counters["downloads"] == downloads_before
@@ -86,7 +99,9 @@ def test_archives_the_whole_account_then_reruns_download_nothing(
 def test_a_cut_download_resumes_within_the_run(
     emulator_config: EmulatorConfig, zoom_emulator: ZoomEmulator, block_name: str, tmp_path: Path
 ) -> None:
-    report = archive_recordings(block_name, destination=str(tmp_path), file_types=["MP4"])
+    report = asyncio.run(
+        archive_recordings(block_name, destination=str(tmp_path), file_types=["MP4"])
+    )
     assert zoom_emulator.state.counters["fault cut download"] >= 1
     assert report.count("resumed") >= 1
     assert zoom_emulator.state.counters[f"{FILE_ROUTE} 206"] >= 1
@@ -103,9 +118,9 @@ def test_a_run_killed_mid_download_resumes_on_the_next_run(
     emulator_config: EmulatorConfig, zoom_emulator: ZoomEmulator, block_name: str, tmp_path: Path
 ) -> None:
     script = (
-        "import sys\n"
+        "import asyncio, sys\n"
         "from prefect_zoom.flows import ArchiveReport, archive_recordings\n"
-        "archive_recordings(sys.argv[1], destination=sys.argv[2], file_types=['MP4'])\n"
+        "asyncio.run(archive_recordings(sys.argv[1], destination=sys.argv[2], file_types=['MP4']))\n"
     )
     env = {**os.environ, "PREFECT_API_URL": str(PREFECT_API_URL.value())}
     worker = subprocess.Popen(
@@ -132,7 +147,9 @@ def test_a_run_killed_mid_download_resumes_on_the_next_run(
     assert 0 < have < 400_000_000
     assert not archived_files(tmp_path)
 
-    report = archive_recordings(block_name, destination=str(tmp_path), file_types=["MP4"])
+    report = asyncio.run(
+        archive_recordings(block_name, destination=str(tmp_path), file_types=["MP4"])
+    )
     assert report.count("resumed") == 1
     # One full answer (the killed run), then one ranged answer: the rerun resumed, not restarted.
     assert zoom_emulator.state.counters[f"{FILE_ROUTE} 200"] == 1
@@ -153,8 +170,10 @@ def test_trash_only_after_every_file_is_verified(
     for file in bad.files:
         file.content_type = "text/html"  # the emulator serves the file as HTML: verification fails
 
-    state: State[ArchiveReport] = archive_recordings(
-        block_name, destination=str(tmp_path), trash_after_archive=True, return_state=True
+    state: State[ArchiveReport] = run_async(
+        archive_recordings(
+            block_name, destination=str(tmp_path), trash_after_archive=True, return_state=True
+        )
     )
     assert state.is_failed()
     assert bad.deleted is False
@@ -183,7 +202,7 @@ def test_files_reach_the_disk_before_zoom_trashes_them(
         real_fsync(fd)
 
     monkeypatch.setattr(os, "fsync", spy)
-    archive_recordings(block_name, destination=str(tmp_path), trash_after_archive=True)
+    asyncio.run(archive_recordings(block_name, destination=str(tmp_path), trash_after_archive=True))
     assert all(rec.deleted for rec in recordings.values())
     manifest = json.loads((tmp_path / MANIFEST_NAME).read_text())["files"]
     assert len(manifest) == len(zoom_emulator.state.files)
@@ -195,7 +214,7 @@ def test_files_reach_the_disk_before_zoom_trashes_them(
 def test_downloads_skip_fsync_unless_durable(
     zoom_emulator: ZoomEmulator, block_name: str, tmp_path: Path, fsynced: list[str]
 ) -> None:
-    archive_recordings(block_name, destination=str(tmp_path))
+    asyncio.run(archive_recordings(block_name, destination=str(tmp_path)))
     files = archived_files(tmp_path)
     assert files and not set(fsynced) & {str(p) for p in files.values()}
     assert not [p for p in fsynced if p.endswith(".partial")]
@@ -207,8 +226,10 @@ def test_artifacts_and_parameters_hold_no_secret(
 ) -> None:
     block_document = f"archive-dest-{uuid.uuid4().hex[:8]}"
     LocalFileSystem(basepath=str(tmp_path / "block")).save(block_document, overwrite=True)
-    state: State[ArchiveReport] = archive_recordings(
-        block_name, destination_block=f"local-file-system/{block_document}", return_state=True
+    state: State[ArchiveReport] = run_async(
+        archive_recordings(
+            block_name, destination_block=f"local-file-system/{block_document}", return_state=True
+        )
     )
     report = state.result()
     assert isinstance(report, ArchiveReport)
@@ -257,11 +278,36 @@ def test_two_runs_saving_one_manifest_keep_each_others_entries(tmp_path: Path) -
 def test_a_file_removed_from_the_archive_is_downloaded_again(
     emulator_config: EmulatorConfig, zoom_emulator: ZoomEmulator, block_name: str, tmp_path: Path
 ) -> None:
-    first = archive_recordings(block_name, destination=str(tmp_path))
+    first = asyncio.run(archive_recordings(block_name, destination=str(tmp_path)))
     assert first.count("downloaded") == 4
     removed = next(iter(archived_files(tmp_path).values()))
     removed.unlink()
-    again = archive_recordings(block_name, destination=str(tmp_path))
+    again = asyncio.run(archive_recordings(block_name, destination=str(tmp_path)))
     assert again.count("downloaded") == 1
     assert again.count("already archived") == 3
     assert removed.exists()
+
+
+@configured(recordings_per_user=2, recording_bytes=30_000)
+def test_the_run_logs_progress_not_a_line_per_file(
+    emulator_config: EmulatorConfig,
+    zoom_emulator: ZoomEmulator,
+    block_name: str,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="prefect.task_runs")  # the suite runs at WARNING
+    state: State[ArchiveReport] = run_async(
+        archive_recordings(block_name, destination=str(tmp_path), return_state=True)
+    )
+    assert state.result().count("downloaded") == 8
+    APILogWorker.drain_all()
+    with get_client(sync_client=True) as client:
+        logs = client.read_logs(
+            log_filter=LogFilter(
+                flow_run_id=LogFilterFlowRunId(any_=[state.state_details.flow_run_id])
+            )
+        )
+    messages = [log.message for log in logs]
+    assert "Archived 8 of 8 files (0 failed)" in messages
+    assert not [m for m in messages if " downloaded to " in m]  # those are DEBUG lines

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -132,8 +133,10 @@ def test_the_event_download_token_archives_the_meeting_without_the_connection(
     token = event["download_token"]
     before = counters(zoom_emulator)
     with captured_logs() as lines:
-        report = archive_meeting_recordings(
-            block_name, recording=recording, download_token=token, destination=str(tmp_path)
+        report = asyncio.run(
+            archive_meeting_recordings(
+                block_name, recording=recording, download_token=token, destination=str(tmp_path)
+            )
         )
     after = counters(zoom_emulator)
 
@@ -153,8 +156,10 @@ def test_the_event_download_token_archives_the_meeting_without_the_connection(
     assert not [line for line in lines if token in line]
 
     # a rerun (a duplicate event) downloads nothing
-    again = archive_meeting_recordings(
-        block_name, recording=recording, download_token=token, destination=str(tmp_path)
+    again = asyncio.run(
+        archive_meeting_recordings(
+            block_name, recording=recording, download_token=token, destination=str(tmp_path)
+        )
     )
     assert again.count("already archived") == files
     assert again.count("downloaded", "resumed") == 0
@@ -169,11 +174,13 @@ def test_a_dead_connection_does_not_matter_with_a_download_token(
     broken = s2s_credentials(zoom_emulator)
     broken.client_secret = SecretStr("not-the-secret")
     broken.save(name, overwrite=True)
-    report = archive_meeting_recordings(
-        name,
-        recording=event["object"],
-        download_token=event["download_token"],
-        destination=str(tmp_path),
+    report = asyncio.run(
+        archive_meeting_recordings(
+            name,
+            recording=event["object"],
+            download_token=event["download_token"],
+            destination=str(tmp_path),
+        )
     )
     assert report.count("failed") == 0
     assert_archived(zoom_emulator, tmp_path, event["object"])
@@ -183,8 +190,8 @@ def test_without_a_download_token_the_connection_downloads(
     zoom_emulator: ZoomEmulator, block_name: str, event: dict[str, Any], tmp_path: Path
 ) -> None:
     before = counters(zoom_emulator)
-    report = archive_meeting_recordings(
-        block_name, recording=event["object"], destination=str(tmp_path)
+    report = asyncio.run(
+        archive_meeting_recordings(block_name, recording=event["object"], destination=str(tmp_path))
     )
     after = counters(zoom_emulator)
     assert report.count("downloaded") == len(event["object"]["recording_files"])
@@ -200,8 +207,10 @@ def test_a_refused_download_token_falls_back_to_the_connection(
         zoom_emulator.state, zoom_emulator.config.account_id, recording["uuid"], ttl=-1
     )
     before = counters(zoom_emulator)
-    report = archive_meeting_recordings(
-        block_name, recording=recording, download_token=expired.value, destination=str(tmp_path)
+    report = asyncio.run(
+        archive_meeting_recordings(
+            block_name, recording=recording, download_token=expired.value, destination=str(tmp_path)
+        )
     )
     after = counters(zoom_emulator)
     files = len(recording["recording_files"])
@@ -217,8 +226,10 @@ def test_by_meeting_uuid_the_flow_asks_zoom_for_the_files(
 ) -> None:
     recording = event["object"]
     before = counters(zoom_emulator)
-    report = archive_meeting_recordings(
-        block_name, meeting_uuid=recording["uuid"], destination=str(tmp_path)
+    report = asyncio.run(
+        archive_meeting_recordings(
+            block_name, meeting_uuid=recording["uuid"], destination=str(tmp_path)
+        )
     )
     after = counters(zoom_emulator)
     assert grew(before, after, "GET /v2/meetings/") == 1
@@ -230,16 +241,20 @@ def test_the_nightly_archive_finds_the_meeting_already_archived(
     zoom_emulator: ZoomEmulator, block_name: str, event: dict[str, Any], tmp_path: Path
 ) -> None:
     """Same layout, same manifest: the nightly run downloads nothing the event archived."""
-    first = archive_meeting_recordings(
-        block_name,
-        recording=event["object"],
-        download_token=event["download_token"],
-        destination=str(tmp_path),
-        file_types=["MP4"],
+    first = asyncio.run(
+        archive_meeting_recordings(
+            block_name,
+            recording=event["object"],
+            download_token=event["download_token"],
+            destination=str(tmp_path),
+            file_types=["MP4"],
+        )
     )
     assert [row.status for row in first.files] == ["downloaded"]
     downloads = counters(zoom_emulator)["downloads"]
-    nightly = archive_recordings(block_name, destination=str(tmp_path), file_types=["MP4"])
+    nightly = asyncio.run(
+        archive_recordings(block_name, destination=str(tmp_path), file_types=["MP4"])
+    )
     assert nightly.meetings == 1
     assert [row.status for row in nightly.files] == ["already archived"]
     assert [row.path for row in nightly.files] == [row.path for row in first.files]
@@ -250,12 +265,14 @@ def test_it_needs_a_recording_or_a_meeting_uuid(
     zoom_emulator: ZoomEmulator, block_name: str, event: dict[str, Any], tmp_path: Path
 ) -> None:
     with pytest.raises(ZoomInputError, match="neither a recording nor a meeting_uuid"):
-        archive_meeting_recordings(block_name, destination=str(tmp_path))
+        asyncio.run(archive_meeting_recordings(block_name, destination=str(tmp_path)))
     with pytest.raises(ZoomInputError, match="is not the UUID"):
-        archive_meeting_recordings(
-            block_name,
-            recording=event["object"],
-            meeting_uuid="another-uuid",
-            destination=str(tmp_path),
+        asyncio.run(
+            archive_meeting_recordings(
+                block_name,
+                recording=event["object"],
+                meeting_uuid="another-uuid",
+                destination=str(tmp_path),
+            )
         )
     assert not archived_files(tmp_path)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from connection_helpers import load_block, oauth_credentials
+from flow_helpers import run_async
 from prefect import flow, get_client
 from prefect.client.schemas.filters import (
     FlowRunFilter,
@@ -126,7 +127,9 @@ def test_no_secret_anywhere(
 
     state: State[list[str]] = who([s2s_name, oauth_name], return_state=True)
     assert state.result() == [zoom_emulator.config.user_email] * 2
-    archive_state = archive_recordings(s2s_name, destination=str(tmp_path), return_state=True)
+    archive_state = run_async(
+        archive_recordings(s2s_name, destination=str(tmp_path), return_state=True)
+    )
     assert archive_state.is_completed()
     check_state = check_connection(oauth_name, return_state=True)
     assert check_state.is_completed()

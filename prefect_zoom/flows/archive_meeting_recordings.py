@@ -120,7 +120,7 @@ def _day(meeting: RecordingMeeting) -> date:
 
 
 @flow(name="zoom-archive-meeting-recordings", log_prints=False)
-def archive_meeting_recordings(
+async def archive_meeting_recordings(
     credentials_block: str,
     recording: dict[str, Any] | None = None,
     meeting_uuid: str | None = None,
@@ -158,6 +158,8 @@ def archive_meeting_recordings(
     inside a ``StaticToken``, whose repr hides it). To keep it out of Prefect altogether, strip it
     in the receiver (``strip_keys=SECRET_KEYS | {"download_token"}``) and leave the
     ``download_token`` parameter out of the trigger: the connection then downloads the files.
+
+    An ``async`` flow, like ``archive_recordings`` (``asyncio.run(...)`` it from a script).
     """
     log = get_run_logger()
     wanted = file_types_filter(file_types)
@@ -219,7 +221,7 @@ def archive_meeting_recordings(
             return_state=True,
         )
         try:
-            outcome.update(state.result())
+            outcome.update(await state.aresult())
         except Exception as error:
             failure = error
             manifest = Manifest.load(target)
@@ -232,7 +234,7 @@ def archive_meeting_recordings(
         meetings=1,
         files=_report_rows(to_download, archived_before, outcome, manifest, meetings),
     )
-    _publish(report)
+    await _publish(report)
     if failure is not None:
         raise failure
     return report

@@ -8,9 +8,9 @@ from uuid import UUID
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import (
-    create_markdown_artifact,
+    acreate_markdown_artifact,
+    acreate_table_artifact,
     create_progress_artifact,
-    create_table_artifact,
     update_progress_artifact,
 )
 from prefect.blocks.core import Block
@@ -92,7 +92,7 @@ def _destination(destination: str, destination_block: str | None) -> Destination
             f"{destination_block!r} is not a block slug",
             "Use '<block-type-slug>/<block-name>', e.g. 'remote-file-system/recordings'.",
         )
-    loaded: Destination = Block.load(destination_block)  # type: ignore[assignment]
+    loaded: Destination = Block.load(destination_block, _sync=True)  # type: ignore[assignment,call-arg]
     return loaded
 
 
@@ -148,6 +148,7 @@ def archive_files(
                     destination,
                     max_concurrency=max_concurrency,
                     log=log,
+                    log_each_file=False,  # report_progress says how far it got, once a second
                     on_result=landed,
                 )
     finally:
@@ -191,8 +192,8 @@ def _report_rows(
     return rows
 
 
-def _publish(report: ArchiveReport) -> None:
-    create_table_artifact(
+async def _publish(report: ArchiveReport) -> None:
+    await acreate_table_artifact(
         key=f"{ARTIFACT_KEY}-files",
         table=[
             {
@@ -220,13 +221,13 @@ def _publish(report: ArchiveReport) -> None:
     ]
     if failed:
         lines += ["", "Run the flow again: it resumes and downloads only what is missing."]
-    create_markdown_artifact(
+    await acreate_markdown_artifact(
         key=f"{ARTIFACT_KEY}-summary", markdown="\n".join(lines), description="Archive summary"
     )
 
 
 @flow(name="zoom-archive-recordings", log_prints=False)
-def archive_recordings(
+async def archive_recordings(
     credentials_block: str,
     from_date: date | None = None,
     to_date: date | None = None,
@@ -255,6 +256,10 @@ def archive_recordings(
 
     A manifest in the destination records every verified file, so a rerun downloads nothing that is
     already archived and resumes files that were cut.
+
+    An ``async`` flow (``asyncio.run(archive_recordings(...))`` from a script): Prefect 3.9 ends a
+    synchronous flow run only when its heartbeat thread wakes, once a second; an async run ends
+    with its work. The tasks inside are synchronous and download in threads.
     """
     log = get_run_logger()
     yesterday = datetime.now(UTC).date() - timedelta(days=1)
@@ -300,7 +305,7 @@ def archive_recordings(
         return_state=True,
     )
     try:
-        outcome = state.result()
+        outcome = await state.aresult()
     except Exception as error:
         failure = error
         manifest = Manifest.load(target)
@@ -317,7 +322,7 @@ def archive_recordings(
         files=_report_rows(to_download, archived_before, outcome, manifest, found),
         trashed_meetings=trashed,
     )
-    _publish(report)
+    await _publish(report)
     if failure is not None:
         raise failure
     return report

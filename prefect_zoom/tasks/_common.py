@@ -45,7 +45,8 @@ def load_credentials(credentials: CredentialsLike) -> ZoomCredentials:
         kinds.reverse()  # one request instead of a failed one first
     for block_type in kinds:
         try:
-            loaded: ZoomCredentials = block_type.load(credentials, validate=True)  # type: ignore[assignment]
+            # _sync: a block, not a coroutine, even when called in an async flow's body.
+            loaded: ZoomCredentials = block_type.load(credentials, validate=True, _sync=True)  # type: ignore[assignment,call-arg]
         except ValueError:
             continue
         _KIND_OF[credentials] = block_type

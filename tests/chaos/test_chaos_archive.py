@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 from chaos_helpers import SIZE, archived_files, assert_archive_matches_zoom
 from connection_helpers import oauth_credentials, s2s_credentials
+from flow_helpers import run_async
 from prefect.settings import PREFECT_API_URL
 from prefect.states import State
 
@@ -34,12 +35,12 @@ CHILD_TIMEOUT = 300
 """Seconds a child flow run may take before it counts as hung."""
 
 CHILD_SCRIPT = """
-import json, sys
+import asyncio, json, sys
 from prefect_zoom.flows import archive_recordings
-state = archive_recordings(
+state = asyncio.run(archive_recordings(
     sys.argv[1], destination=sys.argv[2], file_types=["MP4"],
     max_concurrency=int(sys.argv[3]), return_state=True,
-)
+))
 error = state.result(raise_on_failure=False)
 print(json.dumps({
     "state": state.type.value,
@@ -61,8 +62,8 @@ def archive_until_done(
 ) -> tuple[int, ArchiveReport]:
     """Run the archive until a run completes (at most MAX_RUNS); the runs it took and the report."""
     for run in range(1, MAX_RUNS + 1):
-        state: State[ArchiveReport] = archive_recordings(
-            block, destination=str(destination), return_state=True, **options
+        state: State[ArchiveReport] = run_async(
+            archive_recordings(block, destination=str(destination), return_state=True, **options)
         )
         if state.is_completed():
             return run, state.result()
