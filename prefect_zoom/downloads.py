@@ -9,8 +9,9 @@ How one file is downloaded (see ``shared/zoom/FACTS.md`` §3):
   Only complete files ever reach the target (below), so an existing file is a finished one.
 * **Streaming**: ``GET download_url`` with the connection's bearer token; Zoom answers ``302`` to a
   signed CDN address, which the client follows. The body is gathered into ``chunk_size`` (1 MiB)
-  blocks, each hashed (SHA-256) and appended to ``.<name>.partial`` next to the target, so a
-  2 GiB file costs about one block of memory, and a cut keeps every byte received.
+  blocks (large pieces go as they are), each hashed (SHA-256) and appended to
+  ``.<name>.partial`` next to the target, so a 2 GiB file costs about one block of memory, and a
+  cut keeps every byte received.
 * **Resume**: a cut (``httpx.TransportError``, e.g. ``RemoteProtocolError``) or a 5xx that outlived
   the client's own retries is retried up to ``len(retry_delays)`` times. Each retry sends
   ``Range: bytes=<have>-``: a ``206`` whose ``Content-Range`` starts there is appended, a ``200``
@@ -194,12 +195,18 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+DIRECT_PIECE = 128 * 1024
+"""Pieces at least this big skip the block (the client reads up to 256 KiB at a time)."""
+
+
 class _BlockWriter:
     """Gathers network-sized pieces into one reused block; hashes and writes it when full.
 
-    Hashing and writing whole blocks makes 16x fewer C calls that release the GIL (which the
-    download threads would otherwise hand to each other for every 64 KiB piece). Each thread
-    reuses its block from file to file, so its pages are touched once.
+    Hashing and writing whole blocks makes fewer C calls that release the GIL (which the download
+    threads would otherwise hand to each other for every small piece). Each thread reuses its
+    block from file to file, so its pages are touched once. Pieces of ``DIRECT_PIECE`` or more
+    (most of a large file: the client reads 256 KiB at a time) are hashed and written as they
+    are, saving a copy.
     """
 
     _blocks = threading.local()
@@ -214,9 +221,9 @@ class _BlockWriter:
         self._filled = 0
 
     def write(self, piece: bytes) -> None:
-        if self._filled + len(piece) > len(self._block):
+        if len(piece) >= DIRECT_PIECE or self._filled + len(piece) > len(self._block):
             self.flush()
-        if len(piece) >= len(self._block):
+        if len(piece) >= DIRECT_PIECE:  # big enough to hash and write without a copy
             self._emit(memoryview(piece))
             return
         self._block[self._filled : self._filled + len(piece)] = piece

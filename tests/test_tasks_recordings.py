@@ -463,3 +463,19 @@ def test_durable_download_of_a_file_already_there_forces_it_to_disk(
         result = download_to_path(zoom, file, target, durable=True)
     assert result.status == "skipped"
     assert fsynced == [str(target), str(tmp_path)]
+
+
+def test_block_writer_keeps_order_and_hash_whatever_the_piece_sizes(tmp_path: Path) -> None:
+    from prefect_zoom.downloads import DIRECT_PIECE, _BlockWriter
+
+    sizes = [10, 70_000, DIRECT_PIECE, 5, DIRECT_PIECE * 3, 200_000, 1, 1_048_576, 3]
+    pieces = [bytes([n % 251]) * size for n, size in enumerate(sizes)]
+    digest = hashlib.sha256()
+    with (tmp_path / "out").open("wb", buffering=0) as out:
+        sink = _BlockWriter(out, digest, 1 << 20)
+        for piece in pieces:
+            sink.write(piece)
+        sink.flush()
+    whole = b"".join(pieces)
+    assert (tmp_path / "out").read_bytes() == whole
+    assert digest.hexdigest() == hashlib.sha256(whole).hexdigest()
