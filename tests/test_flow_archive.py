@@ -273,6 +273,17 @@ def test_two_runs_saving_one_manifest_keep_each_others_entries(tmp_path: Path) -
     triggered.save()
     assert set(Manifest.load(tmp_path).entries) == {"a.mp4", "b.mp4"}
 
+    # Both loaded the same stored manifest; each saves twice, taking turns.
+    nightly, triggered = Manifest.load(tmp_path), Manifest.load(tmp_path)
+    for name in ("c", "d"):
+        nightly.add(entry(f"{name}1.mp4"))
+        nightly.save()
+        triggered.add(entry(f"{name}2.mp4"))
+        triggered.save()
+    stored = Manifest.load(tmp_path).entries
+    assert set(stored) == {"a.mp4", "b.mp4", "c1.mp4", "c2.mp4", "d1.mp4", "d2.mp4"}
+    assert set(triggered.entries) == set(stored)  # the last saver holds everything
+
 
 @configured(recordings_per_user=1, recording_bytes=30_000)
 def test_a_file_removed_from_the_archive_is_downloaded_again(

@@ -1,7 +1,8 @@
 """The archive's manifest: which recording files already landed, verified, in a destination.
 
 It lives in the destination itself (``zoom-archive-manifest.json``), so whoever reruns the archive,
-from whichever machine, sees what is there. It is rewritten atomically after every file.
+from whichever machine, sees what is there. It is rewritten atomically as files land (at most once
+a second in the archive flows), one JSON line per file.
 """
 
 from __future__ import annotations
@@ -69,17 +70,30 @@ class Manifest:
     def __init__(self, destination: Destination, entries: dict[str, ManifestEntry]) -> None:
         self.destination = destination
         self.entries = entries
+        self._seen: tuple[int, int, int] | None = None  # the local file as last read or written
 
     @classmethod
     def load(cls, destination: Destination) -> Manifest:
-        return cls(destination, cls._stored_entries(destination))
+        manifest = cls(destination, {})
+        manifest.entries = manifest._stored_entries()
+        return manifest
 
-    @classmethod
-    def _stored_entries(cls, destination: Destination) -> dict[str, ManifestEntry]:
-        raw = cls._read(destination)
+    def _stored_entries(self) -> dict[str, ManifestEntry]:
+        raw = self._read(self.destination)
+        self._seen = self._stamp()
         data = json.loads(raw) if raw else {"files": []}
         entries = [ManifestEntry.model_validate(item) for item in data.get("files", [])]
         return {entry.path: entry for entry in entries}
+
+    def _stamp(self) -> tuple[int, int, int] | None:
+        """The local manifest file's inode, size and modification time; ``None`` elsewhere."""
+        if not isinstance(self.destination, (str, os.PathLike)):
+            return None
+        try:
+            stat = (Path(self.destination).expanduser() / MANIFEST_NAME).stat()
+        except FileNotFoundError:
+            return None
+        return stat.st_ino, stat.st_size, stat.st_mtime_ns
 
     def has(self, path: str, size: int | None) -> bool:
         """True when ``path`` was archived (with this size, when Zoom gives one).
@@ -112,12 +126,16 @@ class Manifest:
         """Merge with what is stored (another run may have added files since) and write.
 
         For a local folder the read-merge-write runs under a file lock, so runs of the nightly and
-        the event-triggered archive into one folder never drop each other's entries.
+        the event-triggered archive into one folder never drop each other's entries; the stored
+        file is read again only when it changed (inode, size, mtime) since this manifest last read
+        or wrote it.
         """
         with self._lock():
-            self.entries = {**self._stored_entries(self.destination), **self.entries}
-            files = [entry.model_dump(mode="json") for entry in self.entries.values()]
-            self._write(self.destination, json.dumps({"files": files}, indent=1).encode())
+            if self._seen is None or self._stamp() != self._seen:  # changed since: merge
+                self.entries = {**self._stored_entries(), **self.entries}
+            lines = ",\n".join(entry.model_dump_json() for entry in self.entries.values())
+            self._write(self.destination, f'{{"files": [\n{lines}\n]}}\n'.encode())
+            self._seen = self._stamp()
 
     def _lock(self) -> AbstractContextManager[object]:
         if isinstance(self.destination, (str, os.PathLike)):

@@ -40,11 +40,11 @@ PROGRESS_EVERY_SECONDS = 1.0
 
 
 class Throttle:
-    """True at most once per ``seconds`` (the first call included)."""
+    """True at most once per ``seconds``, counted from its creation."""
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
-        self._last = float("-inf")
+        self._last = time.monotonic()
 
     def due(self) -> bool:
         now = time.monotonic()
