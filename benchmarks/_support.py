@@ -6,6 +6,7 @@ The Prefect server helpers live in the package (:mod:`prefect_zoom.local_prefect
 
 from __future__ import annotations
 
+import signal
 import sys
 import uuid
 from pathlib import Path
@@ -17,6 +18,16 @@ from prefect_zoom.local_prefect import prefect_env, prefect_server, stop_group
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
 TESTS_DIR = ROOT / "tests"
+
+
+def exit_cleanly_on_sigterm() -> None:
+    """Make SIGTERM raise ``SystemExit``, so the ``finally`` blocks that stop the emulator, the
+    Prefect server and the child processes run (by default SIGTERM ends Python without them)."""
+
+    def leave(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, leave)
 
 
 def save_oauth_block(base_url: str, ttl: int, prefix: str) -> str:
@@ -42,6 +53,7 @@ __all__ = [
     "BENCH_DIR",
     "ROOT",
     "TESTS_DIR",
+    "exit_cleanly_on_sigterm",
     "free_port",
     "prefect_env",
     "prefect_server",

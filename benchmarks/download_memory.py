@@ -170,6 +170,9 @@ def main(argv: list[str] | None = None) -> None:
         big, small = json.loads(args.files)
         print(json.dumps(worker(args.worker, args.base_url, big, small)))
         return
+    from _support import exit_cleanly_on_sigterm
+
+    exit_cleanly_on_sigterm()
     print(json.dumps(run(args.bytes, verify=not args.no_verify)))
 
 

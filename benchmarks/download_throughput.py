@@ -223,6 +223,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--repeats", type=int, default=5, help="alternating runs; best kept")
     args = parser.parse_args(argv)
+    from _support import exit_cleanly_on_sigterm
+
+    exit_cleanly_on_sigterm()
     print(json.dumps(run(args.files, args.size, args.concurrency, args.repeats)))
 
 

@@ -64,6 +64,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _support import (
     BENCH_DIR,
     TESTS_DIR,
+    exit_cleanly_on_sigterm,
     prefect_env,
     prefect_server,
     save_oauth_block,
@@ -769,6 +770,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.child:  # a flow run in a child process (see run_child)
         print(json.dumps(CHILDREN[args.child](json.loads(args.payload or "{}"))), flush=True)
         return 0
+    exit_cleanly_on_sigterm()
     names = selected(args.only)
     rows = run_all(names, args.quick)
     info = machine()

@@ -46,6 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _support import (
     ROOT,
+    exit_cleanly_on_sigterm,
     free_port,
     prefect_env,
     prefect_server,
@@ -341,6 +342,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ttl", type=int, default=3, help="seconds an access token lives")
     parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for the runs")
     args = parser.parse_args(argv)
+    exit_cleanly_on_sigterm()
     result = scenario(args.runs, args.recordings, args.size, args.ttl, args.timeout)
     print(json.dumps(result))
     return 0 if result["passed"] else 1
