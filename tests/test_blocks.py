@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 
@@ -208,3 +209,19 @@ def test_a_name_loads_as_whichever_block_type_it_is(
     assert tried == ["ZoomOAuthCredentials"]  # only the first call tried the other type
     oauth_credentials(zoom_emulator).save(f"{name}-oauth")
     assert isinstance(load_credentials(f"{name}-oauth"), ZoomOAuthCredentials)
+
+
+def test_a_name_loads_as_a_block_in_an_async_flow_too(zoom_emulator: ZoomEmulator) -> None:
+    # In an async flow's body Prefect's Block.load hands back a coroutine unless told otherwise.
+    from prefect import flow
+
+    from prefect_zoom.tasks._common import load_credentials
+
+    name = f"in-async-{uuid.uuid4().hex[:8]}"
+    oauth_credentials(zoom_emulator).save(name)
+
+    @flow
+    async def body() -> str:
+        return type(load_credentials(name)).__name__
+
+    assert asyncio.run(body()) == "ZoomOAuthCredentials"
