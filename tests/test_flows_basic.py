@@ -385,3 +385,16 @@ def test_users_report_writes_every_active_user(
     assert all(r["id"] == ids[r["email"]] and r["status"] == "active" for r in rows)
     table = artifact_data(state, "zoom-users")
     assert sorted(row["email"] for row in table) == emails
+
+
+def test_every_task_carries_the_documented_tags() -> None:
+    """docs/meetings.md: ``zoom`` and one area tag, which a tag concurrency limit caps."""
+    from prefect import Task
+
+    import prefect_zoom.tasks as tasks
+
+    areas = {"meetings", "recordings", "users"}
+    for name in tasks.__all__:
+        task = getattr(tasks, name)
+        assert isinstance(task, Task), name
+        assert "zoom" in task.tags and len(task.tags & areas) == 1, (name, task.tags)
