@@ -219,13 +219,15 @@ class _BlockWriter:
             block = self._blocks.block = memoryview(bytearray(size))
         self._block = block
         self._filled = 0
+        self._direct = min(DIRECT_PIECE, size)  # a piece the block cannot hold goes as it is too
 
     def write(self, piece: bytes) -> None:
-        if len(piece) >= DIRECT_PIECE or self._filled + len(piece) > len(self._block):
+        if len(piece) >= self._direct:  # big enough to hash and write without a copy
             self.flush()
-        if len(piece) >= DIRECT_PIECE:  # big enough to hash and write without a copy
             self._emit(memoryview(piece))
             return
+        if self._filled + len(piece) > len(self._block):
+            self.flush()
         self._block[self._filled : self._filled + len(piece)] = piece
         self._filled += len(piece)
 

@@ -465,14 +465,17 @@ def test_durable_download_of_a_file_already_there_forces_it_to_disk(
     assert fsynced == [str(target), str(tmp_path)]
 
 
-def test_block_writer_keeps_order_and_hash_whatever_the_piece_sizes(tmp_path: Path) -> None:
+@pytest.mark.parametrize("block_size", [1 << 20, 4096], ids=["1 MiB block", "4 KiB block"])
+def test_block_writer_keeps_order_and_hash_whatever_the_piece_sizes(
+    tmp_path: Path, block_size: int
+) -> None:
     from prefect_zoom.downloads import DIRECT_PIECE, _BlockWriter
 
-    sizes = [10, 70_000, DIRECT_PIECE, 5, DIRECT_PIECE * 3, 200_000, 1, 1_048_576, 3]
+    sizes = [10, 70_000, DIRECT_PIECE, 5, DIRECT_PIECE * 3, 200_000, 1, 1_048_576, 3, 4095, 4097]
     pieces = [bytes([n % 251]) * size for n, size in enumerate(sizes)]
     digest = hashlib.sha256()
     with (tmp_path / "out").open("wb", buffering=0) as out:
-        sink = _BlockWriter(out, digest, 1 << 20)
+        sink = _BlockWriter(out, digest, block_size)
         for piece in pieces:
             sink.write(piece)
         sink.flush()
