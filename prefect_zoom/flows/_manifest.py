@@ -79,8 +79,10 @@ class Manifest:
         return manifest
 
     def _stored_entries(self) -> dict[str, ManifestEntry]:
-        raw = self._read(self.destination)
+        # Stamp first: a file replaced between the stamp and the read only costs one more merge
+        # (stamping after the read could mark a newer file as seen, and drop its entries).
         self._seen = self._stamp()
+        raw = self._read(self.destination)
         data = json.loads(raw) if raw else {"files": []}
         entries = [ManifestEntry.model_validate(item) for item in data.get("files", [])]
         return {entry.path: entry for entry in entries}
