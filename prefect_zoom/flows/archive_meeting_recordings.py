@@ -19,6 +19,7 @@ from typing import Any
 from prefect import flow, get_run_logger
 
 from prefect_zoom.auth.manager import StaticToken
+from prefect_zoom.auth.tokens import as_utc
 from prefect_zoom.client import ZoomClient
 from prefect_zoom.downloads import Destination, DownloadJob, DownloadResult, download_many
 from prefect_zoom.exceptions import ZoomInputError
@@ -115,8 +116,7 @@ def _day(meeting: RecordingMeeting) -> date:
     start = meeting.start_time
     if start is None:
         return datetime.now(UTC).date()
-    moment = start if start.tzinfo else start.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).date()
+    return as_utc(start).date()
 
 
 @flow(name="zoom-archive-meeting-recordings", log_prints=False)

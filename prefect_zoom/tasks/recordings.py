@@ -17,6 +17,7 @@ from urllib.parse import quote
 from prefect import get_run_logger
 from prefect.filesystems import WritableFileSystem
 
+from prefect_zoom.auth.tokens import as_utc
 from prefect_zoom.downloads import (
     DownloadJob,
     DownloadResult,
@@ -58,8 +59,7 @@ def _as_date(value: date | str | None, field: str, default: date) -> date:
     if value is None:
         return default
     if isinstance(value, datetime):
-        moment = value if value.tzinfo else value.replace(tzinfo=UTC)
-        return moment.astimezone(UTC).date()
+        return as_utc(value).date()
     if isinstance(value, date):
         return value
     try:
