@@ -84,6 +84,16 @@ class TokenEndpoint:
             "headers": {"User-Agent": USER_AGENT},
         }
 
+    def _http(self) -> httpx.Client:
+        """A plain client for the calls authlib does not make (account credentials, revoke)."""
+        return httpx.Client(timeout=TIMEOUT, verify=shared_ssl_context(), transport=self._transport)
+
+    def _ahttp(self) -> httpx.AsyncClient:
+        """Async twin of :meth:`_http`."""
+        return httpx.AsyncClient(
+            timeout=TIMEOUT, verify=shared_ssl_context(), transport=self._async_transport
+        )
+
     def _oauth(self) -> OAuth2Client:
         client = OAuth2Client(**self._client_kwargs(), transport=self._transport)
         for hook in ("access_token_response", "refresh_token_response"):
@@ -163,9 +173,7 @@ class TokenEndpoint:
 
         def call() -> TokenSet:
             requested = utcnow()
-            with httpx.Client(
-                timeout=TIMEOUT, verify=shared_ssl_context(), transport=self._transport
-            ) as client:
+            with self._http() as client:
                 response = client.post(self.token_url, **self._account_request(account_id))
             return TokenSet.from_response(self._raise_for_error(response).json(), now=requested)
 
@@ -176,9 +184,7 @@ class TokenEndpoint:
 
         async def call() -> TokenSet:
             requested = utcnow()
-            async with httpx.AsyncClient(
-                timeout=TIMEOUT, verify=shared_ssl_context(), transport=self._async_transport
-            ) as c:
+            async with self._ahttp() as c:
                 response = await c.post(self.token_url, **self._account_request(account_id))
             return TokenSet.from_response(self._raise_for_error(response).json(), now=requested)
 
@@ -186,9 +192,7 @@ class TokenEndpoint:
 
     def revoke(self, token: str) -> None:
         """Revoke a token at Zoom (``POST /oauth/revoke``, form ``token=…``)."""
-        with httpx.Client(
-            timeout=TIMEOUT, verify=shared_ssl_context(), transport=self._transport
-        ) as client:
+        with self._http() as client:
             response = client.post(
                 self.revoke_url,
                 data={"token": token},
