@@ -23,7 +23,6 @@ import asyncio
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -36,19 +35,14 @@ from typing import Any
 
 import httpx
 
+from prefect_zoom.emulator.server import free_port
+
 EMULATOR_CODE = (
     "import sys\n"
     "from prefect_zoom.emulator import EmulatorConfig, ZoomEmulator\n"
     "config = EmulatorConfig.model_validate_json(sys.argv[1])\n"
     "ZoomEmulator(config, port=int(sys.argv[2])).serve_forever()\n"
 )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @contextmanager

@@ -15,8 +15,8 @@ end:
 
 Each worker takes at most half the runs at once, so both run some. It passes when every run
 completes, both workers started runs (read from each run's log in the API), every file of every
-run is complete, and the connection still works at the end. One JSON line is printed (runs, states, token refreshes, seconds); the
-exit code is 0 on a pass, 1 otherwise.
+run is complete, and the connection still works at the end. One JSON line is printed (runs,
+states, token refreshes, seconds); the exit code is 0 on a pass, 1 otherwise.
 """
 
 from __future__ import annotations
