@@ -2,7 +2,7 @@
 
 from prefect_zoom._version import __version__
 from prefect_zoom.blocks import ZoomOAuthCredentials, ZoomServerToServerCredentials
-from prefect_zoom.client import AsyncZoomClient, ZoomClient
+from prefect_zoom.client import AsyncZoomClient, ZoomClient, ZoomForeignHostError
 from prefect_zoom.exceptions import (
     ZoomAPIError,
     ZoomAuthError,
@@ -22,6 +22,7 @@ __all__ = [
     "ZoomAuthError",
     "ZoomAuthorizeAgainError",
     "ZoomClient",
+    "ZoomForeignHostError",
     "ZoomInputError",
     "ZoomMissingScopesError",
     "ZoomNotFoundError",

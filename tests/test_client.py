@@ -373,7 +373,7 @@ def test_stream_retries_before_the_body_and_follows_redirects() -> None:
     calls: list[httpx.Request] = []
     with (
         sync_client(handler) as zoom,
-        zoom.stream("GET", "https://zoom.test/rec/download/abc") as response,
+        zoom.stream("GET", "https://us06web.zoom.us/rec/download/abc") as response,
     ):
         body = b"".join(response.iter_bytes())
     assert body == b"x" * 1000
@@ -403,7 +403,7 @@ async def test_async_client_shares_the_policy() -> None:
     handler, _ = scripted(httpx.Response(200, content=b"abc"))
     async with (
         async_client(handler) as zoom,
-        zoom.stream("GET", "https://zoom.test/rec/x") as response,
+        zoom.stream("GET", "https://api.zoom.test/rec/x") as response,
     ):
         assert await response.aread() == b"abc"
 

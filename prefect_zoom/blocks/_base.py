@@ -7,18 +7,29 @@ it in one place). Exactly one of the two must be set.
 
 from __future__ import annotations
 
+import logging
 import threading
 from abc import ABC, abstractmethod
 from datetime import datetime
 from typing import Any, cast
 
+import httpx
 from prefect.blocks.abstract import CredentialsBlock
-from pydantic import Field, HttpUrl, PrivateAttr, SecretStr, model_validator
+from pydantic import (
+    Field,
+    HttpUrl,
+    PrivateAttr,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from prefect_zoom.auth.endpoint import TokenEndpoint
 from prefect_zoom.auth.manager import TokenManager
 from prefect_zoom.auth.tokens import TokenSet
 from prefect_zoom.client import AsyncZoomClient, ZoomClient
+from prefect_zoom.client.origins import ZOOM_DOMAINS, is_loopback, is_zoom_host
 from prefect_zoom.exceptions import ZoomInputError
 
 DEFAULT_API_BASE_URL = "https://api.zoom.us/v2"
@@ -29,7 +40,51 @@ ZOOM_LOGO_URL = (
 )
 DOCS_URL = "https://github.com/prefect-zoom/prefect-zoom#connections"
 
+logger = logging.getLogger("prefect_zoom.blocks")
 _manager_guard = threading.Lock()
+_warned_hosts: set[tuple[str, str]] = set()
+
+
+def checked_base_url(field: str, value: str) -> str:
+    """A block's base URL, checked: ``https`` (plain ``http`` only on loopback), no credentials.
+
+    Zoom's domains (ZoomGov's too) and loopback (the emulator) pass quietly; another host is
+    accepted (a proxy) but logged as a warning once per field and host, since the client secret
+    and the tokens go there.
+    """
+    default = DEFAULT_API_BASE_URL if field == "api_base_url" else DEFAULT_OAUTH_BASE_URL
+    fix = (
+        f"Use https:// (Zoom's is {default}); plain http is accepted only on loopback (127.0.0.0/8, ::1, localhost), e.g. the local "
+        "Zoom emulator"
+    )
+    try:
+        url = httpx.URL(str(value).strip())
+    except httpx.InvalidURL as error:
+        raise ZoomInputError(field, f"is not a URL ({error})", fix) from None
+    host = url.host
+    if url.scheme not in ("http", "https") or not host:
+        raise ZoomInputError(field, f"{value!r} is not an http(s) URL with a host", fix)
+    if url.userinfo:
+        raise ZoomInputError(
+            field, "holds a user name or password", "Remove the 'user:password@' part"
+        )
+    if url.scheme == "http" and not is_loopback(host):
+        raise ZoomInputError(
+            field,
+            f"uses plain http on {host}: the client secret and the tokens would cross the "
+            "network unencrypted",
+            fix,
+        )
+    if not is_zoom_host(host) and not is_loopback(host) and (field, host) not in _warned_hosts:
+        _warned_hosts.add((field, host))
+        logger.warning(
+            "%s points at %s, which is not Zoom's (%s): the connection's client secret and "
+            "tokens will be sent there. Keep it only if you trust that host.",
+            field,
+            host,
+            ", ".join(ZOOM_DOMAINS),
+        )
+    return str(value).strip()
 
 
 class ZoomCredentialsBase(CredentialsBlock, ABC):
@@ -82,6 +137,11 @@ class ZoomCredentialsBase(CredentialsBlock, ABC):
 
     _token_manager: TokenManager | None = PrivateAttr(default=None)
     _resolved_secret: str | None = PrivateAttr(default=None)
+
+    @field_validator("api_base_url", "oauth_base_url")
+    @classmethod
+    def _https_or_loopback(cls, value: str, info: ValidationInfo) -> str:
+        return checked_base_url(info.field_name or "base_url", value)
 
     @model_validator(mode="after")
     def _one_secret(self) -> ZoomCredentialsBase:

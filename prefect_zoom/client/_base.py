@@ -12,6 +12,7 @@ from prefect_zoom._tls import shared_ssl_context
 from prefect_zoom._version import __version__
 from prefect_zoom.auth.manager import TokenProvider
 from prefect_zoom.catalog import Operation
+from prefect_zoom.client.origins import check_token_destination
 from prefect_zoom.client.pacing import PACERS
 from prefect_zoom.client.policy import Attempts, RetryPolicy, check_scopes, resolve_operation
 
@@ -56,7 +57,15 @@ class ClientCore:
         }
 
     def _prepare(self, method: str, path: str, operation: str | None) -> Attempts:
-        """Check scopes before sending; start the attempt bookkeeping."""
+        """Check the destination and the scopes before sending; start the attempt bookkeeping.
+
+        An absolute URL (a download) must be one the connection's token may go to
+        (:mod:`prefect_zoom.client.origins`); anything else raises ``ZoomForeignHostError``
+        before a token is even fetched.
+        """
+        absolute = _absolute(path)
+        if absolute is not None:
+            check_token_destination(absolute, httpx.URL(self.api_base_url))
         op: Operation | None = resolve_operation(operation)
         reconnect = self.tokens.reconnect_command
         check_scopes(op, path, self.granted_scopes, reconnect_command=reconnect)
@@ -68,7 +77,7 @@ class ClientCore:
         Zero for downloads (absolute URLs), requests without an operation, and labels with no
         plan and nothing learned yet (see :mod:`prefect_zoom.client.pacing`).
         """
-        if attempts.operation is None or path.startswith(("http://", "https://")):
+        if attempts.operation is None or _absolute(path) is not None:
             return 0.0
         pacer = PACERS.get(self.api_base_url, attempts.operation.label, self.policy.rate_plan)
         return pacer.reserve() if pacer is not None else 0.0
@@ -88,8 +97,9 @@ class ClientCore:
 
     @staticmethod
     def _url(path: str) -> str:
-        """Relative paths join the API base; absolute URLs (downloads) are used as they are."""
-        if path.startswith(("http://", "https://")):
+        """Relative paths join the API base; absolute URLs (downloads, checked by ``_prepare``)
+        are used as they are."""
+        if _absolute(path) is not None:
             return path
         return path.lstrip("/")
 
@@ -112,6 +122,12 @@ class ClientCore:
     @staticmethod
     def _log_retry(method: str, path: str, why: str, delay: float) -> None:
         logger.warning("Zoom %s %s: %s; retrying in %.2f s", method, path, why, delay)
+
+
+def _absolute(path: str) -> httpx.URL | None:
+    """The URL when ``path`` has a scheme (any case, any scheme), else ``None`` (API path)."""
+    url = httpx.URL(path)
+    return url if url.scheme else None
 
 
 class Pager:

@@ -12,6 +12,7 @@ from prefect.cache_policies import NONE
 from prefect.client.schemas.objects import TaskRun
 from prefect.exceptions import MissingContextError
 from prefect.states import State
+from pydantic import ValidationError
 
 from prefect_zoom.blocks import ZoomOAuthCredentials, ZoomServerToServerCredentials
 from prefect_zoom.catalog import OPERATIONS, Operation
@@ -49,6 +50,18 @@ def load_credentials(credentials: CredentialsLike) -> ZoomCredentials:
             loaded: ZoomCredentials = block_type.load(credentials, validate=True, _sync=True)  # type: ignore[assignment,call-arg]
         except ValueError:
             continue
+        except RuntimeError as error:  # Prefect wraps the block's validation error
+            if not isinstance(error.__cause__, ValidationError):
+                raise
+            problems = "; ".join(
+                str(e["msg"]).removeprefix("Value error, ") for e in error.__cause__.errors()
+            )
+            raise ZoomInputError(
+                "credentials",
+                f"the saved block {credentials!r} is not valid ({problems})",
+                "Correct that field in the Prefect UI, or create the connection again with "
+                "`prefect-zoom connect ...`",
+            ) from None
         _KIND_OF[credentials] = block_type
         return loaded
     raise ZoomInputError(
