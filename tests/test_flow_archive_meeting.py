@@ -20,7 +20,7 @@ from webhook_helpers import SECRET, RecordingEmit, serve_in_thread
 
 from prefect_zoom.emulator import EmulatorConfig, ZoomEmulator
 from prefect_zoom.emulator.downloads import issue_download_token
-from prefect_zoom.exceptions import ZoomInputError
+from prefect_zoom.exceptions import ZoomAuthError, ZoomInputError
 from prefect_zoom.flows import ArchiveReport, archive_meeting_recordings, archive_recordings
 from prefect_zoom.flows._manifest import MANIFEST_NAME
 from prefect_zoom.webhooks import create_receiver_app
@@ -126,7 +126,7 @@ def captured_logs() -> Iterator[list[str]]:
             logger.setLevel(level)
 
 
-def test_the_event_download_token_archives_the_meeting_without_the_connection(
+def test_the_event_download_token_downloads_the_files_zoom_lists(
     zoom_emulator: ZoomEmulator, block_name: str, event: dict[str, Any], tmp_path: Path
 ) -> None:
     recording = event["object"]
@@ -146,13 +146,12 @@ def test_the_event_download_token_archives_the_meeting_without_the_connection(
     assert files >= 2
     assert report.count("downloaded") == files
     assert_archived(zoom_emulator, tmp_path, recording)
-    # only the download token was used: the connection never got a token nor called the API
-    assert grew(before, after, "grant ") == 0
-    assert grew(before, after, "POST /oauth/token") == 0
-    assert grew(before, after, "GET /v2/") == 0
+    # the connection only listed the meeting's files; the download token fetched them
+    assert grew(before, after, "GET /v2/") == 1
+    assert grew(before, after, "GET /v2/meetings/") == 1
     assert grew(before, after, f"{DOWNLOAD_ROUTE} 302") == files
+    assert sum("(download token)" in line for line in lines) == files
     # and the token is in no log line
-    assert lines, "nothing was logged"
     assert not [line for line in lines if token in line]
 
     # a rerun (a duplicate event) downloads nothing
@@ -166,24 +165,27 @@ def test_the_event_download_token_archives_the_meeting_without_the_connection(
     assert counters(zoom_emulator)["downloads"] == after["downloads"]
 
 
-def test_a_dead_connection_does_not_matter_with_a_download_token(
+def test_a_dead_connection_stops_the_flow_before_any_download(
     zoom_emulator: ZoomEmulator, event: dict[str, Any], tmp_path: Path
 ) -> None:
-    """A block whose secret Zoom refuses: the download token alone fetches the files."""
+    """A block whose secret Zoom refuses cannot list the meeting: the event's own file list is
+    not a substitute, so nothing is downloaded, not even with the download token."""
     name = f"zoom-broken-{uuid.uuid4().hex[:10]}"
     broken = s2s_credentials(zoom_emulator)
     broken.client_secret = SecretStr("not-the-secret")
     broken.save(name, overwrite=True)
-    report = asyncio.run(
-        archive_meeting_recordings(
-            name,
-            recording=event["object"],
-            download_token=event["download_token"],
-            destination=str(tmp_path),
+    before = counters(zoom_emulator)
+    with pytest.raises(ZoomAuthError):
+        asyncio.run(
+            archive_meeting_recordings(
+                name,
+                recording=event["object"],
+                download_token=event["download_token"],
+                destination=str(tmp_path),
+            )
         )
-    )
-    assert report.count("failed") == 0
-    assert_archived(zoom_emulator, tmp_path, event["object"])
+    assert grew(before, counters(zoom_emulator), "GET /rec/") == 0
+    assert not archived_files(tmp_path)
 
 
 def test_without_a_download_token_the_connection_downloads(

@@ -5,6 +5,12 @@ Zoom sends ``recording.completed``, ``prefect-zoom webhook serve`` emits it as t
 ``zoom.recording.completed``, and the deployment's trigger starts this flow with the event's
 ``payload.object`` (the meeting and its files) and ``payload.download_token``.
 
+The event names the meeting; it does not say what to download. Whoever can post to the receiver
+(or edit a run's parameters) controls the event's file list, so the flow reads the meeting's files
+from Zoom by UUID with the connection and downloads exactly those; the event's download token
+goes only to the ``download_url``s Zoom listed (and the client refuses any URL that is not Zoom's,
+see :mod:`prefect_zoom.client.origins`).
+
 It writes to the same destination layout and manifest as the nightly
 :func:`~prefect_zoom.flows.archive_recordings.archive_recordings`
 (``<destination>/<date>_<meeting id>_<uuid digest>/<file>``), so the two never download a file
@@ -31,7 +37,6 @@ from prefect_zoom.flows.archive_recordings import (
     _report_rows,
     archive_files,
 )
-from prefect_zoom.models._base import parse_input
 from prefect_zoom.models.recordings import RecordingMeeting
 from prefect_zoom.tasks._common import load_credentials, zoom_task
 from prefect_zoom.tasks.recordings import file_types_filter, get_meeting_recordings, meeting_jobs
@@ -93,23 +98,33 @@ def archive_files_with_download_token(
 def _meeting(
     credentials_block: str, recording: dict[str, Any] | None, meeting_uuid: str | None
 ) -> RecordingMeeting:
-    """The recorded meeting: the event's object when given, else Zoom's answer for the UUID."""
-    if recording:
-        meeting = parse_input(RecordingMeeting, recording, prefix="recording")
-        if meeting_uuid and meeting_uuid != meeting.uuid:
-            raise ZoomInputError(
-                "meeting_uuid",
-                f"{meeting_uuid!r} is not the UUID of the recording given ({meeting.uuid!r})",
-                "Pass one of them, or both for the same meeting.",
-            )
-        return meeting
-    if meeting_uuid:
-        return get_meeting_recordings(credentials_block, meeting_uuid)
-    raise ZoomInputError(
-        "recording",
-        "neither a recording nor a meeting_uuid was given",
-        "Pass the event's payload.object as `recording`, or the meeting instance's UUID.",
-    )
+    """The recorded meeting as Zoom lists it now, found by the UUID of the event or the caller.
+
+    The event's ``recording`` is used for its ``uuid`` only: its ``recording_files`` (and their
+    ``download_url``) come from whoever posted the event, so the files are always those Zoom
+    lists (``GET /meetings/{uuid}/recordings``) with the connection.
+    """
+    event_uuid = recording.get("uuid") if isinstance(recording, dict) else None
+    if recording is not None and (not isinstance(event_uuid, str) or not event_uuid.strip()):
+        raise ZoomInputError(
+            "recording",
+            "has no meeting UUID (recording.uuid)",
+            "Pass the event's payload.object as `recording`, or the meeting instance's UUID.",
+        )
+    if event_uuid and meeting_uuid and meeting_uuid != event_uuid:
+        raise ZoomInputError(
+            "meeting_uuid",
+            f"{meeting_uuid!r} is not the UUID of the recording given ({event_uuid!r})",
+            "Pass one of them, or both for the same meeting.",
+        )
+    uuid = event_uuid or meeting_uuid
+    if not uuid:
+        raise ZoomInputError(
+            "recording",
+            "neither a recording nor a meeting_uuid was given",
+            "Pass the event's payload.object as `recording`, or the meeting instance's UUID.",
+        )
+    return get_meeting_recordings(credentials_block, uuid)
 
 
 def _day(meeting: RecordingMeeting) -> date:
@@ -134,14 +149,14 @@ async def archive_meeting_recordings(
 
     Args:
         credentials_block: Name of a saved Zoom credentials block (OAuth or Server-to-Server).
-            Used to look the meeting up when only ``meeting_uuid`` is given, and to download
-            whatever the ``download_token`` does not (absent, expired or refused).
-        recording: The meeting and its ``recording_files`` as Zoom sends them in
-            ``recording.completed`` (the Prefect event's ``payload.object``).
-        meeting_uuid: The meeting instance's UUID; the flow asks Zoom for its recordings when no
-            ``recording`` is given.
-        download_token: The event's ``payload.download_token``: downloads the files of this
-            meeting without the connection. See the note below.
+            Used to list the meeting's files (always), and to download whatever the
+            ``download_token`` does not (absent, expired or refused).
+        recording: The meeting as Zoom sends it in ``recording.completed`` (the Prefect event's
+            ``payload.object``). Only its ``uuid`` is used: its ``recording_files`` are not
+            trusted, the files are those Zoom lists for that UUID.
+        meeting_uuid: The meeting instance's UUID, instead of (or as well as) ``recording``.
+        download_token: The event's ``payload.download_token``: downloads the files Zoom listed
+            without spending the connection's token on them. See the note below.
         destination: Local folder for the archive (ignored when ``destination_block`` is set).
         destination_block: A Prefect file system block, as ``<block-type-slug>/<name>``.
         file_types: Only these file types (e.g. ``["MP4", "TRANSCRIPT"]``); default all.
