@@ -543,3 +543,20 @@ def test_flow_times_out_with_the_likely_causes(zoom_emulator: ZoomEmulator) -> N
     assert time.monotonic() - started < 5
     assert PREAPPROVAL in str(caught.value)
     assert "http://127.0.0.1/callback" in str(caught.value)
+
+
+@pytest.mark.parametrize("command", ["s2s", "oauth"])
+def test_connect_refuses_a_plain_http_base_url_off_loopback(command: str) -> None:
+    """The secret would travel in clear: refused before anything is sent or saved."""
+    block = new_block_name(f"{command}-http")
+    args = ["connect", command, "--block", block, "--client-id", "cid"]
+    if command == "s2s":
+        args += ["--account-id", "acct"]
+    code, output = invoke([*args, "--base-url", "http://collector.example:8080"], secret="s3cr3t")
+    assert code == 1, output
+    assert "--base-url: uses plain http on collector.example" in flat(output)
+    assert "Use https://" in flat(output)
+    assert "s3cr3t" not in output
+    code, output = invoke(["check", "--block", block])
+    assert code == 1
+    assert f"no Zoom connection block named '{block}'" in flat(output)

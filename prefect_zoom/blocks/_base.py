@@ -42,19 +42,20 @@ DOCS_URL = "https://github.com/prefect-zoom/prefect-zoom#connections"
 
 logger = logging.getLogger("prefect_zoom.blocks")
 _manager_guard = threading.Lock()
-_warned_hosts: set[tuple[str, str]] = set()
+_warned_hosts: set[str] = set()
 
 
 def checked_base_url(field: str, value: str) -> str:
     """A block's base URL, checked: ``https`` (plain ``http`` only on loopback), no credentials.
 
     Zoom's domains (ZoomGov's too) and loopback (the emulator) pass quietly; another host is
-    accepted (a proxy) but logged as a warning once per field and host, since the client secret
-    and the tokens go there.
+    accepted (a proxy) but logged as a warning once per host and process, since the client
+    secret and the tokens go there.
     """
-    default = DEFAULT_API_BASE_URL if field == "api_base_url" else DEFAULT_OAUTH_BASE_URL
+    default = {"api_base_url": DEFAULT_API_BASE_URL, "oauth_base_url": DEFAULT_OAUTH_BASE_URL}
+    zoom_url = f" (Zoom's is {default[field]})" if field in default else ""
     fix = (
-        f"Use https:// (Zoom's is {default}); plain http is accepted only on loopback (127.0.0.0/8, ::1, localhost), e.g. the local "
+        f"Use https://{zoom_url}; plain http is accepted only on loopback (127.0.0.0/8, ::1, localhost), e.g. the local "
         "Zoom emulator"
     )
     try:
@@ -75,8 +76,8 @@ def checked_base_url(field: str, value: str) -> str:
             "network unencrypted",
             fix,
         )
-    if not is_zoom_host(host) and not is_loopback(host) and (field, host) not in _warned_hosts:
-        _warned_hosts.add((field, host))
+    if not is_zoom_host(host) and not is_loopback(host) and host not in _warned_hosts:
+        _warned_hosts.add(host)
         logger.warning(
             "%s points at %s, which is not Zoom's (%s): the connection's client secret and "
             "tokens will be sent there. Keep it only if you trust that host.",

@@ -31,6 +31,7 @@ from prefect_zoom.blocks._base import (
     DEFAULT_API_BASE_URL,
     DEFAULT_OAUTH_BASE_URL,
     ZoomCredentialsBase,
+    checked_base_url,
 )
 from prefect_zoom.capabilities import activity_capabilities, flow_capabilities
 from prefect_zoom.catalog import OPERATIONS, Operation
@@ -101,7 +102,10 @@ def _base_urls(base_url: str | None) -> tuple[str, str]:
     """(REST API base, OAuth base) for ``--base-url`` (or Zoom's real ones)."""
     if not base_url:
         return DEFAULT_API_BASE_URL, DEFAULT_OAUTH_BASE_URL
-    root = base_url.rstrip("/")
+    try:
+        root = checked_base_url("--base-url", base_url).rstrip("/")
+    except ZoomInputError as exc:
+        _fail(str(exc))
     return f"{root}/v2", f"{root}/oauth"
 
 
