@@ -277,4 +277,9 @@ def test_it_needs_a_recording_or_a_meeting_uuid(
                 destination=str(tmp_path),
             )
         )
+    forged = {k: v for k, v in event["object"].items() if k != "uuid"}
+    with pytest.raises(ZoomInputError, match="has no meeting UUID"):
+        asyncio.run(
+            archive_meeting_recordings(block_name, recording=forged, destination=str(tmp_path))
+        )
     assert not archived_files(tmp_path)

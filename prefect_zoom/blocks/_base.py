@@ -55,8 +55,8 @@ def checked_base_url(field: str, value: str) -> str:
     default = {"api_base_url": DEFAULT_API_BASE_URL, "oauth_base_url": DEFAULT_OAUTH_BASE_URL}
     zoom_url = f" (Zoom's is {default[field]})" if field in default else ""
     fix = (
-        f"Use https://{zoom_url}; plain http is accepted only on loopback (127.0.0.0/8, ::1, localhost), e.g. the local "
-        "Zoom emulator"
+        f"Use https://{zoom_url}; plain http is accepted only on loopback (127.0.0.0/8, ::1, "
+        "localhost), e.g. the local Zoom emulator"
     )
     try:
         url = httpx.URL(str(value).strip())

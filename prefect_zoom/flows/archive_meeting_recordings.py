@@ -105,7 +105,7 @@ def _meeting(
     lists (``GET /meetings/{uuid}/recordings``) with the connection.
     """
     event_uuid = recording.get("uuid") if isinstance(recording, dict) else None
-    if recording is not None and (not isinstance(event_uuid, str) or not event_uuid.strip()):
+    if recording and (not isinstance(event_uuid, str) or not event_uuid.strip()):
         raise ZoomInputError(
             "recording",
             "has no meeting UUID (recording.uuid)",
