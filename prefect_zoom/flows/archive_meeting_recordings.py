@@ -168,20 +168,15 @@ async def archive_meeting_recordings(
     meetings = {meeting.uuid: meeting}
 
     manifest = Manifest.load(target)
-    to_download: list[DownloadJob] = []
-    archived_before: list[DownloadJob] = []
-    for job in meeting_jobs(meeting, wanted, log):
-        if manifest.has(job.relative_path, job.file.file_size):
-            archived_before.append(job)
-        else:
-            to_download.append(job)
+    plan = manifest.plan(meeting_jobs(meeting, wanted, log))
+    to_download = plan.to_download
     log.info(
         "Meeting %s (%s): %d files, %d to download, %d already archived",
         meeting.id,
         meeting.topic or "no topic",
-        len(to_download) + len(archived_before),
+        len(plan.jobs),
         len(to_download),
-        len(archived_before),
+        len(plan.archived),
     )
 
     outcome: Outcome = {}
@@ -232,7 +227,7 @@ async def archive_meeting_recordings(
         to_date=day,
         destination=str(getattr(target, "basepath", target)),
         meetings=1,
-        files=_report_rows(to_download, archived_before, outcome, manifest, meetings),
+        files=_report_rows(plan, outcome, manifest, meetings),
     )
     await _publish(report)
     if failure is not None:
