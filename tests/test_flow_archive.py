@@ -454,3 +454,45 @@ def test_a_corrupt_manifest_is_set_aside_and_rebuilt_from_the_destination(
         "set aside as" in r.getMessage() and r.levelno == logging.WARNING for r in caplog.records
     )
     assert_identical_to_zoom(zoom_emulator, tmp_path)
+
+
+def manifest_entry(path: str, size: int = 5) -> dict[str, object]:
+    return {
+        "path": path,
+        "file_id": "f1",
+        "meeting_uuid": "u",
+        "meeting_id": 1,
+        "file_type": "MP4",
+        "size": size,
+        "sha256": None,
+    }
+
+
+def test_a_manifest_entry_pointing_outside_the_destination_sets_it_aside(tmp_path: Path) -> None:
+    from prefect_zoom.flows._manifest import Manifest
+
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "a_mp4_f1.mp4").write_bytes(b"12345")
+    (tmp_path / "m" / ".a_mp4_f2.mp4.partial").write_bytes(b"12")  # not a landed file
+    hostile = json.dumps({"files": [manifest_entry("../../etc/passwd", 1)]})
+    (tmp_path / MANIFEST_NAME).write_text(hostile)
+    manifest = Manifest.load(tmp_path)
+    assert list(manifest.entries) == ["m/a_mp4_f1.mp4"]
+    assert manifest.has("m/a_mp4_f1.mp4", 5) and not manifest.has("m/a_mp4_f1.mp4", 6)
+    assert [p.read_text() for p in tmp_path.glob(f"{MANIFEST_NAME}.corrupt-*")] == [hostile]
+    manifest.save()
+    assert set(Manifest.load(tmp_path).entries) == {"m/a_mp4_f1.mp4"}
+
+
+def test_a_corrupt_manifest_in_a_remote_store_is_rebuilt_from_its_objects() -> None:
+    from prefect_zoom.flows._manifest import Manifest
+
+    block = RemoteFileSystem(basepath=f"memory://manifest-{uuid.uuid4().hex[:8]}")
+    fs = fsspec.filesystem("memory")
+    fs.pipe_file(block._resolve_path("m/a_mp4_f1.mp4"), b"12345")
+    fs.pipe_file(block._resolve_path(MANIFEST_NAME), b"[1, 2")
+    manifest = Manifest.load(block)
+    assert {p: e.size for p, e in manifest.entries.items()} == {"m/a_mp4_f1.mp4": 5}
+    assert not fs.exists(block._resolve_path(MANIFEST_NAME))
+    (aside,) = [p for p in fs.ls(block._resolve_path(""), detail=False) if ".corrupt-" in p]
+    assert fs.cat_file(aside) == b"[1, 2"
