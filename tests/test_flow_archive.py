@@ -496,3 +496,21 @@ def test_a_corrupt_manifest_in_a_remote_store_is_rebuilt_from_its_objects() -> N
     assert not fs.exists(block._resolve_path(MANIFEST_NAME))
     (aside,) = [p for p in fs.ls(block._resolve_path(""), detail=False) if ".corrupt-" in p]
     assert fs.cat_file(aside) == b"[1, 2"
+
+
+def test_plan_protects_a_kept_file_only_while_it_is_there(tmp_path: Path) -> None:
+    from prefect_zoom.downloads import DownloadJob
+    from prefect_zoom.flows._manifest import Manifest, ManifestEntry
+    from prefect_zoom.models.recordings import RecordingFile
+
+    manifest = Manifest.load(tmp_path)
+    manifest.add(ManifestEntry.model_validate(manifest_entry("m/a_mp4_f1.mp4", 5)))
+    bigger = RecordingFile(id="f1", file_type="MP4", file_size=6, download_url="https://x/f1")
+    job = DownloadJob(bigger, "m/a_mp4_f1.mp4", "u")
+    assert [j.relative_path for j in manifest.plan([job]).to_download] == ["m/a_mp4_f1.mp4"]
+
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "a_mp4_f1.mp4").write_bytes(b"12345")
+    plan = manifest.plan([job])
+    assert [j.relative_path for j in plan.to_download] == ["m/a_mp4_f1.conflict-6.mp4"]
+    assert plan.conflicts == {"m/a_mp4_f1.conflict-6.mp4": "m/a_mp4_f1.mp4"}

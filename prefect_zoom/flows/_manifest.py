@@ -257,13 +257,14 @@ class Manifest:
 
         A job whose path holds a verified file of another size (Zoom lists the same ids with
         another size) is never allowed to replace it: it is planned at ``<name>.conflict-<size>``
-        beside it, and :attr:`ArchivePlan.conflicts` says so.
+        beside it, and :attr:`ArchivePlan.conflicts` says so. (When the destination no longer
+        has that file, there is nothing to protect: the job keeps its path.)
         """
         plan = ArchivePlan()
         for job in jobs:
             size = job.file.file_size
             kept = self.entries.get(job.relative_path)
-            if kept is not None and size is not None and kept.size != size:
+            if kept is not None and size is not None and kept.size != size and self.holds(kept):
                 other = beside(job.relative_path, f"conflict-{size}")
                 plan.conflicts[other] = job.relative_path
                 job = DownloadJob(job.file, other, job.meeting_uuid)

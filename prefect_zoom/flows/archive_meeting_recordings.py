@@ -30,6 +30,7 @@ from prefect_zoom.flows.archive_recordings import (
     _publish,
     _report_rows,
     archive_files,
+    processing_files,
 )
 from prefect_zoom.models._base import parse_input
 from prefect_zoom.models.recordings import RecordingMeeting
@@ -228,6 +229,7 @@ async def archive_meeting_recordings(
         destination=str(getattr(target, "basepath", target)),
         meetings=1,
         files=_report_rows(plan, outcome, manifest, meetings),
+        processing_files=processing_files(meetings.values(), wanted),
     )
     await _publish(report)
     if failure is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from uuid import UUID
 
@@ -366,11 +367,7 @@ async def archive_recordings(
         destination=str(getattr(target, "basepath", target)),
         meetings=len(found),
         files=_report_rows(plan, outcome, manifest, found),
-        processing_files=sum(
-            not _finished(file) and _wanted(file, wanted)
-            for meeting in found.values()
-            for file in meeting.recording_files
-        ),
+        processing_files=processing_files(found.values(), wanted),
     )
     if trash_after_archive:
         _trash_archived(credentials_block, found, plan, manifest, outcome, wanted, report)
@@ -378,6 +375,15 @@ async def archive_recordings(
     if failure is not None:
         raise failure
     return report
+
+
+def processing_files(meetings: Iterable[RecordingMeeting], file_types: set[str] | None) -> int:
+    """How many of the wanted files Zoom has not finished processing (so none is archived)."""
+    return sum(
+        not _finished(file) and _wanted(file, file_types)
+        for meeting in meetings
+        for file in meeting.recording_files
+    )
 
 
 def _finished(file: RecordingFile) -> bool:
