@@ -37,8 +37,8 @@ Destinations: a local folder (``str`` or ``Path``) or a Prefect ``WritableFileSy
 URL: ``s3://``, ``gs://``, ``memory://``, ``file://`` …) gets the file staged in a local temporary
 folder, uploaded under a temporary name and moved into place (atomic where the store's ``mv`` is;
 on object stores the final object appears whole). The staging folder is private to the user
-(:func:`staging_root`: mode 0700, checked before every use). Any other ``WritableFileSystem`` gets the bytes
-through ``write_path``: that reads the **whole file into memory**, so prefer a folder,
+(:func:`staging_root`: mode 0700, checked before every use). Any other ``WritableFileSystem``
+gets the bytes through ``write_path``: that reads the **whole file into memory**, so prefer a folder,
 ``LocalFileSystem`` or ``RemoteFileSystem`` for large recordings.
 """
 
@@ -88,7 +88,6 @@ LoggerLike: TypeAlias = "logging.Logger | logging.LoggerAdapter[Any]"
 
 _HTML_START = re.compile(rb"^\s*(<!doctype\s+html|<html)", re.IGNORECASE)
 _CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$", re.IGNORECASE)
-_DRIVE = re.compile(r"^[A-Za-z]:")
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _BINARY = getattr(os, "O_BINARY", 0)
 
@@ -533,8 +532,7 @@ def check_relative_path(relative_path: str) -> str:
         not parts
         or relative_path.startswith(("/", "\\"))
         or ".." in parts
-        or _DRIVE.match(relative_path)
-        or PureWindowsPath(relative_path).drive
+        or PureWindowsPath(relative_path).drive  # C:/x, C:x, \\server\share
     ):
         raise ZoomInputError(
             "subfolder",
