@@ -438,7 +438,10 @@ def _trash_archived(
                 keep(file, "Zoom gives it no file id, so it cannot be trashed on its own")
             elif job is None or not manifest.has(job.relative_path, file.file_size):
                 error = outcome.get(job.relative_path) if job else None
-                keep(file, f"not archived: {error}" if isinstance(error, str) else "not archived")
+                failed = (
+                    f" ({error.split(':', 1)[0]}; see its row)" if isinstance(error, str) else ""
+                )
+                keep(file, f"not archived{failed}")
             else:
                 ready.append((file.id, job))
         if not ready:
