@@ -433,7 +433,11 @@ def _trash_archived(
             if not _wanted(file, file_types):
                 keep(file, "not among file_types")
             elif not _finished(file):
-                keep(file, f"Zoom is still processing it (status {file.status!r}); not archived")
+                keep(
+                    file,
+                    f"Zoom is still processing it (status {file.status!r}): not archived yet; "
+                    "a later run over this meeting's date archives it",
+                )
             elif not file.id:
                 keep(file, "Zoom gives it no file id, so it cannot be trashed on its own")
             elif job is None or not manifest.has(job.relative_path, file.file_size):
