@@ -51,7 +51,7 @@ FLOW_REQUIREMENTS: dict[str, FlowRequirements] = {
             required=("list_user_recordings", "download_recording_file"),
             options=(
                 FlowOption("archive the whole account", ("list_account_recordings",)),
-                FlowOption("trash recordings once archived", ("delete_meeting_recordings",)),
+                FlowOption("trash archived files", ("delete_recording_file",)),
             ),
         ),
         FlowRequirements(

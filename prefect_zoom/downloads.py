@@ -11,7 +11,9 @@ How one file is downloaded (see ``shared/zoom/FACTS.md`` §3):
   signed CDN address, which the client follows. The body is gathered into ``chunk_size`` (1 MiB)
   blocks (large pieces go as they are), each hashed (SHA-256) and appended to
   ``.<name>.partial`` next to the target, so a 2 GiB file costs about one block of memory, and a
-  cut keeps every byte received.
+  cut keeps every byte received. A partial is opened without following links (``O_NOFOLLOW``)
+  and used only when it is a plain file of this user with no other hard link; anything else
+  found under its name (e.g. a planted link to another file) is removed, never written through.
 * **Resume**: a cut (``httpx.TransportError``, e.g. ``RemoteProtocolError``) or a 5xx that outlived
   the client's own retries is retried up to ``len(retry_delays)`` times. Each retry sends
   ``Range: bytes=<have>-``: a ``206`` whose ``Content-Range`` starts there is appended, a ``200``
@@ -34,19 +36,22 @@ Destinations: a local folder (``str`` or ``Path``) or a Prefect ``WritableFileSy
 ``LocalFileSystem`` is used as a local folder (its ``basepath``). ``RemoteFileSystem`` (any fsspec
 URL: ``s3://``, ``gs://``, ``memory://``, ``file://`` …) gets the file staged in a local temporary
 folder, uploaded under a temporary name and moved into place (atomic where the store's ``mv`` is;
-on object stores the final object appears whole). Any other ``WritableFileSystem`` gets the bytes
-through ``write_path``: that reads the **whole file into memory**, so prefer a folder,
+on object stores the final object appears whole). The staging folder is private to the user
+(:func:`staging_root`: mode 0700, checked before every use). Any other ``WritableFileSystem``
+gets the bytes through ``write_path``: that reads the **whole file into memory**, so prefer a folder,
 ``LocalFileSystem`` or ``RemoteFileSystem`` for large recordings.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import inspect
 import logging
 import os
 import re
 import shutil
+import stat
 import tempfile
 import threading
 import time
@@ -54,7 +59,7 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal, TypeAlias
 
 import httpx
@@ -83,6 +88,8 @@ LoggerLike: TypeAlias = "logging.Logger | logging.LoggerAdapter[Any]"
 
 _HTML_START = re.compile(rb"^\s*(<!doctype\s+html|<html)", re.IGNORECASE)
 _CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$", re.IGNORECASE)
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_BINARY = getattr(os, "O_BINARY", 0)
 
 
 class DownloadResult(BaseModel):
@@ -129,6 +136,68 @@ def partial_path(target: Path) -> Path:
     return target.with_name(f".{target.name}.partial")
 
 
+class UnsafePartialError(ZoomInputError):
+    """Something that is not a plain file of this user sits where a partial download goes."""
+
+
+def _own_plain_file(info: os.stat_result) -> bool:
+    """A regular file of this user with no other hard link (so writing it touches nothing else)."""
+    getuid = getattr(os, "getuid", None)
+    return (
+        stat.S_ISREG(info.st_mode)
+        and info.st_nlink == 1
+        and (getuid is None or info.st_uid == getuid())
+    )
+
+
+def _unsafe(partial: Path) -> UnsafePartialError:
+    return UnsafePartialError(
+        "partial download",
+        f"{partial} is not a plain file of this user (a link, a folder, another user's file or "
+        "one with other hard links)",
+        "Remove it, and keep the destination and staging folders writable by you alone.",
+    )
+
+
+def partial_size(partial: Path, log: LoggerLike | None = None) -> int:
+    """Bytes of a partial download that may be resumed; 0 when there is none.
+
+    A link (to anything), another user's file or a file with other hard links found under the
+    partial's name is removed (the link itself, never what it points to) and counts as none;
+    a folder there raises :class:`UnsafePartialError`.
+    """
+    try:
+        info = os.lstat(partial)
+    except FileNotFoundError:
+        return 0
+    if _own_plain_file(info):
+        return info.st_size
+    if stat.S_ISDIR(info.st_mode):
+        raise _unsafe(partial)
+    (log or logger).warning(
+        "%s is not a plain file of this user (a link?): removed, the download starts over",
+        partial,
+    )
+    partial.unlink(missing_ok=True)
+    return 0
+
+
+def _open_partial(partial: Path, append: bool) -> BinaryIO:
+    """Open a partial for writing without following links; check it before changing a byte."""
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | _NOFOLLOW | _BINARY, 0o600)
+    try:
+        if not _own_plain_file(os.fstat(fd)):
+            raise _unsafe(partial)
+        if append:
+            os.lseek(fd, 0, os.SEEK_END)
+        else:
+            os.ftruncate(fd, 0)
+        return os.fdopen(fd, "wb", buffering=0)
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def media_type(content_type: str | None) -> str | None:
     """``text/html; charset=utf-8`` → ``text/html``; ``None`` when absent."""
     if not content_type:
@@ -152,9 +221,9 @@ def acceptable_content_type(file_type: str, content_type: str | None) -> bool:
 
 
 def sha256_of(path: Path, chunk_size: int = CHUNK_SIZE) -> hashlib._Hash:
-    """A SHA-256 object fed with a file's bytes (read in chunks)."""
+    """A SHA-256 object fed with a file's bytes (read in chunks; a link is not followed)."""
     digest = hashlib.sha256()
-    with path.open("rb") as source:
+    with os.fdopen(os.open(path, os.O_RDONLY | _NOFOLLOW | _BINARY), "rb") as source:
         while piece := source.read(chunk_size):
             digest.update(piece)
     return digest
@@ -314,7 +383,7 @@ def download_to_path(
         else:
             resumed = resumed or appended
             break
-        have = partial.stat().st_size if partial.exists() else 0
+        have = partial_size(partial, log)
         if failures >= len(retry_delays):
             log.warning(
                 "%s: giving up after %d attempts (%s); %d bytes kept in %s for the next run",
@@ -337,7 +406,7 @@ def download_to_path(
         )
         if delay > 0:
             sleep(delay)
-    size = partial.stat().st_size
+    size = partial_size(partial, log)
     if expected is not None and size != expected:
         partial.unlink(missing_ok=True)
         raise ZoomDownloadError(
@@ -382,7 +451,7 @@ def _attempt(
 ) -> tuple[str, str | None, bool]:
     """One request: returns (sha256 hex, content type, whether it appended to a partial)."""
     expected = file.file_size
-    have = partial.stat().st_size if partial.exists() else 0
+    have = partial_size(partial, log)
     if expected is not None and have > expected:
         partial.unlink()
         have = 0
@@ -428,7 +497,7 @@ def _attempt(
             digest = sha256_of(partial, chunk_size) if start else hashlib.sha256()
             written = start
             keep = True  # False once the partial is rejected (closed and deleted)
-            with partial.open("ab" if start else "wb", buffering=0) as out:
+            with _open_partial(partial, append=bool(start)) as out:
                 sink = _BlockWriter(out, digest, chunk_size)
                 try:
                     for piece in response.iter_bytes():
@@ -456,21 +525,82 @@ def _attempt(
 
 # ---- destinations ------------------------------------------------------------------------------
 def check_relative_path(relative_path: str) -> str:
-    """A safe relative POSIX path (no absolute paths, no ``..``) or ZoomInputError."""
+    """A safe relative POSIX path or ZoomInputError: no absolute path, no ``..``, no drive letter
+    (``C:/x``, ``C:x``) and no UNC path (``\\\\server\\share``)."""
     parts = PurePosixPath(relative_path.replace("\\", "/")).parts
-    if not parts or relative_path.startswith(("/", "\\")) or ".." in parts:
+    if (
+        not parts
+        or relative_path.startswith(("/", "\\"))
+        or ".." in parts
+        or PureWindowsPath(relative_path).drive  # C:/x, C:x, \\server\share
+    ):
         raise ZoomInputError(
             "subfolder",
             f"{relative_path!r} is not a relative path inside the destination",
-            "Use a relative folder name without '..'.",
+            "Use a relative folder name without '..', a drive letter or a leading slash.",
         )
     return "/".join(parts)
 
 
+def beside(relative_path: str, tag: str) -> str:
+    """``a/name.ext`` → ``a/name.<tag>.ext``: a place next to a file that must not be replaced."""
+    path = PurePosixPath(relative_path)
+    return str(path.with_name(f"{path.stem}.{tag}{path.suffix}"))
+
+
+_staging_lock = threading.Lock()
+_staging: Path | None = None
+
+
+def _private_folder(path: Path) -> bool:
+    """A real folder (not a link) of this user that nobody else may enter."""
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return False
+    getuid = getattr(os, "getuid", None)
+    return (
+        stat.S_ISDIR(info.st_mode)
+        and (getuid is None or info.st_uid == getuid())
+        and (os.name == "nt" or info.st_mode & 0o077 == 0)
+    )
+
+
+def staging_root() -> Path:
+    """This user's private staging folder for files bound for a file system block.
+
+    ``<tmp>/prefect-zoom-downloads-<uid>``, made with mode 0700 and checked at every call (a
+    folder of this user, not a link, closed to group and others), so a cut upload resumes in the
+    next run. When that name is taken by anything else (someone planted it), a new folder made by
+    ``tempfile.mkdtemp`` (0700) is used instead, with a warning: safe, but without resuming.
+    """
+    global _staging
+    with _staging_lock:
+        if _staging is not None and _private_folder(_staging):
+            return _staging
+        user = getattr(os, "getuid", lambda: os.getpid())()
+        stable = Path(tempfile.gettempdir()) / f"{STAGING_DIR_NAME}-{user}"
+        with contextlib.suppress(FileExistsError):
+            stable.mkdir(mode=0o700)
+        if _private_folder(stable):
+            _staging = stable
+        else:
+            _staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_DIR_NAME}-"))
+            logger.warning(
+                "%s is not a private folder of this user: staging in %s instead (cut uploads "
+                "will not resume across runs). Remove %s to fix this.",
+                stable,
+                _staging,
+                stable,
+            )
+        return _staging
+
+
 def _staging_target(key: str, name: str) -> Path:
-    """A local place to stage a file bound for a remote store; stable per key, so it resumes."""
+    """A place in the private staging folder for a file bound for a remote store; stable per
+    key, so it resumes."""
     digest = hashlib.sha1(key.encode()).hexdigest()
-    return Path(tempfile.gettempdir()) / STAGING_DIR_NAME / digest / name
+    return staging_root() / digest / name
 
 
 def download_recording(
@@ -660,11 +790,16 @@ __all__ = [
     "Destination",
     "DownloadJob",
     "DownloadResult",
+    "UnsafePartialError",
     "ZoomDownloadError",
     "acceptable_content_type",
+    "beside",
+    "check_relative_path",
     "download_many",
     "download_recording",
     "download_to_path",
     "make_durable",
     "partial_path",
+    "partial_size",
+    "staging_root",
 ]

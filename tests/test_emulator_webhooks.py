@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -256,3 +257,25 @@ def test_the_cli_needs_a_secret_token() -> None:
     )
     assert result.returncode != 0
     assert "ZOOM_WEBHOOK_SECRET_TOKEN" in result.stdout + result.stderr
+
+
+def test_recording_completed_waits_until_every_file_is_processed(
+    zoom_emulator: ZoomEmulator, receiver: Receiver
+) -> None:
+    zoom = zoom_emulator
+    assert subscribe(zoom, receiver.url).status_code == 200
+    created = zoom.control(
+        "POST", "recordings", json={"mp4_bytes": 5000, "processing_file_types": ["MP4"]}
+    )
+    assert [d["event"] for d in deliveries(zoom)] == ["endpoint.url_validation"]
+
+    zoom.control("POST", f"recordings/{quote(created['uuid'], safe='')}/complete")
+    sent = deliveries(zoom)
+    assert [d["event"] for d in sent] == ["endpoint.url_validation", "recording.completed"]
+    assert receiver.receiver.drain(10)
+    obj = receiver.emit.calls[0]["payload"]["object"]
+    assert obj["uuid"] == created["uuid"]
+    assert {f["status"] for f in obj["recording_files"]} == {"completed"}
+    # Completing again changes nothing and sends nothing more.
+    zoom.control("POST", f"recordings/{quote(created['uuid'], safe='')}/complete")
+    assert len(deliveries(zoom)) == 2

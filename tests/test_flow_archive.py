@@ -13,7 +13,10 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote
 
+import fsspec
 import pytest
 from connection_helpers import s2s_credentials
 from flow_helpers import run_async
@@ -24,12 +27,12 @@ from prefect.client.schemas.filters import (
     LogFilter,
     LogFilterFlowRunId,
 )
-from prefect.filesystems import LocalFileSystem
+from prefect.filesystems import LocalFileSystem, RemoteFileSystem
 from prefect.logging.handlers import APILogWorker
 from prefect.settings import PREFECT_API_URL
 from prefect.states import State
 
-from prefect_zoom.emulator import EmulatorConfig, FaultSettings, ZoomEmulator
+from prefect_zoom.emulator import EmulatorConfig, FaultSettings, ZoomEmulator, content
 from prefect_zoom.flows import ArchiveReport, archive_recordings
 from prefect_zoom.flows._manifest import MANIFEST_NAME
 
@@ -176,9 +179,9 @@ def test_trash_only_after_every_file_is_verified(
         )
     )
     assert state.is_failed()
-    assert bad.deleted is False
+    assert bad.deleted is False and not any(f.deleted for f in bad.files)
     good = zoom_emulator.state.recordings[uuids[1]]
-    assert good.deleted is True
+    assert all(f.deleted for f in good.files)  # trashed file by file, each verified
     landed = {name.rsplit("_", 1)[1].split(".")[0] for name in archived_files(tmp_path)}
     assert landed.isdisjoint(bad_ids)
     assert len(landed) == len(zoom_emulator.state.files) - len(bad_ids)
@@ -192,23 +195,27 @@ def test_files_reach_the_disk_before_zoom_trashes_them(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    recordings = zoom_emulator.state.recordings
-    in_zoom_when_synced: dict[str, set[str]] = {}  # path -> meetings not yet trashed at its fsync
+    files = zoom_emulator.state.files
+    in_zoom_when_synced: dict[str, set[str]] = {}  # path -> files not yet trashed at its fsync
     real_fsync = os.fsync
 
     def spy(fd: int) -> None:
         path = os.readlink(f"/proc/self/fd/{fd}")
-        in_zoom_when_synced[path] = {uuid for uuid, rec in recordings.items() if not rec.deleted}
+        in_zoom_when_synced[path] = {fid for fid, (_, f) in files.items() if not f.deleted}
         real_fsync(fd)
 
     monkeypatch.setattr(os, "fsync", spy)
-    asyncio.run(archive_recordings(block_name, destination=str(tmp_path), trash_after_archive=True))
-    assert all(rec.deleted for rec in recordings.values())
+    report = asyncio.run(
+        archive_recordings(block_name, destination=str(tmp_path), trash_after_archive=True)
+    )
+    assert all(f.deleted for _, f in files.values())
+    assert (report.trashed_files, report.trashed_meetings, report.kept_in_zoom) == (8, 2, [])
     manifest = json.loads((tmp_path / MANIFEST_NAME).read_text())["files"]
-    assert len(manifest) == len(zoom_emulator.state.files)
+    assert len(manifest) == len(files)
     for entry in manifest:
+        assert entry["trashed_in_zoom"] is True
         still_in_zoom = in_zoom_when_synced[str(tmp_path / entry["path"])]
-        assert entry["meeting_uuid"] in still_in_zoom, entry["path"]
+        assert entry["file_id"] in still_in_zoom, entry["path"]
 
 
 def test_downloads_skip_fsync_unless_durable(
@@ -322,3 +329,188 @@ def test_the_run_logs_progress_not_a_line_per_file(
     messages = [log.message for log in logs]
     assert "Archived 8 of 8 files (0 failed)" in messages
     assert not [m for m in messages if " downloaded to " in m]  # those are DEBUG lines
+
+
+# ---- what is trashed, what is kept, what is never overwritten ------------------------------------
+def add_recording(emulator: ZoomEmulator, **fields: object) -> dict[str, Any]:
+    """A recording of yesterday, added through the emulator's control surface."""
+    created: dict[str, Any] = emulator.control("POST", "recordings", json=fields)
+    return created
+
+
+@configured(recordings_per_user=0)
+def test_trash_keeps_the_files_zoom_is_still_processing(
+    emulator_config: EmulatorConfig, zoom_emulator: ZoomEmulator, block_name: str, tmp_path: Path
+) -> None:
+    created = add_recording(zoom_emulator, mp4_bytes=50_000, processing_file_types=["MP4"])
+    recording = zoom_emulator.state.recordings[created["uuid"]]
+    mp4 = next(f for f in recording.files if f.file_type == "MP4")
+
+    report = asyncio.run(
+        archive_recordings(block_name, destination=str(tmp_path), trash_after_archive=True)
+    )
+    assert not recording.deleted  # never the whole meeting
+    assert not mp4.deleted  # the MP4 was never archived: it stays in Zoom
+    assert [f.deleted for f in recording.files if f is not mp4] == [True, True, True]
+    assert (report.trashed_files, report.trashed_meetings, report.processing_files) == (3, 0, 1)
+    (kept,) = report.kept_in_zoom
+    assert (kept.file_id, kept.file_type) == (mp4.id, "MP4")
+    assert "still processing" in kept.reason
+    assert len(archived_files(tmp_path)) == 3
+
+    # Zoom finishes the MP4: the next run archives it, then trashes it.
+    zoom_emulator.control("POST", f"recordings/{quote(created['uuid'], safe='')}/complete")
+    again = asyncio.run(
+        archive_recordings(block_name, destination=str(tmp_path), trash_after_archive=True)
+    )
+    assert again.count("downloaded") == 1 and again.kept_in_zoom == []
+    assert mp4.deleted and again.trashed_files == 1
+    assert_identical_to_zoom(zoom_emulator, tmp_path)
+
+
+@configured(recordings_per_user=1, recording_bytes=40_000)
+def test_a_verified_file_is_never_overwritten_by_another_copy(
+    emulator_config: EmulatorConfig, zoom_emulator: ZoomEmulator, block_name: str, tmp_path: Path
+) -> None:
+    asyncio.run(archive_recordings(block_name, destination=str(tmp_path), file_types=["MP4"]))
+    (original,) = archived_files(tmp_path).values()
+    kept_bytes = original.read_bytes()
+    # Zoom now lists the same file (same ids) with another size.
+    (mp4,) = [f for _, f in zoom_emulator.state.files.values() if f.file_type == "MP4"]
+    mp4.file_size += 1_000
+
+    report = asyncio.run(
+        archive_recordings(block_name, destination=str(tmp_path), file_types=["MP4"])
+    )
+    assert original.read_bytes() == kept_bytes
+    (conflict,) = report.conflicts
+    assert conflict.status == "downloaded" and conflict.size == mp4.file_size
+    assert conflict.conflict_with == original.relative_to(tmp_path).as_posix()
+    beside = tmp_path / conflict.path
+    assert beside.parent == original.parent and beside != original
+    assert hashlib.sha256(beside.read_bytes()).hexdigest() == content.sha256(mp4.id, mp4.file_size)
+    summary = json.loads((tmp_path / MANIFEST_NAME).read_text())["files"]
+    assert {e["path"]: e["size"] for e in summary} == {
+        conflict.conflict_with: len(kept_bytes),
+        conflict.path: mp4.file_size,
+    }
+    # The next run finds both copies archived and downloads nothing.
+    downloads = zoom_emulator.state.counters["downloads"]
+    again = asyncio.run(
+        archive_recordings(block_name, destination=str(tmp_path), file_types=["MP4"])
+    )
+    assert again.count("already archived") == 1 and len(again.conflicts) == 1
+    assert zoom_emulator.state.counters["downloads"] == downloads
+
+
+@configured(recordings_per_user=1, recording_bytes=30_000)
+def test_a_remote_store_entry_counts_only_while_the_object_is_there(
+    emulator_config: EmulatorConfig, zoom_emulator: ZoomEmulator, block_name: str
+) -> None:
+    store = f"archive-remote-{uuid.uuid4().hex[:8]}"
+    block = RemoteFileSystem(basepath=f"memory://{store}")
+    block.save(store, overwrite=True)
+    first = asyncio.run(
+        archive_recordings(block_name, destination_block=f"remote-file-system/{store}")
+    )
+    assert first.count("downloaded") == 4
+    fs = fsspec.filesystem("memory")
+    gone, shrunk = [block._resolve_path(row.path) for row in first.files[:2]]
+    fs.rm(gone)
+    fs.pipe_file(shrunk, b"short")
+
+    again = asyncio.run(
+        archive_recordings(block_name, destination_block=f"remote-file-system/{store}")
+    )
+    assert again.count("already archived") == 2
+    assert sorted(row.path for row in again.files if row.status == "downloaded") == sorted(
+        row.path for row in first.files[:2]
+    )
+    assert fs.size(gone) == first.files[0].size and fs.size(shrunk) == first.files[1].size
+
+
+@configured(recordings_per_user=1, recording_bytes=30_000)
+def test_a_corrupt_manifest_is_set_aside_and_rebuilt_from_the_destination(
+    emulator_config: EmulatorConfig,
+    zoom_emulator: ZoomEmulator,
+    block_name: str,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    asyncio.run(archive_recordings(block_name, destination=str(tmp_path)))
+    manifest = tmp_path / MANIFEST_NAME
+    manifest.write_bytes(b'{"files": [{"path": "../../etc/passwd"')  # cut short, and hostile
+    downloads = zoom_emulator.state.counters["downloads"]
+
+    report = asyncio.run(archive_recordings(block_name, destination=str(tmp_path)))
+    assert report.count("already archived") == 4
+    assert zoom_emulator.state.counters["downloads"] == downloads
+    (aside,) = tmp_path.glob(f"{MANIFEST_NAME}.corrupt-*")
+    assert aside.read_bytes() == b'{"files": [{"path": "../../etc/passwd"'
+    aside.unlink()
+    rebuilt = json.loads(manifest.read_text())["files"]
+    assert sorted(e["path"] for e in rebuilt) == sorted(row.path for row in report.files)
+    assert any(
+        "set aside as" in r.getMessage() and r.levelno == logging.WARNING for r in caplog.records
+    )
+    assert_identical_to_zoom(zoom_emulator, tmp_path)
+
+
+def manifest_entry(path: str, size: int = 5) -> dict[str, object]:
+    return {
+        "path": path,
+        "file_id": "f1",
+        "meeting_uuid": "u",
+        "meeting_id": 1,
+        "file_type": "MP4",
+        "size": size,
+        "sha256": None,
+    }
+
+
+def test_a_manifest_entry_pointing_outside_the_destination_sets_it_aside(tmp_path: Path) -> None:
+    from prefect_zoom.flows._manifest import Manifest
+
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "a_mp4_f1.mp4").write_bytes(b"12345")
+    (tmp_path / "m" / ".a_mp4_f2.mp4.partial").write_bytes(b"12")  # not a landed file
+    hostile = json.dumps({"files": [manifest_entry("../../etc/passwd", 1)]})
+    (tmp_path / MANIFEST_NAME).write_text(hostile)
+    manifest = Manifest.load(tmp_path)
+    assert list(manifest.entries) == ["m/a_mp4_f1.mp4"]
+    assert manifest.has("m/a_mp4_f1.mp4", 5) and not manifest.has("m/a_mp4_f1.mp4", 6)
+    assert [p.read_text() for p in tmp_path.glob(f"{MANIFEST_NAME}.corrupt-*")] == [hostile]
+    manifest.save()
+    assert set(Manifest.load(tmp_path).entries) == {"m/a_mp4_f1.mp4"}
+
+
+def test_a_corrupt_manifest_in_a_remote_store_is_rebuilt_from_its_objects() -> None:
+    from prefect_zoom.flows._manifest import Manifest
+
+    block = RemoteFileSystem(basepath=f"memory://manifest-{uuid.uuid4().hex[:8]}")
+    fs = fsspec.filesystem("memory")
+    fs.pipe_file(block._resolve_path("m/a_mp4_f1.mp4"), b"12345")
+    fs.pipe_file(block._resolve_path(MANIFEST_NAME), b"[1, 2")
+    manifest = Manifest.load(block)
+    assert {p: e.size for p, e in manifest.entries.items()} == {"m/a_mp4_f1.mp4": 5}
+    assert not fs.exists(block._resolve_path(MANIFEST_NAME))
+    (aside,) = [p for p in fs.ls(block._resolve_path(""), detail=False) if ".corrupt-" in p]
+    assert fs.cat_file(aside) == b"[1, 2"
+
+
+def test_plan_protects_a_kept_file_only_while_it_is_there(tmp_path: Path) -> None:
+    from prefect_zoom.downloads import DownloadJob
+    from prefect_zoom.flows._manifest import Manifest, ManifestEntry
+    from prefect_zoom.models.recordings import RecordingFile
+
+    manifest = Manifest.load(tmp_path)
+    manifest.add(ManifestEntry.model_validate(manifest_entry("m/a_mp4_f1.mp4", 5)))
+    bigger = RecordingFile(id="f1", file_type="MP4", file_size=6, download_url="https://x/f1")
+    job = DownloadJob(bigger, "m/a_mp4_f1.mp4", "u")
+    assert [j.relative_path for j in manifest.plan([job]).to_download] == ["m/a_mp4_f1.mp4"]
+
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "a_mp4_f1.mp4").write_bytes(b"12345")
+    plan = manifest.plan([job])
+    assert [j.relative_path for j in plan.to_download] == ["m/a_mp4_f1.conflict-6.mp4"]
+    assert plan.conflicts == {"m/a_mp4_f1.conflict-6.mp4": "m/a_mp4_f1.mp4"}

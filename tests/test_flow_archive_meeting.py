@@ -283,3 +283,20 @@ def test_it_needs_a_recording_or_a_meeting_uuid(
             archive_meeting_recordings(block_name, recording=forged, destination=str(tmp_path))
         )
     assert not archived_files(tmp_path)
+
+
+def test_a_meeting_with_a_file_still_processing_reports_it_and_archives_the_rest(
+    zoom_emulator: ZoomEmulator, block_name: str, tmp_path: Path
+) -> None:
+    created = zoom_emulator.control(
+        "POST", "recordings", json={"mp4_bytes": 40_000, "processing_file_types": ["MP4"]}
+    )
+    report = asyncio.run(
+        archive_meeting_recordings(
+            block_name, meeting_uuid=created["uuid"], destination=str(tmp_path)
+        )
+    )
+    assert report.processing_files == 1
+    assert report.count("downloaded") == 3
+    mp4 = next(f["id"] for f in created["files"] if f["file_type"] == "MP4")
+    assert mp4 not in archived_files(tmp_path)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import tempfile
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -15,10 +17,13 @@ from connection_helpers import s2s_credentials
 from prefect import flow
 from prefect.filesystems import LocalFileSystem, RemoteFileSystem
 
+from prefect_zoom import downloads
 from prefect_zoom.downloads import (
     DownloadResult,
     ZoomDownloadError,
     acceptable_content_type,
+    check_relative_path,
+    download_recording,
     download_to_path,
     partial_path,
 )
@@ -482,3 +487,100 @@ def test_block_writer_keeps_order_and_hash_whatever_the_piece_sizes(
     whole = b"".join(pieces)
     assert (tmp_path / "out").read_bytes() == whole
     assert digest.hexdigest() == hashlib.sha256(whole).hexdigest()
+
+
+# ---- private staging, partials and paths --------------------------------------------------------
+def test_a_planted_partial_link_is_never_written_through(
+    zoom_emulator: ZoomEmulator, tmp_path: Path
+) -> None:
+    file_id, file = emulator_mp4(zoom_emulator, 1_500_000)
+    target = tmp_path / "x.mp4"
+    victim = tmp_path / "victim.bin"
+    victim.write_bytes(b"A" * 1_000_000)
+    partial_path(target).symlink_to(victim)
+    with s2s_credentials(zoom_emulator).get_client() as zoom:
+        result = download_to_path(zoom, file, target)
+    assert victim.read_bytes() == b"A" * 1_000_000  # not appended to
+    assert not target.is_symlink()
+    assert result.status == "downloaded"  # started over instead of "resuming" someone's file
+    assert result.sha256 == sha256_of(target) == expected_sha(zoom_emulator, file_id)
+
+
+def test_a_partial_with_another_hard_link_is_not_resumed(
+    zoom_emulator: ZoomEmulator, tmp_path: Path
+) -> None:
+    file_id, file = emulator_mp4(zoom_emulator, 300_000)
+    target = tmp_path / "x.mp4"
+    other = tmp_path / "other.bin"
+    other.write_bytes(b"B" * 100_000)
+    os.link(other, partial_path(target))
+    with s2s_credentials(zoom_emulator).get_client() as zoom:
+        result = download_to_path(zoom, file, target)
+    assert other.read_bytes() == b"B" * 100_000
+    assert result.sha256 == sha256_of(target) == expected_sha(zoom_emulator, file_id)
+
+
+def test_remote_uploads_stage_in_a_private_folder_not_the_old_shared_one(
+    zoom_emulator: ZoomEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(downloads, "_staging", None)
+    _, file = emulator_mp4(zoom_emulator, 200_000)
+    block = RemoteFileSystem(basepath=f"memory://zoom-{uuid.uuid4().hex[:8]}")
+    remote = block._resolve_path("in/movie.mp4")
+    # Where the staging used to be (shared, predictable): a "complete" partial planted there.
+    shared = tmp_path / "prefect-zoom-downloads" / hashlib.sha1(remote.encode()).hexdigest()
+    shared.mkdir(parents=True)
+    planted = tmp_path / "attacker.bin"
+    planted.write_bytes(b"X" * 200_000)
+    partial_path(shared / "movie.mp4").symlink_to(planted)
+    with s2s_credentials(zoom_emulator).get_client() as zoom:
+        result = download_recording(zoom, file, block, "in/movie.mp4")
+    uploaded = fsspec.filesystem("memory").cat_file(remote)
+    assert hashlib.sha256(uploaded).hexdigest() == expected_sha(zoom_emulator, file.id or "")
+    assert result.sha256 == expected_sha(zoom_emulator, file.id or "")
+    root = downloads.staging_root()
+    assert root.parent == tmp_path and root.stat().st_mode & 0o777 == 0o700
+    assert root.stat().st_uid == os.getuid()
+
+
+def test_a_staging_folder_someone_else_made_is_not_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(downloads, "_staging", None)
+    elsewhere = tmp_path / "open"
+    elsewhere.mkdir(mode=0o777)
+    (tmp_path / f"prefect-zoom-downloads-{os.getuid()}").symlink_to(elsewhere)
+    root = downloads.staging_root()
+    assert root.parent == tmp_path and not root.is_symlink() and root != elsewhere
+    assert root.stat().st_mode & 0o777 == 0o700
+    # A folder of this user that others may enter is refused too.
+    monkeypatch.setattr(downloads, "_staging", None)
+    (tmp_path / f"prefect-zoom-downloads-{os.getuid()}").unlink()
+    (tmp_path / f"prefect-zoom-downloads-{os.getuid()}").mkdir()
+    os.chmod(tmp_path / f"prefect-zoom-downloads-{os.getuid()}", 0o755)
+    assert downloads.staging_root().name != f"prefect-zoom-downloads-{os.getuid()}"
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "C:/Windows/x",
+        "c:\\Windows\\x",
+        "C:x",
+        "\\\\server\\share\\x",
+        "//server/share/x",
+        "/etc/passwd",
+        "a/../../b",
+        "",
+    ],
+)
+def test_check_relative_path_refuses_what_leaves_the_destination(bad: str) -> None:
+    with pytest.raises(ZoomInputError, match="not a relative path inside the destination"):
+        check_relative_path(bad)
+
+
+def test_check_relative_path_keeps_ordinary_paths() -> None:
+    assert check_relative_path("2026-11-30_1_ab/x.mp4") == "2026-11-30_1_ab/x.mp4"
+    assert check_relative_path("a\\b.mp4") == "a/b.mp4"

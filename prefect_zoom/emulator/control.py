@@ -13,8 +13,8 @@ from prefect_zoom.emulator import content, meetings, webhooks
 from prefect_zoom.emulator.auth import state_of
 from prefect_zoom.emulator.config import FaultSettings, RatePlan
 from prefect_zoom.emulator.errors import ZoomError, user_not_found
-from prefect_zoom.emulator.seed import FILE_KINDS, add_recording
-from prefect_zoom.emulator.state import EmulatorState, User, now, zoom_time
+from prefect_zoom.emulator.seed import FILE_KINDS, add_recording, complete_processing
+from prefect_zoom.emulator.state import EmulatorState, RecordingMeeting, User, now, zoom_time
 
 router = APIRouter(tags=["emulator controls"])
 router.include_router(webhooks.router)  # /webhook...: signed webhooks (emulator/webhooks.py)
@@ -36,6 +36,11 @@ class NewRecording(BaseModel):
     mp4_bytes: int = Field(1_000_000, ge=1)
     file_types: list[str] = Field(default_factory=lambda: ["MP4", "M4A", "TRANSCRIPT", "CHAT"])
     uuid: str | None = Field(None, description="Force a UUID (e.g. one with '/' or '//').")
+    processing_file_types: list[str] = Field(
+        default_factory=list,
+        description="File types Zoom is still processing: listed with `status: processing`, "
+        "not downloadable until `POST /_emulator/recordings/{uuid}/complete`.",
+    )
 
 
 class ConfigChange(BaseModel):
@@ -127,11 +132,22 @@ async def create_user(request: Request, new: NewUser) -> dict[str, Any]:
 
 @router.post("/recordings", status_code=201)
 async def create_recording(request: Request, new: NewRecording) -> dict[str, Any]:
-    """Add a recorded meeting; its files' ids, sizes and content types come back."""
+    """Add a recorded meeting; its files' ids, sizes, content types and statuses come back.
+
+    ``processing_file_types`` are still processing: listed with ``status: "processing"``, their
+    downloads answer 404 and ``recording.completed`` waits for ``…/complete``.
+    """
     state = state_of(request)
     unknown = [t for t in new.file_types if t not in FILE_KINDS]
     if unknown:
         raise ZoomError(400, 300, f"Unknown file types {unknown}; use {sorted(FILE_KINDS)}.")
+    not_there = [t for t in new.processing_file_types if t not in new.file_types]
+    if not_there:
+        raise ZoomError(
+            400,
+            300,
+            f"processing_file_types {not_there} are not among file_types {new.file_types}.",
+        )
     start = new.start_time or datetime.now(UTC).replace(
         hour=12, minute=0, second=0, microsecond=0
     ) - timedelta(days=1)
@@ -146,8 +162,27 @@ async def create_recording(request: Request, new: NewRecording) -> dict[str, Any
         file_types=tuple(new.file_types),
         duration=new.duration,
         uuid=new.uuid,
+        processing=set(new.processing_file_types),
     )
-    webhooks.recording_completed(request, recording)  # when a webhook is subscribed
+    if not new.processing_file_types:  # Zoom sends it once every file is processed
+        webhooks.recording_completed(request, recording)  # when a webhook is subscribed
+    return _recording_answer(recording)
+
+
+@router.post("/recordings/{uuid:path}/complete")
+async def complete_recording(request: Request, uuid: str) -> dict[str, Any]:
+    """Finish processing a recording's files (``uuid`` URL-encoded once), as Zoom does later;
+    then, if any was processing, ``recording.completed`` goes out when a webhook is subscribed."""
+    state = state_of(request)
+    recording = state.recordings.get(uuid)
+    if recording is None:
+        raise ZoomError(404, 3301, "This recording does not exist.")
+    if complete_processing(recording):
+        webhooks.recording_completed(request, recording)
+    return _recording_answer(recording)
+
+
+def _recording_answer(recording: RecordingMeeting) -> dict[str, Any]:
     return {
         "uuid": recording.uuid,
         "id": recording.meeting_id,
@@ -160,6 +195,7 @@ async def create_recording(request: Request, new: NewRecording) -> dict[str, Any
                 "file_type": f.file_type,
                 "file_size": f.file_size,
                 "content_type": f.content_type,
+                "status": f.status,
             }
             for f in recording.files
         ],

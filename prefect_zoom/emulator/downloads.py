@@ -9,6 +9,9 @@ no Authorization (Zoom's CDN). That route streams the file's deterministic bytes
 (:mod:`prefect_zoom.emulator.content`) in 64 KiB pieces, so a file of gigabytes costs no memory,
 and honours ``Range`` (206, or 416 when unsatisfiable) and ``HEAD``.
 
+A file still processing (``status: "processing"``, see ``POST /_emulator/recordings``) answers
+404 code 3301 on both routes until ``POST /_emulator/recordings/{uuid}/complete``.
+
 Faults (``config.faults``): ``html_download_rate`` answers the download URL with 200 and an HTML
 "Please sign in" page (Zoom does); ``cut_download_rate`` closes the connection after about half of
 the bytes. Counters: ``downloads``, ``download bytes``, ``fault html download``,
@@ -109,10 +112,17 @@ def _bearer(request: Request) -> str:
 
 # ---- files -------------------------------------------------------------------------------------
 def find_file(state: EmulatorState, file_id: str) -> tuple[RecordingMeeting, RecordingFile]:
-    """A downloadable file: it exists and neither it nor its meeting is in the trash."""
+    """A downloadable file: it exists, Zoom finished processing it, and neither it nor its meeting
+    is in the trash."""
     entry = state.files.get(file_id)
     recording = state.recordings.get(entry[0]) if entry else None
-    if entry is None or recording is None or recording.deleted or entry[1].deleted:
+    if (
+        entry is None
+        or recording is None
+        or recording.deleted
+        or entry[1].deleted
+        or entry[1].status != "completed"
+    ):
         raise ZoomError(404, 3301, NO_RECORDING_MESSAGE)
     return recording, entry[1]
 

@@ -22,6 +22,9 @@ Behaviour worth knowing (see ``shared/zoom/FACTS.md``):
 * A token without the operation's ``:admin`` scopes may only touch its own user's recordings;
   otherwise 400 code 200 "No permission.".
 * The meeting ``type`` is a string (``"2"``), as Zoom's OpenAPI spec types it.
+* Files Zoom is still processing (``processing_file_types`` of ``POST /_emulator/recordings``)
+  are listed with ``status: "processing"`` and cannot be downloaded (404 code 3301) until
+  ``POST /_emulator/recordings/{uuid}/complete``; trashing or deleting them works as for others.
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Collection
 from datetime import UTC, datetime, time, timedelta
 
 from prefect_zoom.emulator.state import EmulatorState, RecordingFile, RecordingMeeting, utcnow
@@ -32,8 +33,13 @@ def add_recording(
     file_types: tuple[str, ...] = ("MP4", "M4A", "TRANSCRIPT", "CHAT"),
     duration: int = 30,
     uuid: str | None = None,
+    processing: Collection[str] = (),
 ) -> RecordingMeeting:
-    """Add one recorded meeting with its files; sizes scale from the MP4's."""
+    """Add one recorded meeting with its files; sizes scale from the MP4's.
+
+    Files whose type is in ``processing`` are still being processed (``status: "processing"``):
+    listed, but not downloadable until :func:`complete_processing`.
+    """
     host = state.users[host_id]
     meeting_id = state.next_meeting_id()
     uuid = uuid or meeting_uuid(f"{host_id}/{meeting_id}")
@@ -49,6 +55,7 @@ def add_recording(
                 file_size=max(1, int(mp4_bytes * share)),
                 recording_type=recording_type,
                 content_type=content_type,
+                status="processing" if file_type in processing else "completed",
             )
         )
     recording = RecordingMeeting(
@@ -65,6 +72,14 @@ def add_recording(
     for file in files:
         state.files[file.id] = (uuid, file)
     return recording
+
+
+def complete_processing(recording: RecordingMeeting) -> list[RecordingFile]:
+    """Finish processing a recording's files, as Zoom does; the files that were processing."""
+    finished = [f for f in recording.files if f.status == "processing"]
+    for file in finished:
+        file.status = "completed"
+    return finished
 
 
 def seed_world(state: EmulatorState) -> None:

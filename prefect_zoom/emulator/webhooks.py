@@ -15,6 +15,8 @@ Control routes (under ``/_emulator``):
 Adding a recording with ``POST /_emulator/recordings`` while subscribed sends
 ``recording.completed`` with the recording as the REST API lists it (absolute ``download_url``s
 of this emulator) and a ``download_token`` that downloads that meeting's files for 24 hours.
+A recording added with ``processing_file_types`` sends it only when
+``POST /_emulator/recordings/{uuid}/complete`` finishes processing, as Zoom does.
 
 Every request carries ``x-zm-request-timestamp`` (seconds), ``x-zm-signature``
 (``v0=HMAC_SHA256(secret_token, "v0:{timestamp}:{body}")``), ``x-zm-trackingid`` (one per event,

@@ -3,26 +3,45 @@
 It lives in the destination itself (``zoom-archive-manifest.json``), so whoever reruns the archive,
 from whichever machine, sees what is there. It is rewritten atomically as files land (at most once
 a second in the archive flows), one JSON line per file.
+
+An entry is trusted only while the destination still holds its file with the recorded size (a
+local file, or a ``RemoteFileSystem`` object). A verified file is never replaced: a different copy
+(another size under the same path) is planned beside it (:meth:`Manifest.plan`). A manifest that
+cannot be read is set aside (renamed ``zoom-archive-manifest.json.corrupt-<UTC time>``, with a
+warning) and rebuilt from the files in the destination.
 """
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import json
 import os
+import stat
 import tempfile
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from filelock import FileLock
-from pydantic import BaseModel, Field
+from prefect.filesystems import RemoteFileSystem
+from pydantic import BaseModel, Field, field_validator
 
-from prefect_zoom.downloads import Destination, DownloadJob, DownloadResult
+from prefect_zoom.downloads import (
+    Destination,
+    DownloadJob,
+    DownloadResult,
+    beside,
+    check_relative_path,
+)
+from prefect_zoom.exceptions import ZoomInputError
 from prefect_zoom.models.recordings import RecordingMeeting
+from prefect_zoom.tasks._common import run_logger
 
 MANIFEST_NAME = "zoom-archive-manifest.json"
+CORRUPT_SUFFIX = ".corrupt-"
 
 
 class ManifestEntry(BaseModel):
@@ -38,6 +57,35 @@ class ManifestEntry(BaseModel):
     sha256: str | None
     archived_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     trashed_in_zoom: bool = False
+
+    @field_validator("path")
+    @classmethod
+    def _inside(cls, path: str) -> str:
+        try:
+            return check_relative_path(path)
+        except ZoomInputError as error:
+            raise ValueError(str(error)) from None
+
+    @classmethod
+    def found(cls, path: str, size: int) -> ManifestEntry:
+        """The entry of a file found in the destination while rebuilding a manifest.
+
+        Only complete files ever land under their final name, so a file there is one that was
+        verified; what its name tells (``<date>_<meeting id>_<digest>/<start>_<type>_<id>.<ext>``)
+        is kept, and its SHA-256 is left unknown (``None``).
+        """
+        folder, name = PurePosixPath(path).parent.name, PurePosixPath(path).name
+        meeting = folder.split("_")[1] if folder.count("_") >= 2 else ""
+        stem, _, extension = name.partition(".")
+        return cls(
+            path=path,
+            file_id=stem.rsplit("_", 1)[-1] if "_" in stem else None,
+            meeting_uuid="",
+            meeting_id=int(meeting) if meeting.isdigit() else 0,
+            file_type=extension.split(".")[-1].upper() or "?",
+            size=size,
+            sha256=None,
+        )
 
     @classmethod
     def for_download(
@@ -64,6 +112,21 @@ def _resolve(value: Any) -> Any:
     return value
 
 
+@dataclass
+class ArchivePlan:
+    """What a run does with each file: download it, or count it as already archived."""
+
+    to_download: list[DownloadJob] = field(default_factory=list)
+    archived: list[DownloadJob] = field(default_factory=list)
+    conflicts: dict[str, str] = field(default_factory=dict)
+    """Path of a different copy → path of the verified file it would have replaced."""
+
+    @property
+    def jobs(self) -> list[DownloadJob]:
+        """Every file, at the path it has (or will have) in the destination."""
+        return [*self.archived, *self.to_download]
+
+
 class Manifest:
     """What a destination holds; load it, add entries as files land, save after each change."""
 
@@ -83,9 +146,72 @@ class Manifest:
         # (stamping after the read could mark a newer file as seen, and drop its entries).
         self._seen = self._stamp()
         raw = self._read(self.destination)
-        data = json.loads(raw) if raw else {"files": []}
-        entries = [ManifestEntry.model_validate(item) for item in data.get("files", [])]
+        if not raw:
+            return {}
+        try:
+            data = json.loads(raw)
+            if not isinstance(data, dict) or not isinstance(data.get("files", []), list):
+                raise ValueError("expected an object with a list of files")
+            entries = [ManifestEntry.model_validate(item) for item in data.get("files", [])]
+        except ValueError as error:  # bad JSON, or entries that do not validate
+            return self._rebuild(raw, error)
         return {entry.path: entry for entry in entries}
+
+    def _rebuild(self, raw: bytes, error: ValueError) -> dict[str, ManifestEntry]:
+        """Set an unreadable manifest aside and rebuild the entries from the destination."""
+        aside = f"{MANIFEST_NAME}{CORRUPT_SUFFIX}{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}"
+        self._set_aside(raw, aside)
+        entries = {entry.path: entry for entry in self._scan()}
+        reason = str(error).splitlines()[0][:200]
+        run_logger().warning(
+            "The archive's manifest could not be read (%s: %s): set aside as %s and rebuilt from "
+            "the %d files found in the destination. Files not found there are downloaded again.",
+            type(error).__name__,
+            reason,
+            aside,
+            len(entries),
+        )
+        self._seen = None  # the next save writes the rebuilt manifest
+        return entries
+
+    def _set_aside(self, raw: bytes, aside: str) -> None:
+        root, remote = self._local_root(), self._remote_block()
+        with contextlib.suppress(FileNotFoundError):  # another run set it aside first
+            if root is not None:
+                os.replace(root / MANIFEST_NAME, root / aside)
+            elif remote is not None:
+                remote.filesystem.mv(
+                    remote._resolve_path(MANIFEST_NAME), remote._resolve_path(aside)
+                )
+            else:
+                _resolve(self.destination.write_path(aside, raw))  # type: ignore[union-attr]
+
+    def _scan(self) -> list[ManifestEntry]:
+        """Entries for the files the destination holds (hidden files and old manifests left out)."""
+        found: dict[str, int] = {}
+        root, remote = self._local_root(), self._remote_block()
+        if root is not None:
+            for folder, _, names in os.walk(root):
+                for name in names:
+                    info = os.lstat(Path(folder) / name)
+                    if stat.S_ISREG(info.st_mode):
+                        found[(Path(folder) / name).relative_to(root).as_posix()] = info.st_size
+        elif remote is not None:
+            fs = remote.filesystem
+            base = fs._strip_protocol(remote.basepath).rstrip("/")
+            for path, info in fs.find(base, detail=True).items():
+                if info.get("type", "file") == "file" and path.startswith(f"{base}/"):
+                    found[path[len(base) + 1 :]] = int(info.get("size") or 0)
+        entries = []
+        for path, size in sorted(found.items()):
+            name = PurePosixPath(path).name
+            if name.startswith(".") or name.startswith(MANIFEST_NAME):
+                continue
+            try:
+                entries.append(ManifestEntry.found(path, size))
+            except ValueError:  # a name that is no archive path: leave it out
+                continue
+        return entries
 
     def _stamp(self) -> tuple[int, int, int] | None:
         """The local manifest file's inode, size and modification time; ``None`` elsewhere."""
@@ -106,20 +232,65 @@ class Manifest:
         entry = self.entries.get(path)
         if entry is None or (size is not None and entry.size != size):
             return False
-        on_disk = self.local_path(path)
+        return self.holds(entry)
+
+    def holds(self, entry: ManifestEntry) -> bool:
+        """True when the destination still has the entry's file with its size.
+
+        A local file is checked on disk, a ``RemoteFileSystem`` object with the store's
+        ``info``; other blocks cannot be asked cheaply, so their entries are trusted.
+        """
+        on_disk = self.local_path(entry.path)
         if on_disk is not None:
             return on_disk.is_file() and on_disk.stat().st_size == entry.size
-        return True
+        remote = self._remote_block()
+        if remote is None:
+            return True
+        try:
+            info = remote.filesystem.info(remote._resolve_path(entry.path))
+        except (FileNotFoundError, OSError, ValueError):
+            return False
+        return info.get("type", "file") == "file" and info.get("size") == entry.size
+
+    def plan(self, jobs: list[DownloadJob]) -> ArchivePlan:
+        """Split ``jobs`` into files already archived and files to download.
+
+        A job whose path holds a verified file of another size (Zoom lists the same ids with
+        another size) is never allowed to replace it: it is planned at ``<name>.conflict-<size>``
+        beside it, and :attr:`ArchivePlan.conflicts` says so. (When the destination no longer
+        has that file, there is nothing to protect: the job keeps its path.)
+        """
+        plan = ArchivePlan()
+        for job in jobs:
+            size = job.file.file_size
+            kept = self.entries.get(job.relative_path)
+            if kept is not None and size is not None and kept.size != size and self.holds(kept):
+                other = beside(job.relative_path, f"conflict-{size}")
+                plan.conflicts[other] = job.relative_path
+                job = DownloadJob(job.file, other, job.meeting_uuid)
+            if self.has(job.relative_path, size):
+                plan.archived.append(job)
+            else:
+                plan.to_download.append(job)
+        return plan
 
     def local_path(self, path: str) -> Path | None:
         """Where ``path`` lies on this machine's disk; ``None`` for remote stores."""
+        root = self._local_root()
+        return None if root is None else root / path
+
+    def _local_root(self) -> Path | None:
         if isinstance(self.destination, (str, os.PathLike)):
-            return Path(self.destination).expanduser() / path
+            return Path(self.destination).expanduser()
         from prefect.filesystems import LocalFileSystem
 
         if isinstance(self.destination, LocalFileSystem):
-            return Path(self.destination._resolve_path(path))
+            return Path(self.destination._resolve_path("."))
         return None
+
+    def _remote_block(self) -> RemoteFileSystem | None:
+        """The destination when it is a ``RemoteFileSystem`` (an fsspec store); else ``None``."""
+        return self.destination if isinstance(self.destination, RemoteFileSystem) else None
 
     def add(self, entry: ManifestEntry) -> None:
         self.entries[entry.path] = entry

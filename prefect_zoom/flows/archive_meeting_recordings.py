@@ -36,6 +36,7 @@ from prefect_zoom.flows.archive_recordings import (
     _publish,
     _report_rows,
     archive_files,
+    processing_files,
 )
 from prefect_zoom.models.recordings import RecordingMeeting
 from prefect_zoom.tasks._common import load_credentials, zoom_task
@@ -183,20 +184,15 @@ async def archive_meeting_recordings(
     meetings = {meeting.uuid: meeting}
 
     manifest = Manifest.load(target)
-    to_download: list[DownloadJob] = []
-    archived_before: list[DownloadJob] = []
-    for job in meeting_jobs(meeting, wanted, log):
-        if manifest.has(job.relative_path, job.file.file_size):
-            archived_before.append(job)
-        else:
-            to_download.append(job)
+    plan = manifest.plan(meeting_jobs(meeting, wanted, log))
+    to_download = plan.to_download
     log.info(
         "Meeting %s (%s): %d files, %d to download, %d already archived",
         meeting.id,
         meeting.topic or "no topic",
-        len(to_download) + len(archived_before),
+        len(plan.jobs),
         len(to_download),
-        len(archived_before),
+        len(plan.archived),
     )
 
     outcome: Outcome = {}
@@ -247,7 +243,8 @@ async def archive_meeting_recordings(
         to_date=day,
         destination=str(getattr(target, "basepath", target)),
         meetings=1,
-        files=_report_rows(to_download, archived_before, outcome, manifest, meetings),
+        files=_report_rows(plan, outcome, manifest, meetings),
+        processing_files=processing_files(meetings.values(), wanted),
     )
     await _publish(report)
     if failure is not None:

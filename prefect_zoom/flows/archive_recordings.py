@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from uuid import UUID
 
@@ -25,8 +26,8 @@ from prefect_zoom.downloads import (
     make_durable,
 )
 from prefect_zoom.exceptions import ZoomInputError
-from prefect_zoom.flows._manifest import Manifest, ManifestEntry
-from prefect_zoom.models.recordings import RecordingMeeting
+from prefect_zoom.flows._manifest import ArchivePlan, Manifest, ManifestEntry
+from prefect_zoom.models.recordings import RecordingFile, RecordingMeeting
 from prefect_zoom.tasks._common import client_for, zoom_task
 from prefect_zoom.tasks.recordings import (
     delete_recordings,
@@ -37,6 +38,8 @@ from prefect_zoom.tasks.recordings import (
 
 ARTIFACT_KEY = "zoom-archive"
 PROGRESS_EVERY_SECONDS = 1.0
+LISTED_IN_SUMMARY = 50
+"""Kept files and conflicts the summary artifact names one by one (the report holds them all)."""
 
 
 class Throttle:
@@ -63,6 +66,19 @@ class ArchivedFile(BaseModel):
     size: int
     status: str  # downloaded | resumed | already archived | failed
     error: str | None = None
+    conflict_with: str | None = None
+    """Set on a different copy (another size) of a file already archived verified: the path of
+    that file, which is kept as it is; this copy landed beside it."""
+
+
+class KeptFile(BaseModel):
+    """A file ``trash_after_archive`` left in Zoom, and why."""
+
+    meeting_id: int
+    topic: str | None
+    file_type: str
+    file_id: str | None
+    reason: str
 
 
 class ArchiveReport(BaseModel):
@@ -73,10 +89,22 @@ class ArchiveReport(BaseModel):
     destination: str
     meetings: int
     files: list[ArchivedFile]
+    trashed_files: int = 0
+    """Files moved to Zoom's trash (one by one, each verified in the destination first)."""
     trashed_meetings: int = 0
+    """Meetings of which every file went to Zoom's trash."""
+    kept_in_zoom: list[KeptFile] = []
+    """With ``trash_after_archive``: the files left in Zoom, each with the reason."""
+    processing_files: int = 0
+    """Files Zoom is still processing: not archived yet (a later run archives them)."""
 
     def count(self, *statuses: str) -> int:
         return sum(row.status in statuses for row in self.files)
+
+    @property
+    def conflicts(self) -> list[ArchivedFile]:
+        """Different copies of verified files, landed beside them."""
+        return [row for row in self.files if row.conflict_with]
 
     @property
     def bytes_downloaded(self) -> int:
@@ -157,14 +185,13 @@ def archive_files(
 
 
 def _report_rows(
-    jobs: list[DownloadJob],
-    archived_before: list[DownloadJob],
+    plan: ArchivePlan,
     outcome: dict[str, DownloadResult | str],
     manifest: Manifest,
     meetings: dict[str, RecordingMeeting],
 ) -> list[ArchivedFile]:
     rows = []
-    for job in archived_before:
+    for job in plan.archived:
         meeting = meetings[job.meeting_uuid or ""]
         entry = manifest.entries[job.relative_path]
         rows.append(
@@ -174,9 +201,10 @@ def _report_rows(
                 path=job.relative_path,
                 size=entry.size,
                 status="already archived",
+                conflict_with=plan.conflicts.get(job.relative_path),
             )
         )
-    for job in jobs:
+    for job in plan.to_download:
         meeting = meetings[job.meeting_uuid or ""]
         result = outcome.get(job.relative_path, "not attempted")
         rows.append(
@@ -187,9 +215,18 @@ def _report_rows(
                 size=result.size if isinstance(result, DownloadResult) else 0,
                 status=result.status if isinstance(result, DownloadResult) else "failed",
                 error=None if isinstance(result, DownloadResult) else result,
+                conflict_with=plan.conflicts.get(job.relative_path),
             )
         )
     return rows
+
+
+def _listed(lines: list[str], items: list[str]) -> list[str]:
+    """``items`` as a markdown list, at most ``LISTED_IN_SUMMARY`` of them."""
+    shown = [f"  * {item}" for item in items[:LISTED_IN_SUMMARY]]
+    if len(items) > LISTED_IN_SUMMARY:
+        shown.append(f"  * … and {len(items) - LISTED_IN_SUMMARY} more (see the flow's result)")
+    return lines + shown
 
 
 async def _publish(report: ArchiveReport) -> None:
@@ -202,6 +239,7 @@ async def _publish(report: ArchiveReport) -> None:
                 "file": row.path,
                 "size": row.size,
                 "status": row.status,
+                "conflict with": row.conflict_with or "",
             }
             for row in report.files
         ],
@@ -217,8 +255,27 @@ async def _publish(report: ArchiveReport) -> None:
         f"({report.bytes_downloaded:,} bytes), of which resumed: {report.count('resumed')}",
         f"* files already archived: {report.count('already archived')}",
         f"* files failed: {failed}",
-        f"* meetings moved to Zoom's trash: {report.trashed_meetings}",
+        f"* files Zoom is still processing (not archived yet): {report.processing_files}",
+        f"* files moved to Zoom's trash: {report.trashed_files} "
+        f"(meetings emptied: {report.trashed_meetings})",
     ]
+    if report.kept_in_zoom:
+        lines.append(f"* files kept in Zoom: {len(report.kept_in_zoom)}")
+        lines = _listed(
+            lines,
+            [
+                f"meeting {kept.meeting_id}, {kept.file_type} {kept.file_id or ''}: {kept.reason}"
+                for kept in report.kept_in_zoom
+            ],
+        )
+    if report.conflicts:
+        lines.append(
+            f"* conflicts: {len(report.conflicts)} (Zoom listed another size for a file already "
+            "archived; the archived file is kept, the new copy landed beside it)"
+        )
+        lines = _listed(
+            lines, [f"`{row.path}` beside `{row.conflict_with}`" for row in report.conflicts]
+        )
     if failed:
         lines += ["", "Run the flow again: it resumes and downloads only what is missing."]
     await acreate_markdown_artifact(
@@ -250,8 +307,9 @@ async def archive_recordings(
         destination: Local folder for the archive (ignored when ``destination_block`` is set).
         destination_block: A Prefect file system block, as ``<block-type-slug>/<name>``.
         file_types: Only these file types (e.g. ``["MP4", "TRANSCRIPT"]``); default all.
-        trash_after_archive: Move a meeting's recordings to Zoom's trash once all its files are
-            archived and verified (recoverable in Zoom for 30 days).
+        trash_after_archive: Move to Zoom's trash, file by file, each file verified in the
+            destination (and forced to disk); files still processing, failed or left out stay in
+            Zoom, and the report says why (recoverable in Zoom for 30 days).
         max_concurrency: Files downloaded at once.
 
     A manifest in the destination records every verified file, so a rerun downloads nothing that is
@@ -274,21 +332,14 @@ async def archive_recordings(
             found.setdefault(meeting.uuid, meeting)
 
     manifest = Manifest.load(target)
-    jobs_by_meeting = {uuid: meeting_jobs(m, wanted, log) for uuid, m in found.items()}
-    to_download: list[DownloadJob] = []
-    archived_before: list[DownloadJob] = []
-    for jobs in jobs_by_meeting.values():
-        for job in jobs:
-            if manifest.has(job.relative_path, job.file.file_size):
-                archived_before.append(job)
-            else:
-                to_download.append(job)
+    plan = manifest.plan([job for m in found.values() for job in meeting_jobs(m, wanted, log)])
+    to_download = plan.to_download
     log.info(
         "%d recorded meetings, %d files: %d to download, %d already archived",
         len(found),
-        len(to_download) + len(archived_before),
+        len(plan.jobs),
         len(to_download),
-        len(archived_before),
+        len(plan.archived),
     )
 
     outcome: dict[str, DownloadResult | str] = {}
@@ -310,46 +361,113 @@ async def archive_recordings(
         failure = error
         manifest = Manifest.load(target)
 
-    trashed = 0
-    if trash_after_archive:
-        trashed = _trash_archived(credentials_block, jobs_by_meeting, manifest, wanted)
-
     report = ArchiveReport(
         from_date=start,
         to_date=end,
         destination=str(getattr(target, "basepath", target)),
         meetings=len(found),
-        files=_report_rows(to_download, archived_before, outcome, manifest, found),
-        trashed_meetings=trashed,
+        files=_report_rows(plan, outcome, manifest, found),
+        processing_files=processing_files(found.values(), wanted),
     )
+    if trash_after_archive:
+        _trash_archived(credentials_block, found, plan, manifest, outcome, wanted, report)
     await _publish(report)
     if failure is not None:
         raise failure
     return report
 
 
+def processing_files(meetings: Iterable[RecordingMeeting], file_types: set[str] | None) -> int:
+    """How many of the wanted files Zoom has not finished processing (so none is archived)."""
+    return sum(
+        not _finished(file) and _wanted(file, file_types)
+        for meeting in meetings
+        for file in meeting.recording_files
+    )
+
+
+def _finished(file: RecordingFile) -> bool:
+    return file.status in (None, "completed")
+
+
+def _wanted(file: RecordingFile, file_types: set[str] | None) -> bool:
+    return file_types is None or file.file_type.upper() in file_types
+
+
 def _trash_archived(
     credentials_block: str,
-    jobs_by_meeting: dict[str, list[DownloadJob]],
+    meetings: dict[str, RecordingMeeting],
+    plan: ArchivePlan,
     manifest: Manifest,
+    outcome: dict[str, DownloadResult | str],
     file_types: set[str] | None,
-) -> int:
-    """Trash, in Zoom, the meetings (or, with a file-type filter, the files) archived verified."""
-    trashed = 0
-    for uuid, jobs in jobs_by_meeting.items():
-        archived = [job for job in jobs if manifest.has(job.relative_path, job.file.file_size)]
-        if not jobs or len(archived) != len(jobs):
+    report: ArchiveReport,
+) -> None:
+    """Move to Zoom's trash, one by one, the files verified in the destination; the others stay.
+
+    Each file goes with ``DELETE /meetings/{uuid}/recordings/{file id}`` (never the whole
+    meeting, which would take files this run did not archive, or that Zoom added since), once
+    the destination holds it with its size and, on a local disk, it is forced to disk. The
+    report gets the counts and, for every file left in Zoom, the reason.
+    """
+    log = get_run_logger()
+    planned: dict[tuple[str | None, str | None], DownloadJob] = {
+        (job.meeting_uuid, job.file.id): job for job in plan.jobs
+    }
+    for uuid, meeting in meetings.items():
+        ready: list[tuple[str, DownloadJob]] = []
+
+        def keep(file: RecordingFile, reason: str, meeting: RecordingMeeting = meeting) -> None:
+            report.kept_in_zoom.append(
+                KeptFile(
+                    meeting_id=meeting.id,
+                    topic=meeting.topic,
+                    file_type=file.file_type,
+                    file_id=file.id,
+                    reason=reason,
+                )
+            )
+
+        for file in meeting.recording_files:
+            job = planned.get((uuid, file.id))
+            if not _wanted(file, file_types):
+                keep(file, "not among file_types")
+            elif not _finished(file):
+                keep(
+                    file,
+                    f"Zoom is still processing it (status {file.status!r}): not archived yet; "
+                    "a later run over this meeting's date archives it",
+                )
+            elif not file.id:
+                keep(file, "Zoom gives it no file id, so it cannot be trashed on its own")
+            elif job is None or not manifest.has(job.relative_path, file.file_size):
+                error = outcome.get(job.relative_path) if job else None
+                failed = (
+                    f" ({error.split(':', 1)[0]}; see its row)" if isinstance(error, str) else ""
+                )
+                keep(file, f"not archived{failed}")
+            else:
+                ready.append((file.id, job))
+        if not ready:
             continue
         # Zoom's copy goes to the trash: ours must survive a power cut first.
-        make_durable(local for job in archived if (local := manifest.local_path(job.relative_path)))
-        if file_types is None:
-            delete_recordings(credentials_block, uuid, action="trash")
-        else:
-            for job in archived:
-                if job.file.id:
-                    delete_recordings(credentials_block, uuid, job.file.id, action="trash")
-        for job in archived:
+        make_durable(local for _, job in ready if (local := manifest.local_path(job.relative_path)))
+        trashed = 0
+        for file_id, job in ready:
+            try:
+                delete_recordings(credentials_block, uuid, file_id, action="trash")
+            except Exception as error:  # the file stays in Zoom; the next run tries again
+                log.warning("Zoom did not trash %s: %s", job.relative_path, type(error).__name__)
+                keep(job.file, f"Zoom did not trash it: {type(error).__name__}: {error}")
+                continue
             manifest.entries[job.relative_path].trashed_in_zoom = True
+            trashed += 1
         manifest.save()
-        trashed += 1
-    return trashed
+        report.trashed_files += trashed
+        report.trashed_meetings += trashed == len(meeting.recording_files)
+    if report.kept_in_zoom:
+        log.warning(
+            "%d files stay in Zoom (see the summary artifact for why), %d moved to the trash",
+            len(report.kept_in_zoom),
+            report.trashed_files,
+        )

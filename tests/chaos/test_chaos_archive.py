@@ -20,13 +20,13 @@ import uuid
 from pathlib import Path
 
 import pytest
-from chaos_helpers import SIZE, archived_files, assert_archive_matches_zoom
+from chaos_helpers import SIZE, archived_files, assert_archive_matches_zoom, file_sha256
 from connection_helpers import oauth_credentials, s2s_credentials
 from flow_helpers import run_async
 from prefect.settings import PREFECT_API_URL
 from prefect.states import State
 
-from prefect_zoom.emulator import EmulatorConfig, FaultSettings, ZoomEmulator
+from prefect_zoom.emulator import EmulatorConfig, FaultSettings, ZoomEmulator, content
 from prefect_zoom.flows import ArchiveReport, archive_recordings
 
 MAX_RUNS = 3
@@ -208,3 +208,43 @@ def test_worker_killed_mid_download_then_rerun_completes(
     assert_rerun_downloads_nothing(
         zoom_emulator, block, tmp_path, file_types=["MP4"], max_concurrency=2
     )
+
+
+# ---- Zoom has not finished -------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "emulator_config",
+    [
+        faulty(
+            "trash-while-processing", FaultSettings(error_rate=0.05, cut_download_rate=0.3, seed=9)
+        )
+    ],
+)
+def test_nightly_trash_keeps_a_file_zoom_is_still_processing(
+    emulator_config: EmulatorConfig, zoom_emulator: ZoomEmulator, tmp_path: Path
+) -> None:
+    created = zoom_emulator.control(
+        "POST",
+        "recordings",
+        json={
+            "topic": "still processing",
+            "mp4_bytes": SIZE.recording_bytes,
+            "processing_file_types": ["MP4"],
+        },
+    )
+    recording = zoom_emulator.state.recordings[created["uuid"]]
+    (processing,) = [f for f in recording.files if f.status == "processing"]
+    block = save_block(s2s_credentials(zoom_emulator))
+
+    runs, report = archive_until_done(block, tmp_path, trash_after_archive=True)
+    print(f"{SIZE.name}: {runs} run(s); {report.trashed_files} trashed")
+    assert not processing.deleted and not recording.deleted  # still in Zoom
+    assert [k.file_id for k in report.kept_in_zoom] == [processing.id]
+    others = [f for _, f in zoom_emulator.state.files.values() if f is not processing]
+    assert all(f.deleted for f in others)  # everything archived went to the trash, file by file
+    landed = {
+        name.rsplit("_", 1)[1].split(".")[0]: path
+        for name, path in archived_files(tmp_path).items()
+    }
+    assert set(landed) == {f.id for f in others}
+    for file in others:
+        assert file_sha256(landed[file.id]) == content.sha256(file.id, file.file_size)

@@ -695,3 +695,57 @@ def test_seeded_start_times_are_yesterday(zoom_emulator: ZoomEmulator) -> None:
     """The listing tests above rely on this: the seed puts its recordings on yesterday (UTC)."""
     for recording in zoom_emulator.state.recordings.values():
         assert recording.start_time.date().isoformat() == yesterday()
+
+
+# ---- the recording lifecycle ---------------------------------------------------------------------
+def test_files_still_processing_are_listed_but_not_downloadable_until_complete(
+    zoom_emulator: ZoomEmulator, auth_headers: dict[str, str]
+) -> None:
+    created = add_recording(
+        zoom_emulator,
+        uuid=SLASHY_UUIDS[1],
+        processing_file_types=["MP4"],
+        mp4_bytes=20_000,
+    )
+    assert [f["status"] for f in created["files"]] == [
+        "processing",
+        "completed",
+        "completed",
+        "completed",
+    ]
+    ref = encode_uuid(created["uuid"])
+    # Not checked against the spec: its `status` enum knows only "completed".
+    listed = get_meeting(zoom_emulator, auth_headers, ref).json()
+    by_type = {f["file_type"]: f for f in listed["recording_files"]}
+    assert by_type["MP4"]["status"] == "processing"
+    assert by_type["M4A"]["status"] == "completed"
+    # No address of a processing file works yet: neither the download URL nor a signed one.
+    assert httpx.get(by_type["M4A"]["download_url"], headers=auth_headers).status_code == 302
+    refused = httpx.get(by_type["MP4"]["download_url"], headers=auth_headers)
+    assert (refused.status_code, refused.json()["code"]) == (404, 3301)
+    mp4_id = by_type["MP4"]["id"]
+    sig = sign(zoom_emulator.app.state.download_signing_key, mp4_id)
+    assert httpx.get(f"{zoom_emulator.base_url}/rec/files/{mp4_id}?sig={sig}").status_code == 404
+
+    done = httpx.post(
+        f"{zoom_emulator.base_url}/_emulator/recordings/{quote(created['uuid'], safe='')}/complete"
+    )
+    assert done.status_code == 200, done.text
+    assert {f["status"] for f in done.json()["files"]} == {"completed"}
+    relisted = get_meeting(zoom_emulator, auth_headers, ref).json()
+    mp4 = next(f for f in relisted["recording_files"] if f["file_type"] == "MP4")
+    assert mp4["status"] == "completed"
+    fetched = httpx.get(mp4["download_url"], headers=auth_headers, follow_redirects=True)
+    assert fetched.status_code == 200
+    assert fetched.content == content.read_bytes(mp4_id, 0, mp4["file_size"])
+
+
+def test_processing_types_must_be_among_the_file_types(zoom_emulator: ZoomEmulator) -> None:
+    response = httpx.post(
+        f"{zoom_emulator.base_url}/_emulator/recordings",
+        json={"file_types": ["M4A"], "processing_file_types": ["MP4"]},
+    )
+    assert (response.status_code, response.json()["code"]) == (400, 300)
+    assert "processing_file_types" in response.json()["message"]
+    unknown = httpx.post(f"{zoom_emulator.base_url}/_emulator/recordings/nope/complete")
+    assert (unknown.status_code, unknown.json()["code"]) == (404, 3301)
