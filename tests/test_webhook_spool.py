@@ -13,13 +13,14 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
-from webhook_helpers import SECRET, RecordingEmit, recording_completed, signed
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from webhook_helpers import SECRET, RecordingEmit, recording_completed, serve_in_thread, signed
 
 from prefect_zoom.emulator import free_port
 from prefect_zoom.webhooks import create_receiver_app
-from prefect_zoom.webhooks.delivery import EventRefused
-from prefect_zoom.webhooks.receiver import WebhookReceiver, event_id
+from prefect_zoom.webhooks.delivery import EventRefused, PrefectAPIError, PrefectEventSender
+from prefect_zoom.webhooks.receiver import WebhookReceiver, event_id, parse_envelope, prefect_event
 from prefect_zoom.webhooks.spool import Spool, SpoolInUseError
 
 DEADLINE = 30.0
@@ -208,3 +209,38 @@ async def test_health_counts_only_what_the_prefect_api_accepted(tmp_path: Path) 
                 break
             await asyncio.sleep(0.2)
     assert [e.event for e in page.events] == ["zoom.recording.completed"]
+
+
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [(422, EventRefused), (400, EventRefused), (503, PrefectAPIError), (429, PrefectAPIError)],
+)
+def test_the_prefect_sender_tells_refusals_from_outages_without_echoing_the_body(
+    status: int, error: type[Exception]
+) -> None:
+    """A stand-in Prefect API that answers ``status`` with the event echoed in its body."""
+    from prefect.settings import PREFECT_API_URL, PREFECT_CLIENT_MAX_RETRIES, temporary_settings
+
+    api = FastAPI()
+    received: list[Any] = []
+
+    @api.post("/api/events")
+    async def events(request: Request) -> JSONResponse:
+        received.append(await request.json())
+        return JSONResponse({"detail": received[-1]}, status_code=status)
+
+    event = prefect_event(
+        parse_envelope(recording_completed()), event_id=uuid.uuid4()
+    )  # holds the download token
+    with (
+        serve_in_thread(api) as base_url,
+        temporary_settings({PREFECT_API_URL: f"{base_url}/api", PREFECT_CLIENT_MAX_RETRIES: 0}),
+    ):
+        sender = PrefectEventSender()
+        try:
+            with pytest.raises(error) as raised:
+                sender(**event)
+        finally:
+            sender.close()
+    assert str(raised.value) == f"the Prefect API answered {status}"
+    assert received[0][0]["id"] == str(event["id"])

@@ -44,6 +44,10 @@ class EventRefused(Exception):
     """Prefect refused the event for a reason a retry cannot fix (e.g. HTTP 422)."""
 
 
+class PrefectAPIError(Exception):
+    """The Prefect API answered with an error worth retrying (5xx, 408, 429)."""
+
+
 def event_to_json(event: dict[str, Any]) -> str:
     """The spooled form of ``emit``'s keyword arguments."""
     return json.dumps(
@@ -77,10 +81,11 @@ class PrefectEventSender:
         try:
             self._client.request("POST", "/events", json=body)
         except httpx.HTTPStatusError as error:
+            # only the status: an error body may echo the event (and its download token)
             status = error.response.status_code
             if 400 <= status < 500 and status not in RETRYABLE_STATUSES:
                 raise EventRefused(f"the Prefect API answered {status}") from None
-            raise
+            raise PrefectAPIError(f"the Prefect API answered {status}") from None
         except Exception:
             self.close()  # a fresh connection for the next attempt
             raise
@@ -233,6 +238,7 @@ __all__ = [
     "Deliverer",
     "Emit",
     "EventRefused",
+    "PrefectAPIError",
     "PrefectEventSender",
     "event_from_json",
     "event_to_json",
