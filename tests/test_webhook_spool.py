@@ -138,13 +138,16 @@ def test_a_spool_belongs_to_one_receiver(tmp_path: Path) -> None:
     spool = tmp_path / "spool.sqlite3"
     first = create_receiver_app(SECRET, emit=RecordingEmit(), spool=spool)
     try:
+        # events hold download tokens: the database and its WAL are for the owner only
+        files = [p for p in tmp_path.iterdir() if p.name.startswith("spool.sqlite3")]
+        assert {p.name for p in files} >= {"spool.sqlite3", "spool.sqlite3-wal"}
+        assert all(p.stat().st_mode & 0o077 == 0 for p in files if p.suffix != ".lock")
         with pytest.raises(SpoolInUseError, match="--spool"):
             create_receiver_app(SECRET, emit=RecordingEmit(), spool=spool)
     finally:
         receiver_of(first).close()
     second = create_receiver_app(SECRET, emit=RecordingEmit(), spool=spool)  # free again
     receiver_of(second).close()
-    assert spool.stat().st_mode & 0o077 == 0  # events hold download tokens: owner only
 
 
 async def test_a_spool_that_cannot_be_written_answers_503_so_zoom_retries(
@@ -230,7 +233,7 @@ def test_the_prefect_sender_tells_refusals_from_outages_without_echoing_the_body
         return JSONResponse({"detail": received[-1]}, status_code=status)
 
     event = prefect_event(
-        parse_envelope(recording_completed()), event_id=uuid.uuid4()
+        parse_envelope(recording_completed()), prefect_id=uuid.uuid4()
     )  # holds the download token
     with (
         serve_in_thread(api) as base_url,

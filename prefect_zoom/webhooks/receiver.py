@@ -258,11 +258,11 @@ def _label(value: object) -> str | None:
 def prefect_event(
     envelope: Envelope,
     strip_keys: frozenset[str] = SECRET_KEYS,
-    event_id: uuid.UUID | None = None,
+    prefect_id: uuid.UUID | None = None,
 ) -> dict[str, Any]:
     """The keyword arguments of ``emit_event`` for one Zoom event (see the module docstring).
 
-    ``event_id`` is the Prefect event id; the receiver passes :func:`event_id` of the raw body
+    ``prefect_id`` is the Prefect event id; the receiver passes :func:`event_id` of the raw body
     (a random id when omitted).
     """
     obj = envelope.object
@@ -311,7 +311,7 @@ def prefect_event(
         "related": related,
         "payload": payload,
         "occurred": occurred,
-        "id": event_id or uuid.uuid4(),
+        "id": prefect_id or uuid.uuid4(),
     }
 
 
