@@ -247,3 +247,32 @@ def test_the_prefect_sender_tells_refusals_from_outages_without_echoing_the_body
             sender.close()
     assert str(raised.value) == f"the Prefect API answered {status}"
     assert received[0][0]["id"] == str(event["id"])
+
+
+async def test_an_event_sent_again_after_a_crash_is_stored_once_by_prefect() -> None:
+    """The receiver may die between Prefect's answer and marking the event delivered; the next
+    one sends it again with the same id, and the Prefect API keeps one event per id."""
+    from prefect.client.orchestration import get_client
+    from prefect.events.filters import EventFilter, EventIDFilter
+
+    again = prefect_event(parse_envelope(recording_completed()), prefect_id=uuid.uuid4())
+    later = prefect_event(parse_envelope(recording_completed()), prefect_id=uuid.uuid4())
+    sender = PrefectEventSender()
+    try:
+        for event in (again, again, later):
+            await asyncio.to_thread(sender, **event)
+    finally:
+        sender.close()
+    end = time.monotonic() + DEADLINE
+    async with get_client() as prefect:
+        # the server stores events in order, in batches: once ``later`` is readable, both
+        # copies of ``again`` have been through the store
+        while not (
+            await prefect.read_events(EventFilter(id=EventIDFilter(id=[later["id"]])), limit=10)
+        ).events:
+            assert time.monotonic() < end, "the last event never became readable"
+            await asyncio.sleep(0.2)
+        stored = await prefect.read_events(
+            EventFilter(id=EventIDFilter(id=[again["id"]])), limit=10
+        )
+    assert [e.id for e in stored.events] == [again["id"]]
