@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -68,18 +69,37 @@ def serve_command(
         str | None,
         typer.Option(help="The public HTTPS base URL in front of this server (tunnel, proxy)."),
     ] = None,
+    spool: Annotated[
+        Path | None,
+        typer.Option(
+            help="The file where accepted events wait for Prefect (SQLite). One per receiver; "
+            "[default: $PREFECT_HOME/zoom-webhooks/spool-PORT.sqlite3]",
+            show_default=False,
+        ),
+    ] = None,
+    body_timeout: Annotated[
+        float,
+        typer.Option(min=0.1, help="Seconds a sender may take to send a request body."),
+    ] = 10.0,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
 ) -> None:
-    """Serve POST /zoom/webhook: verify Zoom's signatures, answer at once, emit Prefect events."""
+    """Serve POST /zoom/webhook: verify Zoom's signatures, spool each event, answer, then hand
+    it to Prefect."""
     import uvicorn
 
     from prefect_zoom.webhooks.receiver import WEBHOOK_PATH, create_receiver_app
+    from prefect_zoom.webhooks.spool import SpoolError, default_spool_path
 
     secret = resolve_secret(secret_token, secret_block)
-    app = create_receiver_app(secret)
+    spool_path = spool or default_spool_path(port)
+    try:
+        app = create_receiver_app(secret, spool=spool_path, body_timeout=body_timeout)
+    except SpoolError as error:
+        raise typer.BadParameter(str(error), param_hint="--spool") from None
     console = Console()
     local = f"http://{host}:{port}{WEBHOOK_PATH}"
     console.print(f"Receiving Zoom webhooks on [bold]{local}[/bold] (health: /health)")
+    console.print(f"Accepted events wait for Prefect in {spool_path}")
     if public_url:
         console.print(
             f"Event notification endpoint URL to register in the Zoom Marketplace: "
@@ -92,4 +112,12 @@ def serve_command(
             "tunnel or reverse proxy in front of this server."
         )
     console.print("Events become Prefect events named zoom.<event>. Press Ctrl+C to stop.")
-    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        access_log=False,
+        timeout_keep_alive=5,
+        timeout_graceful_shutdown=10,
+    )

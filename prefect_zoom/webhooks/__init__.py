@@ -4,7 +4,7 @@ Run the receiver with ``prefect-zoom webhook serve`` or build it in Python::
 
     from prefect_zoom.webhooks import create_receiver_app
 
-    app = create_receiver_app(secret_token)  # POST /zoom/webhook, GET /health
+    app = create_receiver_app(secret_token, spool="zoom-spool.sqlite3")  # POST /zoom/webhook
 
 See ``docs/webhooks.md``.
 """
@@ -27,6 +27,7 @@ from prefect_zoom.webhooks.signature import (
     url_validation_answer,
     verify,
 )
+from prefect_zoom.webhooks.spool import Spool, SpoolError, default_spool_path
 
 __all__ = [
     "SECRET_KEYS",
@@ -35,10 +36,13 @@ __all__ = [
     "FutureTimestampError",
     "InvalidTimestampError",
     "MissingHeaderError",
+    "Spool",
+    "SpoolError",
     "StaleTimestampError",
     "WebhookReceiver",
     "WebhookVerificationError",
     "create_receiver_app",
+    "default_spool_path",
     "prefect_event",
     "sign",
     "url_validation_answer",

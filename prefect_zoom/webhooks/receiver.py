@@ -1,30 +1,39 @@
 """An HTTP endpoint for Zoom webhooks that turns each verified event into a Prefect event.
 
-``create_receiver_app(secret_token)`` builds a FastAPI app with:
+``create_receiver_app(secret_token, spool=path)`` builds a FastAPI app with:
 
 * ``POST /zoom/webhook`` (and ``POST /``): the URL to register in the Zoom Marketplace.
-* ``GET /health``: counts of received, accepted, rejected, duplicate and emitted deliveries.
+* ``GET /health``: counts of received, accepted, rejected, duplicate and emitted deliveries,
+  and the events still waiting for Prefect.
 
-What a delivery goes through, in order (the first failure answers 4xx and nothing is emitted):
+What a delivery goes through, in order (the first failure answers 4xx and nothing is stored):
 
-1. Size: a ``Content-Length`` or a streamed body over ``max_body_bytes`` (1 MiB) → 413.
+1. Size and time: a ``Content-Length`` or a streamed body over ``max_body_bytes`` (1 MiB) → 413;
+   a body that has not fully arrived ``body_timeout`` (10 s) after the headers → 408, and the
+   connection is closed, so a slow sender cannot hold it open.
 2. Signature: ``x-zm-signature`` over the **raw** body bytes and ``x-zm-request-timestamp``
    (at most 5 minutes off) → 401 when missing, stale, from the future or wrong. Zoom signs the
    ``endpoint.url_validation`` challenge too, so the challenge is verified like any event: an
    attacker without the secret token cannot even learn whether the endpoint exists.
 3. Content: ``Content-Type`` must be JSON (415); the body must be UTF-8 JSON (400) shaped like
-   Zoom's envelope ``{"event", "event_ts", "payload": {"account_id", "object"}}`` (422).
+   Zoom's envelope ``{"event", "event_ts", "payload": {"account_id", "object"}}`` and make an
+   event Prefect can store (422).
 4. ``endpoint.url_validation`` is answered at once with
    ``{"plainToken", "encryptedToken": hex(HMAC_SHA256(secret_token, plainToken))}``.
 5. Duplicates (Zoom retries when it does not get a 2xx within 3 seconds, and may deliver twice)
-   answer 200 without emitting again. A delivery is a duplicate when its ``x-zm-trackingid`` /
-   ``x-zm-request-id`` header or its content key (``event`` + ``event_ts`` + the object's
-   ``uuid`` or ``id``) was seen among the last ``dedupe_size`` accepted deliveries. The Prefect
-   event id is derived from the content key too, so Prefect itself sees one id per Zoom event.
-6. Everything else answers 200 **before** any Prefect work: the event goes on a bounded queue
-   that one background thread drains into ``emit`` (``prefect.events.emit_event``), so a slow
-   or unreachable Prefect API never makes Zoom wait past its 3-second limit. A full queue answers
-   503 so that Zoom retries later.
+   answer 200 without storing again. A delivery is a duplicate when the SHA-256 of its raw body,
+   or its ``x-zm-trackingid`` / ``x-zm-request-id`` header, belongs to an event still in the
+   spool or among the last ``dedupe_size`` delivered ones (the spool keeps them, so this holds
+   across restarts). Distinct events have distinct bodies, so they are never merged. The
+   Prefect event id is derived from the body's hash too: a retry, a replica or a re-send after a
+   crash gives Prefect the same id, and Prefect stores one event per id.
+6. Everything else is written to the :class:`~prefect_zoom.webhooks.spool.Spool` (SQLite, WAL,
+   ``synchronous=FULL``) and answered 200 **after** the write and **before** any Prefect work.
+   When the spool cannot be written, or ``queue_size`` events already wait in it, the answer is
+   503 with ``Retry-After`` so that Zoom retries later. A delivery thread
+   (:mod:`prefect_zoom.webhooks.delivery`) hands the spooled events to Prefect, oldest first,
+   retrying until Prefect accepts each one; what is left at shutdown or after a crash is
+   delivered by the next receiver started on the same spool.
 
 The Prefect event::
 
@@ -52,14 +61,17 @@ connection block's own token instead.
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import json
 import logging
 import math
+import os
 import re
 import threading
 import time
 import uuid
-from collections import Counter, OrderedDict, deque
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -69,6 +81,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
+from prefect_zoom.webhooks.delivery import Deliverer, Emit, PrefectEventSender, event_to_json
 from prefect_zoom.webhooks.signature import (
     DEFAULT_TOLERANCE_SECONDS,
     SIGNATURE_HEADER,
@@ -77,18 +90,16 @@ from prefect_zoom.webhooks.signature import (
     url_validation_answer,
     verify,
 )
+from prefect_zoom.webhooks.spool import Spool, SpoolError, SpoolFullError
 
 logger = logging.getLogger("prefect_zoom.webhooks")
-
-Emit = Callable[..., object]
-"""Called like :func:`prefect.events.emit_event` with keyword arguments ``event``, ``resource``,
-``related``, ``payload``, ``occurred`` and ``id``."""
 
 WEBHOOK_PATH = "/zoom/webhook"
 URL_VALIDATION_EVENT = "endpoint.url_validation"
 DEFAULT_MAX_BODY_BYTES = 1 << 20
 DEFAULT_DEDUPE_SIZE = 10_000
 DEFAULT_QUEUE_SIZE = 10_000
+DEFAULT_BODY_TIMEOUT = 10.0
 SECRET_KEYS = frozenset(
     {
         "plainToken",
@@ -206,9 +217,6 @@ class Envelope:
                 return str(value)
         return ""
 
-    def content_key(self) -> str:
-        return f"{self.event}|{self.event_ts}|{self.object_key()}"
-
 
 def parse_envelope(body: Any) -> Envelope:
     """Check the shape of Zoom's envelope; raise :class:`Rejected` (422) when it is not one."""
@@ -247,8 +255,16 @@ def _label(value: object) -> str | None:
     return None
 
 
-def prefect_event(envelope: Envelope, strip_keys: frozenset[str] = SECRET_KEYS) -> dict[str, Any]:
-    """The keyword arguments of ``emit_event`` for one Zoom event (see the module docstring)."""
+def prefect_event(
+    envelope: Envelope,
+    strip_keys: frozenset[str] = SECRET_KEYS,
+    prefect_id: uuid.UUID | None = None,
+) -> dict[str, Any]:
+    """The keyword arguments of ``emit_event`` for one Zoom event (see the module docstring).
+
+    ``prefect_id`` is the Prefect event id; the receiver passes :func:`event_id` of the raw body
+    (a random id when omitted).
+    """
     obj = envelope.object
     account_id = envelope.account_id
     family = envelope.event.split(".", 1)[0]
@@ -295,13 +311,27 @@ def prefect_event(envelope: Envelope, strip_keys: frozenset[str] = SECRET_KEYS) 
         "related": related,
         "payload": payload,
         "occurred": occurred,
-        "id": uuid.uuid5(_ID_NAMESPACE, envelope.content_key()),
+        "id": prefect_id or uuid.uuid4(),
     }
+
+
+def checked_event(event: dict[str, Any]) -> dict[str, Any]:
+    """``event`` if Prefect can store it as an ``Event``; raises :class:`Rejected` (422) if not,
+    before anything is spooled or acknowledged."""
+    from prefect.events import Event
+    from pydantic import ValidationError
+
+    try:
+        Event(**event)
+    except (ValidationError, ValueError) as error:
+        reason = f"Prefect cannot store this event: {str(error).splitlines()[0]}"
+        raise Rejected(422, "invalid_event", reason) from None
+    return event
 
 
 # ---- bookkeeping ---------------------------------------------------------------------------------
 class _Stats:
-    """Thread-safe counters (the event loop and the emit thread both write)."""
+    """Thread-safe counters (the event loop and the delivery thread both write)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -330,132 +360,44 @@ _COUNT_NAMES = (
     "url_validations",
     "emitted",
     "emit_failed",
+    "emit_refused",
 )
 
 
-class _Deduper:
-    """A bounded LRU of delivery keys."""
-
-    def __init__(self, size: int) -> None:
-        self._size = max(1, size)
-        self._keys: OrderedDict[str, None] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def seen(self, keys: Iterable[str]) -> bool:
-        with self._lock:
-            hit = False
-            for key in keys:
-                if key in self._keys:
-                    self._keys.move_to_end(key)
-                    hit = True
-            return hit
-
-    def remember(self, keys: Iterable[str]) -> None:
-        with self._lock:
-            for key in keys:
-                self._keys[key] = None
-                self._keys.move_to_end(key)
-            while len(self._keys) > self._size:
-                self._keys.popitem(last=False)
-
-    def forget(self, keys: Iterable[str]) -> None:
-        with self._lock:
-            for key in keys:
-                self._keys.pop(key, None)
+def body_digest(raw: bytes) -> str:
+    """The SHA-256 of a delivery's raw (signed) body: its identity for dedupe and event ids."""
+    return hashlib.sha256(raw).hexdigest()
 
 
-class _EmitPump:
-    """One daemon thread that calls ``emit`` for each queued event, after the HTTP answer."""
+def event_id(raw: bytes) -> uuid.UUID:
+    """The Prefect event id of a delivery: the same body always gets the same id."""
+    return uuid.uuid5(_ID_NAMESPACE, body_digest(raw))
 
-    def __init__(self, emit: Emit, stats: _Stats, maxsize: int) -> None:
-        self._emit = emit
-        self._stats = stats
-        self._maxsize = max(1, maxsize)
-        self._items: deque[dict[str, Any] | None] = deque()
-        self._pending = 0
-        self._condition = threading.Condition()
-        self._thread: threading.Thread | None = None
-        self._closed = False
 
-    @property
-    def pending(self) -> int:
-        with self._condition:
-            return self._pending
-
-    def submit(self, event: dict[str, Any]) -> bool:
-        """Queue an event; ``False`` when the queue is full or closed (never blocks)."""
-        with self._condition:
-            if self._closed or self._pending >= self._maxsize:
-                return False
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._run, name="zoom-webhook-emitter", daemon=True
-                )
-                self._thread.start()
-            self._items.append(event)
-            self._pending += 1
-            self._condition.notify_all()
-            return True
-
-    def _run(self) -> None:
-        while True:
-            with self._condition:
-                while not self._items:
-                    self._condition.wait()
-                item = self._items.popleft()
-            if item is None:
-                return
-            try:
-                self._emit(**item)
-                self._stats.add("emitted")
-            except Exception:
-                self._stats.add("emit_failed")
-                logger.exception("could not emit the Prefect event %s", item.get("event"))
-            finally:
-                with self._condition:
-                    self._pending -= 1
-                    self._condition.notify_all()
-
-    def drain(self, timeout: float | None = None) -> bool:
-        """Wait until every queued event was emitted (or failed); ``False`` on timeout."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        with self._condition:
-            while self._pending:
-                remaining = None if deadline is None else deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
-                    return False
-                self._condition.wait(remaining)
-            return True
-
-    def close(self, timeout: float | None = 10.0) -> None:
-        """Emit what is queued (up to ``timeout``), then stop the thread."""
-        self.drain(timeout)
-        with self._condition:
-            self._closed = True
-            thread = self._thread
-            self._items.append(None)
-            self._condition.notify_all()
-        if thread is not None:
-            thread.join(timeout)
+def delivery_keys(headers: Mapping[str, str], raw: bytes) -> list[str]:
+    """What makes two deliveries the same: the raw body's hash, and Zoom's per-event tracking
+    id (``x-zm-trackingid``, the same on Zoom's retries) or request id when present."""
+    keys = [f"body:{body_digest(raw)}"]
+    for name in DELIVERY_ID_HEADERS:
+        value = headers.get(name)
+        if value:
+            keys.append(f"{name}:{value[:200]}")
+    return keys
 
 
 # ---- the receiver ----------------------------------------------------------------------------------
-def _default_emit(**kwargs: Any) -> object:
-    from prefect.events import emit_event
-
-    return emit_event(**kwargs)
-
-
 class WebhookReceiver:
-    """Verifies, deduplicates and queues Zoom webhook deliveries. See the module docstring."""
+    """Verifies, deduplicates and spools Zoom webhook deliveries. See the module docstring."""
 
     def __init__(
         self,
         secret_token: str,
         *,
         emit: Emit | None = None,
+        spool: Spool | str | os.PathLike[str] | None = None,
         dedupe_size: int = DEFAULT_DEDUPE_SIZE,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        body_timeout: float = DEFAULT_BODY_TIMEOUT,
         tolerance_seconds: float = DEFAULT_TOLERANCE_SECONDS,
         queue_size: int = DEFAULT_QUEUE_SIZE,
         strip_keys: Iterable[str] = SECRET_KEYS,
@@ -465,30 +407,51 @@ class WebhookReceiver:
             raise ValueError("a Zoom webhook secret token is required")
         self._secret = secret_token
         self.max_body_bytes = max_body_bytes
+        self.body_timeout = body_timeout
         self.tolerance_seconds = tolerance_seconds
         self.strip_keys = frozenset(strip_keys)
         self._clock = clock
         self.stats = _Stats()
-        self._dedupe = _Deduper(dedupe_size)
-        self._pump = _EmitPump(emit or _default_emit, self.stats, queue_size)
+        if isinstance(spool, Spool):
+            self.spool = spool
+        elif spool is None:
+            self.spool = Spool.temporary(max_pending=queue_size, keep_done=dedupe_size)
+        else:
+            self.spool = Spool(spool, max_pending=queue_size, keep_done=dedupe_size)
+        self._deliverer = Deliverer(self.spool, emit or PrefectEventSender(), self.stats.add)
+        if self.spool.pending_count():  # spooled by an earlier run: deliver them now
+            self._deliverer.wake()
 
     def __repr__(self) -> str:  # never show the secret token
-        return f"{type(self).__name__}(max_body_bytes={self.max_body_bytes})"
+        return f"{type(self).__name__}(spool={str(self.spool.path)!r})"
 
     def health(self) -> dict[str, Any]:
-        """Counts of what happened so far, plus events still waiting to be emitted."""
-        return {"status": "ok", **self.stats.snapshot(), "pending": self._pump.pending}
+        """Counts of what happened so far, plus the spooled events Prefect has not taken yet."""
+        try:
+            pending: int | None = self.spool.pending_count()
+            last_error = self.spool.last_error() if pending else None
+            status = "ok"
+        except SpoolError:
+            pending, last_error, status = None, None, "spool_unavailable"
+        return {
+            "status": status,
+            **self.stats.snapshot(),
+            "pending": pending,
+            "last_emit_error": last_error,
+        }
 
     def drain(self, timeout: float | None = None) -> bool:
-        """Wait until queued events are emitted; ``False`` on timeout."""
-        return self._pump.drain(timeout)
+        """Wait until Prefect has every spooled event; ``False`` on timeout."""
+        return self._deliverer.drain(timeout)
 
-    def close(self, timeout: float | None = 10.0) -> None:
-        """Emit what is queued, then stop the emit thread."""
-        self._pump.close(timeout)
+    def close(self, timeout: float | None = 5.0) -> None:
+        """Deliver what Prefect takes within ``timeout``, stop the delivery thread, close the
+        spool (what is left in it is delivered by the next receiver on the same spool)."""
+        self._deliverer.close(timeout)
+        self.spool.close()
 
     async def read_body(self, request: Request) -> bytes:
-        """The raw body, read once, refused (413) beyond ``max_body_bytes``."""
+        """The raw body, refused beyond ``max_body_bytes`` (413) or ``body_timeout`` (408)."""
         length = request.headers.get("content-length")
         if length is not None:
             if not (length.isascii() and length.isdigit()):
@@ -497,11 +460,19 @@ class WebhookReceiver:
                 raise Rejected(413, "too_large", f"the body exceeds {self.max_body_bytes} bytes")
         chunks: list[bytes] = []
         size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > self.max_body_bytes:
-                raise Rejected(413, "too_large", f"the body exceeds {self.max_body_bytes} bytes")
-            chunks.append(chunk)
+        try:
+            async with asyncio.timeout(self.body_timeout):
+                async for chunk in request.stream():
+                    size += len(chunk)
+                    if size > self.max_body_bytes:
+                        raise Rejected(
+                            413, "too_large", f"the body exceeds {self.max_body_bytes} bytes"
+                        )
+                    chunks.append(chunk)
+        except TimeoutError:
+            raise Rejected(
+                408, "body_timeout", f"the body did not arrive within {self.body_timeout:g} s"
+            ) from None
         return b"".join(chunks)
 
     def _verify(self, headers: Mapping[str, str], raw: bytes) -> None:
@@ -523,14 +494,17 @@ class WebhookReceiver:
         if media != "application/json" and not media.endswith("+json"):
             raise Rejected(415, "unsupported_media_type", "the body must be application/json")
 
-    @staticmethod
-    def _delivery_keys(headers: Mapping[str, str], envelope: Envelope) -> list[str]:
-        keys = [f"content:{envelope.content_key()}"]
-        for name in DELIVERY_ID_HEADERS:
-            value = headers.get(name)
-            if value:
-                keys.append(f"{name}:{value[:200]}")
-        return keys
+    def _spool(self, keys: list[str], event: str) -> bool:
+        try:
+            added = self.spool.add(keys, event)
+        except SpoolFullError as error:
+            raise Rejected(503, "busy", str(error)) from None
+        except SpoolError as error:
+            logger.error("cannot spool a Zoom event (answering 503): %s", error)
+            raise Rejected(503, "spool_unavailable", "the receiver cannot store events") from None
+        if added:
+            self._deliverer.wake()
+        return added
 
     async def handle(self, request: Request) -> Response:
         """Answer one delivery (see the module docstring for the steps)."""
@@ -544,20 +518,18 @@ class WebhookReceiver:
                 self.stats.add("url_validations")
                 answer = url_validation_answer(self._secret, envelope.payload["plainToken"])
                 return JSONResponse(answer)
-            keys = self._delivery_keys(request.headers, envelope)
-            if self._dedupe.seen(keys):
+            event = prefect_event(envelope, self.strip_keys, event_id(raw))
+            spooled = event_to_json(checked_event(event))
+            keys = delivery_keys(request.headers, raw)
+            if not await asyncio.to_thread(self._spool, keys, spooled):
                 self.stats.add("duplicates")
-                self._dedupe.remember(keys)
                 return JSONResponse({"status": "duplicate"})
-            event = prefect_event(envelope, self.strip_keys)
-            self._dedupe.remember(keys)
-            if not self._pump.submit(event):
-                self._dedupe.forget(keys)
-                raise Rejected(503, "busy", "too many events waiting for Prefect; retry later")
         except Rejected as rejected:
             self.stats.add("rejected", rejected.reason)
             logger.info("rejected a Zoom webhook delivery: %s", rejected.message)
-            headers = {"Retry-After": "60"} if rejected.status == 503 else None
+            headers = {"Retry-After": "60"} if rejected.status == 503 else {}
+            if rejected.status in (408, 413):  # the rest of the body is not read: hang up
+                headers["Connection"] = "close"
             return JSONResponse(
                 {"error": rejected.reason, "message": rejected.message},
                 status_code=rejected.status,
@@ -571,8 +543,10 @@ def create_receiver_app(
     secret_token: str,
     *,
     emit: Emit | None = None,
+    spool: Spool | str | os.PathLike[str] | None = None,
     dedupe_size: int = DEFAULT_DEDUPE_SIZE,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    body_timeout: float = DEFAULT_BODY_TIMEOUT,
     tolerance_seconds: float = DEFAULT_TOLERANCE_SECONDS,
     queue_size: int = DEFAULT_QUEUE_SIZE,
     strip_keys: Iterable[str] = SECRET_KEYS,
@@ -580,14 +554,20 @@ def create_receiver_app(
 ) -> FastAPI:
     """A FastAPI app receiving Zoom webhooks at ``/zoom/webhook`` (and ``/``).
 
-    ``emit`` defaults to :func:`prefect.events.emit_event`. The :class:`WebhookReceiver` is at
-    ``app.state.receiver`` (``drain()`` waits for queued events, ``health()`` counts).
+    ``spool`` is the file of the durable queue (a :class:`Spool` or a path); without one the
+    spool is a temporary file that dies with the app, so pass a path for anything that matters
+    (``prefect-zoom webhook serve`` always does). ``emit`` defaults to
+    :class:`~prefect_zoom.webhooks.delivery.PrefectEventSender` (``POST /events`` of the current
+    Prefect API). The :class:`WebhookReceiver` is at ``app.state.receiver`` (``drain()`` waits
+    until Prefect has every spooled event, ``health()`` counts).
     """
     receiver = WebhookReceiver(
         secret_token,
         emit=emit,
+        spool=spool,
         dedupe_size=dedupe_size,
         max_body_bytes=max_body_bytes,
+        body_timeout=body_timeout,
         tolerance_seconds=tolerance_seconds,
         queue_size=queue_size,
         strip_keys=strip_keys,
@@ -629,7 +609,11 @@ __all__ = [
     "Envelope",
     "Rejected",
     "WebhookReceiver",
+    "body_digest",
+    "checked_event",
     "create_receiver_app",
+    "delivery_keys",
+    "event_id",
     "parse_envelope",
     "prefect_event",
     "scrub",
