@@ -401,7 +401,8 @@ def test_schedule_meetings_can_show_passcodes_when_asked(
     rows = [{"topic": "Open", "start_time": START_TEXT, "password": "abc123"}]
     state = schedule_meetings(block_name, rows, include_passcodes=True, return_state=True)
 
-    result = state.result()[0]
+    result: RowResult = state.result()[0]
+    assert result.meeting_id is not None and result.join_url is not None
     meeting = zoom_emulator.state.meetings[result.meeting_id]
     assert result.join_url == meeting["join_url"] and "pwd=" in result.join_url
     assert artifact_data(state, "zoom-scheduled-meetings")[0]["join_url"] == meeting["join_url"]
