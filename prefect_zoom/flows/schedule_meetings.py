@@ -370,6 +370,119 @@ def _log(result: RowResult) -> None:
         logger.warning("Row %d (%r): %s: %s", result.row, result.topic, result.status, result.error)
 
 
+@dataclass
+class _Run:
+    """One run's rows on their way: what became of each, and which need invitation links."""
+
+    credentials_block: str
+    include_passcodes: bool
+    results: dict[int, RowResult] = field(default_factory=dict)
+    invite: list[tuple[_Row, int]] = field(default_factory=list)
+
+    def done(
+        self, row: _Row, status: Status, meeting: Meeting | None = None, **fields: Any
+    ) -> None:
+        """Record a row's outcome (a meeting's join URL without its passcode unless asked)."""
+        if meeting is not None:
+            fields["meeting_id"] = meeting.id
+            url = meeting.join_url
+            fields["join_url"] = url if self.include_passcodes else without_passcode(url)
+            if row.invitees:
+                self.invite.append((row, meeting.id))
+        self.results[row.number] = RowResult(
+            row=row.number, topic=row.topic, host=row.host, status=status, **fields
+        )
+
+    def plan(self, rows: list[_Row], daily_limit: int) -> dict[str, deque[_Row]]:
+        """Settle the rows earlier runs did (or that repeat a row); queue the others by host."""
+        earlier = _earlier_meetings(
+            self.credentials_block, {row.host.lower(): row.host for row in rows}.values()
+        )
+        first_of_key: dict[str, int] = {}
+        queues: dict[str, deque[_Row]] = {}
+        for row in rows:
+            host = row.host.lower()
+            known = earlier[host]
+            if isinstance(known, BaseException):
+                self.done(row, "failed", error=describe_error(known))
+            elif row.key in first_of_key:
+                self.done(
+                    row,
+                    "skipped",
+                    error=f"the same meeting as row {first_of_key[row.key]} (same host, topic, "
+                    "start and recurrence)",
+                )
+            elif row.key in known:
+                first_of_key[row.key] = row.number
+                self.done(row, "already scheduled", known[row.key], occurrences=None)
+            elif len(queue := queues.setdefault(host, deque())) >= daily_limit:
+                first_of_key[row.key] = row.number
+                self.done(
+                    row,
+                    "skipped",
+                    error=f"daily limit of {daily_limit} meetings for host {row.host} in this "
+                    "run (daily_limit_per_host)",
+                )
+            else:
+                first_of_key[row.key] = row.number
+                queue.append(row)
+        return queues
+
+    def send(self, queues: dict[str, deque[_Row]]) -> None:
+        """Schedule the queued rows, a few per host at a time; a daily-limit 429 ends a host."""
+        while any(queues.values()):
+            wave: list[tuple[_Row, PrefectFuture[ScheduledMeeting]]] = []
+            for queue in queues.values():
+                for _ in range(min(PER_HOST_AT_ONCE, len(queue))):
+                    row = queue.popleft()
+                    future = schedule_meeting_once.submit(self.credentials_block, **row.task_kwargs)
+                    wave.append((row, future))
+            for row, future in wave:
+                outcome, error = _outcome(future)
+                if isinstance(outcome, ScheduledMeeting):
+                    meeting, again = outcome.meeting, outcome.already_scheduled
+                    status: Status = "already scheduled" if again else "created"
+                    occurrences = None if again else len(meeting.occurrences)
+                    self.done(row, status, meeting, occurrences=occurrences)
+                elif isinstance(error, ZoomRateLimitError) and error.limit_type == "Daily-limit":
+                    message = _daily_limit_message(row.host, error)
+                    self.done(row, "skipped", error=message)
+                    rest = queues[row.host.lower()]
+                    while rest:
+                        self.done(rest.popleft(), "skipped", error=message)
+                else:
+                    self.done(row, "failed", error=describe_error(error))
+
+    def make_links(self) -> None:
+        """Invitation links for the rows that ask, unless valid ones from an earlier run exist."""
+        futures: list[tuple[_Row, int, datetime, PrefectFuture[list[InviteLink]]]] = []
+        for row, meeting_id in self.invite:
+            if self.results[row.number].status == "already scheduled":
+                until = _links_still_valid(meeting_id, row.invitees)
+                if until is not None:
+                    run_logger().info(
+                        "Row %d: the invitation links made earlier stay valid until %s; none made",
+                        row.number,
+                        until.isoformat(),
+                    )
+                    continue
+            made_at = datetime.now(UTC)
+            links = create_invitation_links.submit(
+                self.credentials_block, meeting_id, row.invitees, INVITE_TTL_SECONDS
+            )
+            futures.append((row, meeting_id, made_at, links))
+        for row, meeting_id, made_at, future in futures:
+            links, error = _outcome(future)
+            result = self.results[row.number]
+            if error is not None:
+                result.error = (
+                    f"meeting scheduled, but invitation links failed: {describe_error(error)}"
+                )
+            else:
+                result.invite_links = len(links or [])
+                _record_links(meeting_id, row.invitees, made_at)
+
+
 # ---- the flow -----------------------------------------------------------------------------------
 @flow(name="Zoom: schedule meetings")
 def schedule_meetings(
@@ -397,129 +510,24 @@ def schedule_meetings(
         )
     raw_rows = read_rows(meetings, csv_path)
     extra = _names(invitation_links_for)
-    results: dict[int, RowResult] = {}
+    run = _Run(credentials_block, include_passcodes)
     rows: list[_Row] = []
     for number, raw in enumerate(raw_rows, start=1):
         try:
             rows.append(parse_row(number, raw, extra))
         except ZoomInputError as problem:
             topic = _value(raw, "topic")
-            results[number] = RowResult(
+            run.results[number] = RowResult(
                 row=number,
                 topic=None if topic is None else str(topic),
                 host=str(_value(raw, "host") or "me"),
                 status="failed",
                 error=describe_error(problem),
             )
+    run.send(run.plan(rows, daily_limit_per_host))
+    run.make_links()
 
-    def shown(url: str | None) -> str | None:
-        return url if include_passcodes else without_passcode(url)
-
-    def result_of(row: _Row, status: Status, **fields: Any) -> RowResult:
-        return RowResult(row=row.number, topic=row.topic, host=row.host, status=status, **fields)
-
-    earlier = _earlier_meetings(
-        credentials_block, {row.host.lower(): row.host for row in rows}.values()
-    )
-    first_of_key: dict[str, int] = {}
-    queues: dict[str, deque[_Row]] = {}
-    attempts: dict[str, int] = {}
-    link_rows: list[tuple[_Row, int]] = []
-    for row in rows:
-        host = row.host.lower()
-        known = earlier[host]
-        if isinstance(known, BaseException):
-            results[row.number] = result_of(row, "failed", error=describe_error(known))
-            continue
-        if row.key in first_of_key:
-            results[row.number] = result_of(
-                row,
-                "skipped",
-                error=f"the same meeting as row {first_of_key[row.key]} (same host, topic, "
-                "start and recurrence)",
-            )
-            continue
-        first_of_key[row.key] = row.number
-        found = known.get(row.key)
-        if found is not None:
-            results[row.number] = result_of(
-                row,
-                "already scheduled",
-                meeting_id=found.id,
-                join_url=shown(found.join_url),
-                occurrences=None,
-            )
-            if row.invitees:
-                link_rows.append((row, found.id))
-            continue
-        attempts[host] = attempts.get(host, 0) + 1
-        if attempts[host] > daily_limit_per_host:
-            results[row.number] = result_of(
-                row,
-                "skipped",
-                error=f"daily limit of {daily_limit_per_host} meetings for host {row.host} in "
-                "this run (daily_limit_per_host)",
-            )
-            continue
-        queues.setdefault(host, deque()).append(row)
-
-    while any(queues.values()):
-        wave: list[tuple[_Row, PrefectFuture[ScheduledMeeting]]] = []
-        for queue in queues.values():
-            for _ in range(min(PER_HOST_AT_ONCE, len(queue))):
-                row = queue.popleft()
-                wave.append(
-                    (row, schedule_meeting_once.submit(credentials_block, **row.task_kwargs))
-                )
-        for row, future in wave:
-            outcome, error = _outcome(future)
-            if isinstance(outcome, ScheduledMeeting):
-                meeting = outcome.meeting
-                results[row.number] = result_of(
-                    row,
-                    "already scheduled" if outcome.already_scheduled else "created",
-                    meeting_id=meeting.id,
-                    join_url=shown(meeting.join_url),
-                    occurrences=None if outcome.already_scheduled else len(meeting.occurrences),
-                )
-                if row.invitees:
-                    link_rows.append((row, meeting.id))
-            elif isinstance(error, ZoomRateLimitError) and error.limit_type == "Daily-limit":
-                message = _daily_limit_message(row.host, error)
-                results[row.number] = result_of(row, "skipped", error=message)
-                rest = queues[row.host.lower()]
-                while rest:
-                    later = rest.popleft()
-                    results[later.number] = result_of(later, "skipped", error=message)
-            else:
-                results[row.number] = result_of(row, "failed", error=describe_error(error))
-
-    link_futures: list[tuple[_Row, int, datetime, PrefectFuture[list[InviteLink]]]] = []
-    for row, meeting_id in link_rows:
-        if results[row.number].status == "already scheduled":
-            until = _links_still_valid(meeting_id, row.invitees)
-            if until is not None:
-                logger.info(
-                    "Row %d: the invitation links made earlier stay valid until %s; none made",
-                    row.number,
-                    until.isoformat(),
-                )
-                continue
-        made_at = datetime.now(UTC)
-        links = create_invitation_links.submit(
-            credentials_block, meeting_id, row.invitees, INVITE_TTL_SECONDS
-        )
-        link_futures.append((row, meeting_id, made_at, links))
-    for row, meeting_id, made_at, links_future in link_futures:
-        links, error = _outcome(links_future)
-        if error is not None:
-            failure = describe_error(error)
-            results[row.number].error = f"meeting scheduled, but invitation links failed: {failure}"
-        else:
-            results[row.number].invite_links = len(links or [])
-            _record_links(meeting_id, row.invitees, made_at)
-
-    ordered = [results[number] for number in sorted(results)]
+    ordered = [run.results[number] for number in sorted(run.results)]
     for result in ordered:
         _log(result)
     counts = {status: sum(1 for r in ordered if r.status == status) for status in STATUSES}
