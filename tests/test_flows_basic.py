@@ -384,6 +384,20 @@ def test_schedule_meetings_again_makes_no_duplicates(
     assert len(zoom_emulator.state.meetings) == 6
 
 
+def test_schedule_meetings_without_the_list_scope_sends_no_create(
+    zoom_emulator: ZoomEmulator,
+) -> None:
+    name = save_block(zoom_emulator, ["meeting:write"])
+    state = schedule_meetings(
+        name, [{"topic": "Blind", "start_time": START_TEXT}], return_state=True
+    )
+
+    assert state.is_failed()
+    table = artifact_data(state, "zoom-scheduled-meetings")
+    assert "meeting:read" in table[0]["error"]  # the scope to add
+    assert zoom_emulator.state.meetings == {}
+
+
 def test_schedule_meetings_sends_a_repeated_row_once(
     zoom_emulator: ZoomEmulator, block_name: str
 ) -> None:
