@@ -416,6 +416,28 @@ def test_schedule_meeting_once_twice_makes_one_meeting(
     assert stored[first.meeting.id]["duration"] == 30
 
 
+def test_the_schedule_key_is_host_topic_start_and_recurrence() -> None:
+    from prefect_zoom.tasks.meetings import keyed_request
+
+    def key(**changes: Any) -> str:
+        fields: dict[str, Any] = {
+            "user_id": "me",
+            "topic": "Sync",
+            "start_time": datetime(2030, 5, 17, 13, 0, tzinfo=UTC),
+            "duration_minutes": 30,
+        }
+        return keyed_request(**(fields | changes))[1]
+
+    same = key()
+    # the same instant written as local time, another duration, passcode or agenda: same meeting
+    assert key(start_time=datetime(2030, 5, 17, 15, 0), timezone="Europe/Berlin") == same
+    assert key(user_id=" ME", duration_minutes=45, password="abc", agenda="Notes") == same
+    assert key(topic="Sync 2") != same
+    assert key(user_id="owner@example.com") != same
+    assert key(start_time=datetime(2030, 5, 17, 14, 0, tzinfo=UTC)) != same
+    assert key(recurrence={"type": 1, "end_times": 3}) != same
+
+
 @configured(faults=FaultSettings(lost_write_rate=1.0))
 def test_schedule_meeting_once_retry_finds_the_meeting_whose_answer_was_lost(
     emulator_config: EmulatorConfig, zoom_emulator: ZoomEmulator, block_name: str

@@ -1,7 +1,7 @@
 """Safe to run again: a meeting's stable key, and the marker that records it in Zoom itself.
 
 The key is a digest of what makes a scheduled meeting "the same one": host, topic, start time
-(with its zone when the time is local) and recurrence. It is written as the first line of the
+(as a UTC instant, however it was written) and recurrence. It is written as the first line of the
 meeting's agenda, ``[prefect-zoom <key>]``, because Zoom's list of a user's meetings returns the
 agenda (cut to 250 characters), so one list call finds every meeting an earlier run made,
 whichever worker made it and whatever happened to the Prefect run that did.
@@ -12,6 +12,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from prefect_zoom.models import MeetingRequest
 
@@ -26,17 +28,26 @@ MAX_MARKED_AGENDA = ZOOM_MAX_AGENDA - MARKER_LENGTH
 def schedule_key(user_id: str, request: MeetingRequest) -> str:
     """The stable key of a meeting request for a host: same host, topic, start, recurrence."""
     body = request.to_zoom()
-    start = str(body.get("start_time") or "")
-    if request.start_time is not None and request.start_time.tzinfo is None:
-        start += f" {request.timezone}"  # a local time means nothing without its zone
     parts = [
         user_id.strip().lower(),
         str(body.get("topic") or "").strip(),
-        start,
+        _instant(request.start_time, request.timezone),
         body.get("recurrence"),
     ]
     text = json.dumps(parts, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:KEY_LENGTH]
+
+
+def _instant(start: datetime | None, zone: str | None) -> str:
+    """The start as a UTC instant, whether given aware or as a local time in ``zone``."""
+    if start is None:
+        return ""
+    if start.tzinfo is None:
+        try:
+            start = start.replace(tzinfo=ZoneInfo(str(zone)))
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            return f"{start.isoformat()} {zone}"  # Zoom will refuse the zone anyway
+    return start.astimezone(UTC).isoformat()
 
 
 def marked_agenda(key: str, agenda: str | None) -> str:
