@@ -228,7 +228,7 @@ def keyed_request(
     return request.model_copy(update={"agenda": marked_agenda(key, agenda)}), key
 
 
-def find_keyed_meeting(zoom: Any, user_path: str, key: str) -> Meeting | None:
+def _find_keyed_meeting(zoom: Any, user_path: str, key: str) -> Meeting | None:
     """The host's scheduled meeting whose agenda carries ``key`` (one list, every page)."""
     for item in zoom.paginate(
         f"/users/{user_path}/meetings", "meetings", {"type": "scheduled"}, operation="list_meetings"
@@ -379,7 +379,7 @@ def schedule_meeting_once(
     )
     user_path = check_user_id(user_id)
     with client_for(credentials) as zoom:
-        found = find_keyed_meeting(zoom, user_path, key)
+        found = _find_keyed_meeting(zoom, user_path, key)
         if found is not None:
             run_logger().info(
                 "Zoom meeting %s (%r) was already scheduled (key %s)", found.id, found.topic, key
