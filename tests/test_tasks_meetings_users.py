@@ -23,7 +23,7 @@ from prefect_zoom.exceptions import (
     ZoomNotFoundError,
     ZoomRateLimitError,
 )
-from prefect_zoom.models import InviteLink, Meeting, Registrant, User
+from prefect_zoom.models import InviteLink, Meeting, Registrant, ScheduledMeeting, User
 from prefect_zoom.tasks import (
     add_meeting_registrant,
     create_invitation_links,
@@ -34,6 +34,7 @@ from prefect_zoom.tasks import (
     get_user,
     list_meetings,
     list_users,
+    schedule_meeting_once,
     schedule_one_time_meeting,
     schedule_recurring_meeting,
     update_meeting,
@@ -379,6 +380,90 @@ def test_transient_5xx_on_get_is_retried(
     counters = zoom_emulator.state.counters
     assert counters["fault 5xx"] == 1
     assert counters["GET /v2/meetings/{meetingId} 200"] == 1
+
+
+# ---- safe to run again: schedule_meeting_once ----------------------------------------------------
+def test_schedule_meeting_once_twice_makes_one_meeting(
+    zoom_emulator: ZoomEmulator, block_name: str
+) -> None:
+    weekly = {"type": 2, "weekly_days": "monday", "end_times": 3}
+
+    @flow
+    def twice(credentials: str) -> tuple[ScheduledMeeting, ScheduledMeeting, ScheduledMeeting]:
+        first = schedule_meeting_once(
+            credentials, "Planning", TOMORROW, 30, recurrence=weekly, agenda="Goals " * 60
+        )
+        # other columns may change: the key is host, topic, start and recurrence
+        again = schedule_meeting_once(
+            credentials, "Planning", TOMORROW, 45, recurrence=weekly, agenda="Other"
+        )
+        other = schedule_meeting_once(
+            credentials, "Planning", TOMORROW + timedelta(hours=1), 30, recurrence=weekly
+        )
+        return first, again, other
+
+    first, again, other = twice(block_name)
+
+    assert not first.already_scheduled and first.meeting.type == 8
+    assert again.already_scheduled and again.meeting.id == first.meeting.id
+    assert again.key == first.key
+    assert not other.already_scheduled and other.key != first.key
+    stored = zoom_emulator.state.meetings
+    assert sorted(stored) == sorted([first.meeting.id, other.meeting.id])
+    # the key leads the agenda, so Zoom's list (agendas cut to 250 characters) still shows it
+    agenda = stored[first.meeting.id]["agenda"]
+    assert agenda == f"[prefect-zoom {first.key}]\n" + "Goals " * 60
+    assert stored[first.meeting.id]["duration"] == 30
+
+
+def test_the_schedule_key_is_host_topic_start_and_recurrence() -> None:
+    from prefect_zoom.tasks.meetings import keyed_request
+
+    def key(**changes: Any) -> str:
+        fields: dict[str, Any] = {
+            "user_id": "me",
+            "topic": "Sync",
+            "start_time": datetime(2030, 5, 17, 13, 0, tzinfo=UTC),
+            "duration_minutes": 30,
+        }
+        return keyed_request(**(fields | changes))[1]
+
+    same = key()
+    # the same instant written as local time, another duration, passcode or agenda: same meeting
+    assert key(start_time=datetime(2030, 5, 17, 15, 0), timezone="Europe/Berlin") == same
+    assert key(user_id=" ME", duration_minutes=45, password="abc", agenda="Notes") == same
+    assert key(topic="Sync 2") != same
+    assert key(user_id="owner@example.com") != same
+    assert key(start_time=datetime(2030, 5, 17, 14, 0, tzinfo=UTC)) != same
+    assert key(recurrence={"type": 1, "end_times": 3}) != same
+
+
+@configured(faults=FaultSettings(lost_write_rate=1.0))
+def test_schedule_meeting_once_retry_finds_the_meeting_whose_answer_was_lost(
+    emulator_config: EmulatorConfig, zoom_emulator: ZoomEmulator, block_name: str
+) -> None:
+    @flow
+    def lost(credentials: str) -> tuple[ScheduledMeeting, int]:
+        state = schedule_meeting_once(credentials, "Lost answer", TOMORROW, 30, return_state=True)
+        with get_client(sync_client=True) as client:
+            run = client.read_task_run(state.state_details.task_run_id)  # type: ignore[arg-type]
+        return state.result(), run.run_count
+
+    found, runs = lost(block_name)
+
+    assert zoom_emulator.state.counters["fault lost write"] == 1
+    assert runs == 2 and found.already_scheduled
+    assert list(zoom_emulator.state.meetings) == [found.meeting.id]
+
+
+def test_schedule_meeting_once_keeps_room_for_its_key(
+    zoom_emulator: ZoomEmulator, block_name: str
+) -> None:
+    error = input_error(
+        lambda: schedule_meeting_once.fn(block_name, "Long", TOMORROW, 30, agenda="x" * 1990)
+    )
+    assert error.field == "meeting.agenda" and "at most 1964" in str(error)
+    assert requests_made(zoom_emulator) == 0
 
 
 # ---- futures: submit, map, async flows --------------------------------------------------------

@@ -31,6 +31,8 @@ with warnings.catch_warnings():
 from prefect_zoom.auth.endpoint import TokenEndpoint
 from prefect_zoom.auth.tokens import TokenSet
 
+MAX_SHOWN_CHARS = 200
+"""The longest piece of callback text (Zoom's ``error_description``) put in a message."""
 DEFAULT_TIMEOUT = 300.0
 """Seconds to wait for the browser to come back to the loopback redirect."""
 LOOPBACK_HOST = "127.0.0.1"
@@ -86,12 +88,25 @@ class AuthorizationError(SignInError):
     """Zoom sent the browser back with an OAuth error other than a declined consent."""
 
     def __init__(self, error: str, description: str | None) -> None:
-        self.error = error
-        detail = f": {description}" if description else ""
+        self.error = shown_text(error)
+        detail = f": {shown_text(description)}" if description else ""
         super().__init__(
-            f"Zoom refused the authorization ({error}{detail}). Check the app's client id and "
+            f"Zoom refused the authorization ({self.error}{detail}). Check the app's client id and "
             "redirect URL in the Zoom App Marketplace, then run the command again."
         )
+
+
+def shown_text(text: str | None) -> str:
+    """Callback text made safe to show: no control characters (terminal escapes), one line,
+    at most ``MAX_SHOWN_CHARS`` characters. (Pages also HTML-escape it.)"""
+    cleaned = " ".join("".join(c if c.isprintable() else " " for c in text or "").split())
+    if len(cleaned) > MAX_SHOWN_CHARS:
+        return cleaned[: MAX_SHOWN_CHARS - 1] + "…"
+    return cleaned
+
+
+def _same_state(got: str | None, sent: str) -> bool:
+    return got is not None and secrets.compare_digest(got.encode(), sent.encode())
 
 
 def _portless(uri: str) -> str:
@@ -154,8 +169,10 @@ def _page(title: str, message: str) -> bytes:
 class LoopbackReceiver:
     """A one-shot HTTP server on 127.0.0.1 that waits for ``GET /callback?...``.
 
-    The first request to ``/callback`` is kept and answered with a short "you can close this tab"
-    page; later requests and other paths get a 404. Use it as a context manager.
+    Once :meth:`expect_state` is set, a callback with another ``state`` (a forged, stale or
+    other sign-in's answer, error or not) is answered 400 and ignored: the receiver keeps waiting.
+    The first callback accepted is kept and answered with a short "you can close this tab" page;
+    later requests and other paths get a 404. Use it as a context manager.
     """
 
     def __init__(self, port: int = 0, host: str = LOOPBACK_HOST) -> None:
@@ -177,8 +194,11 @@ class LoopbackReceiver:
         return f"http://{LOOPBACK_HOST}:{self.port}{CALLBACK_PATH}"
 
     def expect_state(self, state: str) -> None:
-        """The state the callback must carry (decides the page shown to the browser)."""
+        """The state a callback must carry to be accepted."""
         self._expected_state = state
+
+    def _accepts(self, result: CallbackResult) -> bool:
+        return self._expected_state is None or _same_state(result.state, self._expected_state)
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         receiver = self
@@ -196,6 +216,12 @@ class LoopbackReceiver:
                     error=query.get("error") or None,
                     error_description=query.get("error_description") or None,
                 )
+                if not receiver._accepts(result):
+                    message = (
+                        "This answer does not belong to the sign-in the terminal is waiting for."
+                    )
+                    self._answer(400, _page("Sign-in rejected", message))
+                    return
                 self._answer(200, receiver._page_for(result))
                 receiver._result = result
                 receiver._arrived.set()
@@ -217,9 +243,7 @@ class LoopbackReceiver:
         if result.error == "access_denied":
             return _page("Zoom access was not granted", "You declined the request.")
         if result.error:
-            return _page("Zoom refused the authorization", result.error_description or "")
-        if self._expected_state is not None and result.state != self._expected_state:
-            return _page("Sign-in rejected", "This answer does not match the sign-in started.")
+            return _page("Zoom refused the authorization", shown_text(result.error_description))
         if not result.code:
             return _page("Sign-in failed", "Zoom sent no authorization code.")
         return _page("Zoom is connected", "The terminal is finishing the connection.")
@@ -253,15 +277,16 @@ class LoopbackReceiver:
 
 
 def code_from_callback(result: CallbackResult, request: AuthorizationRequest) -> str:
-    """The authorization code, after the checks; raises the matching :class:`SignInError`."""
+    """The authorization code, after the checks; raises the matching :class:`SignInError`.
+
+    The state is checked first: an error from another sign-in is not this one's error.
+    """
+    if not _same_state(result.state, request.state):
+        raise StateMismatchError()
     if result.error == "access_denied":
         raise ConsentDeclinedError()
     if result.error:
         raise AuthorizationError(result.error, result.error_description)
-    if result.state is None or not secrets.compare_digest(
-        result.state.encode(), request.state.encode()
-    ):
-        raise StateMismatchError()
     if not result.code:
         raise AuthorizationError("invalid_request", "the redirect carried no authorization code")
     return result.code
@@ -347,4 +372,5 @@ __all__ = [
     "StateMismatchError",
     "build_authorization_request",
     "code_from_callback",
+    "shown_text",
 ]

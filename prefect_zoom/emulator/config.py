@@ -14,6 +14,13 @@ class FaultSettings(BaseModel):
 
     error_rate: float = Field(0.0, ge=0, le=1, description="Answer 5xx instead of the real answer.")
     drop_rate: float = Field(0.0, ge=0, le=1, description="Drop the connection mid-answer.")
+    lost_write_rate: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Carry out an API write (POST, PATCH, DELETE), then drop the connection "
+        "before its answer: Zoom acted, the caller cannot know.",
+    )
     slow_rate: float = Field(0.0, ge=0, le=1, description="Delay the answer by slow_seconds.")
     slow_seconds: float = Field(2.0, ge=0, le=60)
     cut_download_rate: float = Field(

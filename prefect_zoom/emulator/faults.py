@@ -75,16 +75,34 @@ class FaultMiddleware:
                 # A file answer keeps its real headers; the connection drops after the first bytes.
                 await self.app(scope, receive, _dropping_after_first_body(send))
                 return
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 200,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", b"64")],
-                }
-            )
-            await send({"type": "http.response.body", "body": b'{"code":', "more_body": True})
-            raise InjectedFault("connection dropped on purpose")
+            await _drop(send)
+        if (
+            faults.lost_write_rate
+            and scope["method"] != "GET"
+            and scope["path"].startswith("/v2/")
+            and self.dice.random() < faults.lost_write_rate
+        ):
+            counters["fault lost write"] += 1
+            await self.app(scope, receive, _discard)
+            await _drop(send)
         await self.app(scope, receive, send)
+
+
+async def _discard(message: Message) -> None:
+    """A ``send`` that loses every part of the answer."""
+
+
+async def _drop(send: Send) -> None:
+    """Start an answer, then drop the connection in its middle."""
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", b"64")],
+        }
+    )
+    await send({"type": "http.response.body", "body": b'{"code":', "more_body": True})
+    raise InjectedFault("connection dropped on purpose")
 
 
 def _dropping_after_first_body(send: Send) -> Send:

@@ -15,7 +15,9 @@ Choices where Zoom is vague, documented here:
 * a user-level token without an ``:admin`` scope may not touch another user's meeting:
   400 code 3000 "Cannot access meeting info."; a meeting on another account is 404 code 3001;
 * ``PATCH`` with ``occurrence_id`` moves only that occurrence's ``start_time``/``duration``; the
-  other fields change the whole series.
+  other fields change the whole series;
+* a listed meeting carries the spec's list fields only, its ``agenda`` cut to 250 characters
+  (as the spec says; ``GET /meetings/{id}`` has all of it).
 """
 
 from __future__ import annotations
@@ -588,6 +590,7 @@ LIST_FIELDS = (
     "created_at",
     "join_url",
 )
+LISTED_AGENDA = 250
 
 
 def _is_upcoming(meeting: dict[str, Any], moment: datetime) -> bool:
@@ -634,6 +637,8 @@ async def list_meetings(
         chosen.append(meeting)
     chosen.sort(key=lambda m: (m.get("start_time") or m["created_at"], m["id"]))
     listed = [{k: m[k] for k in LIST_FIELDS if k in m} for m in chosen]
+    for item in listed:
+        item["agenda"] = item.get("agenda", "")[:LISTED_AGENDA]
     key = f"meetings:{host.id}:{type}:{from_}:{to}"
     page, fields = paginate(state, key, listed, page_size, next_page_token)
     return {**fields, "meetings": page}

@@ -8,6 +8,7 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from prefect import task
 from prefect.artifacts import create_table_artifact
@@ -20,6 +21,8 @@ from prefect_zoom.tasks._common import load_credentials, run_logger
 
 MAX_ARTIFACT_ROWS = 500
 """Table artifacts show at most this many rows; the CSV file holds them all."""
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""A text cell starting with one of these is a formula to a spreadsheet (OWASP's list)."""
 
 
 class ConnectionInfo(BaseModel):
@@ -63,9 +66,30 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+def csv_cell(value: Any) -> str:
+    """A CSV cell a spreadsheet shows as text: text that would start a formula gets a ``'``."""
+    text = _cell(value)
+    if isinstance(value, str) and text.startswith(FORMULA_STARTS):
+        return "'" + text
+    return text
+
+
+def without_passcode(url: str | None) -> str | None:
+    """A join URL without its ``pwd`` parameter (the passcode, which lets anyone straight in)."""
+    if not url:
+        return url
+    parts = urlsplit(url)
+    kept = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "pwd"]
+    return urlunsplit(parts._replace(query=urlencode(kept)))
+
+
 @task(name="Write CSV file", cache_policy=NONE)
 def write_csv(path: str, columns: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> str:
-    """Write rows to a CSV file atomically (a temporary file, then a rename); return its path."""
+    """Write rows to a CSV file atomically (a temporary file, then a rename); return its path.
+
+    Text that a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``, tab, CR first) is
+    written with a leading ``'``.
+    """
     target = Path(path).expanduser().resolve()
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
@@ -74,7 +98,7 @@ def write_csv(path: str, columns: Sequence[str], rows: Sequence[Mapping[str, Any
             writer = csv.DictWriter(out, fieldnames=list(columns), extrasaction="ignore")
             writer.writeheader()
             for row in rows:
-                writer.writerow({column: _cell(row.get(column)) for column in columns})
+                writer.writerow({column: csv_cell(row.get(column)) for column in columns})
             out.flush()
             os.fsync(out.fileno())
         os.replace(temp_name, target)

@@ -9,7 +9,13 @@ from prefect.futures import PrefectFuture
 
 from prefect_zoom.capabilities import can_run
 from prefect_zoom.exceptions import ZoomInputError
-from prefect_zoom.flows._support import describe_error, publish_table, read_connection, write_csv
+from prefect_zoom.flows._support import (
+    describe_error,
+    publish_table,
+    read_connection,
+    without_passcode,
+    write_csv,
+)
 from prefect_zoom.models import Meeting
 from prefect_zoom.tasks._common import run_logger
 from prefect_zoom.tasks.meetings import list_meetings
@@ -48,7 +54,7 @@ def _users_to_report(credentials_block: str, user_ids: list[str] | None) -> list
     return [user.email for user in list_users(credentials_block, status="active")]
 
 
-def _row(user: str, meeting: Meeting) -> dict[str, Any]:
+def _row(user: str, meeting: Meeting, include_passcodes: bool) -> dict[str, Any]:
     return {
         "user": user,
         "host_id": meeting.host_id,
@@ -58,7 +64,7 @@ def _row(user: str, meeting: Meeting) -> dict[str, Any]:
         "start_time": meeting.start_time,
         "duration": meeting.duration,
         "timezone": meeting.timezone,
-        "join_url": meeting.join_url,
+        "join_url": meeting.join_url if include_passcodes else without_passcode(meeting.join_url),
     }
 
 
@@ -67,13 +73,15 @@ def meetings_report(
     credentials_block: str,
     user_ids: list[str] | None = None,
     output_csv: str = "zoom-reports/upcoming-meetings.csv",
+    include_passcodes: bool = False,
 ) -> str:
     """List upcoming Zoom meetings per user into a CSV file (written atomically) and the table
     artifact `zoom-upcoming-meetings`; return the CSV file's absolute path.
 
     `user_ids`: ids or emails; by default every active user (or only `me` when the connection
     cannot list users). A user whose meetings cannot be read is reported and skipped; the run
-    fails only when no user could be read.
+    fails only when no user could be read. Join URLs lose their `pwd=` passcode unless
+    `include_passcodes`.
     """
     logger = run_logger()
     users = _users_to_report(credentials_block, user_ids)
@@ -87,7 +95,7 @@ def meetings_report(
         future.wait()
         state = future.state
         if state.is_completed():
-            rows.extend(_row(user, meeting) for meeting in state.result())
+            rows.extend(_row(user, m, include_passcodes) for m in state.result())
         else:
             problem = describe_error(state.result(raise_on_failure=False))
             problems.append(f"{user}: {problem}")

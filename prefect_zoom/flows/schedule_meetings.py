@@ -1,36 +1,42 @@
 """The ``schedule_meetings`` flow: one-time and recurring meetings from a list or a CSV file.
 
-Each row becomes one meeting (``schedule_one_time_meeting`` or ``schedule_recurring_meeting``),
-with personal invitation links when asked. A bad row fails alone; rows over a host's daily
-allowance are skipped, not sent. Results never hold start URLs or passcodes.
+Each row becomes one meeting (``schedule_meeting_once``: one-time, or recurring with a fixed
+time), with personal invitation links when asked. Safe to run again: a row whose meeting an
+earlier run made (same host, topic, start and recurrence: the key in the agenda's first line) is
+``already scheduled``, and invitation links still valid are not made again (they are recorded
+in the Prefect variable ``zoom-invite-links-<meeting id>``). A bad row fails alone; rows over a
+host's daily allowance are skipped, not sent. Results never hold start URLs or passcodes.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from prefect import flow
 from prefect.futures import PrefectFuture
+from prefect.variables import Variable
 from pydantic import BaseModel
 
 from prefect_zoom.exceptions import ZoomInputError, ZoomRateLimitError
-from prefect_zoom.flows._support import describe_error, publish_table
-from prefect_zoom.models import InviteLink, Meeting, MeetingType, Recurrence, parse_input
+from prefect_zoom.flows._support import describe_error, publish_table, without_passcode
+from prefect_zoom.models import InviteLink, Meeting, Recurrence, ScheduledMeeting, parse_input
+from prefect_zoom.tasks._rerun import key_in
 from prefect_zoom.tasks.meetings import (
     InviteLinksInput,
-    _scheduled_request,
     check_user_id,
     create_invitation_links,
+    keyed_request,
+    list_meetings,
     run_logger,
-    schedule_one_time_meeting,
-    schedule_recurring_meeting,
+    schedule_meeting_once,
 )
 
 ARTIFACT_KEY = "zoom-scheduled-meetings"
@@ -39,6 +45,10 @@ ZOOM_DAILY_LIMIT = 100
 PER_HOST_AT_ONCE = 4
 """Rows of one host sent at the same time (hosts run side by side)."""
 DEFAULT_DURATION = 60
+INVITE_TTL_SECONDS = 7200
+"""How long the flow's invitation links stay valid (Zoom's default)."""
+LINKS_VARIABLE = "zoom-invite-links-{meeting_id}"
+"""The Prefect variable recording whose links a meeting has, and until when they are valid."""
 
 COLUMNS = (
     "topic",
@@ -75,11 +85,16 @@ RESULT_COLUMNS = (
     "invite_links",
     "error",
 )
-Status = Literal["created", "failed", "skipped"]
+Status = Literal["created", "already scheduled", "failed", "skipped"]
+STATUSES: tuple[Status, ...] = ("created", "already scheduled", "failed", "skipped")
 
 
 class RowResult(BaseModel):
-    """What happened to one row (no start URL, no passcode)."""
+    """What happened to one row (no start URL, no passcode).
+
+    ``invite_links`` counts the links this run made; ``occurrences`` is ``None`` for a meeting
+    found from an earlier run (Zoom's list does not give them).
+    """
 
     row: int
     topic: str | None = None
@@ -87,7 +102,7 @@ class RowResult(BaseModel):
     status: Status
     meeting_id: int | None = None
     join_url: str | None = None
-    occurrences: int = 0
+    occurrences: int | None = 0
     invite_links: int = 0
     error: str | None = None
 
@@ -104,6 +119,7 @@ class _Row:
     topic: str
     host: str
     recurrence: Recurrence | None
+    key: str
     task_kwargs: dict[str, Any]
     invitees: list[str] = field(default_factory=list)
 
@@ -228,17 +244,7 @@ def parse_row(number: int, raw: Mapping[str, Any], extra_invitees: Iterable[str]
             "user_id": host,
         }
         # the same checks the task makes, so a bad row never takes a place in the host's quota
-        _scheduled_request(
-            topic=topic,
-            start_time=kwargs["start_time"],
-            duration_minutes=kwargs["duration_minutes"],
-            meeting_type=MeetingType.RECURRING_FIXED_TIME if recurrence else MeetingType.SCHEDULED,
-            recurrence=recurrence,
-            timezone=kwargs["timezone"],
-            password=kwargs["password"],
-            agenda=kwargs["agenda"],
-            settings=None,
-        )
+        _, key = keyed_request(**kwargs, recurrence=recurrence)
         invitees = list(dict.fromkeys([*_names(_value(raw, "invitees")), *extra_invitees]))
         if invitees:
             parse_input(InviteLinksInput, {"attendee_names": invitees})
@@ -246,7 +252,7 @@ def parse_row(number: int, raw: Mapping[str, Any], extra_invitees: Iterable[str]
         raise ZoomInputError(_field_of(error), error.problem, error.fix) from None
     if recurrence is not None:
         kwargs["recurrence"] = recurrence
-    return _Row(number, str(topic), str(host), recurrence, kwargs, invitees)
+    return _Row(number, str(topic), str(host), recurrence, key, kwargs, invitees)
 
 
 def read_rows(meetings: list[dict[str, Any]] | None, csv_path: str | None) -> list[dict[str, Any]]:
@@ -278,10 +284,7 @@ def read_rows(meetings: list[dict[str, Any]] | None, csv_path: str | None) -> li
 # ---- results ------------------------------------------------------------------------------------
 def _daily_limit_message(host: str, error: ZoomRateLimitError) -> str:
     when = error.reset_at.isoformat() if error.reset_at else "00:00 UTC"
-    return (
-        f"skipped: Zoom's daily limit of meeting creates for host {host} was reached; "
-        f"it resets at {when}"
-    )
+    return f"Zoom's daily limit of meeting creates for host {host} was reached; it resets at {when}"
 
 
 def _outcome(future: PrefectFuture[Any]) -> tuple[Any, BaseException | None]:
@@ -295,6 +298,191 @@ def _outcome(future: PrefectFuture[Any]) -> tuple[Any, BaseException | None]:
     return None, error
 
 
+# ---- what earlier runs did ----------------------------------------------------------------------
+def _earlier_meetings(
+    credentials_block: str, hosts: Iterable[str]
+) -> dict[str, dict[str, Meeting] | BaseException]:
+    """Per host (lower case): the keyed meetings earlier runs made, or why they can't be listed."""
+    futures = {
+        host.lower(): list_meetings.submit(credentials_block, user_id=host, type="scheduled")
+        for host in hosts
+    }
+    found: dict[str, dict[str, Meeting] | BaseException] = {}
+    for host, future in futures.items():
+        meetings, error = _outcome(future)
+        if error is not None:
+            found[host] = error
+            continue
+        keyed: dict[str, Meeting] = {}
+        for meeting in sorted(meetings, key=lambda m: m.id):
+            key = key_in(meeting.agenda)
+            if key is not None:
+                keyed.setdefault(key, meeting)
+        found[host] = keyed
+    return found
+
+
+def _names_digest(names: Iterable[str]) -> str:
+    return hashlib.sha256("\n".join(sorted(names)).encode("utf-8")).hexdigest()
+
+
+def _links_still_valid(meeting_id: int, names: list[str]) -> datetime | None:
+    """Until when the links an earlier run made for these names are valid (``None``: make them)."""
+    try:
+        record = Variable.get(LINKS_VARIABLE.format(meeting_id=meeting_id), default=None)
+    except Exception as error:  # the record is a convenience: without it, links are made again
+        run_logger().warning("Could not read the invitation links record: %s", error)
+        return None
+    if not isinstance(record, dict) or record.get("names") != _names_digest(names):
+        return None
+    try:
+        until = datetime.fromisoformat(str(record.get("until")))
+    except ValueError:
+        return None
+    return until if until.tzinfo is not None and until > datetime.now(UTC) else None
+
+
+def _record_links(meeting_id: int, names: list[str], made_at: datetime) -> None:
+    """Remember that links for these names exist, so a re-run does not make them again."""
+    until = made_at + timedelta(seconds=INVITE_TTL_SECONDS)
+    record = {"names": _names_digest(names), "until": until.isoformat()}
+    try:
+        Variable.set(LINKS_VARIABLE.format(meeting_id=meeting_id), record, overwrite=True)
+    except Exception as error:
+        run_logger().warning(
+            "Could not record the invitation links of meeting %s (a re-run makes them again): %s",
+            meeting_id,
+            error,
+        )
+
+
+def _log(result: RowResult) -> None:
+    logger = run_logger()
+    if result.status in ("created", "already scheduled"):
+        logger.info(
+            "Row %d (%r): %s, meeting %s",
+            result.row,
+            result.topic,
+            result.status,
+            result.meeting_id,
+        )
+    else:
+        logger.warning("Row %d (%r): %s: %s", result.row, result.topic, result.status, result.error)
+
+
+@dataclass
+class _Run:
+    """One run's rows on their way: what became of each, and which need invitation links."""
+
+    credentials_block: str
+    include_passcodes: bool
+    results: dict[int, RowResult] = field(default_factory=dict)
+    invite: list[tuple[_Row, int]] = field(default_factory=list)
+
+    def done(
+        self, row: _Row, status: Status, meeting: Meeting | None = None, **fields: Any
+    ) -> None:
+        """Record a row's outcome (a meeting's join URL without its passcode unless asked)."""
+        if meeting is not None:
+            fields["meeting_id"] = meeting.id
+            url = meeting.join_url
+            fields["join_url"] = url if self.include_passcodes else without_passcode(url)
+            if row.invitees:
+                self.invite.append((row, meeting.id))
+        self.results[row.number] = RowResult(
+            row=row.number, topic=row.topic, host=row.host, status=status, **fields
+        )
+
+    def plan(self, rows: list[_Row], daily_limit: int) -> dict[str, deque[_Row]]:
+        """Settle the rows earlier runs did (or that repeat a row); queue the others by host."""
+        earlier = _earlier_meetings(
+            self.credentials_block, {row.host.lower(): row.host for row in rows}.values()
+        )
+        first_of_key: dict[str, int] = {}
+        queues: dict[str, deque[_Row]] = {}
+        for row in rows:
+            host = row.host.lower()
+            known = earlier[host]
+            if isinstance(known, BaseException):
+                self.done(row, "failed", error=describe_error(known))
+            elif row.key in first_of_key:
+                self.done(
+                    row,
+                    "skipped",
+                    error=f"the same meeting as row {first_of_key[row.key]} (same host, topic, "
+                    "start and recurrence)",
+                )
+            elif row.key in known:
+                first_of_key[row.key] = row.number
+                self.done(row, "already scheduled", known[row.key], occurrences=None)
+            elif len(queue := queues.setdefault(host, deque())) >= daily_limit:
+                first_of_key[row.key] = row.number
+                self.done(
+                    row,
+                    "skipped",
+                    error=f"daily limit of {daily_limit} meetings for host {row.host} in this "
+                    "run (daily_limit_per_host)",
+                )
+            else:
+                first_of_key[row.key] = row.number
+                queue.append(row)
+        return queues
+
+    def send(self, queues: dict[str, deque[_Row]]) -> None:
+        """Schedule the queued rows, a few per host at a time; a daily-limit 429 ends a host."""
+        while any(queues.values()):
+            wave: list[tuple[_Row, PrefectFuture[ScheduledMeeting]]] = []
+            for queue in queues.values():
+                for _ in range(min(PER_HOST_AT_ONCE, len(queue))):
+                    row = queue.popleft()
+                    future = schedule_meeting_once.submit(self.credentials_block, **row.task_kwargs)
+                    wave.append((row, future))
+            for row, future in wave:
+                outcome, error = _outcome(future)
+                if isinstance(outcome, ScheduledMeeting):
+                    meeting, again = outcome.meeting, outcome.already_scheduled
+                    status: Status = "already scheduled" if again else "created"
+                    occurrences = None if again else len(meeting.occurrences)
+                    self.done(row, status, meeting, occurrences=occurrences)
+                elif isinstance(error, ZoomRateLimitError) and error.limit_type == "Daily-limit":
+                    message = _daily_limit_message(row.host, error)
+                    self.done(row, "skipped", error=message)
+                    rest = queues[row.host.lower()]
+                    while rest:
+                        self.done(rest.popleft(), "skipped", error=message)
+                else:
+                    self.done(row, "failed", error=describe_error(error))
+
+    def make_links(self) -> None:
+        """Invitation links for the rows that ask, unless valid ones from an earlier run exist."""
+        futures: list[tuple[_Row, int, datetime, PrefectFuture[list[InviteLink]]]] = []
+        for row, meeting_id in self.invite:
+            if self.results[row.number].status == "already scheduled":
+                until = _links_still_valid(meeting_id, row.invitees)
+                if until is not None:
+                    run_logger().info(
+                        "Row %d: the invitation links made earlier stay valid until %s; none made",
+                        row.number,
+                        until.isoformat(),
+                    )
+                    continue
+            made_at = datetime.now(UTC)
+            links = create_invitation_links.submit(
+                self.credentials_block, meeting_id, row.invitees, INVITE_TTL_SECONDS
+            )
+            futures.append((row, meeting_id, made_at, links))
+        for row, meeting_id, made_at, future in futures:
+            links, error = _outcome(future)
+            result = self.results[row.number]
+            if error is not None:
+                result.error = (
+                    f"meeting scheduled, but invitation links failed: {describe_error(error)}"
+                )
+            else:
+                result.invite_links = len(links or [])
+                _record_links(meeting_id, row.invitees, made_at)
+
+
 # ---- the flow -----------------------------------------------------------------------------------
 @flow(name="Zoom: schedule meetings")
 def schedule_meetings(
@@ -304,12 +492,15 @@ def schedule_meetings(
     *,
     invitation_links_for: list[str] | None = None,
     daily_limit_per_host: int = ZOOM_DAILY_LIMIT,
+    include_passcodes: bool = False,
 ) -> list[RowResult]:
     """Schedule Zoom meetings from rows (a list of dicts, or a CSV file): one-time, or recurring
     when `recurrence_type` is daily/weekly/monthly, with invitation links for `invitees`.
 
+    Safe to run again: rows an earlier run scheduled are `already scheduled`, not made twice.
     A bad row fails alone; rows beyond `daily_limit_per_host` (and every row of a host after
-    Zoom's daily-limit 429) are skipped. Publishes the table artifact `zoom-scheduled-meetings`.
+    Zoom's daily-limit 429) are skipped. Join URLs lose their `pwd=` passcode unless
+    `include_passcodes`. Publishes the table artifact `zoom-scheduled-meetings`.
     The run fails only when every row failed.
     """
     logger = run_logger()
@@ -319,100 +510,30 @@ def schedule_meetings(
         )
     raw_rows = read_rows(meetings, csv_path)
     extra = _names(invitation_links_for)
-    results: dict[int, RowResult] = {}
-    queues: dict[str, deque[_Row]] = {}
-    attempts: dict[str, int] = {}
+    run = _Run(credentials_block, include_passcodes)
+    rows: list[_Row] = []
     for number, raw in enumerate(raw_rows, start=1):
-        topic = _value(raw, "topic")
-        host = str(_value(raw, "host") or "me")
         try:
-            row = parse_row(number, raw, extra)
+            rows.append(parse_row(number, raw, extra))
         except ZoomInputError as problem:
-            results[number] = RowResult(
+            topic = _value(raw, "topic")
+            run.results[number] = RowResult(
                 row=number,
                 topic=None if topic is None else str(topic),
-                host=host,
+                host=str(_value(raw, "host") or "me"),
                 status="failed",
                 error=describe_error(problem),
             )
-            continue
-        key = row.host.lower()
-        attempts[key] = attempts.get(key, 0) + 1
-        if attempts[key] > daily_limit_per_host:
-            results[number] = RowResult(
-                row=number,
-                topic=row.topic,
-                host=row.host,
-                status="skipped",
-                error=f"skipped: daily limit of {daily_limit_per_host} meetings for host "
-                f"{row.host} in this run (daily_limit_per_host)",
-            )
-            continue
-        queues.setdefault(key, deque()).append(row)
+    run.send(run.plan(rows, daily_limit_per_host))
+    run.make_links()
 
-    link_futures: list[tuple[int, PrefectFuture[list[InviteLink]]]] = []
-    while any(queues.values()):
-        wave: list[tuple[_Row, PrefectFuture[Meeting]]] = []
-        for queue in queues.values():
-            for _ in range(min(PER_HOST_AT_ONCE, len(queue))):
-                row = queue.popleft()
-                task = schedule_recurring_meeting if row.recurrence else schedule_one_time_meeting
-                wave.append((row, task.submit(credentials_block, **row.task_kwargs)))
-        for row, future in wave:
-            meeting, error = _outcome(future)
-            base = {"row": row.number, "topic": row.topic, "host": row.host}
-            if isinstance(meeting, Meeting):
-                results[row.number] = RowResult(
-                    **base,
-                    status="created",
-                    meeting_id=meeting.id,
-                    join_url=meeting.join_url,
-                    occurrences=len(meeting.occurrences),
-                )
-                if row.invitees:
-                    links = create_invitation_links.submit(
-                        credentials_block, meeting.id, row.invitees
-                    )
-                    link_futures.append((row.number, links))
-            elif isinstance(error, ZoomRateLimitError) and error.limit_type == "Daily-limit":
-                message = _daily_limit_message(row.host, error)
-                results[row.number] = RowResult(**base, status="skipped", error=message)
-                rest = queues[row.host.lower()]
-                while rest:
-                    later = rest.popleft()
-                    results[later.number] = RowResult(
-                        row=later.number,
-                        topic=later.topic,
-                        host=later.host,
-                        status="skipped",
-                        error=message,
-                    )
-            else:
-                results[row.number] = RowResult(
-                    **base, status="failed", error=describe_error(error)
-                )
-
-    for number, links_future in link_futures:
-        links, error = _outcome(links_future)
-        if error is not None:
-            failure = describe_error(error)
-            results[number].error = f"meeting created, but invitation links failed: {failure}"
-        else:
-            results[number].invite_links = len(links or [])
-
-    ordered = [results[number] for number in sorted(results)]
+    ordered = [run.results[number] for number in sorted(run.results)]
     for result in ordered:
-        if result.status == "created":
-            logger.info(
-                "Row %d (%r): created meeting %s", result.row, result.topic, result.meeting_id
-            )
-        else:
-            logger.warning(
-                "Row %d (%r): %s: %s", result.row, result.topic, result.status, result.error
-            )
-    counts = {s: sum(1 for r in ordered if r.status == s) for s in ("created", "failed", "skipped")}
+        _log(result)
+    counts = {status: sum(1 for r in ordered if r.status == status) for status in STATUSES}
     summary = (
-        f"{counts['created']} of {len(ordered)} meeting(s) created, {counts['failed']} failed, "
+        f"{counts['created']} of {len(ordered)} meeting(s) created, "
+        f"{counts['already scheduled']} already scheduled, {counts['failed']} failed, "
         f"{counts['skipped']} skipped"
     )
     publish_table(

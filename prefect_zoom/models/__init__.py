@@ -12,6 +12,7 @@ from prefect_zoom.models.meetings import (
     RecurrenceType,
     Registrant,
     RegistrantRequest,
+    ScheduledMeeting,
 )
 from prefect_zoom.models.recordings import DateRange, RecordingFile, RecordingMeeting
 from prefect_zoom.models.users import User
@@ -30,6 +31,7 @@ __all__ = [
     "RecurrenceType",
     "Registrant",
     "RegistrantRequest",
+    "ScheduledMeeting",
     "User",
     "ZoomModel",
     "parse_input",

@@ -211,6 +211,18 @@ class Meeting(ZoomModel):
         return [(k, v) for k, v in super().__repr_args__() if k not in ("start_url", "password")]
 
 
+class ScheduledMeeting(ZoomModel):
+    """What a keyed schedule did: created ``meeting`` now, or found it from an earlier run.
+
+    A meeting found again comes from Zoom's list of meetings: it has no ``occurrences`` and
+    no passcode, and its ``agenda`` may be cut to 250 characters.
+    """
+
+    meeting: Meeting
+    key: str
+    already_scheduled: bool = False
+
+
 class InviteLink(ZoomModel):
     name: str
     join_url: str

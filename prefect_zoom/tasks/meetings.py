@@ -28,10 +28,12 @@ from prefect_zoom.models import (
     Recurrence,
     Registrant,
     RegistrantRequest,
+    ScheduledMeeting,
     ZoomModel,
     parse_input,
 )
 from prefect_zoom.tasks._common import CredentialsLike, client_for, run_logger, zoom_task
+from prefect_zoom.tasks._rerun import MAX_MARKED_AGENDA, key_in, marked_agenda, schedule_key
 
 MeetingListType = Literal["scheduled", "live", "upcoming", "upcoming_meetings", "previous_meetings"]
 MAX_INVITE_ATTENDEES = 500
@@ -118,16 +120,14 @@ def retry_if_not_created(_task: Task[Any, Any], _run: TaskRun, state: State[Any]
 
 
 # ---- shared bodies ------------------------------------------------------------------------------
-def _create(credentials: CredentialsLike, request: MeetingRequest, user_path: str) -> Meeting:
-    body = request.to_zoom()
-    with client_for(credentials) as zoom:
-        response = zoom.request(
-            "POST",
-            f"/users/{user_path}/meetings",
-            operation="create_meeting",
-            json=body,
-            expected=(201, 200),
-        )
+def _post_meeting(zoom: Any, request: MeetingRequest, user_path: str) -> Meeting:
+    response = zoom.request(
+        "POST",
+        f"/users/{user_path}/meetings",
+        operation="create_meeting",
+        json=request.to_zoom(),
+        expected=(201, 200),
+    )
     meeting = Meeting.model_validate(response.json())
     run_logger().info(
         "Created Zoom meeting %s (%r, type %s, %d occurrence(s))",
@@ -137,6 +137,11 @@ def _create(credentials: CredentialsLike, request: MeetingRequest, user_path: st
         len(meeting.occurrences),
     )
     return meeting
+
+
+def _create(credentials: CredentialsLike, request: MeetingRequest, user_path: str) -> Meeting:
+    with client_for(credentials) as zoom:
+        return _post_meeting(zoom, request, user_path)
 
 
 def _scheduled_request(
@@ -182,6 +187,55 @@ def _scheduled_request(
     if recurrence is not None:
         data["recurrence"] = parse_input(Recurrence, recurrence, prefix="meeting.recurrence")
     return parse_input(MeetingRequest, data, prefix="meeting")
+
+
+def keyed_request(
+    *,
+    user_id: str,
+    topic: Any,
+    start_time: Any,
+    duration_minutes: Any,
+    recurrence: Any = None,
+    timezone: str | None = None,
+    password: str | None = None,
+    agenda: str | None = None,
+    settings: MeetingSettings | dict[str, Any] | None = None,
+) -> tuple[MeetingRequest, str]:
+    """The checked request (one-time, or fixed-time recurring with ``recurrence``) and its key.
+
+    The request's agenda starts with the key's marker line; raises ``ZoomInputError`` first.
+    """
+    request = _scheduled_request(
+        topic=topic,
+        start_time=start_time,
+        duration_minutes=duration_minutes,
+        meeting_type=MeetingType.RECURRING_FIXED_TIME if recurrence else MeetingType.SCHEDULED,
+        recurrence=recurrence,
+        timezone=timezone,
+        password=password,
+        agenda=agenda,
+        settings=settings,
+    )
+    if agenda is not None and len(agenda) > MAX_MARKED_AGENDA:
+        raise ZoomInputError(
+            "meeting.agenda",
+            f"has {len(agenda)} characters; at most {MAX_MARKED_AGENDA} fit beside the "
+            "schedule key the pack adds to Zoom's 2000",
+            "Shorten the agenda; nothing was sent to Zoom.",
+        )
+    check_user_id(user_id)
+    key = schedule_key(user_id, request)
+    return request.model_copy(update={"agenda": marked_agenda(key, agenda)}), key
+
+
+def _find_keyed_meeting(zoom: Any, user_path: str, key: str) -> Meeting | None:
+    """The host's scheduled meeting whose agenda carries ``key`` (one list, every page)."""
+    for item in zoom.paginate(
+        f"/users/{user_path}/meetings", "meetings", {"type": "scheduled"}, operation="list_meetings"
+    ):
+        if key_in(item.get("agenda")) == key:
+            return Meeting.model_validate(item)
+    return None
 
 
 # ---- tasks --------------------------------------------------------------------------------------
@@ -287,6 +341,52 @@ def schedule_recurring_meeting(
     )
     user_path = check_user_id(user_id)
     return _create(credentials, request, user_path)
+
+
+@zoom_task("create_meeting", name="Zoom: schedule meeting once", tags=("meetings",))
+def schedule_meeting_once(
+    credentials: CredentialsLike,
+    topic: str,
+    start_time: datetime,
+    duration_minutes: int,
+    *,
+    recurrence: Recurrence | dict[str, Any] | None = None,
+    timezone: str | None = None,
+    password: str | None = None,
+    agenda: str | None = None,
+    settings: MeetingSettings | dict[str, Any] | None = None,
+    user_id: str = "me",
+) -> ScheduledMeeting:
+    """Schedule a one-time meeting, or a fixed-time recurring one with ``recurrence``, unless
+    an earlier call already did: safe to run again, and to retry.
+
+    The key (host, topic, start, recurrence) goes into the first line of the agenda (at most
+    1964 characters are left for yours). Every attempt first lists the host's scheduled meetings
+    and returns the one carrying the key (``already_scheduled``); so, unlike the other create
+    tasks, it is retried after any transient error. Needs `meeting:write` and `meeting:read`
+    (classic), or `meeting:write:meeting` and `meeting:read:list_meetings` (granular).
+    """
+    request, key = keyed_request(
+        user_id=user_id,
+        topic=topic,
+        start_time=start_time,
+        duration_minutes=duration_minutes,
+        recurrence=recurrence,
+        timezone=timezone,
+        password=password,
+        agenda=agenda,
+        settings=settings,
+    )
+    user_path = check_user_id(user_id)
+    with client_for(credentials) as zoom:
+        found = _find_keyed_meeting(zoom, user_path, key)
+        if found is not None:
+            run_logger().info(
+                "Zoom meeting %s (%r) was already scheduled (key %s)", found.id, found.topic, key
+            )
+            return ScheduledMeeting(meeting=found, key=key, already_scheduled=True)
+        meeting = _post_meeting(zoom, request, user_path)
+    return ScheduledMeeting(meeting=meeting, key=key)
 
 
 def _get(zoom: Any, meeting_id: int, occurrence_id: str | None) -> Meeting:
@@ -505,6 +605,7 @@ __all__ = [
     "get_meeting",
     "get_meeting_invitation",
     "list_meetings",
+    "schedule_meeting_once",
     "schedule_one_time_meeting",
     "schedule_recurring_meeting",
     "update_meeting",

@@ -359,6 +359,15 @@ def test_list_meetings_of_another_user(zoom_emulator: ZoomEmulator, client: http
     assert mine["id"] not in [m["id"] for m in meetings]
 
 
+def test_listed_agendas_are_cut_to_250_characters(client: httpx.Client) -> None:
+    """The spec: the list cuts the agenda to 250 characters; the meeting itself has all of it."""
+    agenda = "".join(f"{n:04d} " for n in range(400))  # 2000 characters
+    created = create(client, {"topic": "long", "agenda": agenda})
+    listed = assert_matches_spec(client.get("/users/me/meetings"), "GET", MEETINGS)["meetings"]
+    assert [m["agenda"] for m in listed] == [agenda[:250]]
+    assert client.get(f"/meetings/{created['id']}").json()["agenda"] == agenda
+
+
 # ---- recurrence --------------------------------------------------------------------------------
 
 
