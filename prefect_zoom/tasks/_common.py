@@ -34,7 +34,15 @@ def load_credentials(credentials: CredentialsLike) -> ZoomCredentials:
     """The block itself, or the saved block of that name (OAuth or Server-to-Server)."""
     if isinstance(credentials, (ZoomOAuthCredentials, ZoomServerToServerCredentials)):
         return credentials
-    if not isinstance(credentials, str) or not credentials:
+    if isinstance(credentials, str) and not credentials.strip():
+        raise ZoomInputError(
+            "credentials",
+            "the connection block name is empty",
+            "Pass the name of a saved Zoom connection block. A deployment made while "
+            "ZOOM_CREDENTIALS_BLOCK was not set has an empty credentials_block parameter: set the "
+            "variable and deploy again (or edit the parameter in the Prefect UI).",
+        )
+    if not isinstance(credentials, str):
         raise ZoomInputError(
             "credentials",
             f"expected a Zoom credentials block or a block name, got {type(credentials).__name__}",
