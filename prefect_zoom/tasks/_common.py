@@ -16,6 +16,7 @@ from prefect.states import State
 from prefect_zoom.blocks import ZoomOAuthCredentials, ZoomServerToServerCredentials
 from prefect_zoom.catalog import OPERATIONS, Operation
 from prefect_zoom.client import ZoomClient
+from prefect_zoom.client._base import MAX_PAGE_SIZE
 from prefect_zoom.exceptions import ZoomInputError, ZoomRateLimitError, ZoomServerError
 
 ZoomCredentials: TypeAlias = ZoomOAuthCredentials | ZoomServerToServerCredentials
@@ -65,6 +66,21 @@ def load_credentials(credentials: CredentialsLike) -> ZoomCredentials:
         "Create one with `prefect-zoom connect oauth --block NAME ...` or "
         "`prefect-zoom connect s2s --block NAME ...`, or check the name in the Prefect UI.",
     )
+
+
+def check_page_size(page_size: int) -> int:
+    """``page_size`` as Zoom accepts it (1 to 300), else :class:`ZoomInputError` naming it."""
+    if isinstance(page_size, bool) or not isinstance(page_size, int):
+        raise ZoomInputError(
+            "page_size", f"expected a whole number, got {page_size!r}", "Pass 1 to 300."
+        )
+    if not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise ZoomInputError(
+            "page_size",
+            f"{page_size} is outside Zoom's range of 1 to {MAX_PAGE_SIZE}",
+            f"Pass 1 to {MAX_PAGE_SIZE} (every page is followed, so {MAX_PAGE_SIZE} is fastest).",
+        )
+    return page_size
 
 
 _fallback_logger = logging.getLogger("prefect_zoom.tasks")
