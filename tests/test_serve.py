@@ -211,6 +211,7 @@ def deployed_archive() -> Iterator[DeploymentResponse]:
     with get_client(sync_client=True) as client:
         client.create_work_pool(WorkPoolCreate(name=pool, type="process"))
         deployment_id = deployment.apply(work_pool_name=pool)
+        assert isinstance(deployment_id, uuid.UUID)  # a sync call here, not a coroutine
         try:
             yield client.read_deployment(deployment_id)
         finally:
