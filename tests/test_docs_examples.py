@@ -6,6 +6,8 @@
   parameters must all have defaults), async ones with ``asyncio.run``. Calls that would run
   until stopped (``prefect.serve``, ``Flow.serve``, ``uvicorn.run``) are recorded instead, after
   checking what they were given. The folder holds the files the docs name (``meetings.csv``).
+  A fragment that cannot run may instead carry ``<!-- docs: illustrative, REASON -->`` on the
+  line above its fence: it is then only compiled.
 * **Shell blocks** (``console``, ``bash``, ``sh``, ``shell``) need the line right above their fence
   to say how they are kept true, as an HTML comment (hidden when rendered):
   ``<!-- docs: run by tests/test_x.py::test_name -->`` (that test must exist), or
@@ -47,6 +49,12 @@ MARKER = re.compile(
 
 def relative(path: Path) -> str:
     return str(path.relative_to(ROOT))
+
+
+def line_above(path: Path, fence_line: int) -> str | None:
+    """The line right above a fence (``fence_line`` counts from 1), where a marker goes."""
+    lines = path.read_text().splitlines()
+    return lines[fence_line - 2] if fence_line >= 2 else None
 
 
 PYTHON_EXAMPLES = [example for path in DOC_FILES for example in find_examples(path)]
@@ -117,6 +125,11 @@ def test_python_example_runs_as_written(
     example: CodeExample, eval_example: EvalExample, docs_world: LongRunning
 ) -> None:
     where = f"the python block at {relative(example.path)} line {example.start_line}"
+    marker = MARKER.match(line_above(example.path, example.start_line) or "")
+    if marker and marker["how"] == "illustrative":
+        assert len(marker["what"]) >= 10, f"{where}: say why it is only illustrative"
+        compile(example.source, where, "exec")
+        return
     outside = ABSOLUTE_FOLDER.search(example.source)
     assert not outside, (
         f"{where} names the folder {outside.group(0)}: the test would write there. Use a "
@@ -174,14 +187,12 @@ def shell_blocks() -> list[ShellBlock]:
     blocks = []
     for path in DOC_FILES:
         text = path.read_text()
-        lines = text.splitlines()
         for token in MarkdownIt("commonmark").parse(text):
             language = token.info.split()[0].lower() if token.info.strip() else ""
             if token.type != "fence" or language not in SHELL_LANGUAGES or token.map is None:
                 continue
-            start = token.map[0]
-            above = lines[start - 1] if start > 0 else None
-            blocks.append(ShellBlock(path, start + 1, language, above))
+            line = token.map[0] + 1
+            blocks.append(ShellBlock(path, line, language, line_above(path, line)))
     return blocks
 
 
@@ -217,3 +228,18 @@ def test_the_docs_have_the_examples_this_test_expects() -> None:
     assert {"README.md", "docs/flows.md", "docs/meetings.md", "docs/users.md"} <= with_python
     assert len(PYTHON_EXAMPLES) >= 9
     assert {relative(b.path) for b in SHELL_BLOCKS} >= {"README.md", "docs/deployments.md"}
+
+
+def test_a_broken_example_fails_naming_its_doc_line(
+    eval_example: EvalExample, tmp_path: Path
+) -> None:
+    doc = tmp_path / "broken.md"
+    doc.write_text(
+        "Text.\n\n```python\nimport os\nfrom prefect_zoom.tasks import no_such_task\n```\n"
+    )
+    (example,) = find_examples(doc)
+    with pytest.raises(ImportError) as caught:
+        eval_example.run(example)
+    message = failure_message("the python block at broken.md line 3", caught.value)
+    assert message.startswith("the python block at broken.md line 3 failed: ImportError:")
+    assert f"{doc}:5" in message, message
