@@ -38,6 +38,11 @@ RATE_LIMITS: dict[str, dict[RateLabel, tuple[int, int]]] = {
 """Zoom's rate limits per account: plan -> label -> (requests, window in seconds)."""
 
 
+ME_ONLY_SCOPES = frozenset({"user_info:read"})
+"""Scopes that allow a call only when it addresses ``me`` (Zoom: "only available when you pass
+the ``me`` value")."""
+
+
 @dataclass(frozen=True)
 class Operation:
     """One Zoom REST operation and what it takes to call it."""
@@ -54,20 +59,22 @@ class Operation:
     def all_scopes(self) -> tuple[str, ...]:
         return self.classic_scopes + self.granular_scopes
 
+    def usable_scopes(self, *, user_id: str = "me") -> tuple[str, ...]:
+        """The scopes that allow this call; ``user_info:read`` only when it addresses ``me``
+        (Zoom's rule)."""
+        if user_id == "me":
+            return self.all_scopes
+        return tuple(s for s in self.all_scopes if s not in ME_ONLY_SCOPES)
+
     def is_satisfied_by(self, granted: Iterable[str], *, user_id: str = "me") -> bool:
-        """True when any of the granted scopes allows this operation.
+        """True when any of the granted scopes allows this operation on ``user_id``."""
+        return bool(set(granted) & set(self.usable_scopes(user_id=user_id)))
 
-        ``user_info:read`` only counts when the call addresses ``me`` (Zoom's rule).
-        """
-        have = set(granted)
-        usable = set(self.all_scopes)
-        if user_id != "me":
-            usable.discard("user_info:read")
-        return bool(have & usable)
-
-    def scopes_to_add(self) -> tuple[str, ...]:
-        """The least-privileged scopes to suggest: user-level classic and granular forms."""
-        return tuple(s for s in self.all_scopes if not s.endswith(":admin")) or self.all_scopes
+    def scopes_to_add(self, *, user_id: str = "me") -> tuple[str, ...]:
+        """The least-privileged scopes to suggest for a call on ``user_id``: user-level classic
+        and granular forms (never a scope that reads only ``me`` for another user)."""
+        usable = self.usable_scopes(user_id=user_id)
+        return tuple(s for s in usable if not s.endswith(":admin")) or usable
 
 
 def _op(

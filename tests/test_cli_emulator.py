@@ -70,6 +70,7 @@ def test_prints_base_url_and_credentials_and_serves(
         defaults.s2s_client_id,
         defaults.oauth_client_id,
         defaults.user_email,
+        defaults.webhook_secret_token,
     ):
         assert value in banner
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import prefect
 import pytest
 import yaml
+from prefect.client.schemas.responses import DeploymentResponse
 from prefect.client.schemas.schedules import CronSchedule
 from prefect.deployments.runner import RunnerDeployment
 from typer.testing import CliRunner
@@ -52,9 +55,9 @@ def cron_of(deployment: RunnerDeployment) -> CronSchedule:
 def test_the_served_schedules_are_those_of_prefect_yaml(tmp_path: Path) -> None:
     in_yaml = yaml_deployments()
     assert sorted(in_yaml) == sorted(NAMES + TRIGGERED)
-    assert all(
-        "triggers" in in_yaml[name] and "schedules" not in in_yaml[name] for name in TRIGGERED
-    )
+    for name in TRIGGERED:
+        # an explicit empty list: without one, an interactive `prefect deploy` asks for a schedule
+        assert "triggers" in in_yaml[name] and in_yaml[name]["schedules"] == []
     assert sorted(spec.name for spec in SCHEDULED_FLOWS) == NAMES
     archive_dir = str(tmp_path / "archive")
     built = {d.name: d for d in build_deployments("zoom-main", archive_dir)}
@@ -197,3 +200,53 @@ def test_the_command_refuses_bad_options(served: ServeCalls, arguments: list[str
     result = CliRunner().invoke(app, ["serve", *arguments])
     assert result.exit_code == 2, result.output
     assert served.deployments == []
+
+
+@pytest.fixture
+def deployed_archive() -> Iterator[DeploymentResponse]:
+    """``nightly-archive`` as ``prefect deploy`` makes it: on a work pool of the session's API."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import WorkPoolCreate
+
+    pool = f"zoom-pool-{uuid.uuid4().hex[:8]}"
+    (deployment,) = [d for d in build_deployments("zoom-team") if d.name == "nightly-archive"]
+    with get_client(sync_client=True) as client:
+        client.create_work_pool(WorkPoolCreate(name=pool, type="process"))
+        deployment_id = deployment.apply(work_pool_name=pool)
+        assert isinstance(deployment_id, uuid.UUID)  # a sync call here, not a coroutine
+        try:
+            yield client.read_deployment(deployment_id)
+        finally:
+            client.delete_deployment(deployment_id)
+            client.delete_work_pool(pool)
+
+
+def test_serve_refuses_to_take_over_a_deployment_on_a_work_pool(
+    served: ServeCalls, deployed_archive: DeploymentResponse
+) -> None:
+    from prefect.client.orchestration import get_client
+
+    result = CliRunner().invoke(app, ["serve", "--credentials-block", "zoom-main"])
+    assert result.exit_code == 1, result.output
+    said = " ".join(result.output.split())
+    assert (
+        f"'zoom-archive-recordings/nightly-archive' (work pool '{deployed_archive.work_pool_name}')"
+        in said
+    )
+    assert "--name-suffix" in said
+    assert served.deployments == []
+    with get_client(sync_client=True) as client:
+        after = client.read_deployment(deployed_archive.id)
+    assert after.parameters == deployed_archive.parameters
+    assert after.parameters["credentials_block"] == "zoom-team"
+    assert after.paused is False and after.work_pool_name == deployed_archive.work_pool_name
+
+
+def test_serve_with_a_name_suffix_serves_beside_the_deployed_ones(
+    served: ServeCalls, deployed_archive: DeploymentResponse
+) -> None:
+    result = CliRunner().invoke(
+        app, ["serve", "--credentials-block", "zoom-main", "--name-suffix", "-local"]
+    )
+    assert result.exit_code == 0, result.output
+    assert [d.name for d in served.deployments] == [f"{name}-local" for name in NAMES]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import typer
 
 from prefect_zoom.cli.connect import check_command, connect_app
@@ -31,4 +33,17 @@ app.add_typer(webhook_app, name="webhook")
 
 def main() -> None:
     """Console-script entry point."""
-    app()
+    try:
+        app()
+    finally:
+        quiet_prefect_at_exit()
+
+
+def quiet_prefect_at_exit() -> None:
+    """Keep Prefect's exit-time "Still processing items: N items remaining..." off the terminal.
+
+    Prefect still sends the events a command queued (a block load, say) when the interpreter
+    exits; a command that ends at once, as a failed one does, would otherwise finish with that
+    warning after its own message.
+    """
+    logging.getLogger("EventsWorker").setLevel(logging.ERROR)

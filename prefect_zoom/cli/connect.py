@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import shlex
 import webbrowser
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any, NoReturn, cast
 
 import httpx
 import typer
 from pydantic import SecretStr
-from rich.console import Console
+from rich.console import Console, Group, RenderableType
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
@@ -33,7 +34,7 @@ from prefect_zoom.blocks._base import (
     ZoomCredentialsBase,
     checked_base_url,
 )
-from prefect_zoom.capabilities import activity_capabilities, flow_capabilities
+from prefect_zoom.capabilities import Capability, activity_capabilities, flow_capabilities
 from prefect_zoom.catalog import OPERATIONS, Operation
 from prefect_zoom.exceptions import (
     ZoomAPIError,
@@ -171,43 +172,85 @@ def _mark(ok: bool) -> Text:
     return Text("✓", style="green") if ok else Text("✗", style="red")
 
 
-def _activities_table(scopes: Iterable[str]) -> tuple[Table, list[Operation]]:
-    """✓/✗ per catalog operation; also the operations the scopes do not allow."""
+WIDE_LAYOUT_COLUMNS = 120
+"""Narrower consoles (80 columns, or output piped to a file) get lists instead of tables."""
+
+
+def _flow_lacks(flow: Capability) -> list[str]:
+    """What a flow lacks: required operations, then optional features, with their scopes."""
+    lacks = [f"{gap.operation} ({' or '.join(gap.scopes_to_add)})" for gap in flow.gaps]
+    lacks += [
+        f"optional: {option.feature} needs "
+        + ", ".join(f"{gap.operation} ({' or '.join(gap.scopes_to_add)})" for gap in option.gaps)
+        for option in flow.unavailable_options
+    ]
+    return lacks
+
+
+def _activities_table(activities: list[Capability]) -> Table:
+    """✓/✗ per catalog operation, with the scopes that would allow it."""
     table = Table(title="Activities", title_justify="left")
     table.add_column("activity", no_wrap=True)
     table.add_column("Zoom call", no_wrap=True)
     table.add_column("ok", justify="center", no_wrap=True)
-    table.add_column("scopes to add (any one of them)")
-    missing: list[Operation] = []
-    for activity in activity_capabilities(scopes):
-        if not activity.can_run:
-            missing.append(OPERATIONS[activity.name])
+    table.add_column("scopes to add (any one of them)", overflow="fold")
+    for activity in activities:
         table.add_row(
             activity.name,
             activity.summary,
             _mark(activity.can_run),
             Text(", ".join(activity.scopes_to_add)),
         )
-    return table, missing
+    return table
 
 
-def _flows_table(scopes: Iterable[str]) -> Table:
+def _flows_table(flows: list[Capability]) -> Table:
     """✓/✗ per ready-made flow, with what it lacks (required, then optional features)."""
     table = Table(title="Flows", title_justify="left")
     table.add_column("flow", no_wrap=True)
     table.add_column("ok", justify="center", no_wrap=True)
-    table.add_column("lacks")
-    for flow in flow_capabilities(scopes):
-        lacks = [f"{gap.operation} ({' or '.join(gap.scopes_to_add)})" for gap in flow.gaps]
-        lacks += [
-            f"optional: {option.feature} needs "
-            + ", ".join(
-                f"{gap.operation} ({' or '.join(gap.scopes_to_add)})" for gap in option.gaps
-            )
-            for option in flow.unavailable_options
-        ]
-        table.add_row(flow.name, _mark(flow.can_run), Text("; ".join(lacks)))
+    table.add_column("lacks", overflow="fold")
+    for flow in flows:
+        table.add_row(flow.name, _mark(flow.can_run), Text("; ".join(_flow_lacks(flow))))
     return table
+
+
+def _capability_list(
+    title: str, entries: list[Capability], details: Callable[[Capability], list[str]]
+) -> Group:
+    """A narrow console's layout: one line per entry, what it lacks indented below it."""
+    lines: list[RenderableType] = [Text(title, style="bold")]
+    for entry in entries:
+        line = Text.assemble(_mark(entry.can_run), f" {entry.name}")
+        if entry.kind == "activity":
+            line.append(f"  {entry.summary}")
+        lines.append(line)
+        lines += [
+            Padding(Text(detail, overflow="fold"), (0, 0, 0, 4), expand=False)
+            for detail in details(entry)
+        ]
+    return Group(*lines, Text(""))
+
+
+def _print_capabilities(out: Console, scopes: Iterable[str]) -> list[Operation]:
+    """Activities and flows as tables on a wide console, as lists on a narrow one (every
+    column stays visible); returns the operations the scopes do not allow."""
+    granted = list(scopes)
+    activities = activity_capabilities(granted)
+    flows = flow_capabilities(granted)
+    if out.width >= WIDE_LAYOUT_COLUMNS:
+        out.print(_activities_table(activities))
+        out.print(_flows_table(flows))
+    else:
+        out.print(
+            _capability_list(
+                "Activities",
+                activities,
+                lambda a: [f"add any one of: {', '.join(a.scopes_to_add)}"] if a.gaps else [],
+            )
+        )
+        out.print(_capability_list("Flows", flows, _flow_lacks))
+    return [OPERATIONS[activity.name] for activity in activities if not activity.can_run]
 
 
 def _reconnect_command(connection: ZoomCredentialsBase, name: str) -> str:
@@ -241,9 +284,7 @@ def _report(block: ZoomCredentialsBase, name: str, me: dict[str, Any] | None) ->
         _say(out, f"Granted scopes ({len(scopes)}): {', '.join(scopes)}")
     else:
         _say(out, "Granted scopes: Zoom reported none.", "yellow")
-    table, missing = _activities_table(scopes)
-    out.print(table)
-    out.print(_flows_table(scopes))
+    missing = _print_capabilities(out, scopes)
     if missing:
         names = ", ".join(op.name for op in missing)
         reconnect = _reconnect_command(block, name)

@@ -52,6 +52,9 @@ def emulator_command(
     s2s_client_secret: Annotated[
         str, typer.Option(help="Client secret of the built-in Server-to-Server app.")
     ] = _defaults.s2s_client_secret,
+    webhook_secret_token: Annotated[
+        str, typer.Option(help="Secret token that signs the emulator's webhooks.")
+    ] = _defaults.webhook_secret_token,
 ) -> None:
     """Run a local Zoom (OAuth, REST v2, recordings) until interrupted."""
     if rate_limits not in ("pro", "business", "off"):
@@ -65,6 +68,7 @@ def emulator_command(
         oauth_client_secret=oauth_client_secret,
         s2s_client_id=s2s_client_id,
         s2s_client_secret=s2s_client_secret,
+        webhook_secret_token=webhook_secret_token,
         access_token_ttl=access_token_ttl,
         rate_limits=plan,
         require_preapproval=require_preapproval,
@@ -84,6 +88,7 @@ def emulator_command(
     table.add_row("OAuth app", f"{config.oauth_client_id} / {config.oauth_client_secret}")
     table.add_row("Server-to-Server app", f"{config.s2s_client_id} / {config.s2s_client_secret}")
     table.add_row("sign-in user", f"{config.user_email} / {config.user_password}")
+    table.add_row("webhook secret token", config.webhook_secret_token)
     table.add_row("controls", f"{emulator.base_url}/_emulator/docs")
     console.print(table)
     console.print("Press Ctrl+C to stop.")

@@ -4,6 +4,10 @@ For people without a work pool: the nightly archive and the two weekly reports a
 Prefect's ``serve(...)`` from this process, with the same names, schedules and parameters as the
 deployments in ``deployments/prefect.yaml`` (a test keeps both in step). Parameters carry the
 connection's block NAME, never its secrets.
+
+Serving a deployment takes it over, and Prefect pauses every served deployment when ``serve``
+stops. So ``serve`` refuses to touch a deployment of the same name that belongs to a work pool
+(one made by ``prefect deploy``): ``--name-suffix`` serves beside it under other names.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
+
+from prefect_zoom.cli.connect import _fail as fail  # the CLI's one way to end with an error
 
 if TYPE_CHECKING:
     from prefect.deployments.runner import RunnerDeployment
@@ -94,17 +100,21 @@ def build_deployments(
     timezone: str = DEFAULT_TIMEZONE,
     archive_cron: str = DEFAULT_ARCHIVE_CRON,
     reports_cron: str = DEFAULT_REPORTS_CRON,
+    name_suffix: str = "",
 ) -> list[RunnerDeployment]:
     """The served deployments: archive and reports, scheduled, with module-path entrypoints.
 
     ``archive_dir`` is made absolute, so runs write to the same folder whatever their cwd; the
     reports write their CSV files to its ``reports/`` folder, as in ``prefect.yaml``.
+    ``name_suffix`` is appended to every deployment name (``nightly-archive-local``, ...).
     """
     from prefect.flows import EntrypointType
     from prefect.schedules import Cron
 
-    if not credentials_block:
+    if not credentials_block.strip():
         raise ValueError("a credentials block name is required")
+    if "/" in name_suffix:
+        raise ValueError(f"--name-suffix {name_suffix!r}: a deployment name cannot hold '/'")
     crons: dict[ScheduleKind, str] = {"archive": archive_cron, "reports": reports_cron}
     folder = Path(archive_dir).expanduser().resolve()
     deployments: list[RunnerDeployment] = []
@@ -115,7 +125,7 @@ def build_deployments(
         parameters.update(spec.parameters)
         deployments.append(
             spec.load_flow().to_deployment(
-                name=spec.name,
+                name=spec.name + name_suffix,
                 schedules=[Cron(crons[spec.schedule], timezone=timezone)],
                 parameters=parameters,
                 description=spec.description,
@@ -125,6 +135,25 @@ def build_deployments(
             )
         )
     return deployments
+
+
+def deployments_in_the_way(deployments: list[RunnerDeployment]) -> list[str]:
+    """The deployments of the same names on the Prefect API that belong to a work pool, as
+    ``'flow/name' (work pool 'pool')``: serving them would take them over."""
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    in_the_way: list[str] = []
+    with get_client(sync_client=True) as client:
+        for deployment in deployments:
+            full_name = f"{deployment.flow_name}/{deployment.name}"
+            try:
+                existing = client.read_deployment_by_name(full_name)
+            except ObjectNotFound:
+                continue
+            if existing.work_pool_name:
+                in_the_way.append(f"'{full_name}' (work pool '{existing.work_pool_name}')")
+    return in_the_way
 
 
 def serve_command(
@@ -155,6 +184,14 @@ def serve_command(
     reports_cron: Annotated[
         str, typer.Option("--reports-cron", help="When the two reports run (cron).")
     ] = DEFAULT_REPORTS_CRON,
+    name_suffix: Annotated[
+        str,
+        typer.Option(
+            "--name-suffix",
+            help="Appended to every deployment name (e.g. -local), to serve beside deployments "
+            "of the same names that `prefect deploy` put on a work pool.",
+        ),
+    ] = "",
 ) -> None:
     """Serve the nightly archive and the weekly reports from this process (no work pool needed)."""
     from prefect import serve
@@ -166,7 +203,17 @@ def serve_command(
             timezone=timezone,
             archive_cron=archive_cron,
             reports_cron=reports_cron,
+            name_suffix=name_suffix,
         )
     except ValueError as error:
         raise typer.BadParameter(str(error)) from error
+    in_the_way = deployments_in_the_way(deployments)
+    if in_the_way:
+        fail(
+            f"{', '.join(in_the_way)} already deployed to a work pool. Serving the same names "
+            "here would take those deployments over, and stopping serve would pause them.",
+            hint="Serve beside them under other names: add --name-suffix -local (deployments "
+            "nightly-archive-local, ...), or delete the deployed ones first "
+            "(prefect deployment delete 'FLOW/NAME').",
+        )
     serve(*deployments)

@@ -209,13 +209,14 @@ def check_scopes(
     """Raise :class:`ZoomMissingScopesError` before sending when the grant cannot do it."""
     if operation is None or not granted:
         return
-    if operation.is_satisfied_by(granted, user_id=user_id_in(operation, path)):
+    user_id = user_id_in(operation, path)
+    if operation.is_satisfied_by(granted, user_id=user_id):
         return
     raise ZoomMissingScopesError(
         f"The connection's scopes do not allow {operation.name} ({operation.method} "
-        f"{operation.path}); it needs one of: {', '.join(operation.all_scopes)}.",
+        f"{operation.path}); it needs one of: {', '.join(operation.usable_scopes(user_id=user_id))}.",
         missing_scopes=list(operation.granular_scopes),
-        scopes_to_add=list(operation.scopes_to_add()),
+        scopes_to_add=list(operation.scopes_to_add(user_id=user_id)),
         reconnect_command=reconnect_command,
         method=operation.method,
         path=path,

@@ -16,7 +16,7 @@ USER_COLUMNS = (
     "last_name",
     "display_name",
     "type",
-    "role_name",
+    "role_id",  # Zoom's list of users has the role's id, not its name
     "status",
     "timezone",
     "created_at",

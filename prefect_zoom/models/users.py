@@ -17,6 +17,8 @@ class User(ZoomModel):
     display_name: str | None = None
     type: int | None = None
     role_name: str | None = None
+    """Only in ``GET /users/{userId}``: Zoom's list of users carries ``role_id`` alone."""
+    role_id: str | None = None
     status: str | None = None
     timezone: str | None = None
     account_id: str | None = None

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from prefect_zoom.blocks import ZoomOAuthCredentials, ZoomServerToServerCredentials
 from prefect_zoom.catalog import OPERATIONS, Operation
 from prefect_zoom.client import ZoomClient
+from prefect_zoom.client._base import MAX_PAGE_SIZE
 from prefect_zoom.exceptions import ZoomInputError, ZoomRateLimitError, ZoomServerError
 
 ZoomCredentials: TypeAlias = ZoomOAuthCredentials | ZoomServerToServerCredentials
@@ -35,7 +36,15 @@ def load_credentials(credentials: CredentialsLike) -> ZoomCredentials:
     """The block itself, or the saved block of that name (OAuth or Server-to-Server)."""
     if isinstance(credentials, (ZoomOAuthCredentials, ZoomServerToServerCredentials)):
         return credentials
-    if not isinstance(credentials, str) or not credentials:
+    if isinstance(credentials, str) and not credentials.strip():
+        raise ZoomInputError(
+            "credentials",
+            "the connection block name is empty",
+            "Pass the name of a saved Zoom connection block. A deployment made while "
+            "ZOOM_CREDENTIALS_BLOCK was not set has an empty credentials_block parameter: set the "
+            "variable and deploy again (or edit the parameter in the Prefect UI).",
+        )
+    if not isinstance(credentials, str):
         raise ZoomInputError(
             "credentials",
             f"expected a Zoom credentials block or a block name, got {type(credentials).__name__}",
@@ -70,6 +79,21 @@ def load_credentials(credentials: CredentialsLike) -> ZoomCredentials:
         "Create one with `prefect-zoom connect oauth --block NAME ...` or "
         "`prefect-zoom connect s2s --block NAME ...`, or check the name in the Prefect UI.",
     )
+
+
+def check_page_size(page_size: int) -> int:
+    """``page_size`` as Zoom accepts it (1 to 300), else :class:`ZoomInputError` naming it."""
+    if isinstance(page_size, bool) or not isinstance(page_size, int):
+        raise ZoomInputError(
+            "page_size", f"expected a whole number, got {page_size!r}", "Pass 1 to 300."
+        )
+    if not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise ZoomInputError(
+            "page_size",
+            f"{page_size} is outside Zoom's range of 1 to {MAX_PAGE_SIZE}",
+            f"Pass 1 to {MAX_PAGE_SIZE} (every page is followed, so {MAX_PAGE_SIZE} is fastest).",
+        )
+    return page_size
 
 
 _fallback_logger = logging.getLogger("prefect_zoom.tasks")

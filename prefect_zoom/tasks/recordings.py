@@ -27,7 +27,7 @@ from prefect_zoom.downloads import (
 from prefect_zoom.exceptions import ZoomInputError
 from prefect_zoom.models._base import parse_input
 from prefect_zoom.models.recordings import FILE_TYPES, DateRange, RecordingFile, RecordingMeeting
-from prefect_zoom.tasks._common import CredentialsLike, client_for, zoom_task
+from prefect_zoom.tasks._common import CredentialsLike, check_page_size, client_for, zoom_task
 
 DEFAULT_DESTINATION = "zoom-recordings"
 DeleteAction = Literal["trash", "delete"]
@@ -136,6 +136,7 @@ def list_recordings(
     ``trash=True`` the trashed recordings are listed instead.
     """
     window = _date_range(from_date, to_date)
+    check_page_size(page_size)
     if user_id is not None and not str(user_id).strip():
         raise ZoomInputError("user_id", "is empty", "Pass 'me', a user id or an email.")
     if user_id is None:
