@@ -166,3 +166,26 @@ def test_no_secret_anywhere(
     assert len(secrets) > 4  # tokens were issued, so there is something to leak
     for where, text in seen:
         assert_clean(text, secrets, where)
+
+
+@pytest.mark.parametrize(
+    ("fields", "named"),
+    [
+        ({"api_base_url": "https://admin:pw-in-url@api.zoom.us/v2"}, "api_base_url"),
+        ({"client_secret_block_name": "zoom-secret"}, "client_secret_block_name"),
+        ({"oauth_base_url": "http://collector.example/"}, "oauth_base_url"),
+    ],
+    ids=["password-in-url", "both-secrets", "plain-http"],
+)
+def test_a_refused_block_field_does_not_echo_what_was_given(
+    fields: dict[str, str], named: str
+) -> None:
+    """pydantic repeats the input in its errors unless told not to: a short client secret or a
+    password in a base URL would land in a traceback or a UI message."""
+    with pytest.raises(ValueError) as refused:
+        ZoomOAuthCredentials(client_id="app-id", client_secret="s3", **fields)
+    text = str(refused.value) + repr(refused.value)
+    assert named in text, text
+    assert "input_value" not in text, text
+    assert "'s3'" not in text, text
+    assert "pw-in-url" not in text, text

@@ -16,6 +16,7 @@ from typing import Any, cast
 import httpx
 from prefect.blocks.abstract import CredentialsBlock
 from pydantic import (
+    ConfigDict,
     Field,
     HttpUrl,
     PrivateAttr,
@@ -90,6 +91,10 @@ def checked_base_url(field: str, value: str) -> str:
 
 class ZoomCredentialsBase(CredentialsBlock, ABC):
     """Fields and behaviour shared by the Zoom credentials blocks (not a block type itself)."""
+
+    # A refused value never reaches the error text: it may hold a secret (a client secret, a
+    # password in a base URL).
+    model_config = ConfigDict(hide_input_in_errors=True)
 
     _logo_url = HttpUrl(ZOOM_LOGO_URL)
     _documentation_url = HttpUrl(DOCS_URL)
