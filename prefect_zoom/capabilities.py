@@ -55,6 +55,11 @@ FLOW_REQUIREMENTS: dict[str, FlowRequirements] = {
             ),
         ),
         FlowRequirements(
+            "archive_meeting_recordings",
+            "Archive one meeting's recordings, as Zoom lists them, when Zoom says they are ready.",
+            required=("get_meeting_recordings", "download_recording_file"),
+        ),
+        FlowRequirements(
             "schedule_meetings",
             "Create one-time and recurring meetings from a list or a CSV file, safe to run again.",
             required=("create_meeting", "list_meetings"),

@@ -98,6 +98,12 @@ def test_flow_requirements_name_catalog_operations() -> None:
     # finding what an earlier run scheduled takes the list of meetings
     write_only = {c.name: c for c in capabilities(["meeting:write"]) if c.kind == "flow"}
     assert write_only["schedule_meetings"].missing_operations == ("list_meetings",)
+    # the event archive lists the meeting's files from Zoom, never from the event
+    no_recordings = {c.name: c for c in capabilities(["meeting:read"]) if c.kind == "flow"}
+    assert no_recordings["archive_meeting_recordings"].missing_operations == (
+        "get_meeting_recordings",
+        "download_recording_file",
+    )
 
 
 # ---- check_connection --------------------------------------------------------------------------
