@@ -25,6 +25,7 @@ from prefect_zoom.auth.authorize import (
     AuthorizationCodeFlow,
     SignInError,
 )
+from prefect_zoom.auth.locks import connection_lock
 from prefect_zoom.auth.tokens import TokenSet
 from prefect_zoom.blocks import ZoomOAuthCredentials, ZoomServerToServerCredentials
 from prefect_zoom.blocks._base import (
@@ -370,7 +371,9 @@ def connect_oauth(
 
     connection.redirect_uri = flow.redirect_uri
     _store_tokens(connection, tokens)
-    connection.save(block, overwrite=True, _sync=True)  # type: ignore[call-arg]
+    # under the connection's lock: never in the middle of a worker's renew-and-save
+    with connection_lock(block):
+        connection.save(block, overwrite=True, _sync=True)  # type: ignore[call-arg]
     _say(out, f"Saved the connection as block {block!r}.", "green")
     with _zoom_errors("the new connection could not read the user"):
         me = _who(connection)
