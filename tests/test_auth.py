@@ -409,9 +409,9 @@ def test_save_backoff_grows_and_stops_with_the_lease_or_the_patience() -> None:
     from prefect_zoom.auth.manager import SAVE_BACKOFF_MAX_SECONDS, save_delays
 
     delay = save_delays(patience=60)
-    pauses = [delay(attempt, 1000.0) for attempt in range(1, 200)]
-    assert all(p is not None for p in pauses)
-    assert pauses[0] < pauses[3] and max(p or 0 for p in pauses) == SAVE_BACKOFF_MAX_SECONDS
+    pauses = [delay(attempt, 1000.0) or 0.0 for attempt in range(1, 200)]
+    assert all(p > 0 for p in pauses)
+    assert pauses[0] < pauses[3] and max(pauses) == SAVE_BACKOFF_MAX_SECONDS
     assert delay(5, 0.01) is None  # the lease is about to run out: stop saving under it
     assert save_delays(patience=0)(1, 1000.0) is None
 

@@ -28,6 +28,7 @@ Hold the lock only around reload → adopt or renew → save.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import math
 import os
@@ -239,7 +240,7 @@ class HolderWatch:
             return "wait"
         still = now - self._since
         if self.released and self.limit_id is not None and still >= 2 * LEASE_SECONDS:
-            self._since, self.released, self.limit_id = now, False, None
+            self._since, self.released = now, False  # and the watch starts over
             return "recycle"
         if not self.released and still >= LEASE_SECONDS:
             self.released = True
@@ -260,11 +261,10 @@ def _deal_with_silence(client: SyncPrefectClient, key: str, watch: HolderWatch) 
         watch.limit_id = str(client.read_global_concurrency_limit_by_name(name).id)
     elif action == "recycle" and watch.limit_id is not None:
         logger.warning("Recreating the lock of Zoom connection %r: its slot is orphaned", key)
+        stuck, watch.limit_id = watch.limit_id, None
         with suppress(httpx.HTTPStatusError):  # 404: another waiter recreated it already
             client.request(
-                "DELETE",
-                "/v2/concurrency_limits/{id_or_name}",
-                path_params={"id_or_name": watch.limit_id},
+                "DELETE", "/v2/concurrency_limits/{id_or_name}", path_params={"id_or_name": stuck}
             )
         _forget_limit(name)
     holder = (record or {}).get("holder", "another process")
@@ -286,8 +286,9 @@ class _PrefectSlot:
             "beat": 0,
         }
         self._stop = threading.Event()
+        context = contextvars.copy_context()  # the holder's Prefect settings (API URL)
         self._keeper = threading.Thread(
-            target=self._keep, name=f"prefect-zoom-lease-{key}", daemon=True
+            target=context.run, args=(self._keep,), name=f"prefect-zoom-lease-{key}", daemon=True
         )
 
     def start(self, client: SyncPrefectClient) -> None:

@@ -17,6 +17,7 @@ The rule, for both kinds of connection:
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import threading
 import time
@@ -24,8 +25,6 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Protocol, TypeVar
-
-import anyio
 
 from prefect_zoom.auth import recovery
 from prefect_zoom.auth.locks import Lease, aconnection_lock, connection_lock
@@ -39,6 +38,7 @@ SAVE_BACKOFF_MIN_SECONDS = 0.1
 SAVE_BACKOFF_MAX_SECONDS = 2.0
 FOLLOW_TIMEOUT_SECONDS = 300.0
 T = TypeVar("T")
+_running: set[asyncio.Future[str]] = set()  # shielded renewals, referenced until they end
 
 
 def reconcile(
@@ -71,10 +71,11 @@ def _shielded(work: Callable[[], T]) -> T:
     """Run ``work`` in its own thread and wait for it: an exception thrown into the caller (a
     Prefect task timeout, a cancellation) ends the wait, never ``work`` halfway."""
     outcome: Future[T] = Future()
+    context = contextvars.copy_context()  # the caller's Prefect settings and client
 
     def run() -> None:
         try:
-            outcome.set_result(work())
+            outcome.set_result(context.run(work))
         except BaseException as exc:
             outcome.set_exception(exc)
 
@@ -379,12 +380,17 @@ class TokenManager(ABC):
             self._adopt(await self._atry_load())
             if (token := self._adoptable(rejected)) is not None:
                 return token
-        async with aconnection_lock(self._store.lock_key) as lease:
-            with anyio.CancelScope(shield=True):  # a cancel lands after the save, not in it
-                renewed = await self._arenew_locked(lease, rejected)
-            return renewed
+        # its own task: cancelling the caller (or a Prefect timeout) ends the wait, not the work
+        work = asyncio.ensure_future(self._arenew_locked(rejected))
+        _running.add(work)
+        work.add_done_callback(_running.discard)
+        return await asyncio.shield(work)
 
-    async def _arenew_locked(self, lease: Lease, rejected: str | None) -> str:
+    async def _arenew_locked(self, rejected: str | None) -> str:
+        async with aconnection_lock(self._store.lock_key) as lease:
+            return await self._arenew_under(lease, rejected)
+
+    async def _arenew_under(self, lease: Lease, rejected: str | None) -> str:
         if self._absorb(await self._store.aload_tokens()):
             await self._asave(lease)
         if (token := self._adoptable(rejected)) is not None:
