@@ -321,6 +321,11 @@ class TokenManager(ABC):
             exc,
         )
 
+    def _keep_trying(self, started: float) -> bool:
+        """After a failure under the lock: take it again to save renewed tokens still unsaved
+        (the Prefect API was away longer than the lease), within ``SAVE_PATIENCE_SECONDS``."""
+        return self._unsaved and time.monotonic() - started < SAVE_PATIENCE_SECONDS
+
     def _try_load(self) -> TokenSet | None:
         try:
             return self._store.load_tokens()
@@ -344,6 +349,15 @@ class TokenManager(ABC):
         return _shielded(lambda: self._renew_locked(rejected))
 
     def _renew_locked(self, rejected: str | None) -> str:
+        started = time.monotonic()
+        while True:
+            try:
+                return self._renew_once(rejected)
+            except Exception:
+                if not self._keep_trying(started):
+                    raise
+
+    def _renew_once(self, rejected: str | None) -> str:
         with connection_lock(self._store.lock_key) as lease:
             if self._absorb(self._store.load_tokens()):
                 self._save(lease)
@@ -387,8 +401,14 @@ class TokenManager(ABC):
         return await asyncio.shield(work)
 
     async def _arenew_locked(self, rejected: str | None) -> str:
-        async with aconnection_lock(self._store.lock_key) as lease:
-            return await self._arenew_under(lease, rejected)
+        started = time.monotonic()
+        while True:
+            try:
+                async with aconnection_lock(self._store.lock_key) as lease:
+                    return await self._arenew_under(lease, rejected)
+            except Exception:
+                if not self._keep_trying(started):
+                    raise
 
     async def _arenew_under(self, lease: Lease, rejected: str | None) -> str:
         if self._absorb(await self._store.aload_tokens()):
