@@ -166,7 +166,7 @@ def _ensure_limit(client: SyncPrefectClient, name: str) -> None:
         GlobalConcurrencyLimitCreate,
         GlobalConcurrencyLimitUpdate,
     )
-    from prefect.exceptions import ObjectNotFound
+    from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 
     try:
         existing = client.read_global_concurrency_limit_by_name(name)
@@ -175,7 +175,7 @@ def _ensure_limit(client: SyncPrefectClient, name: str) -> None:
             client.create_global_concurrency_limit(
                 GlobalConcurrencyLimitCreate(name=name, limit=1, active=True)
             )
-        except httpx.HTTPStatusError:  # created by another process meanwhile (409, or a 500)
+        except (ObjectAlreadyExists, httpx.HTTPStatusError):  # created meanwhile (409, or a 500)
             client.read_global_concurrency_limit_by_name(name)
     else:
         if existing.limit != 1 or not existing.active:
@@ -202,6 +202,7 @@ def _read_record(client: SyncPrefectClient, key: str) -> dict[str, Any] | None:
 
 def _write_record(client: SyncPrefectClient, key: str, value: dict[str, Any]) -> None:
     from prefect.client.schemas.actions import VariableCreate, VariableUpdate
+    from prefect.exceptions import ObjectAlreadyExists
 
     name = record_name(key)
     try:
@@ -211,9 +212,7 @@ def _write_record(client: SyncPrefectClient, key: str, value: dict[str, Any]) ->
             raise
         try:
             client.create_variable(VariableCreate(name=name, value=value))
-        except httpx.HTTPStatusError as again:
-            if _status(again) != 409:
-                raise
+        except ObjectAlreadyExists:  # created meanwhile
             client.update_variable(VariableUpdate(name=name, value=value))
 
 
@@ -314,7 +313,8 @@ class _PrefectSlot:
         from prefect.client.orchestration import get_client
 
         self._stop.set()
-        self._keeper.join(30)
+        if self._keeper.is_alive():
+            self._keeper.join(30)
         try:
             with get_client(sync_client=True) as client:
                 client.release_concurrency_slots_with_lease(self.lease_id)

@@ -43,6 +43,7 @@ block.save(sys.argv[1])
 
 def summary_of(worker: subprocess.Popen[str], timeout: float) -> dict[str, Any]:
     stdout, stderr = worker.communicate(timeout=timeout)
+    print(f"--- worker {worker.pid} stderr (tail) ---\n{stderr[-1500:]}")
     lines = stdout.strip().splitlines()
     assert lines, f"worker exited {worker.returncode} silently\n{stderr[-3000:]}"
     summary: dict[str, Any] = json.loads(lines[-1])
