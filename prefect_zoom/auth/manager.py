@@ -26,9 +26,13 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Protocol, TypeVar
 
+import httpx
+from prefect.exceptions import PrefectException
+
 from prefect_zoom.auth import recovery
 from prefect_zoom.auth.locks import Lease, aconnection_lock, connection_lock
 from prefect_zoom.auth.tokens import TokenSet
+from prefect_zoom.exceptions import ZoomAPIError
 
 logger = logging.getLogger(__name__)
 
@@ -321,10 +325,13 @@ class TokenManager(ABC):
             exc,
         )
 
-    def _keep_trying(self, started: float) -> bool:
-        """After a failure under the lock: take it again to save renewed tokens still unsaved
-        (the Prefect API was away longer than the lease), within ``SAVE_PATIENCE_SECONDS``."""
-        return self._unsaved and time.monotonic() - started < SAVE_PATIENCE_SECONDS
+    def _keep_trying(self, started: float, error: Exception) -> bool:
+        """After a failure under the lock, take it again (within ``SAVE_PATIENCE_SECONDS``) when
+        renewed tokens are still unsaved, or the Prefect API went away: wait, don't fail."""
+        prefect_away = isinstance(error, (httpx.HTTPError, OSError, PrefectException))
+        return (self._unsaved or prefect_away) and (
+            time.monotonic() - started < SAVE_PATIENCE_SECONDS
+        )
 
     def _try_load(self) -> TokenSet | None:
         try:
@@ -353,8 +360,8 @@ class TokenManager(ABC):
         while True:
             try:
                 return self._renew_once(rejected)
-            except Exception:
-                if not self._keep_trying(started):
+            except Exception as exc:
+                if isinstance(exc, ZoomAPIError) or not self._keep_trying(started, exc):
                     raise
 
     def _renew_once(self, rejected: str | None) -> str:
@@ -406,8 +413,8 @@ class TokenManager(ABC):
             try:
                 async with aconnection_lock(self._store.lock_key) as lease:
                     return await self._arenew_under(lease, rejected)
-            except Exception:
-                if not self._keep_trying(started):
+            except Exception as exc:
+                if isinstance(exc, ZoomAPIError) or not self._keep_trying(started, exc):
                     raise
 
     async def _arenew_under(self, lease: Lease, rejected: str | None) -> str:
