@@ -30,7 +30,12 @@ import httpx
 from prefect.exceptions import PrefectException
 
 from prefect_zoom.auth import recovery
-from prefect_zoom.auth.locks import Lease, aconnection_lock, connection_lock
+from prefect_zoom.auth.locks import (
+    ConnectionLockTimeout,
+    Lease,
+    aconnection_lock,
+    connection_lock,
+)
 from prefect_zoom.auth.tokens import TokenSet
 from prefect_zoom.exceptions import ZoomAPIError
 
@@ -291,6 +296,13 @@ class TokenManager(ABC):
                 self._saved(best)  # a recovery file the block caught up with goes
         return behind
 
+    def _check_lease(self, lease: Lease) -> None:
+        """Never renew on a lease that ran out: the lock may be another process's by now."""
+        if lease.remaining() <= 0:
+            raise ConnectionLockTimeout(
+                self._store.lock_key, 0, "its lease ran out before the renewal (Prefect API away?)"
+            )
+
     def _keep(self, fresh: TokenSet) -> None:
         """Zoom answered: hold the new tokens and put them on disk before anything else."""
         self._tokens, self._unsaved = fresh, True
@@ -371,6 +383,7 @@ class TokenManager(ABC):
             if (token := self._adoptable(rejected)) is not None:
                 logger.debug("Adopted the stored Zoom token of %s", self._store.lock_key)
                 return token
+            self._check_lease(lease)
             fresh = self._renew(self._tokens)
             self._keep(fresh)
             self._save(lease)
@@ -423,6 +436,7 @@ class TokenManager(ABC):
         if (token := self._adoptable(rejected)) is not None:
             logger.debug("Adopted the stored Zoom token of %s", self._store.lock_key)
             return token
+        self._check_lease(lease)
         fresh = await self._arenew(self._tokens)
         self._keep(fresh)
         await self._asave(lease)
