@@ -14,7 +14,6 @@ import stat
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -176,9 +175,10 @@ def test_a_prefect_task_timeout_during_the_save_loses_nothing(
 
 # ---- the lock of a dead holder -----------------------------------------------------------------
 @pytest.fixture
-def short_waits(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def short_waits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Waits shorter than Prefect's own lease of a slot (60 s at least), so only a freed lock
+    can be taken in time."""
     monkeypatch.setattr(locks, "ACQUIRE_TIMEOUT_SECONDS", 45.0)
-    yield
 
 
 def test_a_silent_holder_is_freed_within_seconds(short_waits: None) -> None:
@@ -188,10 +188,9 @@ def test_a_silent_holder_is_freed_within_seconds(short_waits: None) -> None:
     slot = locks._take_prefect_slot(key, url)
     slot._stop.set()  # the holder dies: no more heartbeats, no release
     slot._keeper.join(10)
-    started = time.monotonic()
+    # freed within the bounded wait (45 s here), not after Prefect's own lease of the slot
     with locks.connection_lock(key) as lease:
         assert lease.remaining() > 0
-    assert time.monotonic() - started < 3 * locks.LEASE_SECONDS + 10
 
 
 def test_a_slot_taken_without_a_heartbeat_is_recreated(short_waits: None) -> None:
@@ -205,10 +204,8 @@ def test_a_slot_taken_without_a_heartbeat_is_recreated(short_waits: None) -> Non
         client.increment_concurrency_slots_with_lease(
             names=[locks.limit_name(key)], slots=1, mode="concurrency", lease_duration=600
         )
-    started = time.monotonic()
-    with locks.connection_lock(key):
+    with locks.connection_lock(key):  # within the bounded wait, though no lease ever ends
         pass
-    assert time.monotonic() - started < 3 * locks.LEASE_SECONDS + 10
     with locks.connection_lock(key):  # and the new limit works as a lock again
         pass
 
@@ -280,3 +277,12 @@ def test_recovery_files_of_two_prefect_apis_never_mix() -> None:
     one = recovery.recovery_file("http://a/api zoom-oauth-credentials zoom")
     two = recovery.recovery_file("http://b/api zoom-oauth-credentials zoom")
     assert one != two and one.parent == two.parent
+
+
+def test_heartbeat_records_have_valid_distinct_names() -> None:
+    from prefect.client.schemas.actions import VariableCreate
+
+    upper, lower = locks.record_name("unsaved-x-emuS2SClientId"), locks.record_name("zoom.Conn")
+    for name in (upper, lower):
+        VariableCreate(name=name, value={})  # a valid Prefect variable name
+    assert locks.record_name("Zoom") != locks.record_name("zoom")

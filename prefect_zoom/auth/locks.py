@@ -15,8 +15,8 @@ Two layers:
 
 The holder of the Prefect slot keeps a **short lease** alive: every ``HEARTBEAT_SECONDS`` it renews
 Prefect's lease of the slot and bumps a heartbeat record (the Prefect variable
-``prefect-zoom-lease-<key>``: lease id, limit id, a counter; nothing secret). A waiter that sees
-that record stand still for ``LEASE_SECONDS`` releases the lease named in it; when the slot is
+``prefect-zoom-lease-<key>-<digest>``: lease id, limit id, holder, a counter; nothing secret). A
+waiter that sees that record stand still for ``LEASE_SECONDS`` releases the lease named in it; when the slot is
 still taken ``LEASE_SECONDS`` later (a holder that died before writing its record, or a Prefect
 server restarted with its leases lost), it recreates the limit. So a crashed holder frees the lock
 within seconds. Waiting polls on a short jittered schedule, never overflows, and ends after
@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import hashlib
 import logging
 import math
 import os
@@ -102,8 +103,10 @@ def limit_name(key: str) -> str:
 
 
 def record_name(key: str) -> str:
-    """The Prefect variable holding the heartbeat of this connection's lock holder."""
-    return f"{RECORD_PREFIX}{safe_key(key).replace('.', '-')}"
+    """The Prefect variable holding the heartbeat of this connection's lock holder (variable
+    names are lowercase: a digest of the exact key keeps ``Zoom`` and ``zoom`` apart)."""
+    readable = safe_key(key).replace(".", "-").lower()[:80]
+    return f"{RECORD_PREFIX}{readable}-{hashlib.sha256(key.encode()).hexdigest()[:8]}"
 
 
 def lock_file(key: str) -> Path:
