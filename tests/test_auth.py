@@ -6,7 +6,7 @@ import asyncio
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs
@@ -455,3 +455,26 @@ def test_token_lifetime_counts_from_the_request_not_the_answer() -> None:
     tokens = endpoint.account_credentials("acct")
     assert tokens.issued_at <= answered[0]
     assert tokens.expires_at - tokens.issued_at == timedelta(seconds=3600)
+
+
+def test_no_renewal_on_a_lease_about_to_run_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A holder whose lease ran down (its Prefect API away) may have lost the lock: Zoom is not
+    asked, so two processes never refresh the same rotating token."""
+    from contextlib import contextmanager
+
+    from prefect_zoom.auth import manager as manager_module
+
+    @contextmanager
+    def stale_lock(key: str) -> Iterator[locks.Lease]:
+        lease = locks.Lease(expires=True)
+        lease._renewed -= locks.LEASE_SECONDS  # its heartbeat has stood still for a lease
+        yield lease
+
+    monkeypatch.setattr(manager_module, "connection_lock", stale_lock)
+    monkeypatch.setattr(manager_module, "SAVE_PATIENCE_SECONDS", 0.3)
+    fake = FakeZoomOAuth()
+    manager = OAuthTokenManager(MemoryTokenStore("stale-lease", tokens(age=4000)), fake.endpoint())
+    with pytest.raises(locks.ConnectionLockTimeout) as caught:
+        manager.get_token()
+    assert "lease ran out" in str(caught.value)
+    assert fake.grants == 0

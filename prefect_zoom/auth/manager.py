@@ -31,6 +31,7 @@ from prefect.exceptions import PrefectException
 
 from prefect_zoom.auth import recovery
 from prefect_zoom.auth.locks import (
+    LEASE_SECONDS,
     ConnectionLockTimeout,
     Lease,
     aconnection_lock,
@@ -45,6 +46,8 @@ SAVE_PATIENCE_SECONDS = 30.0
 """The longest renewed tokens are retried to the block (and never longer than the lock's lease)."""
 SAVE_BACKOFF_MIN_SECONDS = 0.1
 SAVE_BACKOFF_MAX_SECONDS = 2.0
+RETRY_PAUSE_SECONDS = 0.2
+"""Between two tries to take the lock again after a failure under it."""
 FOLLOW_TIMEOUT_SECONDS = 300.0
 T = TypeVar("T")
 _running: set[asyncio.Future[str]] = set()  # shielded renewals, referenced until they end
@@ -297,8 +300,8 @@ class TokenManager(ABC):
         return behind
 
     def _check_lease(self, lease: Lease) -> None:
-        """Never renew on a lease that ran out: the lock may be another process's by now."""
-        if lease.remaining() <= 0:
+        """Never renew on a lease about to run out: the lock may be another process's by then."""
+        if lease.remaining() < LEASE_SECONDS / 2:
             raise ConnectionLockTimeout(
                 self._store.lock_key, 0, "its lease ran out before the renewal (Prefect API away?)"
             )
@@ -375,6 +378,7 @@ class TokenManager(ABC):
             except Exception as exc:
                 if isinstance(exc, ZoomAPIError) or not self._keep_trying(started, exc):
                     raise
+            time.sleep(RETRY_PAUSE_SECONDS)
 
     def _renew_once(self, rejected: str | None) -> str:
         with connection_lock(self._store.lock_key) as lease:
@@ -429,6 +433,7 @@ class TokenManager(ABC):
             except Exception as exc:
                 if isinstance(exc, ZoomAPIError) or not self._keep_trying(started, exc):
                     raise
+            await asyncio.sleep(RETRY_PAUSE_SECONDS)
 
     async def _arenew_under(self, lease: Lease, rejected: str | None) -> str:
         if self._absorb(await self._store.aload_tokens()):
