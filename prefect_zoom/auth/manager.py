@@ -79,6 +79,14 @@ def save_delays(patience: float) -> Callable[[int, float], float | None]:
     return delay
 
 
+def _finished(work: asyncio.Future[str]) -> None:
+    """A shielded renewal ended: drop the reference; its error is the awaiting caller's (if any
+    caller still waits), so it is marked retrieved here."""
+    _running.discard(work)
+    if not work.cancelled():
+        work.exception()
+
+
 def _shielded(work: Callable[[], T]) -> T:
     """Run ``work`` in its own thread and wait for it: an exception thrown into the caller (a
     Prefect task timeout, a cancellation) ends the wait, never ``work`` halfway."""
@@ -421,7 +429,7 @@ class TokenManager(ABC):
         # its own task: cancelling the caller (or a Prefect timeout) ends the wait, not the work
         work = asyncio.ensure_future(self._arenew_locked(rejected))
         _running.add(work)
-        work.add_done_callback(_running.discard)
+        work.add_done_callback(_finished)
         return await asyncio.shield(work)
 
     async def _arenew_locked(self, rejected: str | None) -> str:
