@@ -148,7 +148,10 @@ def test_workers_killed_while_renewing_never_lose_the_connection(
 @pytest.mark.slow
 @pytest.mark.skipif(not PREFECT.exists(), reason="the prefect CLI is not next to this Python")
 def test_a_prefect_server_outage_never_loses_the_connection(tmp_path: Path) -> None:
-    """2 processes x 10 callers, 2-second tokens; the server stops, then starts on its database."""
+    """2 processes x 10 callers, 2-second tokens; the server stops, then starts on its database.
+
+    The processes stand for two machines (each its own ``PREFECT_HOME``): a lock only one of them
+    could see, or a recovery store shared by both, would not do."""
     port = free_port()
     api = f"http://127.0.0.1:{port}/api"
     env = prefect_env(tmp_path / "prefect-home", api, PREFECT_LOGGING_LEVEL="WARNING")
@@ -164,7 +167,11 @@ def test_a_prefect_server_outage_never_loses_the_connection(tmp_path: Path) -> N
         with background(server_args, env, logs["server"], cwd=tmp_path) as server:
             wait_healthy(api, server, logs["server"], deadline=120)
             save_connection(emulator, name, env, logs["setup"])
-            workers.extend(start_worker(name, "threads", duration, 10, env) for _ in range(2))
+            # two "machines": each process has its own PREFECT_HOME (file lock, recovery store)
+            workers.extend(
+                start_worker(name, "threads", duration, 10, {**env, "PREFECT_HOME": str(home)})
+                for home in (tmp_path / "machine-1", tmp_path / "machine-2")
+            )
             for worker in workers:
                 wait_ready(worker)
             for worker in workers:
