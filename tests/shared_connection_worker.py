@@ -32,6 +32,8 @@ from typing import Any, cast
 from prefect_zoom import ZoomOAuthCredentials, ZoomServerToServerCredentials
 from prefect_zoom.blocks._base import ZoomCredentialsBase
 
+KEEP_FAILURE_TIMES = 200
+
 
 class Tally:
     """Calls, failures by kind and latencies, safe to update from threads."""
@@ -42,16 +44,27 @@ class Tally:
         self.errors: Counter[str] = Counter()
         self.latencies: list[float] = []
         self.samples: list[str] = []
+        self.started = time.monotonic()
+        self.first_ok: float | None = None
+        """Seconds from the start to the first answer."""
+        self.last_ok_at: float | None = None
+        """Wall-clock time (``time.time()``) of the last answer."""
+        self.failed_at: list[float] = []
+        """Wall-clock times of the last failures (at most ``KEEP_FAILURE_TIMES``)."""
 
     def ok(self, seconds: float) -> None:
         with self.lock:
             self.calls += 1
             self.latencies.append(seconds)
+            self.last_ok_at = time.time()
+            if self.first_ok is None:
+                self.first_ok = time.monotonic() - self.started
 
     def failed(self, exc: BaseException) -> None:
         with self.lock:
             self.calls += 1
             self.errors[type(exc).__name__] += 1
+            self.failed_at = [*self.failed_at[-KEEP_FAILURE_TIMES + 1 :], time.time()]
             if len(self.samples) < 5:
                 self.samples.append(str(exc)[:500])
 
@@ -114,6 +127,9 @@ def summary(args: argparse.Namespace, tally: Tally, elapsed: float) -> dict[str,
         "failures": sum(tally.errors.values()),
         "errors": dict(tally.errors),
         "error_samples": tally.samples,
+        "first_ok": None if tally.first_ok is None else round(tally.first_ok, 3),
+        "last_ok_at": tally.last_ok_at,
+        "failed_at": tally.failed_at,
         "latency_ms": {
             "p50": round(statistics.median(latencies) * 1000, 1),
             "p95": round(
@@ -137,6 +153,48 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def start_worker(
+    block: str, mode: str, duration: float, concurrency: int, env: Mapping[str, str]
+) -> subprocess.Popen[str]:
+    """One worker process in its own session, waiting for ``go`` on stdin (see :func:`go`)."""
+    return subprocess.Popen(
+        [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--block",
+            block,
+            "--duration",
+            str(duration),
+            "--concurrency",
+            str(concurrency),
+            "--mode",
+            mode,
+            "--wait-for-go",
+        ],
+        env=dict(env),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def wait_ready(worker: subprocess.Popen[str]) -> None:
+    """Block until the worker has loaded its connection; ``RuntimeError`` if it never does."""
+    assert worker.stdout is not None
+    line = worker.stdout.readline().strip()
+    if line != "ready":
+        raise RuntimeError(f"worker not ready: {line!r}\n{_stderr(worker)}")
+
+
+def go(worker: subprocess.Popen[str]) -> None:
+    """Start a ready worker's load."""
+    assert worker.stdin is not None
+    worker.stdin.write("go\n")
+    worker.stdin.flush()
+
+
 def run_together(
     block: str,
     modes: Sequence[str],
@@ -155,42 +213,14 @@ def run_together(
     is not ready or ends without a summary, and ``TimeoutExpired`` when one outlives
     ``duration + grace``; every worker's process group is ended either way.
     """
-    workers = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                str(Path(__file__).resolve()),
-                "--block",
-                block,
-                "--duration",
-                str(duration),
-                "--concurrency",
-                str(concurrency),
-                "--mode",
-                mode,
-                "--wait-for-go",
-            ],
-            env=dict(env),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-        )
-        for mode in modes
-    ]
+    workers = [start_worker(block, mode, duration, concurrency, env) for mode in modes]
     try:
         for worker in workers:
-            assert worker.stdout is not None
-            line = worker.stdout.readline().strip()
-            if line != "ready":
-                raise RuntimeError(f"worker not ready: {line!r}\n{_stderr(worker)}")
+            wait_ready(worker)
         before_go()
         started = time.monotonic()
         for worker in workers:
-            assert worker.stdin is not None
-            worker.stdin.write("go\n")
-            worker.stdin.flush()
+            go(worker)
         outputs = [worker.communicate(timeout=duration + grace) for worker in workers]
         elapsed = time.monotonic() - started
     finally:
@@ -221,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
         print("ready", flush=True)
         sys.stdin.readline()
     tally = Tally()
-    started = time.monotonic()
+    started = tally.started = time.monotonic()
     if args.mode == "threads":
         run_threads(block, args, tally)
     else:

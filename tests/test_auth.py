@@ -6,7 +6,7 @@ import asyncio
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs
@@ -106,7 +106,7 @@ def test_connection_lock_serializes_threads(api: str, monkeypatch: pytest.Monkey
     key = f"lock-test-{api}"
     used_file = []
     if api == "file":
-        monkeypatch.setattr(locks, "prefect_api_available", lambda: False)
+        monkeypatch.setattr(locks, "prefect_api_url", lambda: None)
         real = locks.lock_file
 
         def spy(k: str) -> Path:
@@ -134,7 +134,7 @@ def test_connection_lock_serializes_threads(api: str, monkeypatch: pytest.Monkey
 def test_prefect_lock_is_a_global_concurrency_limit_of_one() -> None:
     from prefect.client.orchestration import get_client
 
-    assert locks.prefect_api_available()
+    assert locks.prefect_api_url()
     with connection_lock("my block/name"):
         pass
     with get_client(sync_client=True) as client:
@@ -380,21 +380,50 @@ class FlakyStore(MemoryTokenStore):
         super().save_tokens(tokens)
 
 
-def test_unsaved_rotation_is_saved_before_anything_else() -> None:
+def test_a_renewed_token_is_saved_before_it_is_handed_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    from prefect_zoom.auth import manager as manager_module
+
+    monkeypatch.setattr(manager_module, "SAVE_PATIENCE_SECONDS", 1.0)
     fake = FakeZoomOAuth()
     store = FlakyStore("flaky-save", tokens(age=4000))
-    store.failures = 3
+    store.failures = 1000
     manager = OAuthTokenManager(store, fake.endpoint())
     with pytest.raises(RuntimeError):
         manager.get_token()
-    # the new tokens are kept in memory (they are the only valid copy) ...
+    assert store.saves >= 3  # retried with backoff, not three times within milliseconds
+    # the new tokens are the only valid copy: kept, but not used while the block lacks them ...
+    saves = store.saves
+    with pytest.raises(RuntimeError):
+        manager.get_token()
+    assert store.saves > saves and fake.grants == 1  # saving again, no second refresh
+    # ... and handed out once the save succeeds, without renewing again
+    store.failures = 0
     assert manager.get_token() == "at-2"
-    # ... and saved first when the lock is next taken, before adopting anything stored
-    manager.on_invalid_token("at-2")
     saved = store.current_tokens()
     assert saved is not None and saved.refresh_token is not None
-    assert saved.refresh_token.get_secret_value() == "rt-3"
-    assert fake.grants == 2
+    assert saved.refresh_token.get_secret_value() == "rt-2"
+    assert fake.grants == 1
+
+
+def test_save_backoff_grows_and_stops_with_the_lease_or_the_patience() -> None:
+    from prefect_zoom.auth.manager import SAVE_BACKOFF_MAX_SECONDS, save_delays
+
+    delay = save_delays(patience=60)
+    pauses = [delay(attempt, 1000.0) or 0.0 for attempt in range(1, 200)]
+    assert all(p > 0 for p in pauses)
+    assert pauses[0] < pauses[3] and max(pauses) == SAVE_BACKOFF_MAX_SECONDS
+    assert delay(5, 0.01) is None  # the lease is about to run out: stop saving under it
+    assert save_delays(patience=0)(1, 1000.0) is None
+
+
+def test_reconcile_takes_the_newest_issue_time() -> None:
+    from prefect_zoom.auth.manager import reconcile
+
+    old, new = tokens("at-old", "rt-old", age=10), tokens("at-new", "rt-new", age=1)
+    assert reconcile(old, new, None) == (new, True)  # the recovery store is ahead: save it
+    assert reconcile(new, old, None) == (new, False)  # the block caught up (or is newer)
+    assert reconcile(None, None, new) == (new, True)
+    assert reconcile(None, None, None) == (None, False)
 
 
 def test_error_messages_never_contain_tokens() -> None:
@@ -426,3 +455,26 @@ def test_token_lifetime_counts_from_the_request_not_the_answer() -> None:
     tokens = endpoint.account_credentials("acct")
     assert tokens.issued_at <= answered[0]
     assert tokens.expires_at - tokens.issued_at == timedelta(seconds=3600)
+
+
+def test_no_renewal_on_a_lease_about_to_run_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A holder whose lease ran down (its Prefect API away) may have lost the lock: Zoom is not
+    asked, so two processes never refresh the same rotating token."""
+    from contextlib import contextmanager
+
+    from prefect_zoom.auth import manager as manager_module
+
+    @contextmanager
+    def stale_lock(key: str) -> Iterator[locks.Lease]:
+        lease = locks.Lease(expires=True)
+        lease._renewed -= locks.LEASE_SECONDS  # its heartbeat has stood still for a lease
+        yield lease
+
+    monkeypatch.setattr(manager_module, "connection_lock", stale_lock)
+    monkeypatch.setattr(manager_module, "SAVE_PATIENCE_SECONDS", 0.3)
+    fake = FakeZoomOAuth()
+    manager = OAuthTokenManager(MemoryTokenStore("stale-lease", tokens(age=4000)), fake.endpoint())
+    with pytest.raises(locks.ConnectionLockTimeout) as caught:
+        manager.get_token()
+    assert "lease ran out" in str(caught.value)
+    assert fake.grants == 0

@@ -408,6 +408,30 @@ def test_connect_oauth_no_browser_saves_a_usable_block(
     assert "Zoom OAuth Credentials" in output and config.user_email in output
 
 
+def test_connect_oauth_saves_under_the_connection_lock(
+    zoom_emulator: ZoomEmulator, cli_processes: list[CliProcess]
+) -> None:
+    """A reconnect never lands in the middle of a worker's renew-and-save of the same block."""
+    from prefect_zoom.auth.locks import connection_lock
+
+    block = new_block_name("oauth-locked")
+    cli = start_connect_oauth(zoom_emulator, block)
+    cli_processes.append(cli)
+    url = cli.authorize_url()
+    with connection_lock(block):  # a worker renewing this connection right now
+        assert browse(url, zoom_emulator).status_code == 200
+        deadline = time.monotonic() + 60
+        while zoom_emulator.state.counters["grant authorization_code"] < 1:
+            assert time.monotonic() < deadline, cli.output
+            time.sleep(0.05)  # polling the emulator until the CLI exchanged the code
+        with pytest.raises(subprocess.TimeoutExpired):
+            cli.proc.wait(timeout=5)  # it has its tokens, and waits for the lock to save them
+        with pytest.raises(ValueError):
+            load_oauth(block)
+    assert cli.finish() == 0, cli.output
+    assert load_oauth(block).refresh_token is not None
+
+
 def test_connect_oauth_declined_consent_fails_clearly(
     zoom_emulator: ZoomEmulator, cli_processes: list[CliProcess]
 ) -> None:

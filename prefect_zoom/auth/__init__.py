@@ -1,7 +1,7 @@
 """Tokens of Zoom connections: renewal that is safe across threads, tasks and processes."""
 
 from prefect_zoom.auth.endpoint import TokenEndpoint
-from prefect_zoom.auth.locks import aconnection_lock, connection_lock
+from prefect_zoom.auth.locks import ConnectionLockTimeout, aconnection_lock, connection_lock
 from prefect_zoom.auth.manager import (
     MemoryTokenStore,
     StaticToken,
@@ -14,6 +14,7 @@ from prefect_zoom.auth.s2s import ServerToServerTokenManager
 from prefect_zoom.auth.tokens import TokenSet
 
 __all__ = [
+    "ConnectionLockTimeout",
     "MemoryTokenStore",
     "OAuthTokenManager",
     "ServerToServerTokenManager",

@@ -1,29 +1,48 @@
-"""Single-flight per connection: one refresher at a time, across threads, tasks and processes.
+"""Single-flight per connection: one renewer at a time, across threads, tasks, processes, machines.
 
 Two layers:
 
 * in this process, a ``threading.Lock`` per key (async callers first queue on an ``asyncio.Lock``
   of their event loop, so at most one worker thread per loop waits on the thread lock);
-* across processes, the single slot of a Prefect global concurrency limit named
-  ``prefect-zoom-connection-<key>`` (limit 1, created on demand; held with a lease of
-  ``LEASE_SECONDS`` so a crashed holder frees it) when a Prefect API is configured and healthy,
-  otherwise a ``filelock.FileLock`` at ``<PREFECT_HOME>/prefect-zoom/locks/<key>.lock``.
+* across processes, one lock that every process of the connection agrees on:
 
-Hold the lock only around reload → adopt or refresh → save.
+  - with ``PREFECT_API_URL`` set, the single slot of the Prefect global concurrency limit
+    ``prefect-zoom-connection-<key>`` (limit 1, created on demand). When the API does not answer,
+    a process waits for it (and keeps using its current access token meanwhile) instead of
+    switching to a lock that other machines cannot see;
+  - without a Prefect API, a ``filelock.FileLock`` at ``<PREFECT_HOME>/prefect-zoom/locks/<key>.lock``
+    (the operating system frees it when its holder dies).
+
+The holder of the Prefect slot keeps a **short lease** alive: every ``HEARTBEAT_SECONDS`` it renews
+Prefect's lease of the slot and bumps a heartbeat record (the Prefect variable
+``prefect-zoom-lease-<key>-<digest>``: lease id, limit id, holder, a counter; nothing secret). A
+waiter that sees that record stand still for ``LEASE_SECONDS`` releases the lease named in it; when the slot is
+still taken ``LEASE_SECONDS`` later (a holder that died before writing its record, or a Prefect
+server restarted with its leases lost), it recreates the limit. So a crashed holder frees the lock
+within seconds. Waiting polls on a short jittered schedule, never overflows, and ends after
+``ACQUIRE_TIMEOUT_SECONDS`` with :class:`ConnectionLockTimeout`, which says what was blocking.
+
+Hold the lock only around reload → adopt or renew → save.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import hashlib
 import logging
+import math
+import os
 import random
 import re
+import socket
 import threading
 import time
 import weakref
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager, suppress
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 import anyio
@@ -31,12 +50,23 @@ import anyio.to_thread
 import filelock
 import httpx
 
+if TYPE_CHECKING:
+    from prefect.client.orchestration import SyncPrefectClient
+
 logger = logging.getLogger(__name__)
 
 LIMIT_PREFIX = "prefect-zoom-connection-"
+RECORD_PREFIX = "prefect-zoom-lease-"
 ACQUIRE_TIMEOUT_SECONDS = 120.0
-LEASE_SECONDS = 180.0
-HEALTH_TTL_SECONDS = 60.0
+"""The longest a caller waits for the lock before :class:`ConnectionLockTimeout`."""
+LEASE_SECONDS = 5.0
+"""A holder whose heartbeat stands still this long counts as dead."""
+HEARTBEAT_SECONDS = 1.0
+"""How often a holder renews its lease."""
+PREFECT_LEASE_SECONDS = 60.0
+"""The lease asked of Prefect for the slot (its minimum), renewed with every heartbeat."""
+CHECK_SECONDS = 0.5
+"""How often a waiter reads the holder's heartbeat record."""
 POLL_MIN_SECONDS = 0.02
 POLL_MAX_SECONDS = 0.1
 _jitter = random.Random()  # our own, so the global random of user code stays untouched
@@ -46,8 +76,19 @@ _thread_locks: dict[str, threading.Lock] = {}
 _loop_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]] = (
     weakref.WeakKeyDictionary()
 )
-_health: dict[str, tuple[bool, float]] = {}
 _ensured_limits: set[tuple[str, str]] = set()
+
+
+class ConnectionLockTimeout(TimeoutError):
+    """Waited ``ACQUIRE_TIMEOUT_SECONDS`` for a connection's lock; the message says what blocked."""
+
+    def __init__(self, key: str, waited: float, blocking: str) -> None:
+        super().__init__(
+            f"Gave up after {waited:.0f} s waiting for the lock of Zoom connection {key!r}: "
+            f"{blocking}."
+        )
+        self.key = key
+        self.blocking = blocking
 
 
 def safe_key(key: str) -> str:
@@ -61,12 +102,27 @@ def limit_name(key: str) -> str:
     return f"{LIMIT_PREFIX}{safe_key(key)}"
 
 
+def record_name(key: str) -> str:
+    """The Prefect variable holding the heartbeat of this connection's lock holder (variable
+    names are lowercase: a digest of the exact key keeps ``Zoom`` and ``zoom`` apart)."""
+    readable = safe_key(key).replace(".", "-").lower()[:80]
+    return f"{RECORD_PREFIX}{readable}-{hashlib.sha256(key.encode()).hexdigest()[:8]}"
+
+
 def lock_file(key: str) -> Path:
-    """The file lock used when no Prefect API is reachable."""
+    """The file lock used when no Prefect API is configured."""
     from prefect.settings import PREFECT_HOME
 
     home = Path(PREFECT_HOME.value()).expanduser()
     return home / "prefect-zoom" / "locks" / f"{safe_key(key)}.lock"
+
+
+def prefect_api_url() -> str | None:
+    """The configured Prefect API (``None``: none, so the lock is a local file)."""
+    from prefect.settings import PREFECT_API_URL
+
+    url = PREFECT_API_URL.value()
+    return str(url) if url else None
 
 
 def _thread_lock(key: str) -> threading.Lock:
@@ -80,246 +136,311 @@ def _loop_lock(key: str) -> asyncio.Lock:
         return _loop_locks.setdefault(loop, {}).setdefault(key, asyncio.Lock())
 
 
-# ---- is a Prefect API there? -------------------------------------------------------------------
-def _api_url() -> str | None:
-    from prefect.settings import PREFECT_API_URL
-
-    url = PREFECT_API_URL.value()
-    return str(url) if url else None
+def _poll_delay(attempt: int) -> float:
+    """Jittered, growing from ``POLL_MIN_SECONDS`` to ``POLL_MAX_SECONDS``; any attempt number."""
+    ceiling = POLL_MIN_SECONDS * 2 ** min(attempt, 8)
+    return _jitter.uniform(POLL_MIN_SECONDS, min(POLL_MAX_SECONDS, ceiling))
 
 
-def prefect_api_available() -> bool:
-    """PREFECT_API_URL is set and its health check answers (cached for a minute)."""
-    url = _api_url()
-    if not url:
-        return False
-    cached = _health.get(url)
-    if cached and time.monotonic() - cached[1] < HEALTH_TTL_SECONDS:
-        return cached[0]
-    from prefect.client.orchestration import get_client
+class Lease:
+    """A held connection lock: how long it is certainly still ours."""
 
-    try:
-        with get_client(sync_client=True) as client:
-            healthy = client.api_healthcheck() is None
-    except Exception:  # any failure means "not reachable"
-        healthy = False
-    _health[url] = (healthy, time.monotonic())
-    return healthy
+    def __init__(self, expires: bool) -> None:
+        self._expires = expires
+        self._renewed = time.monotonic()
 
+    def renewed(self) -> None:
+        self._renewed = time.monotonic()
 
-async def aprefect_api_available() -> bool:
-    """Async twin of :func:`prefect_api_available`."""
-    url = _api_url()
-    if not url:
-        return False
-    cached = _health.get(url)
-    if cached and time.monotonic() - cached[1] < HEALTH_TTL_SECONDS:
-        return cached[0]
-    from prefect.client.orchestration import get_client
-
-    try:
-        async with get_client() as client:
-            healthy = await client.api_healthcheck() is None
-    except Exception:
-        healthy = False
-    _health[url] = (healthy, time.monotonic())
-    return healthy
+    def remaining(self) -> float:
+        """Seconds the lease lasts without another renewal (``inf``: it cannot expire)."""
+        if not self._expires:
+            return math.inf
+        return max(0.0, LEASE_SECONDS - (time.monotonic() - self._renewed))
 
 
 # ---- the Prefect global concurrency limit, created on demand -----------------------------------
-def _limit_needs(existing: object) -> bool:
-    return getattr(existing, "limit", 1) != 1 or not getattr(existing, "active", True)
-
-
-def ensure_limit(name: str) -> None:
+def _ensure_limit(client: SyncPrefectClient, name: str) -> None:
     """Create (or repair) a global concurrency limit of exactly 1 slot."""
-    url = _api_url() or ""
+    url = prefect_api_url() or ""
     if (url, name) in _ensured_limits:
         return
-    from prefect.client.orchestration import get_client
     from prefect.client.schemas.actions import (
         GlobalConcurrencyLimitCreate,
         GlobalConcurrencyLimitUpdate,
     )
-    from prefect.exceptions import ObjectNotFound
+    from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 
-    with get_client(sync_client=True) as client:
+    try:
+        existing = client.read_global_concurrency_limit_by_name(name)
+    except ObjectNotFound:
         try:
-            existing = client.read_global_concurrency_limit_by_name(name)
-        except ObjectNotFound:
-            try:
-                client.create_global_concurrency_limit(
-                    GlobalConcurrencyLimitCreate(name=name, limit=1, active=True)
-                )
-            except Exception:  # created by another process meanwhile (409, or a 500 on a race)
-                client.read_global_concurrency_limit_by_name(name)
-        else:
-            if _limit_needs(existing):
-                client.update_global_concurrency_limit(
-                    name, GlobalConcurrencyLimitUpdate(limit=1, active=True)
-                )
+            client.create_global_concurrency_limit(
+                GlobalConcurrencyLimitCreate(name=name, limit=1, active=True)
+            )
+        except (ObjectAlreadyExists, httpx.HTTPStatusError):  # created meanwhile (409, or a 500)
+            client.read_global_concurrency_limit_by_name(name)
+    else:
+        if existing.limit != 1 or not existing.active:
+            client.update_global_concurrency_limit(
+                name, GlobalConcurrencyLimitUpdate(limit=1, active=True)
+            )
     _ensured_limits.add((url, name))
 
 
-async def aensure_limit(name: str) -> None:
-    """Async twin of :func:`ensure_limit`."""
-    url = _api_url() or ""
-    if (url, name) in _ensured_limits:
-        return
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.actions import (
-        GlobalConcurrencyLimitCreate,
-        GlobalConcurrencyLimitUpdate,
-    )
-    from prefect.exceptions import ObjectNotFound
+def _forget_limit(name: str) -> None:
+    _ensured_limits.discard((prefect_api_url() or "", name))
 
-    async with get_client() as client:
+
+def _status(exc: BaseException) -> int | None:
+    return exc.response.status_code if isinstance(exc, httpx.HTTPStatusError) else None
+
+
+# ---- the holder's heartbeat record -------------------------------------------------------------
+def _read_record(client: SyncPrefectClient, key: str) -> dict[str, Any] | None:
+    variable = client.read_variable_by_name(record_name(key))
+    value = variable.value if variable is not None else None
+    return value if isinstance(value, dict) else None
+
+
+def _write_record(client: SyncPrefectClient, key: str, value: dict[str, Any]) -> None:
+    from prefect.client.schemas.actions import VariableCreate, VariableUpdate
+    from prefect.exceptions import ObjectAlreadyExists
+
+    name = record_name(key)
+    try:
+        client.update_variable(VariableUpdate(name=name, value=value))
+    except httpx.HTTPStatusError as exc:
+        if _status(exc) != 404:
+            raise
         try:
-            existing = await client.read_global_concurrency_limit_by_name(name)
-        except ObjectNotFound:
-            try:
-                await client.create_global_concurrency_limit(
-                    GlobalConcurrencyLimitCreate(name=name, limit=1, active=True)
-                )
-            except Exception:  # created by another process meanwhile (409, or a 500 on a race)
-                await client.read_global_concurrency_limit_by_name(name)
-        else:
-            if _limit_needs(existing):
-                await client.update_global_concurrency_limit(
-                    name, GlobalConcurrencyLimitUpdate(limit=1, active=True)
-                )
-    _ensured_limits.add((url, name))
+            client.create_variable(VariableCreate(name=name, value=value))
+        except ObjectAlreadyExists:  # created meanwhile
+            client.update_variable(VariableUpdate(name=name, value=value))
+
+
+class HolderWatch:
+    """What a waiter concludes from the holder's heartbeat record while the slot stays taken.
+
+    Pure bookkeeping on the waiter's own clock (no clocks of other machines are compared):
+    ``"release"`` once the record stood still for ``LEASE_SECONDS`` (free the lease named in it),
+    ``"recycle"`` once it stood still ``LEASE_SECONDS`` more (recreate the limit), else ``"wait"``.
+    """
+
+    _UNSEEN = object()
+
+    def __init__(self) -> None:
+        self._record: object = self._UNSEEN
+        self._since = 0.0
+        self.released = False
+        self.limit_id: str | None = None
+        """The limit seen taken at the release step: the one a recycle deletes."""
+
+    def see(self, record: object, now: float) -> str:
+        if record != self._record:
+            self._record, self._since, self.released, self.limit_id = record, now, False, None
+            return "wait"
+        still = now - self._since
+        if self.released and self.limit_id is not None and still >= 2 * LEASE_SECONDS:
+            self._since, self.released = now, False  # and the watch starts over
+            return "recycle"
+        if not self.released and still >= LEASE_SECONDS:
+            self.released = True
+            return "release"
+        return "wait"
+
+
+def _deal_with_silence(client: SyncPrefectClient, key: str, watch: HolderWatch) -> str:
+    """Read the holder's heartbeat; free the slot of a holder gone silent. Says what blocks."""
+    name = limit_name(key)
+    record = _read_record(client, key)
+    action = watch.see(record, time.monotonic())
+    if action == "release":
+        lease = (record or {}).get("lease")
+        if lease:
+            logger.warning("Freeing the lock of Zoom connection %r: its holder went silent", key)
+            client.release_concurrency_slots_with_lease(UUID(str(lease)))
+        watch.limit_id = str(client.read_global_concurrency_limit_by_name(name).id)
+    elif action == "recycle" and watch.limit_id is not None:
+        logger.warning("Recreating the lock of Zoom connection %r: its slot is orphaned", key)
+        stuck, watch.limit_id = watch.limit_id, None
+        with suppress(httpx.HTTPStatusError):  # 404: another waiter recreated it already
+            client.request(
+                "DELETE", "/v2/concurrency_limits/{id_or_name}", path_params={"id_or_name": stuck}
+            )
+        _forget_limit(name)
+    holder = (record or {}).get("holder", "another process")
+    return f"{holder} holds it (its heartbeat is watched: a silent holder is freed)"
 
 
 # ---- the cross-process layer -------------------------------------------------------------------
-def _locked(exc: BaseException) -> bool:
-    """The limit's one slot is taken (Prefect answered 423 Locked)."""
-    return isinstance(exc, httpx.HTTPStatusError) and exc.response.status_code == 423
+class _PrefectSlot:
+    """The held slot of the connection's limit, with the thread that keeps its lease alive."""
+
+    def __init__(self, key: str, lease_id: UUID, limit_id: str) -> None:
+        self.key = key
+        self.lease_id = lease_id
+        self.lease = Lease(expires=True)
+        self._record: dict[str, Any] = {
+            "lease": str(lease_id),
+            "limit": limit_id,
+            "holder": f"pid {os.getpid()} on {socket.gethostname()}",
+            "beat": 0,
+        }
+        self._stop = threading.Event()
+        context = contextvars.copy_context()  # the holder's Prefect settings (API URL)
+        self._keeper = threading.Thread(
+            target=context.run, args=(self._keep,), name=f"prefect-zoom-lease-{key}", daemon=True
+        )
+
+    def start(self, client: SyncPrefectClient) -> None:
+        _write_record(client, self.key, self._record)
+        self.lease.renewed()
+        self._keeper.start()
+
+    def _keep(self) -> None:
+        from prefect.client.orchestration import get_client
+
+        with get_client(sync_client=True) as client:
+            while not self._stop.wait(HEARTBEAT_SECONDS):
+                try:
+                    client.renew_concurrency_lease(self.lease_id, PREFECT_LEASE_SECONDS)
+                    self._record["beat"] += 1
+                    _write_record(client, self.key, self._record)
+                except Exception as exc:  # the API is away: the lease runs down meanwhile
+                    logger.debug("Could not renew the lease of %r: %s", self.key, exc)
+                else:
+                    self.lease.renewed()
+
+    def release(self) -> None:
+        from prefect.client.orchestration import get_client
+
+        self._stop.set()
+        if self._keeper.is_alive():
+            self._keeper.join(30)
+        try:
+            with get_client(sync_client=True) as client:
+                client.release_concurrency_slots_with_lease(self.lease_id)
+        except Exception as exc:  # waiters free it once its heartbeat stands still
+            logger.warning("Could not release the lock of Zoom connection %r: %s", self.key, exc)
 
 
-def _poll_delay(attempt: int) -> float:
-    return _jitter.uniform(POLL_MIN_SECONDS, min(POLL_MAX_SECONDS, POLL_MIN_SECONDS * 2**attempt))
-
-
-def _lease_id(response: httpx.Response) -> UUID:
-    return UUID(str(response.json()["lease_id"]))
-
-
-@contextmanager
-def _prefect_mutex(key: str) -> Iterator[None]:
-    """Hold the single slot of the connection's global concurrency limit (with a lease).
-
-    Polls on its own short, jittered schedule: Prefect's retry hint grows with contention to
-    seconds, far too slow around a token refresh. The lease outlives any bounded critical section;
-    if a process dies holding it, the slot frees itself when the lease expires.
-    """
+def _take_prefect_slot(key: str, url: str) -> _PrefectSlot:
     from prefect.client.orchestration import get_client
 
     name = limit_name(key)
-    ensure_limit(name)
-    deadline = time.monotonic() + ACQUIRE_TIMEOUT_SECONDS
+    started = time.monotonic()
+    watch = HolderWatch()
+    blocking = "nothing yet"
+    attempt = 0
+    next_check = started + CHECK_SECONDS
     with get_client(sync_client=True) as client:
-        attempt = 0
         while True:
             try:
-                response = client.increment_concurrency_slots_with_lease(
-                    names=[name], slots=1, mode="concurrency", lease_duration=LEASE_SECONDS
-                )
-                break
+                _ensure_limit(client, name)
+                body = client.increment_concurrency_slots_with_lease(
+                    names=[name], slots=1, mode="concurrency", lease_duration=PREFECT_LEASE_SECONDS
+                ).json()
+                lease_id = UUID(str(body["lease_id"]))
+                if body.get("limits"):
+                    slot = _PrefectSlot(key, lease_id, str(body["limits"][0]["id"]))
+                    try:
+                        slot.start(client)
+                    except BaseException:
+                        slot.release()
+                        raise
+                    return slot
+                # the limit was just recreated by a waiter: this lease holds nothing
+                client.release_concurrency_slots_with_lease(lease_id)
+                _forget_limit(name)
+                continue
             except httpx.HTTPStatusError as exc:
-                if not _locked(exc) or time.monotonic() > deadline:
+                status = _status(exc)
+                if status == 423:
+                    blocking = "another process holds it"
+                    if time.monotonic() >= next_check:
+                        next_check = time.monotonic() + CHECK_SECONDS
+                        blocking = _deal_with_silence(client, key, watch)
+                elif status is not None and status >= 500:
+                    blocking = f"the Prefect API at {url} answers {status}; check the server"
+                else:
                     raise
+            except httpx.TransportError as exc:
+                _forget_limit(name)  # it may come back with another database
+                blocking = (
+                    f"the Prefect API at {url} does not answer ({type(exc).__name__}); start it "
+                    "or fix PREFECT_API_URL (the connection is renewed once it answers)"
+                )
+            waited = time.monotonic() - started
+            if waited >= ACQUIRE_TIMEOUT_SECONDS:
+                raise ConnectionLockTimeout(key, waited, blocking)
             time.sleep(_poll_delay(attempt))
             attempt += 1
-        lease_id = _lease_id(response)
-        try:
-            yield
-        finally:
-            client.release_concurrency_slots_with_lease(lease_id)
 
 
-@contextmanager
-def _process_lock(key: str) -> Iterator[None]:
-    if prefect_api_available():
-        with _prefect_mutex(key):
-            yield
-        return
-    path = lock_file(key)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with filelock.FileLock(str(path), timeout=ACQUIRE_TIMEOUT_SECONDS, thread_local=False):
-        yield
-
-
-@asynccontextmanager
-async def _aprefect_mutex(key: str) -> AsyncIterator[None]:
-    """Async twin of :func:`_prefect_mutex`."""
-    from prefect.client.orchestration import get_client
-
-    name = limit_name(key)
-    await aensure_limit(name)
-    deadline = time.monotonic() + ACQUIRE_TIMEOUT_SECONDS
-    async with get_client() as client:
-        attempt = 0
-        while True:
-            try:
-                response = await client.increment_concurrency_slots_with_lease(
-                    names=[name], slots=1, mode="concurrency", lease_duration=LEASE_SECONDS
-                )
-                break
-            except httpx.HTTPStatusError as exc:
-                if not _locked(exc) or time.monotonic() > deadline:
-                    raise
-            await asyncio.sleep(_poll_delay(attempt))
-            attempt += 1
-        lease_id = _lease_id(response)
-        try:
-            yield
-        finally:
-            with anyio.CancelScope(shield=True):
-                await client.release_concurrency_slots_with_lease(lease_id)
-
-
-@asynccontextmanager
-async def _aprocess_lock(key: str) -> AsyncIterator[None]:
-    if await aprefect_api_available():
-        async with _aprefect_mutex(key):
-            yield
-        return
+def _take_process_lock(key: str) -> tuple[Lease, Callable[[], None]]:
+    """The cross-process lock: the Prefect slot with an API configured, else the file lock."""
+    url = prefect_api_url()
+    if url:
+        slot = _take_prefect_slot(key, url)
+        return slot.lease, slot.release
     path = lock_file(key)
     path.parent.mkdir(parents=True, exist_ok=True)
     lock = filelock.FileLock(str(path), timeout=ACQUIRE_TIMEOUT_SECONDS, thread_local=False)
-    await anyio.to_thread.run_sync(lock.acquire)
     try:
-        yield
-    finally:
-        await anyio.to_thread.run_sync(lock.release)
+        lock.acquire()
+    except filelock.Timeout:
+        raise ConnectionLockTimeout(
+            key, ACQUIRE_TIMEOUT_SECONDS, f"another process on this machine holds {path}"
+        ) from None
+    return Lease(expires=False), lock.release
+
+
+class _Held:
+    """Both layers of a connection's lock, taken in one thread and releasable from any."""
+
+    def __init__(self, key: str) -> None:
+        self._thread_lock = _thread_lock(key)
+        started = time.monotonic()
+        if not self._thread_lock.acquire(timeout=ACQUIRE_TIMEOUT_SECONDS):
+            raise ConnectionLockTimeout(
+                key, time.monotonic() - started, "another thread of this process renews it"
+            )
+        try:
+            self.lease, self._release = _take_process_lock(key)
+        except BaseException:
+            self._thread_lock.release()
+            raise
+
+    def release(self) -> None:
+        try:
+            self._release()
+        finally:
+            self._thread_lock.release()
 
 
 # ---- public ------------------------------------------------------------------------------------
 @contextmanager
-def connection_lock(key: str) -> Iterator[None]:
+def connection_lock(key: str) -> Iterator[Lease]:
     """Hold the connection's lock: this process's threads first, then other processes."""
-    lock = _thread_lock(key)
-    if not lock.acquire(timeout=ACQUIRE_TIMEOUT_SECONDS):
-        raise TimeoutError(f"timed out waiting for the lock of connection {key!r}")
+    held = _Held(key)
     try:
-        with _process_lock(key):
-            yield
+        yield held.lease
     finally:
-        lock.release()
+        held.release()
 
 
 @asynccontextmanager
-async def aconnection_lock(key: str) -> AsyncIterator[None]:
+async def aconnection_lock(key: str) -> AsyncIterator[Lease]:
     """Async twin of :func:`connection_lock`; never blocks the event loop."""
     async with _loop_lock(key):
-        lock = _thread_lock(key)
-        # Not cancellable on purpose: a cancelled wait must not leave the lock held and orphaned.
-        acquired = await anyio.to_thread.run_sync(lock.acquire, True, ACQUIRE_TIMEOUT_SECONDS)
-        if not acquired:
-            raise TimeoutError(f"timed out waiting for the lock of connection {key!r}")
+        taken: list[_Held] = []
         try:
-            async with _aprocess_lock(key):
-                yield
+            # Not cancellable on purpose: a cancelled wait must not leave the lock held and
+            # orphaned, so the lock lands in ``taken`` and is released below either way.
+            await anyio.to_thread.run_sync(lambda: taken.append(_Held(key)))
+            yield taken[0].lease
         finally:
-            lock.release()
+            if taken:
+                with anyio.CancelScope(shield=True):
+                    await anyio.to_thread.run_sync(taken[0].release)

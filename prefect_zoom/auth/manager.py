@@ -2,29 +2,105 @@
 
 The rule, for both kinds of connection:
 
-1. if the token in memory is fresh, use it;
+1. if the token in memory is fresh and saved, use it;
 2. otherwise reload the stored connection and adopt its token when it is fresh and not the one
    Zoom just rejected (another thread or process renewed it already);
-3. otherwise take the connection's lock, reload and check again, and renew it (refresh, or a new account-credentials grant) and **save it before using
-   it**: a rotated refresh token that is not saved is a lost connection.
+3. otherwise take the connection's lock, reconcile the block with this machine's recovery store
+   (:mod:`prefect_zoom.auth.recovery`; the newest issue time wins, and a newer recovered token set
+   is saved to the block before it is used), check again, and renew (refresh, or a new
+   account-credentials grant). The moment Zoom answers, the new tokens go to the recovery store,
+   then to the block, retried with backoff while the lock's lease lasts. Renewal and save run
+   shielded from cancellation and task timeouts: a rotated refresh token that is not kept is a
+   lost connection. The one window left is between Zoom answering and the recovery store write.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import threading
+import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from concurrent.futures import Future
-from typing import Protocol
+from typing import Protocol, TypeVar
 
-from prefect_zoom.auth.locks import aconnection_lock, connection_lock
+import httpx
+from prefect.exceptions import PrefectException
+
+from prefect_zoom.auth import recovery
+from prefect_zoom.auth.locks import (
+    LEASE_SECONDS,
+    ConnectionLockTimeout,
+    Lease,
+    aconnection_lock,
+    connection_lock,
+)
 from prefect_zoom.auth.tokens import TokenSet
+from prefect_zoom.exceptions import ZoomAPIError
 
 logger = logging.getLogger(__name__)
 
-SAVE_ATTEMPTS = 3
+SAVE_PATIENCE_SECONDS = 30.0
+"""The longest renewed tokens are retried to the block (and never longer than the lock's lease)."""
+SAVE_BACKOFF_MIN_SECONDS = 0.1
+SAVE_BACKOFF_MAX_SECONDS = 2.0
+RETRY_PAUSE_SECONDS = 0.2
+"""Between two tries to take the lock again after a failure under it."""
 FOLLOW_TIMEOUT_SECONDS = 300.0
+T = TypeVar("T")
+_running: set[asyncio.Future[str]] = set()  # shielded renewals, referenced until they end
+
+
+def reconcile(
+    stored: TokenSet | None, recovered: TokenSet | None, unsaved: TokenSet | None
+) -> tuple[TokenSet | None, bool]:
+    """The connection's newest token set, and whether the block still has to get it.
+
+    ``stored`` is what the block holds, ``recovered`` what this machine's recovery store holds,
+    ``unsaved`` renewed tokens in memory whose save has not succeeded yet.
+    """
+    best = recovery.newest(stored, recovered, unsaved)
+    behind = best is not None and (stored is None or best.issued_at > stored.issued_at)
+    return best, behind
+
+
+def save_delays(patience: float) -> Callable[[int, float], float | None]:
+    """Backoff between save attempts: doubling, capped, ``None`` once ``patience`` (or the lease,
+    given as the second argument in seconds left) would run out."""
+    started = time.monotonic()
+
+    def delay(attempt: int, lease_left: float) -> float | None:
+        pause = min(SAVE_BACKOFF_MAX_SECONDS, SAVE_BACKOFF_MIN_SECONDS * 2 ** min(attempt - 1, 8))
+        left = min(lease_left, patience - (time.monotonic() - started))
+        return pause if pause < left else None
+
+    return delay
+
+
+def _finished(work: asyncio.Future[str]) -> None:
+    """A shielded renewal ended: drop the reference; its error is the awaiting caller's (if any
+    caller still waits), so it is marked retrieved here."""
+    _running.discard(work)
+    if not work.cancelled():
+        work.exception()
+
+
+def _shielded(work: Callable[[], T]) -> T:
+    """Run ``work`` in its own thread and wait for it: an exception thrown into the caller (a
+    Prefect task timeout, a cancellation) ends the wait, never ``work`` halfway."""
+    outcome: Future[T] = Future()
+    context = contextvars.copy_context()  # the caller's Prefect settings and client
+
+    def run() -> None:
+        try:
+            outcome.set_result(context.run(work))
+        except BaseException as exc:
+            outcome.set_exception(exc)
+
+    threading.Thread(target=run, name="prefect-zoom-renewal", daemon=True).start()
+    return outcome.result()
 
 
 class TokenStore(Protocol):
@@ -33,6 +109,11 @@ class TokenStore(Protocol):
     @property
     def lock_key(self) -> str:
         """Names the connection for locking: the same for every process using it."""
+        ...
+
+    @property
+    def recovery_key(self) -> str | None:
+        """Names the connection in the local recovery store (``None``: nothing to recover)."""
         ...
 
     def current_tokens(self) -> TokenSet | None:
@@ -117,14 +198,14 @@ class TokenManager(ABC):
     def get_token(self) -> str:
         """A fresh access token; renews (once for all threads and processes) when needed."""
         tokens = self._tokens
-        if tokens is not None and tokens.usable():
+        if tokens is not None and not self._unsaved and tokens.usable():
             return tokens.access_token.get_secret_value()
         return self._ensure(rejected=None)
 
     async def aget_token(self) -> str:
         """Async twin of :meth:`get_token`."""
         tokens = self._tokens
-        if tokens is not None and tokens.usable():
+        if tokens is not None and not self._unsaved and tokens.usable():
             return tokens.access_token.get_secret_value()
         return await self._aensure(rejected=None)
 
@@ -139,7 +220,7 @@ class TokenManager(ABC):
     # ---- the critical section --------------------------------------------------------------
     def _adoptable(self, rejected: str | None) -> str | None:
         tokens = self._tokens
-        if tokens is not None and tokens.usable(rejected=rejected):
+        if tokens is not None and not self._unsaved and tokens.usable(rejected=rejected):
             return tokens.access_token.get_secret_value()
         return None
 
@@ -208,76 +289,189 @@ class TokenManager(ABC):
             finally:
                 self._land(flight, error)
 
-    def _lead(self, rejected: str | None) -> str:
-        # Adopting needs no lock (saves are atomic): only a caller that must renew takes it.
-        if not self._unsaved:
-            self._adopt(self._store.load_tokens())
-            if (token := self._adoptable(rejected)) is not None:
-                return token
-        with connection_lock(self._store.lock_key):
-            if self._unsaved:
-                self._save(self._tokens)
-            self._adopt(self._store.load_tokens())
-            if (token := self._adoptable(rejected)) is not None:
-                logger.debug("Adopted the stored Zoom token of %s", self._store.lock_key)
-                return token
-            fresh = self._renew(self._tokens)
-            self._tokens, self._unsaved = fresh, True
-            self._save(fresh)
-            return fresh.access_token.get_secret_value()
+    # ---- what sync and async share (no I/O on the Prefect API) -------------------------------
+    def _recovered(self) -> TokenSet | None:
+        key = self._store.recovery_key
+        return recovery.recovered(key) if key is not None else None
 
-    async def _alead(self, rejected: str | None) -> str:
-        if not self._unsaved:
-            self._adopt(await self._store.aload_tokens())
-            if (token := self._adoptable(rejected)) is not None:
-                return token
-        async with aconnection_lock(self._store.lock_key):
-            if self._unsaved:
-                await self._asave(self._tokens)
-            self._adopt(await self._store.aload_tokens())
-            if (token := self._adoptable(rejected)) is not None:
-                logger.debug("Adopted the stored Zoom token of %s", self._store.lock_key)
-                return token
-            fresh = await self._arenew(self._tokens)
-            self._tokens, self._unsaved = fresh, True
-            await self._asave(fresh)
-            return fresh.access_token.get_secret_value()
+    def _may_adopt_unlocked(self) -> bool:
+        """Adopting from the block needs no lock unless a save is still owed (here or on disk)."""
+        return not self._unsaved and self._recovered() is None
 
-    def _log_save_failure(self, attempt: int) -> None:
-        """Log a failed save of renewed tokens (called inside its ``except``)."""
-        logger.exception(
-            "Could not save the renewed Zoom tokens of %s (attempt %d of %d)",
+    def _absorb(self, stored: TokenSet | None) -> bool:
+        """Take the newest of block, recovery store and memory; True when the block is behind."""
+        best, behind = reconcile(stored, self._recovered(), self._tokens if self._unsaved else None)
+        if best is not None:
+            self._tokens, self._unsaved = best, behind
+            if not behind:
+                self._saved(best)  # a recovery file the block caught up with goes
+        return behind
+
+    def _check_lease(self, lease: Lease) -> None:
+        """Never renew on a lease about to run out: the lock may be another process's by then."""
+        if lease.remaining() < LEASE_SECONDS / 2:
+            raise ConnectionLockTimeout(
+                self._store.lock_key, 0, "its lease ran out before the renewal (Prefect API away?)"
+            )
+
+    def _keep(self, fresh: TokenSet) -> None:
+        """Zoom answered: hold the new tokens and put them on disk before anything else."""
+        self._tokens, self._unsaved = fresh, True
+        key = self._store.recovery_key
+        if key is None:
+            return
+        try:
+            recovery.record(key, fresh)
+        except OSError as exc:  # the block save below is then the only way to keep them
+            logger.error(
+                "Could not write the recovery file of %s (%s); saving to the block only",
+                self._store.lock_key,
+                exc,
+            )
+
+    def _saved(self, tokens: TokenSet) -> None:
+        self._unsaved = False
+        key = self._store.recovery_key
+        if key is not None:
+            recovery.forget(key, tokens)
+
+    def _save_failed(self, attempt: int, exc: Exception, giving_up: bool) -> None:
+        """Log a failed save of renewed tokens (never the tokens themselves)."""
+        logger.warning(
+            "Could not save the renewed Zoom tokens of %s (attempt %d%s): %s: %s",
             self._store.lock_key,
             attempt,
-            SAVE_ATTEMPTS,
+            "; giving up, they stay in the recovery store and are saved by the next renewal"
+            if giving_up
+            else "; retrying",
+            type(exc).__name__,
+            exc,
         )
 
-    def _save(self, tokens: TokenSet | None) -> None:
-        if tokens is None:
-            return
-        for attempt in range(1, SAVE_ATTEMPTS + 1):
+    def _keep_trying(self, started: float, error: Exception) -> bool:
+        """After a failure under the lock, take it again (within ``SAVE_PATIENCE_SECONDS``) when
+        renewed tokens are still unsaved, or the Prefect API went away: wait, don't fail."""
+        prefect_away = isinstance(error, (httpx.HTTPError, OSError, PrefectException))
+        return (self._unsaved or prefect_away) and (
+            time.monotonic() - started < SAVE_PATIENCE_SECONDS
+        )
+
+    def _try_load(self) -> TokenSet | None:
+        try:
+            return self._store.load_tokens()
+        except Exception as exc:  # the Prefect API is away: the lock waits for it
+            logger.debug("Could not reload %s: %s", self._store.lock_key, exc)
+            return None
+
+    async def _atry_load(self) -> TokenSet | None:
+        try:
+            return await self._store.aload_tokens()
+        except Exception as exc:
+            logger.debug("Could not reload %s: %s", self._store.lock_key, exc)
+            return None
+
+    # ---- sync ------------------------------------------------------------------------------
+    def _lead(self, rejected: str | None) -> str:
+        if self._may_adopt_unlocked():
+            self._adopt(self._try_load())
+            if (token := self._adoptable(rejected)) is not None:
+                return token
+        return _shielded(lambda: self._renew_locked(rejected))
+
+    def _renew_locked(self, rejected: str | None) -> str:
+        started = time.monotonic()
+        while True:
+            try:
+                return self._renew_once(rejected)
+            except Exception as exc:
+                if isinstance(exc, ZoomAPIError) or not self._keep_trying(started, exc):
+                    raise
+            time.sleep(RETRY_PAUSE_SECONDS)
+
+    def _renew_once(self, rejected: str | None) -> str:
+        with connection_lock(self._store.lock_key) as lease:
+            if self._absorb(self._store.load_tokens()):
+                self._save(lease)
+            if (token := self._adoptable(rejected)) is not None:
+                logger.debug("Adopted the stored Zoom token of %s", self._store.lock_key)
+                return token
+            self._check_lease(lease)
+            fresh = self._renew(self._tokens)
+            self._keep(fresh)
+            self._save(lease)
+            return fresh.access_token.get_secret_value()
+
+    def _save(self, lease: Lease) -> None:
+        tokens = self._tokens
+        assert tokens is not None
+        delay = save_delays(SAVE_PATIENCE_SECONDS)
+        attempt = 0
+        while True:
+            attempt += 1
             try:
                 self._store.save_tokens(tokens)
-            except Exception:
-                self._log_save_failure(attempt)
-                if attempt == SAVE_ATTEMPTS:
+            except Exception as exc:
+                pause = delay(attempt, lease.remaining())
+                self._save_failed(attempt, exc, giving_up=pause is None)
+                if pause is None:
                     raise
+                time.sleep(pause)
             else:
-                self._unsaved = False
+                self._saved(tokens)
                 return
 
-    async def _asave(self, tokens: TokenSet | None) -> None:
-        if tokens is None:
-            return
-        for attempt in range(1, SAVE_ATTEMPTS + 1):
+    # ---- async -----------------------------------------------------------------------------
+    async def _alead(self, rejected: str | None) -> str:
+        if self._may_adopt_unlocked():
+            self._adopt(await self._atry_load())
+            if (token := self._adoptable(rejected)) is not None:
+                return token
+        # its own task: cancelling the caller (or a Prefect timeout) ends the wait, not the work
+        work = asyncio.ensure_future(self._arenew_locked(rejected))
+        _running.add(work)
+        work.add_done_callback(_finished)
+        return await asyncio.shield(work)
+
+    async def _arenew_locked(self, rejected: str | None) -> str:
+        started = time.monotonic()
+        while True:
+            try:
+                async with aconnection_lock(self._store.lock_key) as lease:
+                    return await self._arenew_under(lease, rejected)
+            except Exception as exc:
+                if isinstance(exc, ZoomAPIError) or not self._keep_trying(started, exc):
+                    raise
+            await asyncio.sleep(RETRY_PAUSE_SECONDS)
+
+    async def _arenew_under(self, lease: Lease, rejected: str | None) -> str:
+        if self._absorb(await self._store.aload_tokens()):
+            await self._asave(lease)
+        if (token := self._adoptable(rejected)) is not None:
+            logger.debug("Adopted the stored Zoom token of %s", self._store.lock_key)
+            return token
+        self._check_lease(lease)
+        fresh = await self._arenew(self._tokens)
+        self._keep(fresh)
+        await self._asave(lease)
+        return fresh.access_token.get_secret_value()
+
+    async def _asave(self, lease: Lease) -> None:
+        tokens = self._tokens
+        assert tokens is not None
+        delay = save_delays(SAVE_PATIENCE_SECONDS)
+        attempt = 0
+        while True:
+            attempt += 1
             try:
                 await self._store.asave_tokens(tokens)
-            except Exception:
-                self._log_save_failure(attempt)
-                if attempt == SAVE_ATTEMPTS:
+            except Exception as exc:
+                pause = delay(attempt, lease.remaining())
+                self._save_failed(attempt, exc, giving_up=pause is None)
+                if pause is None:
                     raise
+                await asyncio.sleep(pause)
             else:
-                self._unsaved = False
+                self._saved(tokens)
                 return
 
 
@@ -291,6 +485,10 @@ class MemoryTokenStore:
     @property
     def lock_key(self) -> str:
         return self._key
+
+    @property
+    def recovery_key(self) -> str | None:
+        return None
 
     def current_tokens(self) -> TokenSet | None:
         return self._tokens

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast
 
+from prefect_zoom.auth.locks import prefect_api_url
 from prefect_zoom.auth.tokens import TokenSet
 
 if TYPE_CHECKING:
@@ -25,6 +26,14 @@ class BlockTokenStore:
     @property
     def lock_key(self) -> str:
         return self.block._lock_key()
+
+    @property
+    def recovery_key(self) -> str | None:
+        """The saved block on its Prefect API (``None`` for an unsaved block: nothing to recover)."""
+        name = self.block._saved_name()
+        if name is None:
+            return None
+        return f"{prefect_api_url() or 'local'} {self.block.get_block_type_slug()} {name}"
 
     def current_tokens(self) -> TokenSet | None:
         return self.block._tokens()

@@ -26,6 +26,7 @@ from prefect_zoom.auth.authorize import (
     AuthorizationCodeFlow,
     SignInError,
 )
+from prefect_zoom.auth.locks import ConnectionLockTimeout, connection_lock
 from prefect_zoom.auth.tokens import TokenSet
 from prefect_zoom.blocks import ZoomOAuthCredentials, ZoomServerToServerCredentials
 from prefect_zoom.blocks._base import (
@@ -415,7 +416,15 @@ def connect_oauth(
 
     connection.redirect_uri = flow.redirect_uri
     _store_tokens(connection, tokens)
-    connection.save(block, overwrite=True, _sync=True)  # type: ignore[call-arg]
+    # under the connection's lock: never in the middle of a worker's renew-and-save
+    try:
+        with connection_lock(block):
+            connection.save(block, overwrite=True, _sync=True)  # type: ignore[call-arg]
+    except ConnectionLockTimeout as exc:
+        _fail(
+            f"Zoom authorized the connection, but it was not saved: {exc}",
+            hint=f"Run `prefect-zoom connect oauth --block {shlex.quote(block)}` again.",
+        )
     _say(out, f"Saved the connection as block {block!r}.", "green")
     with _zoom_errors("the new connection could not read the user"):
         me = _who(connection)

@@ -28,14 +28,34 @@ class ChaosSize:
     """MP4 files of the revoke and kill scenarios."""
     big_bytes: int
     """Size of each of those files: large enough to catch a download midway."""
+    killed_workers: int
+    """Workers on one connection killed with SIGKILL at random moments while renewing."""
+    workers_at_once: int
+    """How many of them run at the same time."""
+    outage_seconds: float
+    """How long the Prefect server stays away under load."""
 
 
 SIZES = {
     "short": ChaosSize(
-        "short", recordings=3, recording_bytes=400_000, big_files=3, big_bytes=60_000_000
+        "short",
+        recordings=3,
+        recording_bytes=400_000,
+        big_files=3,
+        big_bytes=60_000_000,
+        killed_workers=8,
+        workers_at_once=4,
+        outage_seconds=8.0,
     ),
     "full": ChaosSize(
-        "full", recordings=25, recording_bytes=4_000_000, big_files=6, big_bytes=300_000_000
+        "full",
+        recordings=25,
+        recording_bytes=4_000_000,
+        big_files=6,
+        big_bytes=300_000_000,
+        killed_workers=40,
+        workers_at_once=8,
+        outage_seconds=15.0,
     ),
 }
 

@@ -1,0 +1,96 @@
+"""The local recovery store: the newest tokens this machine got for a connection, on disk at once.
+
+Zoom rotates the refresh token on every refresh, so the answer to a renewal is the only valid
+copy of the connection until it is saved to the block. It is written here first, the moment Zoom
+answers: one file per connection, ``<PREFECT_HOME>/prefect-zoom/recovery/<key>.json``, readable by
+its owner only (0600), written atomically (a temporary file, fsync, rename, fsync of the folder).
+Every process reconciles it with the block under the connection's lock (the newest issue time
+wins) and saves a newer token set to the block before handing it out; once the block holds it, the
+file is removed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from prefect_zoom.auth.locks import safe_key
+from prefect_zoom.auth.tokens import TokenSet
+
+logger = logging.getLogger(__name__)
+
+
+def recovery_file(key: str) -> Path:
+    """Where the recovered tokens of connection ``key`` live (a readable prefix, then a digest
+    of the whole key, so two Prefect APIs with a block of the same name never share a file)."""
+    from prefect.settings import PREFECT_HOME
+
+    home = Path(PREFECT_HOME.value()).expanduser()
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    return home / "prefect-zoom" / "recovery" / f"{safe_key(key)[-60:]}-{digest}.json"
+
+
+def _dump(tokens: TokenSet) -> bytes:
+    data = tokens.model_dump(mode="json")
+    data["access_token"] = tokens.access_token.get_secret_value()
+    if tokens.refresh_token is not None:
+        data["refresh_token"] = tokens.refresh_token.get_secret_value()
+    return json.dumps(data).encode()
+
+
+def record(key: str, tokens: TokenSet) -> None:
+    """Put ``tokens`` on disk for connection ``key`` (0600, atomic, fsynced) before anything else."""
+    from prefect_zoom.downloads import make_durable
+
+    target = recovery_file(key)
+    target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    handle, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)  # 0600
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(_dump(tokens))
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temp_name, target)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+    make_durable([target])
+
+
+def recovered(key: str) -> TokenSet | None:
+    """The tokens recorded for connection ``key`` (``None``: none, or an unreadable file)."""
+    path = recovery_file(key)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        logger.warning("Could not read the recovery file %s (%s)", path, type(exc).__name__)
+        return None
+    try:
+        return TokenSet.model_validate_json(data)
+    except ValidationError:
+        logger.warning("Ignoring the unreadable recovery file %s", path)
+        return None
+
+
+def forget(key: str, saved: TokenSet) -> None:
+    """Remove the recovery file of ``key`` once the block holds ``saved`` (or something newer)."""
+    current = recovered(key)
+    if current is not None and current.issued_at <= saved.issued_at:
+        recovery_file(key).unlink(missing_ok=True)
+
+
+def newest(*candidates: TokenSet | None) -> TokenSet | None:
+    """The token set issued last (the first one on a tie); ``None`` when there is none."""
+    best: TokenSet | None = None
+    for tokens in candidates:
+        if tokens is not None and (best is None or tokens.issued_at > best.issued_at):
+            best = tokens
+    return best

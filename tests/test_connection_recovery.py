@@ -1,0 +1,288 @@
+"""A connection is never lost: renewed tokens survive a failed or cancelled save, and the lock of
+a dead holder frees itself within seconds.
+
+Real parts: the emulator rotates refresh tokens like Zoom, blocks live in the session's Prefect
+API, the recovery store is a real file. Only the block save is made to fail or to hang.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import stat
+import threading
+import time
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from connection_helpers import aload_block, load_block, oauth_credentials
+
+from prefect_zoom import ZoomOAuthCredentials
+from prefect_zoom.auth import locks, manager, recovery
+from prefect_zoom.auth.tokens import utcnow
+from prefect_zoom.emulator import ZoomEmulator
+
+
+def saved_expired_connection(emulator: ZoomEmulator) -> str:
+    """A saved OAuth block whose access token has run out: the next call renews it."""
+    name = f"recover-{uuid.uuid4().hex[:8]}"
+    block = oauth_credentials(emulator)
+    block.expires_at = utcnow() - timedelta(seconds=1)
+    block.save(name, _sync=True)  # type: ignore[call-arg]
+    return name
+
+
+def stored_refresh_token(name: str) -> str:
+    refresh = load_block(ZoomOAuthCredentials, name).refresh_token
+    assert refresh is not None
+    return refresh.get_secret_value()
+
+
+def assert_connection_works(emulator: ZoomEmulator, name: str) -> None:
+    """A fresh load of the block (as a new process would) gets through to Zoom."""
+    with load_block(ZoomOAuthCredentials, name).get_client() as zoom:
+        assert (
+            zoom.get_json("/users/me", operation="get_user")["email"] == emulator.config.user_email
+        )
+    assert emulator.state.counters["grant failed"] == 0
+
+
+@pytest.fixture
+def quick_saves(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(manager, "SAVE_PATIENCE_SECONDS", 1.0)
+
+
+def test_a_failed_save_after_a_renewal_loses_nothing(
+    zoom_emulator: ZoomEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+    quick_saves: None,
+    fsynced: list[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    name = saved_expired_connection(zoom_emulator)
+    before = stored_refresh_token(name)
+    block = load_block(ZoomOAuthCredentials, name)
+    saves: list[str] = []
+
+    def prefect_api_down(self: Any, *args: Any, **kwargs: Any) -> None:
+        saves.append(time.strftime("%X"))
+        raise ConnectionError("the Prefect API is down")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(ZoomOAuthCredentials, "save", prefect_api_down)
+        with (
+            caplog.at_level(logging.DEBUG),
+            pytest.raises(ConnectionError),
+            block.get_client() as zoom,
+        ):
+            zoom.get_json("/users/me", operation="get_user")
+    assert len(saves) >= 3  # retried with backoff
+    assert zoom_emulator.state.counters["grant refresh_token"] == 1
+    assert stored_refresh_token(name) == before  # the block still holds the dead token ...
+
+    # ... but the new one reached the recovery store first: 0600, fsynced, never logged
+    key = block.token_manager()._store.recovery_key
+    assert key is not None
+    path = recovery.recovery_file(key)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert str(path) in fsynced
+    kept = json.loads(path.read_text())
+    rotated = block.token_manager().tokens
+    assert rotated is not None and rotated.refresh_token is not None
+    assert kept["refresh_token"] == rotated.refresh_token.get_secret_value() != before
+    assert kept["refresh_token"] not in caplog.text and kept["access_token"] not in caplog.text
+
+    # a new process reconciles the store with the block, saves, and calls Zoom: no new grant
+    assert_connection_works(zoom_emulator, name)
+    assert zoom_emulator.state.counters["grant refresh_token"] == 1
+    assert stored_refresh_token(name) == kept["refresh_token"]
+    assert not path.exists()  # the block has it now
+
+
+async def test_a_task_cancelled_during_the_save_loses_nothing(
+    zoom_emulator: ZoomEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    name = saved_expired_connection(zoom_emulator)
+    before = stored_refresh_token(name)
+    block = await aload_block(ZoomOAuthCredentials, name)
+    real_asave = ZoomOAuthCredentials.asave
+    saving = asyncio.Event()
+
+    async def slow_asave(self: Any, *args: Any, **kwargs: Any) -> Any:
+        saving.set()
+        await asyncio.sleep(1.0)  # a slow Prefect API: the cancel lands in here
+        return await real_asave(self, *args, **kwargs)
+
+    monkeypatch.setattr(ZoomOAuthCredentials, "asave", slow_asave)
+
+    async def call() -> None:
+        async with block.get_async_client() as zoom:
+            await zoom.get_json("/users/me", operation="get_user")
+
+    task = asyncio.create_task(call())
+    await asyncio.wait_for(saving.wait(), 60)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    deadline = time.monotonic() + 60
+    while stored_refresh_token(name) == before:  # the shielded save completes on its own
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.1)
+    monkeypatch.undo()
+    assert zoom_emulator.state.counters["grant refresh_token"] == 1
+    assert_connection_works(zoom_emulator, name)
+    assert zoom_emulator.state.counters["grant refresh_token"] == 1
+
+
+def test_a_prefect_task_timeout_during_the_save_loses_nothing(
+    zoom_emulator: ZoomEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from prefect import flow, task
+
+    name = saved_expired_connection(zoom_emulator)
+    before = stored_refresh_token(name)
+    real_save = ZoomOAuthCredentials.save
+
+    def slow_save(self: Any, *args: Any, **kwargs: Any) -> Any:
+        time.sleep(2.0)  # a slow Prefect API: the task's timeout fires in here
+        return real_save(self, *args, **kwargs)
+
+    monkeypatch.setattr(ZoomOAuthCredentials, "save", slow_save)
+
+    @task(timeout_seconds=0.5, retries=0)
+    def call_zoom(block_name: str) -> None:
+        block = load_block(ZoomOAuthCredentials, block_name)
+        with block.get_client() as zoom:
+            zoom.get_json("/users/me", operation="get_user")
+
+    @flow
+    def timed_out(block_name: str) -> None:
+        call_zoom(block_name)
+
+    state = timed_out(name, return_state=True)
+    assert state.is_failed(), state
+    deadline = time.monotonic() + 60
+    while stored_refresh_token(name) == before:  # the shielded save completes on its own
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    monkeypatch.undo()
+    assert_connection_works(zoom_emulator, name)
+    assert zoom_emulator.state.counters["grant refresh_token"] == 1
+
+
+# ---- the lock of a dead holder -----------------------------------------------------------------
+@pytest.fixture
+def short_waits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Waits shorter than Prefect's own lease of a slot (60 s at least), so only a freed lock
+    can be taken in time."""
+    monkeypatch.setattr(locks, "ACQUIRE_TIMEOUT_SECONDS", 45.0)
+
+
+def test_a_silent_holder_is_freed_within_seconds(short_waits: None) -> None:
+    key = f"dead-holder-{uuid.uuid4().hex[:6]}"
+    url = locks.prefect_api_url()
+    assert url
+    slot = locks._take_prefect_slot(key, url)
+    slot._stop.set()  # the holder dies: no more heartbeats, no release
+    slot._keeper.join(10)
+    # freed within the bounded wait (45 s here), not after Prefect's own lease of the slot
+    with locks.connection_lock(key) as lease:
+        assert lease.remaining() > 0
+
+
+def test_a_slot_taken_without_a_heartbeat_is_recreated(short_waits: None) -> None:
+    """A holder that died between taking the slot and writing its record (or a Prefect server
+    restarted with its leases lost) leaves a slot that no lease frees: the limit is recreated."""
+    from prefect.client.orchestration import get_client
+
+    key = f"orphan-slot-{uuid.uuid4().hex[:6]}"
+    with get_client(sync_client=True) as client:
+        locks._ensure_limit(client, locks.limit_name(key))
+        client.increment_concurrency_slots_with_lease(
+            names=[locks.limit_name(key)], slots=1, mode="concurrency", lease_duration=600
+        )
+    with locks.connection_lock(key):  # within the bounded wait, though no lease ever ends
+        pass
+    with locks.connection_lock(key):  # and the new limit works as a lock again
+        pass
+
+
+def test_a_live_holder_keeps_the_lock_past_its_lease(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(locks, "ACQUIRE_TIMEOUT_SECONDS", 2 * locks.LEASE_SECONDS + 3)
+    key = f"live-holder-{uuid.uuid4().hex[:6]}"
+    held = threading.Event()
+    release = threading.Event()
+
+    def holder() -> None:
+        with locks.connection_lock(key):
+            held.set()
+            release.wait(120)
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    try:
+        assert held.wait(60)
+
+        # another process (its own thread-lock layer) waits, and gives up with the cause
+        def other_process() -> None:
+            locks._take_process_lock(key)
+
+        with pytest.raises(locks.ConnectionLockTimeout) as caught:
+            other_process()
+        assert key in str(caught.value) and "holds it" in str(caught.value)
+    finally:
+        release.set()
+        thread.join(60)
+
+
+def test_an_unreachable_prefect_api_is_waited_for_and_named(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    monkeypatch.setattr(locks, "ACQUIRE_TIMEOUT_SECONDS", 1.0)
+    down = "http://127.0.0.1:9/api"
+    with (
+        temporary_settings({PREFECT_API_URL: down}),
+        pytest.raises(locks.ConnectionLockTimeout) as caught,
+        locks.connection_lock("api-down"),
+    ):
+        pass
+    assert down in str(caught.value) and "PREFECT_API_URL" in str(caught.value)
+    assert not locks.lock_file("api-down").exists()  # no switch to a lock others cannot see
+
+
+def test_polling_never_overflows() -> None:
+    for attempt in (0, 1, 10, 1100, 10**6):
+        assert locks.POLL_MIN_SECONDS <= locks._poll_delay(attempt) <= locks.POLL_MAX_SECONDS
+
+
+def test_holder_watch_releases_then_recycles_a_silent_holder() -> None:
+    watch = locks.HolderWatch()
+    lease = locks.LEASE_SECONDS
+    record = {"lease": "x", "beat": 1}
+    assert watch.see(record, 0.0) == "wait"
+    assert watch.see(dict(record), lease - 0.1) == "wait"
+    assert watch.see(record, lease) == "release"
+    watch.limit_id = "limit-1"
+    assert watch.see(record, lease + 1) == "wait"
+    assert watch.see(record, 2 * lease) == "recycle"
+    assert watch.see({"lease": "x", "beat": 2}, 2 * lease + 1) == "wait"  # alive again
+
+
+def test_recovery_files_of_two_prefect_apis_never_mix() -> None:
+    one = recovery.recovery_file("http://a/api zoom-oauth-credentials zoom")
+    two = recovery.recovery_file("http://b/api zoom-oauth-credentials zoom")
+    assert one != two and one.parent == two.parent
+
+
+def test_heartbeat_records_have_valid_distinct_names() -> None:
+    from prefect.client.schemas.actions import VariableCreate
+
+    upper, lower = locks.record_name("unsaved-x-emuS2SClientId"), locks.record_name("zoom.Conn")
+    for name in (upper, lower):
+        VariableCreate(name=name, value={})  # a valid Prefect variable name
+    assert locks.record_name("Zoom") != locks.record_name("zoom")
