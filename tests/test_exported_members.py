@@ -1,0 +1,89 @@
+"""The public API is deliberate: each package exports exactly the names listed here.
+
+Adding or dropping a public name means editing this file, as in httpx's test of the same name.
+"""
+
+from __future__ import annotations
+
+import importlib
+import types
+
+import pytest
+
+EXPORTED = {
+    "prefect_zoom": {
+        "AsyncZoomClient",
+        "ZoomAPIError",
+        "ZoomAuthError",
+        "ZoomAuthorizeAgainError",
+        "ZoomClient",
+        "ZoomForeignHostError",
+        "ZoomInputError",
+        "ZoomMissingScopesError",
+        "ZoomNotFoundError",
+        "ZoomOAuthCredentials",
+        "ZoomPreapprovalRequiredError",
+        "ZoomRateLimitError",
+        "ZoomServerError",
+        "ZoomServerToServerCredentials",
+        "ZoomValidationError",
+        "__version__",
+    },
+    "prefect_zoom.tasks": {
+        "add_meeting_registrant",
+        "create_invitation_links",
+        "create_meeting",
+        "delete_meeting",
+        "delete_recordings",
+        "download_meeting_recordings",
+        "download_recording_file",
+        "get_meeting",
+        "get_meeting_invitation",
+        "get_meeting_recordings",
+        "get_user",
+        "list_meetings",
+        "list_recordings",
+        "list_users",
+        "recover_recordings",
+        "schedule_meeting_once",
+        "schedule_one_time_meeting",
+        "schedule_recurring_meeting",
+        "update_meeting",
+    },
+    "prefect_zoom.flows": {
+        "ArchiveReport",
+        "ConnectionReport",
+        "RowResult",
+        "archive_meeting_recordings",
+        "archive_recordings",
+        "check_connection",
+        "meetings_report",
+        "schedule_meetings",
+        "users_report",
+    },
+}
+
+
+@pytest.mark.parametrize("module_name", sorted(EXPORTED))
+def test_exported_names_are_the_listed_ones(module_name: str) -> None:
+    module = importlib.import_module(module_name)
+    assert len(module.__all__) == len(set(module.__all__)), "a name is listed twice in __all__"
+    assert set(module.__all__) == EXPORTED[module_name]
+
+
+@pytest.mark.parametrize("module_name", sorted(EXPORTED))
+def test_every_exported_name_exists(module_name: str) -> None:
+    module = importlib.import_module(module_name)
+    assert [name for name in module.__all__ if not hasattr(module, name)] == []
+
+
+@pytest.mark.parametrize("module_name", sorted(EXPORTED))
+def test_every_public_name_is_exported(module_name: str) -> None:
+    """A public (no leading underscore) name of the package, other than a submodule, is in ``__all__``."""
+    module = importlib.import_module(module_name)
+    public = {
+        name
+        for name, value in vars(module).items()
+        if not name.startswith("_") and not isinstance(value, types.ModuleType)
+    }
+    assert sorted(public - set(module.__all__)) == []
