@@ -86,7 +86,7 @@ from shared_connection_worker import run_together
 RESULTS = BENCH_DIR / "RESULTS.md"
 ALL = ("download", "archive-small", "archive-large", "memory", "ratelimit", "refresh", "overhead")
 NEEDS_PREFECT = {"archive-small", "archive-large", "refresh", "overhead"}
-MEDIUM_LIMIT = 20.0  # Pro plan, requests per second (FACTS.md §2)
+MEDIUM_LIMIT = 20.0  # Pro plan, requests per second (docs/zoom-behaviour.md, "Rate limits")
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 One table serves both sides: the emulator enforces it and the pack's activities declare it, so a
 connection can be checked before a request leaves. Scopes come from Zoom's OpenAPI spec
-(``x-macro-scopes`` for classic, ``x-granular-scopes`` for granular) and ``shared/zoom/FACTS.md``.
+(``x-macro-scopes`` for classic, ``x-granular-scopes`` for granular) and ``docs/zoom-behaviour.md`` ("Endpoints").
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 A plain module (no tasks, no flows): the recording tasks call it, and so can any script.
 
-How one file is downloaded (see ``shared/zoom/FACTS.md`` §3):
+How one file is downloaded (see ``docs/zoom-behaviour.md``, "Recording files and downloads"):
 
 * **Already there**: when the target exists with the file's ``file_size`` (or exists at all when
   Zoom gives no size, as for CC and TIMELINE entries), nothing is requested: status ``skipped``.
@@ -30,7 +30,7 @@ How one file is downloaded (see ``shared/zoom/FACTS.md`` §3):
   check above downloads it again (Linux file systems -- ext4, XFS, btrfs -- record a file's size
   only once its bytes are on disk). Turn it on, or call :func:`make_durable`, before deleting the
   recording in Zoom: the archive flows do so before they move anything to Zoom's trash. Forcing
-  every file to disk as it lands makes the disk the limit (2 GB took 2.5-4.5 s here).
+  every file to disk as it lands makes the disk the limit.
 
 Destinations: a local folder (``str`` or ``Path``) or a Prefect ``WritableFileSystem`` block.
 ``LocalFileSystem`` is used as a local folder (its ``basepath``). ``RemoteFileSystem`` (any fsspec

@@ -13,7 +13,6 @@ from openapi_schema_validator import OAS30Validator
 
 _SPEC_CANDIDATES = [
     Path(os.environ.get("ZOOM_OPENAPI_SPEC", "")),
-    Path(__file__).resolve().parents[2] / "shared" / "zoom" / "zoom-meeting-api.openapi.json",
     Path(__file__).resolve().parent / "data" / "zoom-meeting-api.openapi.json",
 ]
 
@@ -24,7 +23,10 @@ def spec() -> dict[str, Any]:
         if candidate.is_file():
             loaded: dict[str, Any] = json.loads(candidate.read_text())
             return loaded
-    raise FileNotFoundError("Zoom's OpenAPI spec: set ZOOM_OPENAPI_SPEC or keep ../shared/zoom/")
+    raise FileNotFoundError(
+        "Zoom's OpenAPI spec: keep tests/data/zoom-meeting-api.openapi.json "
+        "or set ZOOM_OPENAPI_SPEC to a copy of it"
+    )
 
 
 def response_schema(method: str, path_template: str, status: int) -> dict[str, Any] | None:

@@ -3,9 +3,8 @@
 httpcore asks the socket for at most 64 KiB per read. A download thread then releases and takes
 back the GIL (and polls the socket) once per 64 KiB; with several files downloading at once the
 threads spend much of their time handing the GIL to each other. Reading up to 256 KiB per call
-(what an asyncio transport reads) makes a quarter of those calls: 20 files of 100 MB at
-concurrency 8 took 1.7-1.9 s instead of 2.0-2.6 s on the emulator here, and 1 MB files are as
-fast as before. Larger reads cost more than they save for small files (each read allocates its
+(what an asyncio transport reads) makes a quarter of those calls, which speeds up several large
+downloads at once and leaves small files as fast as before (``benchmarks/`` measures it). Larger reads cost more than they save for small files (each read allocates its
 full size). Over TLS a read returns one TLS record (16 KiB) at most, whatever is asked.
 """
 

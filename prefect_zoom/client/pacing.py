@@ -1,7 +1,7 @@
 """Client-side pacing: send API requests no faster than Zoom's per-second limit for their label.
 
-Zoom limits requests per **account** and endpoint label (``shared/zoom/FACTS.md`` §2), e.g. 20
-Medium requests a second on Pro. A client that only reacts to ``429`` lets every concurrent caller
+Zoom limits requests per **account** and endpoint label (``docs/zoom-behaviour.md``, "Rate
+limits"), e.g. 20 Medium requests a second on Pro. A client that only reacts to ``429`` lets every concurrent caller
 run into the limit once a second; pacing spaces the requests so they fit under it instead.
 
 A :class:`Pacer` is shared by every client of the process that talks to the same API address,

@@ -1,6 +1,6 @@
 """Zoom's OAuth surface: the authorize pages, the token endpoint and token revocation.
 
-Mounted at ``/oauth``. It follows ``shared/zoom/FACTS.md`` section 1:
+Mounted at ``/oauth``. It follows ``docs/zoom-behaviour.md``, "OAuth":
 
 * ``GET /oauth/authorize`` -> sign-in page -> ``POST /oauth/signin`` -> consent page (or the
   pre-approval dead end) -> ``POST /oauth/consent`` -> 302 to the redirect URI with ``code`` or

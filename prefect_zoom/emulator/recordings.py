@@ -1,6 +1,6 @@
 """Emulator routes: cloud recordings (list, get, trash, delete, recover), mounted under ``/v2``.
 
-Behaviour worth knowing (see ``shared/zoom/FACTS.md``):
+Behaviour worth knowing (see ``docs/zoom-behaviour.md``, "Recording files and downloads"):
 
 * Lists take ``from``/``to`` as ``yyyy-mm-dd`` (UTC, both days included; a full
   ``yyyy-MM-ddTHH:mm:ssZ`` counts as its UTC day, as Zoom tolerates it). Absent, ``from`` is

@@ -345,7 +345,7 @@ async def archive_recordings(
     outcome: dict[str, DownloadResult | str] = {}
     failure: BaseException | None = None
     # quote(): hand the big collections over as they are; Prefect would otherwise walk every
-    # file and meeting in them looking for futures (0.1-0.2 s for 500 files).
+    # file and meeting in them looking for futures, which grows with the number of files.
     state = archive_files(
         credentials_block,
         quote(to_download),

@@ -1,9 +1,10 @@
 """Cloud recording tasks: list, get, download, trash or delete, and recover.
 
-Zoom's rules these tasks follow (``shared/zoom/FACTS.md`` §3): lists take at most one month at a
-time (longer ranges are split), every page is followed, meeting UUIDs are always URL-encoded and
-encoded twice when they start with ``/`` or hold ``//``, and downloads stream to disk with resume,
-verification and atomic landing (:mod:`prefect_zoom.downloads`).
+Zoom's rules these tasks follow (``docs/zoom-behaviour.md``, "Endpoints" and "Pagination"):
+lists take at most one month at a time (longer ranges are split), every page is followed, meeting
+UUIDs are always URL-encoded and encoded twice when they start with ``/`` or hold ``//``, and
+downloads stream to disk with resume, verification and atomic landing
+(:mod:`prefect_zoom.downloads`).
 """
 
 from __future__ import annotations
