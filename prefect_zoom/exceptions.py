@@ -300,7 +300,7 @@ class AuthorizationError(SignInError):
 
 
 class ConnectionLockTimeout(ZoomError, TimeoutError):
-    """Waited ``ACQUIRE_TIMEOUT_SECONDS`` for a connection's lock; the message says what blocked."""
+    """Waited ``auth.locks.ACQUIRE_TIMEOUT_SECONDS`` for a connection's lock; says what blocked."""
 
     def __init__(self, key: str, waited: float, blocking: str) -> None:
         super().__init__(
@@ -349,7 +349,10 @@ class BadSignatureError(WebhookVerificationError):
 
 
 class WebhookRejectedError(ZoomError):
-    """A delivery that must not be processed: answers ``status`` with ``reason``."""
+    """A webhook delivery the receiver refuses with HTTP ``status`` and ``reason``.
+
+    Also importable as ``prefect_zoom.webhooks.receiver.Rejected``, its old name.
+    """
 
     def __init__(self, status: int, reason: str, message: str) -> None:
         super().__init__(message)
