@@ -4,9 +4,12 @@ from prefect_zoom._version import __version__
 from prefect_zoom.blocks import ZoomOAuthCredentials, ZoomServerToServerCredentials
 from prefect_zoom.client import AsyncZoomClient, ZoomClient, ZoomForeignHostError
 from prefect_zoom.exceptions import (
+    ConnectionLockTimeout,
     ZoomAPIError,
     ZoomAuthError,
     ZoomAuthorizeAgainError,
+    ZoomDownloadError,
+    ZoomError,
     ZoomInputError,
     ZoomMissingScopesError,
     ZoomNotFoundError,
@@ -18,10 +21,13 @@ from prefect_zoom.exceptions import (
 
 __all__ = [
     "AsyncZoomClient",
+    "ConnectionLockTimeout",
     "ZoomAPIError",
     "ZoomAuthError",
     "ZoomAuthorizeAgainError",
     "ZoomClient",
+    "ZoomDownloadError",
+    "ZoomError",
     "ZoomForeignHostError",
     "ZoomInputError",
     "ZoomMissingScopesError",

@@ -11,9 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 
-
-class MissingDeploySettingError(RuntimeError):
-    """A variable that ``deployments/prefect.yaml`` needs is not set (or not usable)."""
+from prefect_zoom.exceptions import MissingDeploySettingError
 
 
 def require_environment(

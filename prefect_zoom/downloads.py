@@ -65,7 +65,12 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Literal, TypeAlias
 import httpx
 from pydantic import BaseModel
 
-from prefect_zoom.exceptions import ZoomAPIError, ZoomInputError, ZoomServerError
+from prefect_zoom.exceptions import (
+    UnsafePartialError,
+    ZoomDownloadError,
+    ZoomInputError,
+    ZoomServerError,
+)
 from prefect_zoom.models.recordings import CONTENT_TYPES, RecordingFile
 
 if TYPE_CHECKING:
@@ -107,16 +112,6 @@ class DownloadResult(BaseModel):
     status: DownloadStatus
 
 
-class ZoomDownloadError(ZoomAPIError):
-    """A download answered something that is not the file (HTML, wrong type or size)."""
-
-    default_hint = (
-        "Zoom did not send the recording. An HTML answer usually means the token may not "
-        "download it or the download link expired: list the recordings again and retry; "
-        "check the connection's recording scopes."
-    )
-
-
 @dataclass(frozen=True)
 class DownloadJob:
     """One file to download, and where under the destination it goes (a relative POSIX path)."""
@@ -134,10 +129,6 @@ class _Retryable(Exception):
 def partial_path(target: Path) -> Path:
     """Where a download lands before it is complete: ``.<name>.partial`` next to the target."""
     return target.with_name(f".{target.name}.partial")
-
-
-class UnsafePartialError(ZoomInputError):
-    """Something that is not a plain file of this user sits where a partial download goes."""
 
 
 def _own_plain_file(info: os.stat_result) -> bool:

@@ -1,33 +1,70 @@
-"""Errors raised by prefect-zoom: what Zoom said, its tracking id, and what to do about it.
+"""Every error prefect-zoom raises: one tree rooted at :class:`ZoomError`.
 
-Every error names the HTTP status, Zoom's error code and message, the ``x-zm-trackingid`` and a
-hint. None of them ever carries an access token, a refresh token or a client secret.
+Each error says what went wrong and what to do; none ever carries an access token, a refresh
+token or a client secret. Input errors are also ``ValueError`` and the lock timeout is also a
+``TimeoutError``, so code that caught those keeps catching. The function that maps a failed Zoom
+answer to one of these live beside the client, in :mod:`prefect_zoom.client.errors`.
+
+The tree::
+
+    ZoomError
+    ├── ZoomInputError (ValueError)        bad input, caught before any request
+    │   ├── ZoomForeignHostError           a download_url that is not Zoom's
+    │   └── UnsafePartialError             something odd where a partial download goes
+    ├── ZoomAPIError                       Zoom answered with an error (or was unreachable)
+    │   ├── ZoomAuthError                  credentials refused
+    │   │   ├── ZoomAuthorizeAgainError    the grant is gone: reconnect
+    │   │   └── ZoomPreapprovalRequiredError
+    │   ├── ZoomMissingScopesError
+    │   ├── ZoomRateLimitError
+    │   ├── ZoomNotFoundError
+    │   ├── ZoomValidationError
+    │   ├── ZoomServerError
+    │   └── ZoomDownloadError              a download answered something that is not the file
+    ├── SignInError                        the browser sign-in gave no tokens
+    │   ├── ConsentDeclinedError
+    │   ├── StateMismatchError
+    │   ├── SignInTimeoutError
+    │   └── AuthorizationError
+    ├── ConnectionLockTimeout (TimeoutError)
+    ├── WebhookVerificationError (ValueError)
+    │   ├── MissingHeaderError
+    │   ├── InvalidTimestampError
+    │   ├── StaleTimestampError
+    │   ├── FutureTimestampError
+    │   └── BadSignatureError
+    ├── WebhookRejectedError               a delivery the receiver answers with an HTTP error
+    ├── SpoolError                         the webhook spool cannot be read or written
+    │   ├── SpoolFullError
+    │   └── SpoolInUseError
+    ├── EventRefused                       Prefect refused an event; retrying cannot help
+    ├── PrefectAPIError                    the Prefect API failed; retrying may help
+    ├── AllRowsFailedError (RuntimeError)  every row of schedule_meetings failed
+    └── MissingDeploySettingError (RuntimeError)
 """
 
 from __future__ import annotations
 
-import json
-import re
-from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
 
-if TYPE_CHECKING:
-    import httpx
-
-    from prefect_zoom.catalog import Operation
-
-AUTHORIZE_AGAIN_CODES = frozenset({4733, 4734, 4735, 4737, 4741})
-PREAPPROVAL_CODES = frozenset({4738})
-BAD_CLIENT_CODES = frozenset({4702, 4704, 4706, 4709, 4717})
 MISSING_SCOPES_CODE = 4711
-VALIDATION_CODE = 300
+MAX_SHOWN_CHARS = 200
+"""The longest piece of callback text (Zoom's ``error_description``) put in a message."""
 
-_SCOPES_RE = re.compile(r"does not contain scopes\s*:\s*\[([^\]]*)\]", re.IGNORECASE)
-_PREAPPROVAL_RE = re.compile(r"pre-?approv", re.IGNORECASE)
+PREAPPROVAL_ADVICE = (
+    "the Zoom account requires an admin to pre-approve this app: ask an account admin to "
+    "pre-approve it in the Zoom App Marketplace (Manage → Permissions), then run the command again"
+)
 
 
-class ZoomInputError(ValueError):
+class ZoomError(Exception):
+    """The root of every error prefect-zoom raises."""
+
+
+class ZoomInputError(ZoomError, ValueError):
     """Bad input caught before any request: names the field and how to fix it."""
 
     def __init__(self, field: str, problem: str, fix: str) -> None:
@@ -40,7 +77,7 @@ class ZoomInputError(ValueError):
         return (type(self), (self.field, self.problem, self.fix))
 
 
-class ZoomAPIError(Exception):
+class ZoomAPIError(ZoomError):
     """Zoom answered with an error (or could not be reached)."""
 
     default_hint = "See Zoom's message above; quote the tracking id if you contact Zoom support."
@@ -170,120 +207,247 @@ class ZoomServerError(ZoomAPIError):
     default_hint = "Zoom had a problem; try again later (https://status.zoom.us)."
 
 
-def parse_retry_after(value: str | None, now: datetime | None = None) -> datetime | None:
-    """When a ``Retry-After`` points: an ISO-8601 date-time (Zoom), seconds, or an HTTP date."""
-    if not value:
-        return None
-    value = value.strip()
-    now = now or datetime.now(UTC)
-    try:
-        return now + timedelta(seconds=float(value))
-    except ValueError:
-        pass
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        try:
-            moment = parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+class ZoomDownloadError(ZoomAPIError):
+    """A download answered something that is not the file (HTML, wrong type or size)."""
+
+    default_hint = (
+        "Zoom did not send the recording. An HTML answer usually means the token may not "
+        "download it or the download link expired: list the recordings again and retry; "
+        "check the connection's recording scopes."
+    )
 
 
-def parse_missing_scopes(message: str) -> list[str]:
-    """The scopes in Zoom's ``does not contain scopes:[a, b].`` message."""
-    match = _SCOPES_RE.search(message or "")
-    if not match:
-        return []
-    return [scope.strip() for scope in match.group(1).split(",") if scope.strip()]
+class ZoomForeignHostError(ZoomInputError):
+    """An absolute URL (a ``download_url``) is not Zoom's: nothing was sent to it.
 
+    ``trusted_domains`` are the domains whose subdomains may receive the token over https.
+    """
 
-def _body(response: httpx.Response) -> dict[str, Any]:
-    try:
-        data = json.loads(response.content or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def _int(value: object) -> int | None:
-    try:
-        return int(str(value))
-    except (TypeError, ValueError):
-        return None
-
-
-def error_from_response(
-    response: httpx.Response,
-    operation: Operation | None = None,
-    reconnect_command: str | None = None,
-) -> ZoomAPIError:
-    """The error that matches a failed Zoom answer (REST ``{code, message}`` or OAuth)."""
-    body = _body(response)
-    status = response.status_code
-    code = _int(body.get("code"))
-    oauth_error = str(body.get("error") or "")
-    message = str(
-        body.get("message") or body.get("reason") or body.get("error_description") or ""
-    ) or (response.reason_phrase or f"HTTP {status}")
-    if oauth_error and oauth_error not in message:
-        message = f"{message} ({oauth_error})"
-    request = response.request if _has_request(response) else None
-    common: dict[str, Any] = {
-        "status": status,
-        "code": code,
-        "tracking_id": response.headers.get("x-zm-trackingid"),
-        "method": request.method if request else None,
-        "path": request.url.path if request else None,
-    }
-    reconnect = f" Run `{reconnect_command}`." if reconnect_command else ""
-
-    if code in PREAPPROVAL_CODES or (status in (400, 401, 403) and _PREAPPROVAL_RE.search(message)):
-        return ZoomPreapprovalRequiredError(message, **common)
-    if oauth_error == "invalid_grant" or code in AUTHORIZE_AGAIN_CODES:
-        hint = "The Zoom connection is no longer authorized; authorize the app again." + reconnect
-        return ZoomAuthorizeAgainError(message, hint=hint, **common)
-    if code == MISSING_SCOPES_CODE or _SCOPES_RE.search(message):
-        return ZoomMissingScopesError(
-            message,
-            missing_scopes=parse_missing_scopes(message),
-            scopes_to_add=list(operation.scopes_to_add()) if operation else None,
-            reconnect_command=reconnect_command,
-            **common,
+    def __init__(self, host: str, api_origin: str, trusted_domains: Sequence[str]) -> None:
+        self.host = host
+        self.api_origin = api_origin
+        self.trusted_domains = tuple(trusted_domains)
+        super().__init__(
+            "download_url",
+            f"refused to send the connection's token to {host}: it goes only to the API's "
+            f"origin {api_origin} and over https to {', '.join(trusted_domains)} and their "
+            "subdomains; nothing was sent",
+            "Download the file from the download_url Zoom lists for it "
+            "(GET /meetings/{meetingUUID}/recordings); a URL from another source (an unsigned "
+            "webhook, an edited file list) is not trusted",
         )
-    if status == 429:
-        headers = response.headers
-        return ZoomRateLimitError(
-            message,
-            limit_type=headers.get("x-ratelimit-type"),
-            reset_at=parse_retry_after(headers.get("retry-after")),
-            category=headers.get("x-ratelimit-category"),
-            **common,
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.host, self.api_origin, self.trusted_domains))
+
+
+class UnsafePartialError(ZoomInputError):
+    """Something that is not a plain file of this user sits where a partial download goes."""
+
+
+# ---- sign-in, locks ----------------------------------------------------------------------------
+class SignInError(ZoomError):
+    """The sign-in did not produce tokens; the message says why and what to do."""
+
+
+class ConsentDeclinedError(SignInError):
+    """The user pressed Decline on Zoom's consent page (``error=access_denied``)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Zoom access was not granted: consent was declined in the browser; run the command "
+            "again and choose Allow."
         )
-    if status == 401 or code in BAD_CLIENT_CODES or oauth_error in ("invalid_client",):
-        auth_hint = ZoomAuthError.default_hint + reconnect if reconnect_command else None
-        return ZoomAuthError(message, hint=auth_hint, **common)
-    if status == 404:
-        return ZoomNotFoundError(message, **common)
-    if code == VALIDATION_CODE:
-        return ZoomValidationError(message, errors=list(body.get("errors") or []), **common)
-    if status >= 500:
-        return ZoomServerError(message, **common)
-    return ZoomAPIError(message, **common)
 
 
-def _has_request(response: httpx.Response) -> bool:
-    try:
-        response.request  # noqa: B018 - raises when the response was built without one
-    except RuntimeError:
-        return False
-    return True
+class StateMismatchError(SignInError):
+    """The callback's ``state`` is not the one this sign-in sent (possible forgery)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The browser came back with a different sign-in state than this command started, "
+            "so the answer was rejected (it may belong to an older or a forged sign-in). Run the "
+            "command again and finish the sign-in in the tab it opens."
+        )
+
+
+class SignInTimeoutError(SignInError):
+    """Nothing came back to the loopback redirect in time."""
+
+    def __init__(self, timeout: float, redirect_uri: str) -> None:
+        self.timeout = timeout
+        super().__init__(
+            f"No answer from Zoom reached {redirect_uri} within {timeout:g} s. Likely causes:\n"
+            f"  1. {PREAPPROVAL_ADVICE};\n"
+            "  2. the sign-in was not finished in the browser (sign in, then choose Allow): run "
+            "the command again, or pass a longer --timeout;\n"
+            "  3. Zoom showed an error page instead of coming back: the app's redirect URL in "
+            f"the Marketplace must be {_portless(redirect_uri)} (Zoom ignores the port of a "
+            "loopback address)."
+        )
+
+
+class AuthorizationError(SignInError):
+    """Zoom sent the browser back with an OAuth error other than a declined consent."""
+
+    def __init__(self, error: str, description: str | None) -> None:
+        self.error = shown_text(error)
+        detail = f": {shown_text(description)}" if description else ""
+        super().__init__(
+            f"Zoom refused the authorization ({self.error}{detail}). Check the app's client id and "
+            "redirect URL in the Zoom App Marketplace, then run the command again."
+        )
+
+
+class ConnectionLockTimeout(ZoomError, TimeoutError):
+    """Waited ``auth.locks.ACQUIRE_TIMEOUT_SECONDS`` for a connection's lock; says what blocked."""
+
+    def __init__(self, key: str, waited: float, blocking: str) -> None:
+        super().__init__(
+            f"Gave up after {waited:.0f} s waiting for the lock of Zoom connection {key!r}: "
+            f"{blocking}."
+        )
+        self.key = key
+        self.blocking = blocking
+
+
+# ---- webhooks ----------------------------------------------------------------------------------
+class WebhookVerificationError(ZoomError, ValueError):
+    """A webhook request is not provably from Zoom. ``reason`` is a short machine-readable tag."""
+
+    reason = "invalid"
+
+
+class MissingHeaderError(WebhookVerificationError):
+    """``x-zm-signature`` or ``x-zm-request-timestamp`` is absent or empty."""
+
+    reason = "missing_header"
+
+
+class InvalidTimestampError(WebhookVerificationError):
+    """``x-zm-request-timestamp`` is not a whole number of seconds."""
+
+    reason = "invalid_timestamp"
+
+
+class StaleTimestampError(WebhookVerificationError):
+    """The timestamp is older than the tolerance: a late or replayed request."""
+
+    reason = "stale_timestamp"
+
+
+class FutureTimestampError(WebhookVerificationError):
+    """The timestamp is further in the future than the tolerance."""
+
+    reason = "future_timestamp"
+
+
+class BadSignatureError(WebhookVerificationError):
+    """``x-zm-signature`` does not match the body, timestamp and secret token."""
+
+    reason = "bad_signature"
+
+
+class WebhookRejectedError(ZoomError):
+    """A webhook delivery the receiver refuses with HTTP ``status`` and ``reason``.
+
+    Also importable as ``prefect_zoom.webhooks.receiver.Rejected``, its old name.
+    """
+
+    def __init__(self, status: int, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.reason = reason
+        self.message = message
+
+
+class SpoolError(ZoomError):
+    """The spool could not be read or written (the receiver answers 503 so that Zoom retries)."""
+
+
+class SpoolFullError(SpoolError):
+    """The spool already holds ``max_pending`` deliveries that Prefect has not accepted yet."""
+
+
+class SpoolInUseError(SpoolError):
+    """Another receiver holds this spool."""
+
+
+class EventRefused(ZoomError):
+    """Prefect refused the event for a reason a retry cannot fix (e.g. HTTP 422)."""
+
+
+class PrefectAPIError(ZoomError):
+    """The Prefect API answered with an error worth retrying (5xx, 408, 429)."""
+
+
+# ---- flows and deployments ---------------------------------------------------------------------
+class AllRowsFailedError(ZoomError, RuntimeError):
+    """Every row of a ``schedule_meetings`` run failed."""
+
+
+class MissingDeploySettingError(ZoomError, RuntimeError):
+    """A variable that ``deployments/prefect.yaml`` needs is not set (or not usable)."""
+
+
+# ---- message helpers ---------------------------------------------------------------------------
+def shown_text(text: str | None) -> str:
+    """Callback text made safe to show: no control characters (terminal escapes), one line,
+    at most ``MAX_SHOWN_CHARS`` characters. (Pages also HTML-escape it.)"""
+    cleaned = " ".join("".join(c if c.isprintable() else " " for c in text or "").split())
+    if len(cleaned) > MAX_SHOWN_CHARS:
+        return cleaned[: MAX_SHOWN_CHARS - 1] + "…"
+    return cleaned
+
+
+def _portless(uri: str) -> str:
+    parts = urlsplit(uri)
+    return f"{parts.scheme}://{parts.hostname}{parts.path}"
+
+
+_MOVED_TO_CLIENT = frozenset({"error_from_response", "parse_missing_scopes", "parse_retry_after"})
+
+
+def __getattr__(name: str) -> Any:
+    """``error_from_response`` and the parsers moved to :mod:`prefect_zoom.client.errors`."""
+    if name in _MOVED_TO_CLIENT:
+        from prefect_zoom.client import errors
+
+        return getattr(errors, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [
+    "MAX_SHOWN_CHARS",
+    "MISSING_SCOPES_CODE",
+    "PREAPPROVAL_ADVICE",
+    "AllRowsFailedError",
+    "AuthorizationError",
+    "BadSignatureError",
+    "ConnectionLockTimeout",
+    "ConsentDeclinedError",
+    "EventRefused",
+    "FutureTimestampError",
+    "InvalidTimestampError",
+    "MissingDeploySettingError",
+    "MissingHeaderError",
+    "PrefectAPIError",
+    "SignInError",
+    "SignInTimeoutError",
+    "SpoolError",
+    "SpoolFullError",
+    "SpoolInUseError",
+    "StaleTimestampError",
+    "StateMismatchError",
+    "UnsafePartialError",
+    "WebhookRejectedError",
+    "WebhookVerificationError",
     "ZoomAPIError",
     "ZoomAuthError",
     "ZoomAuthorizeAgainError",
+    "ZoomDownloadError",
+    "ZoomError",
+    "ZoomForeignHostError",
     "ZoomInputError",
     "ZoomMissingScopesError",
     "ZoomNotFoundError",
@@ -291,7 +455,5 @@ __all__ = [
     "ZoomRateLimitError",
     "ZoomServerError",
     "ZoomValidationError",
-    "error_from_response",
-    "parse_missing_scopes",
-    "parse_retry_after",
+    "shown_text",
 ]

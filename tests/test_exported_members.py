@@ -13,10 +13,13 @@ import pytest
 EXPORTED = {
     "prefect_zoom": {
         "AsyncZoomClient",
+        "ConnectionLockTimeout",
         "ZoomAPIError",
         "ZoomAuthError",
         "ZoomAuthorizeAgainError",
         "ZoomClient",
+        "ZoomDownloadError",
+        "ZoomError",
         "ZoomForeignHostError",
         "ZoomInputError",
         "ZoomMissingScopesError",

@@ -30,88 +30,25 @@ with warnings.catch_warnings():
 
 from prefect_zoom.auth.endpoint import TokenEndpoint
 from prefect_zoom.auth.tokens import TokenSet
+from prefect_zoom.exceptions import (
+    MAX_SHOWN_CHARS,
+    PREAPPROVAL_ADVICE,
+    AuthorizationError,
+    ConsentDeclinedError,
+    SignInError,
+    SignInTimeoutError,
+    StateMismatchError,
+    shown_text,
+)
 
-MAX_SHOWN_CHARS = 200
-"""The longest piece of callback text (Zoom's ``error_description``) put in a message."""
 DEFAULT_TIMEOUT = 300.0
 """Seconds to wait for the browser to come back to the loopback redirect."""
 LOOPBACK_HOST = "127.0.0.1"
 CALLBACK_PATH = "/callback"
-PREAPPROVAL_ADVICE = (
-    "the Zoom account requires an admin to pre-approve this app: ask an account admin to "
-    "pre-approve it in the Zoom App Marketplace (Manage → Permissions), then run the command again"
-)
-
-
-class SignInError(Exception):
-    """The sign-in did not produce tokens; the message says why and what to do."""
-
-
-class ConsentDeclinedError(SignInError):
-    """The user pressed Decline on Zoom's consent page (``error=access_denied``)."""
-
-    def __init__(self) -> None:
-        super().__init__(
-            "Zoom access was not granted: consent was declined in the browser; run the command "
-            "again and choose Allow."
-        )
-
-
-class StateMismatchError(SignInError):
-    """The callback's ``state`` is not the one this sign-in sent (possible forgery)."""
-
-    def __init__(self) -> None:
-        super().__init__(
-            "The browser came back with a different sign-in state than this command started, "
-            "so the answer was rejected (it may belong to an older or a forged sign-in). Run the "
-            "command again and finish the sign-in in the tab it opens."
-        )
-
-
-class SignInTimeoutError(SignInError):
-    """Nothing came back to the loopback redirect in time."""
-
-    def __init__(self, timeout: float, redirect_uri: str) -> None:
-        self.timeout = timeout
-        super().__init__(
-            f"No answer from Zoom reached {redirect_uri} within {timeout:g} s. Likely causes:\n"
-            f"  1. {PREAPPROVAL_ADVICE};\n"
-            "  2. the sign-in was not finished in the browser (sign in, then choose Allow): run "
-            "the command again, or pass a longer --timeout;\n"
-            "  3. Zoom showed an error page instead of coming back: the app's redirect URL in "
-            f"the Marketplace must be {_portless(redirect_uri)} (Zoom ignores the port of a "
-            "loopback address)."
-        )
-
-
-class AuthorizationError(SignInError):
-    """Zoom sent the browser back with an OAuth error other than a declined consent."""
-
-    def __init__(self, error: str, description: str | None) -> None:
-        self.error = shown_text(error)
-        detail = f": {shown_text(description)}" if description else ""
-        super().__init__(
-            f"Zoom refused the authorization ({self.error}{detail}). Check the app's client id and "
-            "redirect URL in the Zoom App Marketplace, then run the command again."
-        )
-
-
-def shown_text(text: str | None) -> str:
-    """Callback text made safe to show: no control characters (terminal escapes), one line,
-    at most ``MAX_SHOWN_CHARS`` characters. (Pages also HTML-escape it.)"""
-    cleaned = " ".join("".join(c if c.isprintable() else " " for c in text or "").split())
-    if len(cleaned) > MAX_SHOWN_CHARS:
-        return cleaned[: MAX_SHOWN_CHARS - 1] + "…"
-    return cleaned
 
 
 def _same_state(got: str | None, sent: str) -> bool:
     return got is not None and secrets.compare_digest(got.encode(), sent.encode())
-
-
-def _portless(uri: str) -> str:
-    parts = urlsplit(uri)
-    return f"{parts.scheme}://{parts.hostname}{parts.path}"
 
 
 @dataclass(frozen=True)
@@ -360,6 +297,7 @@ class AuthorizationCodeFlow:
 
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "MAX_SHOWN_CHARS",
     "PREAPPROVAL_ADVICE",
     "AuthorizationCodeFlow",
     "AuthorizationError",

@@ -26,7 +26,8 @@ with warnings.catch_warnings():
 from prefect_zoom._tls import shared_ssl_context
 from prefect_zoom._version import __version__
 from prefect_zoom.auth.tokens import TokenSet, utcnow
-from prefect_zoom.exceptions import ZoomServerError, error_from_response
+from prefect_zoom.client.errors import error_from_response
+from prefect_zoom.exceptions import ZoomServerError
 
 logger = logging.getLogger(__name__)
 

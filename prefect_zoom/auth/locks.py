@@ -50,6 +50,8 @@ import anyio.to_thread
 import filelock
 import httpx
 
+from prefect_zoom.exceptions import ConnectionLockTimeout
+
 if TYPE_CHECKING:
     from prefect.client.orchestration import SyncPrefectClient
 
@@ -77,18 +79,6 @@ _loop_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyn
     weakref.WeakKeyDictionary()
 )
 _ensured_limits: set[tuple[str, str]] = set()
-
-
-class ConnectionLockTimeout(TimeoutError):
-    """Waited ``ACQUIRE_TIMEOUT_SECONDS`` for a connection's lock; the message says what blocked."""
-
-    def __init__(self, key: str, waited: float, blocking: str) -> None:
-        super().__init__(
-            f"Gave up after {waited:.0f} s waiting for the lock of Zoom connection {key!r}: "
-            f"{blocking}."
-        )
-        self.key = key
-        self.blocking = blocking
 
 
 def safe_key(key: str) -> str:

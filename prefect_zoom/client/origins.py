@@ -18,7 +18,7 @@ import ipaddress
 
 import httpx
 
-from prefect_zoom.exceptions import ZoomInputError
+from prefect_zoom.exceptions import ZoomForeignHostError
 
 ZOOM_DOMAINS = ("zoom.us", "zoomgov.com", "zoom.com.cn")
 """Zoom's domains: these and their subdomains may receive the token over https."""
@@ -62,26 +62,6 @@ def token_may_go_to(url: httpx.URL, api_base_url: httpx.URL) -> bool:
     return url.scheme == "https" and is_zoom_host(host_of(url))
 
 
-class ZoomForeignHostError(ZoomInputError):
-    """An absolute URL (a ``download_url``) is not Zoom's: nothing was sent to it."""
-
-    def __init__(self, host: str, api_origin: str) -> None:
-        self.host = host
-        self.api_origin = api_origin
-        super().__init__(
-            "download_url",
-            f"refused to send the connection's token to {host}: it goes only to the API's "
-            f"origin {api_origin} and over https to {', '.join(ZOOM_DOMAINS)} and their "
-            "subdomains; nothing was sent",
-            "Download the file from the download_url Zoom lists for it "
-            "(GET /meetings/{meetingUUID}/recordings); a URL from another source (an unsigned "
-            "webhook, an edited file list) is not trusted",
-        )
-
-    def __reduce__(self) -> tuple[type[ZoomForeignHostError], tuple[str, str]]:
-        return (type(self), (self.host, self.api_origin))
-
-
 def check_token_destination(url: httpx.URL, api_base_url: httpx.URL) -> None:
     """Raise :class:`ZoomForeignHostError` unless the token may go to ``url``."""
     if token_may_go_to(url, api_base_url):
@@ -92,7 +72,7 @@ def check_token_destination(url: httpx.URL, api_base_url: httpx.URL) -> None:
         where = f"{where} ({url.scheme}://)"
     elif url.scheme == "http" and is_zoom_host(host_of(url)):
         where = f"{where} over plain http"
-    raise ZoomForeignHostError(where, api_origin)
+    raise ZoomForeignHostError(where, api_origin, ZOOM_DOMAINS)
 
 
 __all__ = [

@@ -25,14 +25,13 @@ from typing import Literal
 import httpx
 
 from prefect_zoom.catalog import OPERATIONS, Operation
+from prefect_zoom.client.errors import error_from_response, parse_retry_after
 from prefect_zoom.client.pacing import RatePlan, plan_from_env
 from prefect_zoom.exceptions import (
     ZoomAPIError,
     ZoomAuthError,
     ZoomMissingScopesError,
     ZoomServerError,
-    error_from_response,
-    parse_retry_after,
 )
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "PATCH"})

@@ -25,7 +25,7 @@ from prefect.futures import PrefectFuture
 from prefect.variables import Variable
 from pydantic import BaseModel
 
-from prefect_zoom.exceptions import ZoomInputError, ZoomRateLimitError
+from prefect_zoom.exceptions import AllRowsFailedError, ZoomInputError, ZoomRateLimitError
 from prefect_zoom.flows._support import describe_error, publish_table, without_passcode
 from prefect_zoom.models import InviteLink, Meeting, Recurrence, ScheduledMeeting, parse_input
 from prefect_zoom.tasks._rerun import key_in
@@ -105,10 +105,6 @@ class RowResult(BaseModel):
     occurrences: int | None = 0
     invite_links: int = 0
     error: str | None = None
-
-
-class AllRowsFailedError(RuntimeError):
-    """Every row of a ``schedule_meetings`` run failed."""
 
 
 @dataclass

@@ -26,6 +26,7 @@ from typing import Any
 
 import httpx
 
+from prefect_zoom.exceptions import EventRefused, PrefectAPIError
 from prefect_zoom.webhooks.spool import Spool, SpooledEvent, SpoolError
 
 logger = logging.getLogger("prefect_zoom.webhooks")
@@ -38,14 +39,6 @@ otherwise (:class:`EventRefused` when retrying cannot help)."""
 RETRY_INITIAL_SECONDS = 0.5
 RETRY_MAX_SECONDS = 30.0
 RETRYABLE_STATUSES = frozenset({408, 425, 429})
-
-
-class EventRefused(Exception):
-    """Prefect refused the event for a reason a retry cannot fix (e.g. HTTP 422)."""
-
-
-class PrefectAPIError(Exception):
-    """The Prefect API answered with an error worth retrying (5xx, 408, 429)."""
 
 
 def event_to_json(event: dict[str, Any]) -> str:

@@ -81,6 +81,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
+from prefect_zoom.exceptions import WebhookRejectedError as Rejected
 from prefect_zoom.webhooks.delivery import Deliverer, Emit, PrefectEventSender, event_to_json
 from prefect_zoom.webhooks.signature import (
     DEFAULT_TOLERANCE_SECONDS,
@@ -119,16 +120,6 @@ MAX_LABEL_CHARS = 256
 _EVENT_NAME = re.compile(r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)+$")
 _PWD_PARAM = re.compile(r"([?&])pwd=[^&#]*&?")
 _ID_NAMESPACE = uuid.UUID("5b0c6a1e-5f3e-4d0b-9a55-7a6f6d7a6f6d")
-
-
-class Rejected(Exception):
-    """A delivery that must not be processed: answers ``status`` with ``reason``."""
-
-    def __init__(self, status: int, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.reason = reason
-        self.message = message
 
 
 # ---- parsing -----------------------------------------------------------------------------------

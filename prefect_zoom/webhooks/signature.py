@@ -16,47 +16,20 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+from prefect_zoom.exceptions import (
+    BadSignatureError,
+    FutureTimestampError,
+    InvalidTimestampError,
+    MissingHeaderError,
+    StaleTimestampError,
+    WebhookVerificationError,
+)
+
 SIGNATURE_HEADER = "x-zm-signature"
 TIMESTAMP_HEADER = "x-zm-request-timestamp"
 SIGNATURE_VERSION = "v0"
 DEFAULT_TOLERANCE_SECONDS = 300
 _MAX_TIMESTAMP_DIGITS = 12  # seconds until the year 33658: anything longer is not a timestamp
-
-
-class WebhookVerificationError(ValueError):
-    """A webhook request is not provably from Zoom. ``reason`` is a short machine-readable tag."""
-
-    reason = "invalid"
-
-
-class MissingHeaderError(WebhookVerificationError):
-    """``x-zm-signature`` or ``x-zm-request-timestamp`` is absent or empty."""
-
-    reason = "missing_header"
-
-
-class InvalidTimestampError(WebhookVerificationError):
-    """``x-zm-request-timestamp`` is not a whole number of seconds."""
-
-    reason = "invalid_timestamp"
-
-
-class StaleTimestampError(WebhookVerificationError):
-    """The timestamp is older than the tolerance: a late or replayed request."""
-
-    reason = "stale_timestamp"
-
-
-class FutureTimestampError(WebhookVerificationError):
-    """The timestamp is further in the future than the tolerance."""
-
-    reason = "future_timestamp"
-
-
-class BadSignatureError(WebhookVerificationError):
-    """``x-zm-signature`` does not match the body, timestamp and secret token."""
-
-    reason = "bad_signature"
 
 
 def _secret_bytes(secret: str | bytes) -> bytes:

@@ -24,6 +24,8 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
+from prefect_zoom.exceptions import SpoolError, SpoolFullError, SpoolInUseError
+
 DEFAULT_BUSY_TIMEOUT = 2.0
 DEFAULT_KEEP_DONE = 10_000
 MAX_ERROR_CHARS = 500
@@ -45,18 +47,6 @@ CREATE TABLE IF NOT EXISTS delivery_keys (
 );
 CREATE INDEX IF NOT EXISTS delivery_keys_by_seq ON delivery_keys (seq);
 """
-
-
-class SpoolError(Exception):
-    """The spool could not be read or written (the receiver answers 503 so that Zoom retries)."""
-
-
-class SpoolFullError(SpoolError):
-    """The spool already holds ``max_pending`` deliveries that Prefect has not accepted yet."""
-
-
-class SpoolInUseError(SpoolError):
-    """Another receiver holds this spool."""
 
 
 @dataclass(frozen=True)
