@@ -41,7 +41,7 @@ pytestmark = pytest.mark.slow
 
 PREFECT_ZOOM = Path(sys.executable).with_name("prefect-zoom")
 DEPLOYMENT = "archive-on-recording-completed"
-FLOW = "zoom-archive-meeting-recordings"
+FLOW = "Zoom: archive meeting recordings"
 
 
 @pytest.mark.skipif(
