@@ -13,6 +13,7 @@ from types import ModuleType
 
 import pytest
 from prefect import Flow, Task
+from prefect.client.schemas.schedules import CronSchedule
 from prefect.utilities.slugify import slugify
 from typer.testing import CliRunner
 
@@ -78,7 +79,10 @@ def test_flow_slug_is_zoom_style_and_the_name_fits_a_deployment_address(where: s
 def test_serve_schedules_in_utc_by_default_and_says_so() -> None:
     assert DEFAULT_TIMEZONE == "UTC"
     deployments = build_deployments("zoom-main")
-    timezones = {schedule.schedule.timezone for d in deployments for schedule in d.schedules}
+    schedules = [entry.schedule for d in deployments for entry in d.schedules or []]
+    assert len(schedules) == len(deployments) == 3
+    assert all(isinstance(schedule, CronSchedule) for schedule in schedules)
+    timezones = {schedule.timezone for schedule in schedules if isinstance(schedule, CronSchedule)}
     assert timezones == {"UTC"}
     result = CliRunner().invoke(app, ["serve", "--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
