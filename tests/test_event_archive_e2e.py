@@ -17,6 +17,7 @@ import sys
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -41,7 +42,7 @@ pytestmark = pytest.mark.slow
 
 PREFECT_ZOOM = Path(sys.executable).with_name("prefect-zoom")
 DEPLOYMENT = "archive-on-recording-completed"
-FLOW = "zoom-archive-meeting-recordings"
+FLOW = "Zoom: archive meeting recordings"
 
 
 @pytest.mark.skipif(
@@ -81,6 +82,9 @@ def test_a_recording_completed_webhook_archives_the_recording(tmp_path: Path) ->
 
         deployments = deploy_project(api, env, emulator, block, logs["cli"])
         (deployment,) = [d for d in deployments if d["name"] == DEPLOYMENT]
+        # its address "<flow name>/<deployment name>", colon and spaces included, finds it
+        by_address = httpx.get(f"{api}/deployments/name/{quote(FLOW)}/{DEPLOYMENT}", timeout=10)
+        assert by_address.status_code == 200 and by_address.json()["id"] == deployment["id"]
         assert deployment["parameters"]["credentials_block"] == block
         assert deployment["parameters"]["destination"] == str(archive)
         automations = httpx.post(f"{api}/automations/filter", json={}, timeout=10).json()

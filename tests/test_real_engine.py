@@ -77,7 +77,7 @@ def test_deploy_all_and_a_process_worker_archive_the_recordings(tmp_path: Path) 
         assert by_name["nightly-archive"]["parameters"]["destination"] == str(archive)
 
         output = run(
-            [prefect, "deployment", "run", "zoom-archive-recordings/nightly-archive"],
+            [prefect, "deployment", "run", "Zoom: archive recordings/nightly-archive"],
             env,
             cli_log,
         )

@@ -87,15 +87,15 @@ def test_build_deployments_with_the_defaults() -> None:
     deployments = build_deployments("zoom-main")
     assert [d.name for d in deployments] == NAMES
     assert [d.flow_name for d in deployments] == [
-        "zoom-archive-recordings",
+        "Zoom: archive recordings",
         "Zoom: upcoming meetings report",
         "Zoom: users report",
     ]
     crons = [(cron_of(d).cron, cron_of(d).timezone) for d in deployments]
     assert crons == [
-        ("30 2 * * *", "Europe/Berlin"),
-        ("0 7 * * 1", "Europe/Berlin"),
-        ("0 7 * * 1", "Europe/Berlin"),
+        ("30 2 * * *", "UTC"),
+        ("0 7 * * 1", "UTC"),
+        ("0 7 * * 1", "UTC"),
     ]
     archive_dir = Path(DEFAULT_ARCHIVE_DIR).resolve()
     archive, meetings, users = deployments
@@ -230,7 +230,7 @@ def test_serve_refuses_to_take_over_a_deployment_on_a_work_pool(
     assert result.exit_code == 1, result.output
     said = " ".join(result.output.split())
     assert (
-        f"'zoom-archive-recordings/nightly-archive' (work pool '{deployed_archive.work_pool_name}')"
+        f"'Zoom: archive recordings/nightly-archive' (work pool '{deployed_archive.work_pool_name}')"
         in said
     )
     assert "--name-suffix" in said

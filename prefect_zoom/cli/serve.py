@@ -25,7 +25,8 @@ from prefect_zoom.cli.connect import _fail as fail  # the CLI's one way to end w
 if TYPE_CHECKING:
     from prefect.deployments.runner import RunnerDeployment
 
-DEFAULT_TIMEZONE = "Europe/Berlin"
+DEFAULT_TIMEZONE = "UTC"
+"""Schedules run in UTC unless ``--timezone`` says otherwise (as in ``deployments/prefect.yaml``)."""
 DEFAULT_ARCHIVE_CRON = "30 2 * * *"
 DEFAULT_REPORTS_CRON = "0 7 * * 1"
 DEFAULT_ARCHIVE_DIR = "./zoom-archive"
@@ -176,7 +177,11 @@ def serve_command(
         ),
     ] = Path(DEFAULT_ARCHIVE_DIR),
     timezone: Annotated[
-        str, typer.Option("--timezone", help="Time zone of the schedules.")
+        str,
+        typer.Option(
+            "--timezone",
+            help="IANA time zone the crons are read in (e.g. Europe/Berlin); UTC unless given.",
+        ),
     ] = DEFAULT_TIMEZONE,
     archive_cron: Annotated[
         str, typer.Option("--archive-cron", help="When the archive runs (cron).")

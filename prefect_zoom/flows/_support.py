@@ -83,7 +83,7 @@ def without_passcode(url: str | None) -> str | None:
     return urlunsplit(parts._replace(query=urlencode(kept)))
 
 
-@task(name="Write CSV file", cache_policy=NONE)
+@task(name="Zoom: write CSV file", cache_policy=NONE)
 def write_csv(path: str, columns: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> str:
     """Write rows to a CSV file atomically (a temporary file, then a rename); return its path.
 

@@ -135,7 +135,7 @@ def _day(meeting: RecordingMeeting) -> date:
     return as_utc(start).date()
 
 
-@flow(name="zoom-archive-meeting-recordings", log_prints=False)
+@flow(name="Zoom: archive meeting recordings", log_prints=False)
 async def archive_meeting_recordings(
     credentials_block: str,
     recording: dict[str, Any] | None = None,

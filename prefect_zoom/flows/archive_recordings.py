@@ -283,7 +283,7 @@ async def _publish(report: ArchiveReport) -> None:
     )
 
 
-@flow(name="zoom-archive-recordings", log_prints=False)
+@flow(name="Zoom: archive recordings", log_prints=False)
 async def archive_recordings(
     credentials_block: str,
     from_date: date | None = None,

@@ -119,7 +119,7 @@ def _recording_path(recording_id: str | None) -> str:
 
 
 # ---- tasks -------------------------------------------------------------------------------------
-@zoom_task("list_user_recordings", name="List Zoom recordings", tags=("recordings",))
+@zoom_task("list_user_recordings", name="Zoom: list recordings", tags=("recordings",))
 def list_recordings(
     credentials: CredentialsLike,
     user_id: str | None = "me",
@@ -167,7 +167,7 @@ def list_recordings(
     return list(seen.values())
 
 
-@zoom_task("get_meeting_recordings", name="Get Zoom meeting recordings", tags=("recordings",))
+@zoom_task("get_meeting_recordings", name="Zoom: get meeting recordings", tags=("recordings",))
 def get_meeting_recordings(credentials: CredentialsLike, meeting_id: int | str) -> RecordingMeeting:
     """The recording files of a meeting instance (UUID) or of a meeting number's latest instance."""
     segment = encode_meeting_id(meeting_id)
@@ -180,7 +180,7 @@ def get_meeting_recordings(credentials: CredentialsLike, meeting_id: int | str) 
     return recording
 
 
-@zoom_task("download_recording_file", name="Download a Zoom recording file", tags=("recordings",))
+@zoom_task("download_recording_file", name="Zoom: download recording file", tags=("recordings",))
 def download_recording_file(
     credentials: CredentialsLike,
     recording_file: RecordingFile | dict[str, Any],
@@ -225,7 +225,7 @@ def meeting_jobs(
 
 
 @zoom_task(
-    "download_recording_file", name="Download a Zoom meeting's recordings", tags=("recordings",)
+    "download_recording_file", name="Zoom: download meeting recordings", tags=("recordings",)
 )
 def download_meeting_recordings(
     credentials: CredentialsLike,
@@ -260,7 +260,7 @@ def download_meeting_recordings(
     return results
 
 
-@zoom_task("delete_meeting_recordings", name="Delete Zoom recordings", tags=("recordings",))
+@zoom_task("delete_meeting_recordings", name="Zoom: delete recordings", tags=("recordings",))
 def delete_recordings(
     credentials: CredentialsLike,
     meeting_id_or_uuid: int | str,
@@ -288,7 +288,7 @@ def delete_recordings(
     get_run_logger().info("Recordings of meeting %s (%s): %s", meeting_id_or_uuid, what, action)
 
 
-@zoom_task("recover_meeting_recordings", name="Recover Zoom recordings", tags=("recordings",))
+@zoom_task("recover_meeting_recordings", name="Zoom: recover recordings", tags=("recordings",))
 def recover_recordings(
     credentials: CredentialsLike,
     meeting_uuid: int | str,
