@@ -419,12 +419,23 @@ class TokenManager(ABC):
         return _shielded(lambda: self._renew_locked(rejected))
 
     def _renew_locked(self, rejected: str | None) -> str:
-        attempts = _Attempts(self)
+        started = time.monotonic()
+        refused: TokenSet | None = None
+        refusal: ZoomAPIError | None = None
         while True:
             try:
-                return self._renew_once(rejected, attempts.refused)
+                return self._renew_once(rejected, refused)
+            except _StillRefused:
+                assert refusal is not None
+                if time.monotonic() - started > REFUSED_GRACE_SECONDS:
+                    raise refusal from None
+            except ZoomAPIError as exc:
+                if refused is not None or (refused := self._refused(exc)) is None:
+                    raise
+                refusal, started = exc, time.monotonic()
             except Exception as exc:
-                attempts.failed(exc)
+                if not self._keep_trying(started, exc):
+                    raise
             time.sleep(RETRY_PAUSE_SECONDS)
 
     def _renew_once(self, rejected: str | None, refused: TokenSet | None) -> str:
@@ -473,13 +484,24 @@ class TokenManager(ABC):
         return await asyncio.shield(work)
 
     async def _arenew_locked(self, rejected: str | None) -> str:
-        attempts = _Attempts(self)
+        started = time.monotonic()
+        refused: TokenSet | None = None
+        refusal: ZoomAPIError | None = None
         while True:
             try:
                 async with aconnection_lock(self._store.lock_key) as lease:
-                    return await self._arenew_under(lease, rejected, attempts.refused)
+                    return await self._arenew_under(lease, rejected, refused)
+            except _StillRefused:
+                assert refusal is not None
+                if time.monotonic() - started > REFUSED_GRACE_SECONDS:
+                    raise refusal from None
+            except ZoomAPIError as exc:
+                if refused is not None or (refused := self._refused(exc)) is None:
+                    raise
+                refusal, started = exc, time.monotonic()
             except Exception as exc:
-                attempts.failed(exc)
+                if not self._keep_trying(started, exc):
+                    raise
             await asyncio.sleep(RETRY_PAUSE_SECONDS)
 
     async def _arenew_under(
@@ -515,32 +537,6 @@ class TokenManager(ABC):
             else:
                 self._saved(tokens)
                 return
-
-
-class _Attempts:
-    """Whether a failed try under the lock is tried again (no I/O; both renewal loops use it)."""
-
-    def __init__(self, manager: TokenManager) -> None:
-        self._manager = manager
-        self._started = time.monotonic()
-        self._refusal: ZoomAPIError | None = None
-        self.refused: TokenSet | None = None
-        """The token set whose refresh Zoom refused: never refreshed with again."""
-
-    def failed(self, error: Exception) -> None:
-        """Return to try again (after a pause); raise to give up."""
-        if isinstance(error, _StillRefused):
-            assert self._refusal is not None
-            if time.monotonic() - self._started > REFUSED_GRACE_SECONDS:
-                raise self._refusal from None
-            return
-        if isinstance(error, ZoomAPIError):
-            if self.refused is not None or (refused := self._manager._refused(error)) is None:
-                raise error
-            self.refused, self._refusal, self._started = refused, error, time.monotonic()
-            return
-        if not self._manager._keep_trying(self._started, error):
-            raise error
 
 
 class MemoryTokenStore:
