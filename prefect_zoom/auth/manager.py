@@ -36,10 +36,9 @@ from prefect_zoom.auth.locks import (
     Lease,
     aconnection_lock,
     connection_lock,
-    prefect_api_url,
 )
 from prefect_zoom.auth.tokens import TokenSet
-from prefect_zoom.exceptions import ZoomAPIError, ZoomAuthorizeAgainError
+from prefect_zoom.exceptions import ZoomAPIError
 
 logger = logging.getLogger(__name__)
 
@@ -48,10 +47,6 @@ SAVE_PATIENCE_SECONDS = 30.0
 SAVE_BACKOFF_MIN_SECONDS = 0.1
 SAVE_BACKOFF_MAX_SECONDS = 2.0
 RETRY_PAUSE_SECONDS = 0.2
-REFUSED_GRACE_SECONDS = 20.0
-"""After Zoom refuses the block's refresh token (``invalid_grant``), how long to keep reloading
-the block for newer tokens before giving up: another machine may have renewed just as the Prefect
-API went away, and saves them as soon as it takes the lock again (with a Prefect API only)."""
 """Between two tries to take the lock again after a failure under it."""
 FOLLOW_TIMEOUT_SECONDS = 300.0
 T = TypeVar("T")
@@ -69,10 +64,6 @@ def reconcile(
     best = recovery.newest(stored, recovered, unsaved)
     behind = best is not None and (stored is None or best.issued_at > stored.issued_at)
     return best, behind
-
-
-class _StillRefused(Exception):
-    """The block still holds only the token set whose refresh Zoom refused: wait for a newer one."""
 
 
 def save_delays(patience: float) -> Callable[[int, float], float | None]:
@@ -365,37 +356,6 @@ class TokenManager(ABC):
             time.monotonic() - started < SAVE_PATIENCE_SECONDS
         )
 
-    def _refused(self, error: ZoomAPIError) -> TokenSet | None:
-        """The token set whose refresh Zoom just refused, when a newer one may still come.
-
-        With a Prefect API, another machine can hold a refresh it could not save (it renewed just
-        as the API went away; its recovery store is its own): Zoom refuses the block's rotated-out
-        refresh token until that machine saves. So a refused refresh waits for the block to move
-        on (``REFUSED_GRACE_SECONDS``) instead of failing at once.
-        """
-        tokens = self._tokens
-        if (
-            isinstance(error, ZoomAuthorizeAgainError)
-            and tokens is not None
-            and tokens.refresh_token is not None
-            and self._store.recovery_key is not None
-            and prefect_api_url() is not None
-        ):
-            logger.warning(
-                "Zoom refused the stored refresh token of %s; waiting up to %.0f s for a newer "
-                "one another machine may still save",
-                self._store.lock_key,
-                REFUSED_GRACE_SECONDS,
-            )
-            return tokens
-        return None
-
-    def _check_not_refused(self, refused: TokenSet | None) -> None:
-        """Never refresh again with a token set Zoom refused (only with a newer one)."""
-        tokens = self._tokens
-        if refused is not None and tokens is not None and tokens.issued_at <= refused.issued_at:
-            raise _StillRefused
-
     def _try_load(self) -> TokenSet | None:
         try:
             return self._store.load_tokens()
@@ -420,32 +380,21 @@ class TokenManager(ABC):
 
     def _renew_locked(self, rejected: str | None) -> str:
         started = time.monotonic()
-        refused: TokenSet | None = None
-        refusal: ZoomAPIError | None = None
         while True:
             try:
-                return self._renew_once(rejected, refused)
-            except _StillRefused:
-                assert refusal is not None
-                if time.monotonic() - started > REFUSED_GRACE_SECONDS:
-                    raise refusal from None
-            except ZoomAPIError as exc:
-                if refused is not None or (refused := self._refused(exc)) is None:
-                    raise
-                refusal, started = exc, time.monotonic()
+                return self._renew_once(rejected)
             except Exception as exc:
-                if not self._keep_trying(started, exc):
+                if isinstance(exc, ZoomAPIError) or not self._keep_trying(started, exc):
                     raise
             time.sleep(RETRY_PAUSE_SECONDS)
 
-    def _renew_once(self, rejected: str | None, refused: TokenSet | None) -> str:
+    def _renew_once(self, rejected: str | None) -> str:
         with connection_lock(self._store.lock_key) as lease:
             if self._absorb(self._store.load_tokens()):
                 self._save(lease)
             if (token := self._adoptable(rejected)) is not None:
                 logger.debug("Adopted the stored Zoom token of %s", self._store.lock_key)
                 return token
-            self._check_not_refused(refused)
             self._check_lease(lease)
             fresh = self._renew(self._tokens)
             self._keep(fresh)
@@ -485,34 +434,21 @@ class TokenManager(ABC):
 
     async def _arenew_locked(self, rejected: str | None) -> str:
         started = time.monotonic()
-        refused: TokenSet | None = None
-        refusal: ZoomAPIError | None = None
         while True:
             try:
                 async with aconnection_lock(self._store.lock_key) as lease:
-                    return await self._arenew_under(lease, rejected, refused)
-            except _StillRefused:
-                assert refusal is not None
-                if time.monotonic() - started > REFUSED_GRACE_SECONDS:
-                    raise refusal from None
-            except ZoomAPIError as exc:
-                if refused is not None or (refused := self._refused(exc)) is None:
-                    raise
-                refusal, started = exc, time.monotonic()
+                    return await self._arenew_under(lease, rejected)
             except Exception as exc:
-                if not self._keep_trying(started, exc):
+                if isinstance(exc, ZoomAPIError) or not self._keep_trying(started, exc):
                     raise
             await asyncio.sleep(RETRY_PAUSE_SECONDS)
 
-    async def _arenew_under(
-        self, lease: Lease, rejected: str | None, refused: TokenSet | None
-    ) -> str:
+    async def _arenew_under(self, lease: Lease, rejected: str | None) -> str:
         if self._absorb(await self._store.aload_tokens()):
             await self._asave(lease)
         if (token := self._adoptable(rejected)) is not None:
             logger.debug("Adopted the stored Zoom token of %s", self._store.lock_key)
             return token
-        self._check_not_refused(refused)
         self._check_lease(lease)
         fresh = await self._arenew(self._tokens)
         self._keep(fresh)
