@@ -116,3 +116,20 @@ def s2s_credentials(emulator: ZoomEmulator) -> ZoomServerToServerCredentials:
         api_base_url=emulator.api_url,
         oauth_base_url=emulator.oauth_url,
     )
+
+
+def connect_s2s_args(emulator: ZoomEmulator, block: str) -> list[str]:
+    """``prefect-zoom connect s2s`` arguments for the emulator's app (the secret comes apart)."""
+    config = emulator.config
+    return [
+        "connect",
+        "s2s",
+        "--block",
+        block,
+        "--account-id",
+        config.account_id,
+        "--client-id",
+        config.s2s_client_id,
+        "--base-url",
+        emulator.base_url,
+    ]

@@ -22,6 +22,7 @@ from urllib.parse import urljoin
 
 import httpx
 import pytest
+from connection_helpers import connect_s2s_args
 from prefect.settings import PREFECT_API_URL
 from typer.testing import CliRunner
 
@@ -87,22 +88,8 @@ def invoke(args: Sequence[str], secret: str | None = None) -> tuple[int, str]:
 
 
 def connect_s2s(emulator: ZoomEmulator, block: str, *extra: str) -> tuple[int, str]:
-    config = emulator.config
     return invoke(
-        [
-            "connect",
-            "s2s",
-            "--block",
-            block,
-            "--account-id",
-            config.account_id,
-            "--client-id",
-            config.s2s_client_id,
-            "--base-url",
-            emulator.base_url,
-            *extra,
-        ],
-        secret=config.s2s_client_secret,
+        [*connect_s2s_args(emulator, block), *extra], secret=emulator.config.s2s_client_secret
     )
 
 

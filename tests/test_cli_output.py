@@ -7,6 +7,7 @@ import subprocess
 import sys
 import uuid
 
+from connection_helpers import connect_s2s_args
 from prefect.settings import PREFECT_API_URL
 from typer.testing import CliRunner
 
@@ -15,27 +16,11 @@ from prefect_zoom.cli import app
 from prefect_zoom.emulator import ZoomEmulator
 
 
-def s2s_args(emulator: ZoomEmulator, block: str) -> list[str]:
-    config = emulator.config
-    return [
-        "connect",
-        "s2s",
-        "--block",
-        block,
-        "--account-id",
-        config.account_id,
-        "--client-id",
-        config.s2s_client_id,
-        "--base-url",
-        emulator.base_url,
-    ]
-
-
 def test_check_at_80_columns_shows_every_mark_and_scope(zoom_emulator: ZoomEmulator) -> None:
     zoom_emulator.state.apps[zoom_emulator.config.s2s_client_id].scopes = ["meeting:read"]
     block = f"narrow-{uuid.uuid4().hex[:8]}"
     env = {"COLUMNS": "80", "ZOOM_CLIENT_SECRET": zoom_emulator.config.s2s_client_secret}
-    saved = CliRunner().invoke(app, s2s_args(zoom_emulator, block), env=env)
+    saved = CliRunner().invoke(app, connect_s2s_args(zoom_emulator, block), env=env)
     assert saved.exit_code == 0, saved.output
 
     result = CliRunner().invoke(app, ["check", "--block", block], env={"COLUMNS": "80"})
@@ -64,7 +49,7 @@ def test_a_failed_command_ends_with_its_own_message(zoom_emulator: ZoomEmulator)
         "ZOOM_CLIENT_SECRET": zoom_emulator.config.s2s_client_secret,
         "COLUMNS": "200",
     }
-    command = [sys.executable, "-m", "prefect_zoom.cli", *s2s_args(zoom_emulator, block)]
+    command = [sys.executable, "-m", "prefect_zoom.cli", *connect_s2s_args(zoom_emulator, block)]
     first = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
     assert first.returncode == 0, first.stdout + first.stderr
 
