@@ -28,6 +28,15 @@ def prefect_harness() -> Iterator[None]:
         yield
 
 
+@pytest.fixture(autouse=True)
+def healthy_prefect_api() -> None:
+    """Each test starts with no memory of an earlier test's Prefect API failures: a refused
+    refresh waits for another machine's save only after an outage this process saw."""
+    from prefect_zoom.auth import locks
+
+    locks.forget_api_trouble()
+
+
 @pytest.fixture
 def emulator_config() -> EmulatorConfig:
     """Override in a test module to start the emulator differently."""

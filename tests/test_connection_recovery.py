@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from connection_helpers import aload_block, load_block, oauth_credentials
 
-from prefect_zoom import ZoomOAuthCredentials
+from prefect_zoom import ZoomAuthorizeAgainError, ZoomOAuthCredentials
 from prefect_zoom.auth import locks, manager, recovery
 from prefect_zoom.auth.tokens import utcnow
 from prefect_zoom.emulator import ZoomEmulator
@@ -286,3 +286,101 @@ def test_heartbeat_records_have_valid_distinct_names() -> None:
     for name in (upper, lower):
         VariableCreate(name=name, value={})  # a valid Prefect variable name
     assert locks.record_name("Zoom") != locks.record_name("zoom")
+
+
+def renewed_on_another_machine(
+    emulator: ZoomEmulator, monkeypatch: pytest.MonkeyPatch, name: str
+) -> ZoomOAuthCredentials:
+    """Machine A renews while the Prefect API is away: the rotated tokens live only in its
+    memory and its own recovery store, which no other machine sees (so it is removed here)."""
+    machine_a = load_block(ZoomOAuthCredentials, name)
+
+    def prefect_api_down(self: Any, *args: Any, **kwargs: Any) -> None:
+        raise ConnectionError("the Prefect API is down")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(ZoomOAuthCredentials, "save", prefect_api_down)
+        with pytest.raises(ConnectionError), machine_a.get_client() as zoom:
+            zoom.get_json("/users/me", operation="get_user")
+    key = machine_a.token_manager()._store.recovery_key
+    assert key is not None
+    recovery.recovery_file(key).unlink()
+    assert emulator.state.counters["grant refresh_token"] == 1
+    return machine_a
+
+
+def test_a_stale_machine_waits_for_the_tokens_another_machine_still_saves(
+    zoom_emulator: ZoomEmulator, monkeypatch: pytest.MonkeyPatch, quick_saves: None
+) -> None:
+    name = saved_expired_connection(zoom_emulator)
+    machine_a = renewed_on_another_machine(zoom_emulator, monkeypatch, name)
+
+    # machine B loads the stale block: Zoom refuses its refresh token, and B waits ...
+    outcome: dict[str, Any] = {}
+
+    def machine_b() -> None:
+        try:
+            with load_block(ZoomOAuthCredentials, name).get_client() as zoom:
+                outcome["me"] = zoom.get_json("/users/me", operation="get_user")
+        except Exception as exc:
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=machine_b)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while zoom_emulator.state.counters["grant failed"] == 0 and thread.is_alive():
+        assert time.monotonic() < deadline, "machine B never tried its refresh"
+        time.sleep(0.05)
+    assert thread.is_alive(), outcome  # refused, but not failed: it waits for a newer token
+
+    # ... until machine A, its Prefect API back, saves what it renewed: B adopts it
+    machine_a.token_manager().get_token()
+    thread.join(60)
+    assert not thread.is_alive()
+    assert "error" not in outcome, outcome
+    assert outcome["me"]["email"] == zoom_emulator.config.user_email
+    assert zoom_emulator.state.counters["grant failed"] == 1  # B refreshed with the old one once
+    rotated = machine_a.token_manager().tokens
+    assert rotated is not None and rotated.refresh_token is not None
+    assert stored_refresh_token(name) == rotated.refresh_token.get_secret_value()
+
+
+def test_a_refused_refresh_ends_with_authorize_again_when_nothing_newer_comes(
+    zoom_emulator: ZoomEmulator, monkeypatch: pytest.MonkeyPatch, quick_saves: None
+) -> None:
+    monkeypatch.setattr(manager, "REFUSED_GRACE_SECONDS", 1.0)
+    name = saved_expired_connection(zoom_emulator)
+    renewed_on_another_machine(zoom_emulator, monkeypatch, name)
+    with (
+        pytest.raises(ZoomAuthorizeAgainError),
+        load_block(ZoomOAuthCredentials, name).get_client() as zoom,
+    ):
+        zoom.get_json("/users/me", operation="get_user")
+    assert zoom_emulator.state.counters["grant failed"] == 1  # never refreshed twice with it
+
+
+def test_a_refused_refresh_fails_at_once_when_the_prefect_api_never_failed(
+    zoom_emulator: ZoomEmulator, monkeypatch: pytest.MonkeyPatch, quick_saves: None
+) -> None:
+    # a revoked app looks the same to Zoom: without an outage, nothing newer is coming
+    monkeypatch.setattr(manager, "REFUSED_GRACE_SECONDS", 600.0)
+    name = saved_expired_connection(zoom_emulator)
+    renewed_on_another_machine(zoom_emulator, monkeypatch, name)
+    assert locks.api_trouble_within(manager.OUTAGE_MEMORY_SECONDS)  # A's failed save counts
+    locks.forget_api_trouble()  # ... but B is another machine: it saw the API answer all along
+
+    outcome: dict[str, BaseException] = {}
+
+    def machine_b() -> None:
+        try:
+            with load_block(ZoomOAuthCredentials, name).get_client() as zoom:
+                zoom.get_json("/users/me", operation="get_user")
+        except BaseException as exc:
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=machine_b, daemon=True)
+    thread.start()
+    thread.join(120)  # far below the 600 s grace it must not wait
+    assert not thread.is_alive(), "a refusal without an outage waited for newer tokens"
+    assert isinstance(outcome.get("error"), ZoomAuthorizeAgainError), outcome
+    assert zoom_emulator.state.counters["grant failed"] == 1

@@ -79,6 +79,7 @@ _loop_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyn
     weakref.WeakKeyDictionary()
 )
 _ensured_limits: set[tuple[str, str]] = set()
+_api_trouble_at: dict[str, float] = {}  # Prefect API URL -> when it last failed to answer
 
 
 def safe_key(key: str) -> str:
@@ -113,6 +114,25 @@ def prefect_api_url() -> str | None:
 
     url = PREFECT_API_URL.value()
     return str(url) if url else None
+
+
+def note_api_trouble() -> None:
+    """Remember that the configured Prefect API just failed to answer (down, 5xx, a failed save)."""
+    url = prefect_api_url()
+    if url:
+        _api_trouble_at[url] = time.monotonic()
+
+
+def api_trouble_within(seconds: float) -> bool:
+    """Whether this process saw the configured Prefect API fail within the last ``seconds``."""
+    url = prefect_api_url()
+    seen = _api_trouble_at.get(url) if url else None
+    return seen is not None and time.monotonic() - seen <= seconds
+
+
+def forget_api_trouble() -> None:
+    """Forget every Prefect API failure seen so far (tests start from a healthy API)."""
+    _api_trouble_at.clear()
 
 
 def _thread_lock(key: str) -> threading.Lock:
@@ -298,6 +318,7 @@ class _PrefectSlot:
                     self._record["beat"] += 1
                     _write_record(client, self.key, self._record)
                 except Exception as exc:  # the API is away: the lease runs down meanwhile
+                    note_api_trouble()
                     logger.debug("Could not renew the lease of %r: %s", self.key, exc)
                 else:
                     self.lease.renewed()
@@ -352,10 +373,12 @@ def _take_prefect_slot(key: str, url: str) -> _PrefectSlot:
                         next_check = time.monotonic() + CHECK_SECONDS
                         blocking = _deal_with_silence(client, key, watch)
                 elif status is not None and status >= 500:
+                    note_api_trouble()
                     blocking = f"the Prefect API at {url} answers {status}; check the server"
                 else:
                     raise
             except httpx.TransportError as exc:
+                note_api_trouble()
                 _forget_limit(name)  # it may come back with another database
                 blocking = (
                     f"the Prefect API at {url} does not answer ({type(exc).__name__}); start it "

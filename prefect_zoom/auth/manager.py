@@ -35,10 +35,12 @@ from prefect_zoom.auth.locks import (
     ConnectionLockTimeout,
     Lease,
     aconnection_lock,
+    api_trouble_within,
     connection_lock,
+    note_api_trouble,
 )
 from prefect_zoom.auth.tokens import TokenSet
-from prefect_zoom.exceptions import ZoomAPIError
+from prefect_zoom.exceptions import ZoomAPIError, ZoomAuthorizeAgainError
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +50,13 @@ SAVE_BACKOFF_MIN_SECONDS = 0.1
 SAVE_BACKOFF_MAX_SECONDS = 2.0
 RETRY_PAUSE_SECONDS = 0.2
 """Between two tries to take the lock again after a failure under it."""
+REFUSED_GRACE_SECONDS = 20.0
+"""After Zoom refuses the block's refresh token (``invalid_grant``) shortly after a Prefect API
+outage, how long to keep reloading the block for newer tokens before giving up: another machine
+may have renewed just as the API went away, and saves them as soon as it takes the lock again."""
+OUTAGE_MEMORY_SECONDS = 120.0
+"""How recent a Prefect API failure seen by this process must be for a refusal to wait
+``REFUSED_GRACE_SECONDS``; without one, a refused refresh (a revoked app) fails at once."""
 FOLLOW_TIMEOUT_SECONDS = 300.0
 T = TypeVar("T")
 _running: set[asyncio.Future[str]] = set()  # shielded renewals, referenced until they end
@@ -64,6 +73,10 @@ def reconcile(
     best = recovery.newest(stored, recovered, unsaved)
     behind = best is not None and (stored is None or best.issued_at > stored.issued_at)
     return best, behind
+
+
+class _StillRefused(Exception):
+    """The block still holds only the token set whose refresh Zoom refused: wait for a newer one."""
 
 
 def save_delays(patience: float) -> Callable[[int, float], float | None]:
@@ -337,6 +350,7 @@ class TokenManager(ABC):
 
     def _save_failed(self, attempt: int, exc: Exception, giving_up: bool) -> None:
         """Log a failed save of renewed tokens (never the tokens themselves)."""
+        note_api_trouble()
         logger.warning(
             "Could not save the renewed Zoom tokens of %s (attempt %d%s): %s: %s",
             self._store.lock_key,
@@ -352,14 +366,49 @@ class TokenManager(ABC):
         """After a failure under the lock, take it again (within ``SAVE_PATIENCE_SECONDS``) when
         renewed tokens are still unsaved, or the Prefect API went away: wait, don't fail."""
         prefect_away = isinstance(error, (httpx.HTTPError, OSError, PrefectException))
+        if prefect_away:
+            note_api_trouble()
         return (self._unsaved or prefect_away) and (
             time.monotonic() - started < SAVE_PATIENCE_SECONDS
         )
+
+    def _refused(self, error: ZoomAPIError) -> TokenSet | None:
+        """The token set whose refresh Zoom just refused, when a newer one may still come.
+
+        After a Prefect API outage, another machine can hold a refresh it could not save (it
+        renewed just as the API went away; its recovery store is its own): Zoom refuses the
+        block's rotated-out refresh token until that machine saves. So a refusal soon after this
+        process saw the API fail waits for the block to move on (``REFUSED_GRACE_SECONDS``)
+        instead of failing at once; any other refusal (a revoked app) fails at once.
+        """
+        tokens = self._tokens
+        if (
+            isinstance(error, ZoomAuthorizeAgainError)
+            and tokens is not None
+            and tokens.refresh_token is not None
+            and self._store.recovery_key is not None
+            and api_trouble_within(OUTAGE_MEMORY_SECONDS)
+        ):
+            logger.warning(
+                "Zoom refused the stored refresh token of %s; waiting up to %.0f s for a newer "
+                "one another machine may still save",
+                self._store.lock_key,
+                REFUSED_GRACE_SECONDS,
+            )
+            return tokens
+        return None
+
+    def _check_not_refused(self, refused: TokenSet | None) -> None:
+        """Never refresh again with a token set Zoom refused (only with a newer one)."""
+        tokens = self._tokens
+        if refused is not None and tokens is not None and tokens.issued_at <= refused.issued_at:
+            raise _StillRefused
 
     def _try_load(self) -> TokenSet | None:
         try:
             return self._store.load_tokens()
         except Exception as exc:  # the Prefect API is away: the lock waits for it
+            note_api_trouble()
             logger.debug("Could not reload %s: %s", self._store.lock_key, exc)
             return None
 
@@ -367,6 +416,7 @@ class TokenManager(ABC):
         try:
             return await self._store.aload_tokens()
         except Exception as exc:
+            note_api_trouble()
             logger.debug("Could not reload %s: %s", self._store.lock_key, exc)
             return None
 
@@ -380,21 +430,32 @@ class TokenManager(ABC):
 
     def _renew_locked(self, rejected: str | None) -> str:
         started = time.monotonic()
+        refused: TokenSet | None = None
+        refusal: ZoomAPIError | None = None
         while True:
             try:
-                return self._renew_once(rejected)
+                return self._renew_once(rejected, refused)
+            except _StillRefused:
+                assert refusal is not None
+                if time.monotonic() - started > REFUSED_GRACE_SECONDS:
+                    raise refusal from None
+            except ZoomAPIError as exc:
+                if refused is not None or (refused := self._refused(exc)) is None:
+                    raise
+                refusal, started = exc, time.monotonic()
             except Exception as exc:
-                if isinstance(exc, ZoomAPIError) or not self._keep_trying(started, exc):
+                if not self._keep_trying(started, exc):
                     raise
             time.sleep(RETRY_PAUSE_SECONDS)
 
-    def _renew_once(self, rejected: str | None) -> str:
+    def _renew_once(self, rejected: str | None, refused: TokenSet | None) -> str:
         with connection_lock(self._store.lock_key) as lease:
             if self._absorb(self._store.load_tokens()):
                 self._save(lease)
             if (token := self._adoptable(rejected)) is not None:
                 logger.debug("Adopted the stored Zoom token of %s", self._store.lock_key)
                 return token
+            self._check_not_refused(refused)
             self._check_lease(lease)
             fresh = self._renew(self._tokens)
             self._keep(fresh)
@@ -434,21 +495,34 @@ class TokenManager(ABC):
 
     async def _arenew_locked(self, rejected: str | None) -> str:
         started = time.monotonic()
+        refused: TokenSet | None = None
+        refusal: ZoomAPIError | None = None
         while True:
             try:
                 async with aconnection_lock(self._store.lock_key) as lease:
-                    return await self._arenew_under(lease, rejected)
+                    return await self._arenew_under(lease, rejected, refused)
+            except _StillRefused:
+                assert refusal is not None
+                if time.monotonic() - started > REFUSED_GRACE_SECONDS:
+                    raise refusal from None
+            except ZoomAPIError as exc:
+                if refused is not None or (refused := self._refused(exc)) is None:
+                    raise
+                refusal, started = exc, time.monotonic()
             except Exception as exc:
-                if isinstance(exc, ZoomAPIError) or not self._keep_trying(started, exc):
+                if not self._keep_trying(started, exc):
                     raise
             await asyncio.sleep(RETRY_PAUSE_SECONDS)
 
-    async def _arenew_under(self, lease: Lease, rejected: str | None) -> str:
+    async def _arenew_under(
+        self, lease: Lease, rejected: str | None, refused: TokenSet | None
+    ) -> str:
         if self._absorb(await self._store.aload_tokens()):
             await self._asave(lease)
         if (token := self._adoptable(rejected)) is not None:
             logger.debug("Adopted the stored Zoom token of %s", self._store.lock_key)
             return token
+        self._check_not_refused(refused)
         self._check_lease(lease)
         fresh = await self._arenew(self._tokens)
         self._keep(fresh)

@@ -194,7 +194,10 @@ def test_a_prefect_server_outage_never_loses_the_connection(tmp_path: Path) -> N
                 f"{[s['error_samples'] for s in summaries]}\n{tail(logs['server-again'])}"
             )
             assert all(s["last_ok_at"] and s["last_ok_at"] > back_at for s in summaries)
-            assert emulator.state.counters["grant failed"] == 0  # never invalid_grant
+            # A machine that renewed just as the server went down keeps its tokens until it can
+            # save them; the other machine, if it takes the lock first, refreshes once with the
+            # block's rotated-out token, is refused, and waits for the save (never twice).
+            assert emulator.state.counters["grant failed"] <= 1
             # the connection works afterwards, from a new process on the restarted server
             check = start_worker(name, "threads", 1, 1, env)
             workers.append(check)
