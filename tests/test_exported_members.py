@@ -53,6 +53,30 @@ EXPORTED = {
         "schedule_recurring_meeting",
         "update_meeting",
     },
+    "prefect_zoom.transfer": {
+        # one file: the protocol and its options
+        "download_to_path",
+        "TransferOptions",
+        "DEFAULT_RETRY_DELAYS",
+        "DownloadResult",
+        "acceptable_content_type",
+        # local files
+        "CHUNK_SIZE",
+        "partial_path",
+        "make_durable",
+        "staging_root",
+        # destinations
+        "Destination",
+        "download_recording",
+        "check_relative_path",
+        "beside",
+        # many files
+        "download_many",
+        "DownloadJob",
+        # its errors, defined in prefect_zoom.exceptions
+        "ZoomDownloadError",
+        "UnsafePartialError",
+    },
     "prefect_zoom.flows": {
         "ArchiveReport",
         "ConnectionReport",

@@ -499,9 +499,9 @@ def test_a_corrupt_manifest_in_a_remote_store_is_rebuilt_from_its_objects() -> N
 
 
 def test_plan_protects_a_kept_file_only_while_it_is_there(tmp_path: Path) -> None:
-    from prefect_zoom.downloads import DownloadJob
     from prefect_zoom.flows._manifest import Manifest, ManifestEntry
     from prefect_zoom.models.recordings import RecordingFile
+    from prefect_zoom.transfer import DownloadJob
 
     manifest = Manifest.load(tmp_path)
     manifest.add(ManifestEntry.model_validate(manifest_entry("m/a_mp4_f1.mp4", 5)))
