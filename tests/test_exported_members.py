@@ -77,6 +77,30 @@ EXPORTED = {
         "ZoomDownloadError",
         "UnsafePartialError",
     },
+    "prefect_zoom.webhooks": {
+        # the receiver and its settings
+        "create_receiver_app",
+        "WebhookReceiver",
+        "ReceiverSettings",
+        "WEBHOOK_PATH",
+        # the Prefect event and what it leaves out
+        "prefect_event",
+        "SECRET_KEYS",
+        # Zoom's signature
+        "sign",
+        "verify",
+        "url_validation_answer",
+        "WebhookVerificationError",
+        "MissingHeaderError",
+        "InvalidTimestampError",
+        "StaleTimestampError",
+        "FutureTimestampError",
+        "BadSignatureError",
+        # the spool
+        "Spool",
+        "SpoolError",
+        "default_spool_path",
+    },
     "prefect_zoom.flows": {
         "ArchiveReport",
         "ConnectionReport",

@@ -170,8 +170,8 @@ async def archive_meeting_recordings(
     can read flow runs sees it. The token is already in the event itself; it is short-lived
     (24 hours) and only reads this meeting's recordings. The flow never logs it (it travels
     inside a ``StaticToken``, whose repr hides it). To keep it out of Prefect altogether, strip it
-    in the receiver (``strip_keys=SECRET_KEYS | {"download_token"}``) and leave the
-    ``download_token`` parameter out of the trigger: the connection then downloads the files.
+    in the receiver (``ReceiverSettings(strip_keys=SECRET_KEYS | {"download_token"})``) and leave
+    the ``download_token`` parameter out of the trigger: the connection then downloads the files.
 
     An ``async`` flow, like ``archive_recordings`` (``asyncio.run(...)`` it from a script).
     """
