@@ -187,7 +187,7 @@ class Manifest:
                         found[(Path(folder) / name).relative_to(root).as_posix()] = info.st_size
         elif remote is not None:
             fs = remote.filesystem
-            base = fs._strip_protocol(remote.block.basepath).rstrip("/")
+            base = remote.root()
             for path, info in fs.find(base, detail=True).items():
                 if info.get("type", "file") == "file" and path.startswith(f"{base}/"):
                     found[path[len(base) + 1 :]] = int(info.get("size") or 0)

@@ -157,6 +157,15 @@ class FsspecStore(Store):
         """The block's fsspec file system."""
         return self.block.filesystem
 
+    def root(self) -> str:
+        """The basepath as the store's own listings spell it (``memory://x/`` → ``/x``).
+
+        fsspec has no public method for it: this is its ``_strip_protocol``, which every file
+        system implements.
+        """
+        stripped: str = self.filesystem._strip_protocol(self.block.basepath)
+        return stripped.rstrip("/")
+
     def url(self, relative_path: str) -> str:
         """The store's URL of a relative path (``<basepath>/<path>``)."""
         return f"{self.block.basepath.rstrip('/')}/{relative_path}"
