@@ -7,10 +7,17 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from prefect_zoom.emulator import ZoomEmulator
+import pytest
+
+from prefect_zoom.emulator import EmulatorConfig, ZoomEmulator
 from prefect_zoom.models.recordings import RecordingFile
 
 TODAY = datetime.now(UTC).date()
+
+
+def configured(**settings: object) -> pytest.MarkDecorator:
+    """Start this test's emulator with these settings (overrides the ``emulator_config`` fixture)."""
+    return pytest.mark.parametrize("emulator_config", [EmulatorConfig(**settings)], ids=["cfg"])
 
 
 def add_recording(emulator: ZoomEmulator, day: date, **fields: Any) -> dict[str, Any]:

@@ -36,13 +36,6 @@ def emulator_config() -> EmulatorConfig:
 
 
 @pytest.fixture
-def block_name(zoom_emulator: ZoomEmulator) -> str:
-    name = f"zoom-meeting-archive-{uuid.uuid4().hex[:10]}"
-    s2s_credentials(zoom_emulator).save(name, overwrite=True)
-    return name
-
-
-@pytest.fixture
 def event(zoom_emulator: ZoomEmulator) -> dict[str, Any]:
     """The payload of the ``zoom.recording.completed`` Prefect event of a new recording.
 
