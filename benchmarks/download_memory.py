@@ -5,7 +5,7 @@ a separate process (its memory does not count). Each downloader runs in its own 
 imports the same modules, warms up on a small file, records its peak RSS (``ru_maxrss``) as the
 baseline, downloads the big file and records its peak again:
 
-* ``pack``: :func:`prefect_zoom.downloads.download_recording` (what ``download_recording_file``
+* ``pack``: :func:`prefect_zoom.transfer.download_recording` (what ``download_recording_file``
   runs) into a temporary folder: streamed, hashed, fsync-ed, landed atomically;
 * ``httpx``: ``httpx.Client.stream`` with the same token, every byte to ``/dev/null``.
 
@@ -63,7 +63,7 @@ def recording_file(base_url: str, entry: dict[str, Any]) -> Any:
 
 # ---- the two downloaders (each in its own process) ---------------------------------------------
 def _pack_download(base_url: str, entry: dict[str, Any], folder: Path) -> dict[str, Any]:
-    from prefect_zoom.downloads import download_recording
+    from prefect_zoom.transfer import download_recording
 
     with credentials(base_url).get_client() as zoom:
         result = download_recording(zoom, recording_file(base_url, entry), folder, "file.mp4")
@@ -72,7 +72,7 @@ def _pack_download(base_url: str, entry: dict[str, Any], folder: Path) -> dict[s
 
 
 def _httpx_download(base_url: str, entry: dict[str, Any], _folder: Path) -> dict[str, Any]:
-    import prefect_zoom.downloads  # noqa: F401  (the same imports as the pack's worker)
+    import prefect_zoom.transfer  # noqa: F401  (the same imports as the pack's worker)
 
     with credentials(base_url).get_client() as zoom:
         token = zoom.tokens.get_token()

@@ -4,7 +4,7 @@ Run ``python benchmarks/download_throughput.py --files 200 --size 1000000 --conc
 emulator runs in a separate process with ``--files`` recordings of one MP4 each. In this process,
 in the same run:
 
-* ``pack``: :func:`prefect_zoom.downloads.download_many` (what ``download_meeting_recordings``
+* ``pack``: :func:`prefect_zoom.transfer.download_many` (what ``download_meeting_recordings``
   runs): a thread pool of ``concurrency``, each file streamed, checked, hashed (SHA-256) and
   landed atomically;
 * ``asyncio``: ``httpx.AsyncClient`` with a semaphore of ``concurrency``, each file streamed to
@@ -111,8 +111,8 @@ def pack_download(
     base_url: str, entries: list[dict[str, Any]], folder: Path, concurrency: int
 ) -> float:
     """Seconds the pack's ``download_many`` takes for every file."""
-    from prefect_zoom.downloads import DownloadJob, download_many
     from prefect_zoom.models.recordings import RecordingFile
+    from prefect_zoom.transfer import DownloadJob, download_many
 
     jobs = [
         DownloadJob(

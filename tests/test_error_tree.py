@@ -71,8 +71,8 @@ def test_exceptions_module_lists_every_class_it_defines() -> None:
 
 
 OLD_LOCATIONS = [
-    ("prefect_zoom.downloads", "ZoomDownloadError", "ZoomDownloadError"),
-    ("prefect_zoom.downloads", "UnsafePartialError", "UnsafePartialError"),
+    ("prefect_zoom.transfer", "ZoomDownloadError", "ZoomDownloadError"),
+    ("prefect_zoom.transfer", "UnsafePartialError", "UnsafePartialError"),
     ("prefect_zoom.client", "ZoomForeignHostError", "ZoomForeignHostError"),
     ("prefect_zoom.client.origins", "ZoomForeignHostError", "ZoomForeignHostError"),
     ("prefect_zoom.auth", "ConnectionLockTimeout", "ConnectionLockTimeout"),

@@ -53,6 +53,54 @@ EXPORTED = {
         "schedule_recurring_meeting",
         "update_meeting",
     },
+    "prefect_zoom.transfer": {
+        # one file: the protocol and its options
+        "download_to_path",
+        "TransferOptions",
+        "DEFAULT_RETRY_DELAYS",
+        "DownloadResult",
+        "acceptable_content_type",
+        # local files
+        "CHUNK_SIZE",
+        "partial_path",
+        "make_durable",
+        "staging_root",
+        # destinations
+        "Destination",
+        "download_recording",
+        "check_relative_path",
+        "beside",
+        # many files
+        "download_many",
+        "DownloadJob",
+        # its errors, defined in prefect_zoom.exceptions
+        "ZoomDownloadError",
+        "UnsafePartialError",
+    },
+    "prefect_zoom.webhooks": {
+        # the receiver and its settings
+        "create_receiver_app",
+        "WebhookReceiver",
+        "ReceiverSettings",
+        "WEBHOOK_PATH",
+        # the Prefect event and what it leaves out
+        "prefect_event",
+        "SECRET_KEYS",
+        # Zoom's signature
+        "sign",
+        "verify",
+        "url_validation_answer",
+        "WebhookVerificationError",
+        "MissingHeaderError",
+        "InvalidTimestampError",
+        "StaleTimestampError",
+        "FutureTimestampError",
+        "BadSignatureError",
+        # the spool
+        "Spool",
+        "SpoolError",
+        "default_spool_path",
+    },
     "prefect_zoom.flows": {
         "ArchiveReport",
         "ConnectionReport",

@@ -3,31 +3,19 @@
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 import uuid
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import fsspec
-import httpx
 import pytest
 from connection_helpers import s2s_credentials
 from prefect import flow
 from prefect.filesystems import LocalFileSystem, RemoteFileSystem
+from recording_helpers import TODAY, add_recording, expected_sha, sha256_of
 
-from prefect_zoom import downloads
-from prefect_zoom.downloads import (
-    DownloadResult,
-    ZoomDownloadError,
-    acceptable_content_type,
-    check_relative_path,
-    download_recording,
-    download_to_path,
-    partial_path,
-)
-from prefect_zoom.emulator import EmulatorConfig, FaultSettings, ZoomEmulator, content
+from prefect_zoom.emulator import EmulatorConfig, FaultSettings, ZoomEmulator
 from prefect_zoom.exceptions import ZoomInputError, ZoomMissingScopesError, ZoomNotFoundError
 from prefect_zoom.models import RecordingMeeting
 from prefect_zoom.models.recordings import RecordingFile
@@ -40,8 +28,8 @@ from prefect_zoom.tasks import (
     recover_recordings,
 )
 from prefect_zoom.tasks.recordings import encode_meeting_id
+from prefect_zoom.transfer import DownloadResult, ZoomDownloadError, partial_path
 
-TODAY = datetime.now(UTC).date()
 FILE_ROUTE = "GET /rec/files/{file_id}"
 LIST_ROUTE = "GET /v2/users/{userId}/recordings 200"
 
@@ -57,34 +45,6 @@ def block_name(zoom_emulator: ZoomEmulator) -> str:
     name = f"zoom-s2s-rec-{uuid.uuid4().hex[:10]}"
     s2s_credentials(zoom_emulator).save(name, overwrite=True)
     return name
-
-
-def add_recording(emulator: ZoomEmulator, day: date, **fields: Any) -> dict[str, Any]:
-    start = datetime.combine(day, time(15, 0), tzinfo=UTC)
-    body = {"start_time": start.isoformat(), "mp4_bytes": 200_000, **fields}
-    answer: dict[str, Any] = emulator.control("POST", "recordings", json=body)
-    return answer
-
-
-def emulator_mp4(emulator: ZoomEmulator, mp4_bytes: int) -> tuple[str, RecordingFile]:
-    """A new recording of yesterday in the emulator; its MP4's id, and the MP4 as the listing
-    describes it."""
-    mp4 = add_recording(emulator, TODAY - timedelta(days=1), mp4_bytes=mp4_bytes)["files"][0]
-    return mp4["id"], RecordingFile(
-        id=mp4["id"],
-        file_type="MP4",
-        file_extension="MP4",
-        file_size=mp4["file_size"],
-        download_url=f"{emulator.base_url}/rec/download/{mp4['id']}",
-    )
-
-
-def sha256_of(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def expected_sha(emulator: ZoomEmulator, file_id: str) -> str:
-    return str(emulator.control("GET", f"files/{file_id}")["sha256"])
 
 
 def first_mp4(recording: RecordingMeeting) -> RecordingFile:
@@ -400,187 +360,3 @@ def test_trash_then_recover(zoom_emulator: ZoomEmulator, block_name: str) -> Non
     assert created["uuid"] not in seen["after trash"]
     assert seen["trash"] == {created["uuid"]} and seen["trash count"] == {"1"}
     assert created["uuid"] in seen["after recover"]
-
-
-# ---- the downloader on its own -----------------------------------------------------------------
-def test_content_type_rules() -> None:
-    assert acceptable_content_type("MP4", "video/mp4")
-    assert acceptable_content_type("MP4", None)
-    assert not acceptable_content_type("MP4", "text/html; charset=utf-8")
-    assert not acceptable_content_type("TRANSCRIPT", "text/html")
-    assert not acceptable_content_type("MP4", "audio/mp4")
-    assert acceptable_content_type("NEWTYPE", "application/x-new")
-
-
-def test_partial_from_an_earlier_run_is_resumed(
-    zoom_emulator: ZoomEmulator, tmp_path: Path
-) -> None:
-    file_id, file = emulator_mp4(zoom_emulator, 1_500_000)
-    target = tmp_path / "x.mp4"
-    partial_path(target).write_bytes(content.read_bytes(file_id, 0, 1_000_000))
-    with s2s_credentials(zoom_emulator).get_client() as zoom:
-        result = download_to_path(zoom, file, target)
-    assert result.status == "resumed"
-    assert result.sha256 == sha256_of(target) == expected_sha(zoom_emulator, file_id)
-    assert zoom_emulator.state.counters[f"{FILE_ROUTE} 206"] == 1
-    assert zoom_emulator.state.counters["download bytes"] == 500_000
-
-
-def test_spent_retries_keep_the_partial_for_the_next_run(
-    zoom_emulator: ZoomEmulator, tmp_path: Path
-) -> None:
-    file_id, file = emulator_mp4(zoom_emulator, 1_000_000)
-    target = tmp_path / "cut.mp4"
-    faults = zoom_emulator.state.config.faults
-    faults.cut_download_rate = 1.0
-    with s2s_credentials(zoom_emulator).get_client() as zoom:
-        with pytest.raises(httpx.TransportError):
-            download_to_path(zoom, file, target, retry_delays=(0.0,))  # two cuts
-        kept = partial_path(target).stat().st_size
-        assert 500_000 <= kept < 1_000_000 and not target.exists()
-        faults.cut_download_rate = 0.0
-        result = download_to_path(zoom, file, target)
-    assert result.status == "resumed"
-    assert result.sha256 == sha256_of(target) == expected_sha(zoom_emulator, file_id)
-    assert zoom_emulator.state.counters["fault cut download"] == 2
-
-
-def test_durable_download_fsyncs_the_file_and_its_folder(
-    zoom_emulator: ZoomEmulator, tmp_path: Path, fsynced: list[str]
-) -> None:
-    _, file = emulator_mp4(zoom_emulator, 200_000)
-    target = tmp_path / "durable.mp4"
-    with s2s_credentials(zoom_emulator).get_client() as zoom:
-        download_to_path(zoom, file, tmp_path / "plain.mp4")
-        assert fsynced == []
-        download_to_path(zoom, file, target, durable=True)
-    assert fsynced == [str(partial_path(target)), str(tmp_path)]
-
-
-def test_durable_download_of_a_file_already_there_forces_it_to_disk(
-    zoom_emulator: ZoomEmulator, tmp_path: Path, fsynced: list[str]
-) -> None:
-    _, file = emulator_mp4(zoom_emulator, 100_000)
-    target = tmp_path / "landed-earlier.mp4"
-    with s2s_credentials(zoom_emulator).get_client() as zoom:
-        download_to_path(zoom, file, target)  # an earlier, ordinary run
-        assert fsynced == []
-        result = download_to_path(zoom, file, target, durable=True)
-    assert result.status == "skipped"
-    assert fsynced == [str(target), str(tmp_path)]
-
-
-@pytest.mark.parametrize("block_size", [1 << 20, 4096], ids=["1 MiB block", "4 KiB block"])
-def test_block_writer_keeps_order_and_hash_whatever_the_piece_sizes(
-    tmp_path: Path, block_size: int
-) -> None:
-    from prefect_zoom.downloads import DIRECT_PIECE, _BlockWriter
-
-    sizes = [10, 70_000, DIRECT_PIECE, 5, DIRECT_PIECE * 3, 200_000, 1, 1_048_576, 3, 4095, 4097]
-    pieces = [bytes([n % 251]) * size for n, size in enumerate(sizes)]
-    digest = hashlib.sha256()
-    with (tmp_path / "out").open("wb", buffering=0) as out:
-        sink = _BlockWriter(out, digest, block_size)
-        for piece in pieces:
-            sink.write(piece)
-        sink.flush()
-    whole = b"".join(pieces)
-    assert (tmp_path / "out").read_bytes() == whole
-    assert digest.hexdigest() == hashlib.sha256(whole).hexdigest()
-
-
-# ---- private staging, partials and paths --------------------------------------------------------
-def test_a_planted_partial_link_is_never_written_through(
-    zoom_emulator: ZoomEmulator, tmp_path: Path
-) -> None:
-    file_id, file = emulator_mp4(zoom_emulator, 1_500_000)
-    target = tmp_path / "x.mp4"
-    victim = tmp_path / "victim.bin"
-    victim.write_bytes(b"A" * 1_000_000)
-    partial_path(target).symlink_to(victim)
-    with s2s_credentials(zoom_emulator).get_client() as zoom:
-        result = download_to_path(zoom, file, target)
-    assert victim.read_bytes() == b"A" * 1_000_000  # not appended to
-    assert not target.is_symlink()
-    assert result.status == "downloaded"  # started over instead of "resuming" someone's file
-    assert result.sha256 == sha256_of(target) == expected_sha(zoom_emulator, file_id)
-
-
-def test_a_partial_with_another_hard_link_is_not_resumed(
-    zoom_emulator: ZoomEmulator, tmp_path: Path
-) -> None:
-    file_id, file = emulator_mp4(zoom_emulator, 300_000)
-    target = tmp_path / "x.mp4"
-    other = tmp_path / "other.bin"
-    other.write_bytes(b"B" * 100_000)
-    os.link(other, partial_path(target))
-    with s2s_credentials(zoom_emulator).get_client() as zoom:
-        result = download_to_path(zoom, file, target)
-    assert other.read_bytes() == b"B" * 100_000
-    assert result.sha256 == sha256_of(target) == expected_sha(zoom_emulator, file_id)
-
-
-def test_remote_uploads_stage_in_a_private_folder_not_the_old_shared_one(
-    zoom_emulator: ZoomEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    monkeypatch.setattr(downloads, "_staging", None)
-    _, file = emulator_mp4(zoom_emulator, 200_000)
-    block = RemoteFileSystem(basepath=f"memory://zoom-{uuid.uuid4().hex[:8]}")
-    remote = block._resolve_path("in/movie.mp4")
-    # Where the staging used to be (shared, predictable): a "complete" partial planted there.
-    shared = tmp_path / "prefect-zoom-downloads" / hashlib.sha1(remote.encode()).hexdigest()
-    shared.mkdir(parents=True)
-    planted = tmp_path / "attacker.bin"
-    planted.write_bytes(b"X" * 200_000)
-    partial_path(shared / "movie.mp4").symlink_to(planted)
-    with s2s_credentials(zoom_emulator).get_client() as zoom:
-        result = download_recording(zoom, file, block, "in/movie.mp4")
-    uploaded = fsspec.filesystem("memory").cat_file(remote)
-    assert hashlib.sha256(uploaded).hexdigest() == expected_sha(zoom_emulator, file.id or "")
-    assert result.sha256 == expected_sha(zoom_emulator, file.id or "")
-    root = downloads.staging_root()
-    assert root.parent == tmp_path and root.stat().st_mode & 0o777 == 0o700
-    assert root.stat().st_uid == os.getuid()
-
-
-def test_a_staging_folder_someone_else_made_is_not_used(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    monkeypatch.setattr(downloads, "_staging", None)
-    elsewhere = tmp_path / "open"
-    elsewhere.mkdir(mode=0o777)
-    (tmp_path / f"prefect-zoom-downloads-{os.getuid()}").symlink_to(elsewhere)
-    root = downloads.staging_root()
-    assert root.parent == tmp_path and not root.is_symlink() and root != elsewhere
-    assert root.stat().st_mode & 0o777 == 0o700
-    # A folder of this user that others may enter is refused too.
-    monkeypatch.setattr(downloads, "_staging", None)
-    (tmp_path / f"prefect-zoom-downloads-{os.getuid()}").unlink()
-    (tmp_path / f"prefect-zoom-downloads-{os.getuid()}").mkdir()
-    os.chmod(tmp_path / f"prefect-zoom-downloads-{os.getuid()}", 0o755)
-    assert downloads.staging_root().name != f"prefect-zoom-downloads-{os.getuid()}"
-
-
-@pytest.mark.parametrize(
-    "bad",
-    [
-        "C:/Windows/x",
-        "c:\\Windows\\x",
-        "C:x",
-        "\\\\server\\share\\x",
-        "//server/share/x",
-        "/etc/passwd",
-        "a/../../b",
-        "",
-    ],
-)
-def test_check_relative_path_refuses_what_leaves_the_destination(bad: str) -> None:
-    with pytest.raises(ZoomInputError, match="not a relative path inside the destination"):
-        check_relative_path(bad)
-
-
-def test_check_relative_path_keeps_ordinary_paths() -> None:
-    assert check_relative_path("2026-11-30_1_ab/x.mp4") == "2026-11-30_1_ab/x.mp4"
-    assert check_relative_path("a\\b.mp4") == "a/b.mp4"

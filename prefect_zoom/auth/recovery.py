@@ -52,7 +52,7 @@ def record(key: str, tokens: TokenSet) -> None:
     ``fsync`` takes no longer widen the window in which a killed process loses a renewal. A power
     cut before the ``fsync`` ends may leave an unreadable file, which :func:`recovered` ignores.
     """
-    from prefect_zoom.downloads import make_durable
+    from prefect_zoom.transfer.files import make_durable
 
     target = recovery_file(key)
     target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)

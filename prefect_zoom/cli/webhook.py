@@ -87,13 +87,14 @@ def serve_command(
     it to Prefect."""
     import uvicorn
 
-    from prefect_zoom.webhooks.receiver import WEBHOOK_PATH, create_receiver_app
+    from prefect_zoom.webhooks.receiver import WEBHOOK_PATH, ReceiverSettings, create_receiver_app
     from prefect_zoom.webhooks.spool import SpoolError, default_spool_path
 
     secret = resolve_secret(secret_token, secret_block)
     spool_path = spool or default_spool_path(port)
     try:
-        app = create_receiver_app(secret, spool=spool_path, body_timeout=body_timeout)
+        settings = ReceiverSettings(body_timeout=body_timeout)
+        app = create_receiver_app(secret, spool=spool_path, settings=settings)
     except SpoolError as error:
         raise typer.BadParameter(str(error), param_hint="--spool") from None
     console = Console()

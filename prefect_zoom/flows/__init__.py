@@ -1,7 +1,8 @@
 """prefect-zoom flows: ready-made Prefect flows that take the NAME of a saved Zoom connection."""
 
+from prefect_zoom.flows._archive import ArchiveReport
 from prefect_zoom.flows.archive_meeting_recordings import archive_meeting_recordings
-from prefect_zoom.flows.archive_recordings import ArchiveReport, archive_recordings
+from prefect_zoom.flows.archive_recordings import archive_recordings
 from prefect_zoom.flows.check_connection import ConnectionReport, check_connection
 from prefect_zoom.flows.meetings_report import meetings_report
 from prefect_zoom.flows.schedule_meetings import RowResult, schedule_meetings

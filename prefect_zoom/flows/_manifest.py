@@ -14,7 +14,6 @@ warning) and rebuilt from the files in the destination.
 from __future__ import annotations
 
 import contextlib
-import inspect
 import json
 import os
 import stat
@@ -23,22 +22,21 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
-from typing import Any
 
 from filelock import FileLock
-from prefect.filesystems import RemoteFileSystem
 from pydantic import BaseModel, Field, field_validator
 
-from prefect_zoom.downloads import (
+from prefect_zoom.exceptions import ZoomInputError
+from prefect_zoom.models.recordings import RecordingMeeting
+from prefect_zoom.tasks._common import run_logger
+from prefect_zoom.transfer import (
     Destination,
     DownloadJob,
     DownloadResult,
     beside,
     check_relative_path,
 )
-from prefect_zoom.exceptions import ZoomInputError
-from prefect_zoom.models.recordings import RecordingMeeting
-from prefect_zoom.tasks._common import run_logger
+from prefect_zoom.transfer.destinations import FsspecStore, LocalFolder, run_sync, store_for
 
 MANIFEST_NAME = "zoom-archive-manifest.json"
 CORRUPT_SUFFIX = ".corrupt-"
@@ -104,14 +102,6 @@ class ManifestEntry(BaseModel):
         )
 
 
-def _resolve(value: Any) -> Any:
-    if inspect.iscoroutine(value):
-        from prefect.utilities.asyncutils import run_coro_as_sync
-
-        return run_coro_as_sync(value)
-    return value
-
-
 @dataclass
 class ArchivePlan:
     """What a run does with each file: download it, or count it as already archived."""
@@ -132,6 +122,7 @@ class Manifest:
 
     def __init__(self, destination: Destination, entries: dict[str, ManifestEntry]) -> None:
         self.destination = destination
+        self.store = store_for(destination)
         self.entries = entries
         self._seen: tuple[int, int, int] | None = None  # the local file as last read or written
 
@@ -180,11 +171,9 @@ class Manifest:
             if root is not None:
                 os.replace(root / MANIFEST_NAME, root / aside)
             elif remote is not None:
-                remote.filesystem.mv(
-                    remote._resolve_path(MANIFEST_NAME), remote._resolve_path(aside)
-                )
+                remote.filesystem.mv(remote.url(MANIFEST_NAME), remote.url(aside))
             else:
-                _resolve(self.destination.write_path(aside, raw))  # type: ignore[union-attr]
+                run_sync(self.destination.write_path(aside, raw))  # type: ignore[union-attr]
 
     def _scan(self) -> list[ManifestEntry]:
         """Entries for the files the destination holds (hidden files and old manifests left out)."""
@@ -198,7 +187,7 @@ class Manifest:
                         found[(Path(folder) / name).relative_to(root).as_posix()] = info.st_size
         elif remote is not None:
             fs = remote.filesystem
-            base = fs._strip_protocol(remote.basepath).rstrip("/")
+            base = remote.root()
             for path, info in fs.find(base, detail=True).items():
                 if info.get("type", "file") == "file" and path.startswith(f"{base}/"):
                     found[path[len(base) + 1 :]] = int(info.get("size") or 0)
@@ -247,7 +236,7 @@ class Manifest:
         if remote is None:
             return True
         try:
-            info = remote.filesystem.info(remote._resolve_path(entry.path))
+            info = remote.filesystem.info(remote.url(entry.path))
         except (FileNotFoundError, OSError, ValueError):
             return False
         return info.get("type", "file") == "file" and info.get("size") == entry.size
@@ -280,17 +269,11 @@ class Manifest:
         return None if root is None else root / path
 
     def _local_root(self) -> Path | None:
-        if isinstance(self.destination, (str, os.PathLike)):
-            return Path(self.destination).expanduser()
-        from prefect.filesystems import LocalFileSystem
+        return self.store.root if isinstance(self.store, LocalFolder) else None
 
-        if isinstance(self.destination, LocalFileSystem):
-            return Path(self.destination._resolve_path("."))
-        return None
-
-    def _remote_block(self) -> RemoteFileSystem | None:
-        """The destination when it is a ``RemoteFileSystem`` (an fsspec store); else ``None``."""
-        return self.destination if isinstance(self.destination, RemoteFileSystem) else None
+    def _remote_block(self) -> FsspecStore | None:
+        """The destination's adapter when it is a ``RemoteFileSystem`` (an fsspec store)."""
+        return self.store if isinstance(self.store, FsspecStore) else None
 
     def add(self, entry: ManifestEntry) -> None:
         self.entries[entry.path] = entry
@@ -324,7 +307,7 @@ class Manifest:
             path = Path(destination).expanduser() / MANIFEST_NAME
             return path.read_bytes() if path.exists() else None
         try:
-            data: bytes = _resolve(destination.read_path(MANIFEST_NAME))
+            data: bytes = run_sync(destination.read_path(MANIFEST_NAME))
         except (FileNotFoundError, ValueError, OSError):
             return None
         return data
@@ -345,4 +328,4 @@ class Manifest:
                 Path(temp_name).unlink(missing_ok=True)
                 raise
             return
-        _resolve(destination.write_path(MANIFEST_NAME, data))
+        run_sync(destination.write_path(MANIFEST_NAME, data))

@@ -27,22 +27,20 @@ from prefect import flow, get_run_logger
 from prefect_zoom.auth.manager import StaticToken
 from prefect_zoom.auth.tokens import as_utc
 from prefect_zoom.client import ZoomClient
-from prefect_zoom.downloads import Destination, DownloadJob, DownloadResult, download_many
 from prefect_zoom.exceptions import ZoomInputError
-from prefect_zoom.flows._manifest import Manifest, ManifestEntry
-from prefect_zoom.flows.archive_recordings import (
+from prefect_zoom.flows._archive import (
     ArchiveReport,
-    _destination,
-    _publish,
-    _report_rows,
+    Outcome,
     archive_files,
-    processing_files,
+    load_destination,
+    publish,
+    report_for,
 )
+from prefect_zoom.flows._manifest import Manifest, ManifestEntry
 from prefect_zoom.models.recordings import RecordingMeeting
 from prefect_zoom.tasks._common import load_credentials, zoom_task
 from prefect_zoom.tasks.recordings import file_types_filter, get_meeting_recordings, meeting_jobs
-
-Outcome = dict[str, DownloadResult | str]
+from prefect_zoom.transfer import Destination, DownloadJob, DownloadResult, download_many
 
 
 @zoom_task(
@@ -172,14 +170,14 @@ async def archive_meeting_recordings(
     can read flow runs sees it. The token is already in the event itself; it is short-lived
     (24 hours) and only reads this meeting's recordings. The flow never logs it (it travels
     inside a ``StaticToken``, whose repr hides it). To keep it out of Prefect altogether, strip it
-    in the receiver (``strip_keys=SECRET_KEYS | {"download_token"}``) and leave the
-    ``download_token`` parameter out of the trigger: the connection then downloads the files.
+    in the receiver (``ReceiverSettings(strip_keys=SECRET_KEYS | {"download_token"})``) and leave
+    the ``download_token`` parameter out of the trigger: the connection then downloads the files.
 
     An ``async`` flow, like ``archive_recordings`` (``asyncio.run(...)`` it from a script).
     """
     log = get_run_logger()
     wanted = file_types_filter(file_types)
-    target = _destination(destination, destination_block)
+    target = load_destination(destination, destination_block)
     meeting = _meeting(credentials_block, recording, meeting_uuid)
     meetings = {meeting.uuid: meeting}
 
@@ -238,15 +236,8 @@ async def archive_meeting_recordings(
             manifest = Manifest.load(target)
 
     day = _day(meeting)
-    report = ArchiveReport(
-        from_date=day,
-        to_date=day,
-        destination=str(getattr(target, "basepath", target)),
-        meetings=1,
-        files=_report_rows(plan, outcome, manifest, meetings),
-        processing_files=processing_files(meetings.values(), wanted),
-    )
-    await _publish(report)
+    report = report_for(plan, outcome, manifest, meetings, wanted, target, (day, day))
+    await publish(report)
     if failure is not None:
         raise failure
     return report

@@ -4,12 +4,11 @@ Zoom's rules these tasks follow (``docs/zoom-behaviour.md``, "Endpoints" and "Pa
 lists take at most one month at a time (longer ranges are split), every page is followed, meeting
 UUIDs are always URL-encoded and encoded twice when they start with ``/`` or hold ``//``, and
 downloads stream to disk with resume, verification and atomic landing
-(:mod:`prefect_zoom.downloads`).
+(:mod:`prefect_zoom.transfer`).
 """
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -19,16 +18,18 @@ from prefect import get_run_logger
 from prefect.filesystems import WritableFileSystem
 
 from prefect_zoom.auth.tokens import as_utc
-from prefect_zoom.downloads import (
-    DownloadJob,
-    DownloadResult,
-    download_many,
-    download_recording,
-)
 from prefect_zoom.exceptions import ZoomInputError
 from prefect_zoom.models._base import parse_input
 from prefect_zoom.models.recordings import FILE_TYPES, DateRange, RecordingFile, RecordingMeeting
 from prefect_zoom.tasks._common import CredentialsLike, check_page_size, client_for, zoom_task
+from prefect_zoom.transfer import (
+    DownloadJob,
+    DownloadResult,
+    TransferOptions,
+    download_many,
+    download_recording,
+)
+from prefect_zoom.transfer.destinations import store_for
 
 DEFAULT_DESTINATION = "zoom-recordings"
 DeleteAction = Literal["trash", "delete"]
@@ -98,16 +99,6 @@ def file_types_filter(file_types: list[str] | None) -> set[str] | None:
             f"Use some of {', '.join(FILE_TYPES)}; nothing was sent to Zoom.",
         )
     return wanted
-
-
-def _check_destination(destination: Any) -> None:
-    if not isinstance(destination, (str, os.PathLike, WritableFileSystem)):
-        raise ZoomInputError(
-            "destination",
-            f"expected a folder path or a Prefect WritableFileSystem block, got "
-            f"{type(destination).__name__}",
-            "Pass a folder, a LocalFileSystem or a RemoteFileSystem block.",
-        )
 
 
 def _recording_path(recording_id: str | None) -> str:
@@ -193,15 +184,17 @@ def download_recording_file(
 
     Skipped when already there with the right size; resumed after a cut; verified (type and
     size) and landed atomically. ``destination`` is a folder or a Prefect ``WritableFileSystem``
-    block (see :mod:`prefect_zoom.downloads` for how each is written). ``durable=True`` forces
+    block (see :mod:`prefect_zoom.transfer.destinations` for how each is written). ``durable=True`` forces
     the file to disk before returning: set it when a later step deletes the recording in Zoom.
     """
     file = parse_input(RecordingFile, recording_file, prefix="recording_file")
-    _check_destination(destination)
+    store = store_for(destination)
     relative = f"{subfolder.strip('/')}/{file.file_name}" if subfolder else file.file_name
     log = get_run_logger()
     with client_for(credentials) as zoom:
-        return download_recording(zoom, file, destination, relative, log=log, durable=durable)
+        return download_recording(
+            zoom, file, store, relative, options=TransferOptions(durable=durable), log=log
+        )
 
 
 def meeting_jobs(
@@ -244,7 +237,7 @@ def download_meeting_recordings(
     """
     meeting = parse_input(RecordingMeeting, recording, prefix="recording")
     wanted = file_types_filter(file_types)
-    _check_destination(destination)
+    store = store_for(destination)
     if max_concurrency < 1:
         raise ZoomInputError(
             "max_concurrency", f"must be at least 1, got {max_concurrency}", "Use 1 or more."
@@ -253,7 +246,12 @@ def download_meeting_recordings(
     jobs = meeting_jobs(meeting, wanted, log)
     with client_for(credentials) as zoom:
         results = download_many(
-            zoom, jobs, destination, max_concurrency=max_concurrency, log=log, durable=durable
+            zoom,
+            jobs,
+            store,
+            max_concurrency=max_concurrency,
+            options=TransferOptions(durable=durable),
+            log=log,
         )
     counts = {s: sum(r.status == s for r in results) for s in ("downloaded", "resumed", "skipped")}
     log.info("Meeting %s: %d files %s", meeting.id, len(results), counts)

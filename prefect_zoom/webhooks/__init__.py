@@ -6,15 +6,20 @@ Run the receiver with ``prefect-zoom webhook serve`` or build it in Python::
 
     app = create_receiver_app(secret_token, spool="zoom-spool.sqlite3")  # POST /zoom/webhook
 
-See ``docs/webhooks.md``.
+One job per module: :mod:`~prefect_zoom.webhooks.signature` (Zoom's HMAC),
+:mod:`~prefect_zoom.webhooks.envelope` (verify, parse, scrub), :mod:`~prefect_zoom.webhooks.events`
+(the Prefect event, dedupe keys), :mod:`~prefect_zoom.webhooks.receiver` (the HTTP server),
+:mod:`~prefect_zoom.webhooks.spool` and :mod:`~prefect_zoom.webhooks.delivery` (the durable queue
+and the thread that empties it into Prefect). See ``docs/webhooks.md``.
 """
 
+from prefect_zoom.webhooks.envelope import SECRET_KEYS
+from prefect_zoom.webhooks.events import prefect_event
 from prefect_zoom.webhooks.receiver import (
-    SECRET_KEYS,
     WEBHOOK_PATH,
+    ReceiverSettings,
     WebhookReceiver,
     create_receiver_app,
-    prefect_event,
 )
 from prefect_zoom.webhooks.signature import (
     BadSignatureError,
@@ -36,6 +41,7 @@ __all__ = [
     "FutureTimestampError",
     "InvalidTimestampError",
     "MissingHeaderError",
+    "ReceiverSettings",
     "Spool",
     "SpoolError",
     "StaleTimestampError",

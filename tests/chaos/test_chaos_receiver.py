@@ -35,7 +35,7 @@ from prefect_server_helpers import (
 from webhook_helpers import SECRET, recording_completed, signed
 
 from prefect_zoom.emulator import free_port
-from prefect_zoom.webhooks.receiver import event_id
+from prefect_zoom.webhooks.events import event_id
 
 pytestmark = pytest.mark.slow
 

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from connection_helpers import s2s_credentials
+from prefect_server_helpers import archived_by_file_id
 from pydantic import SecretStr
 from webhook_helpers import SECRET, RecordingEmit, serve_in_thread
 
@@ -32,13 +33,6 @@ DOWNLOAD_ROUTE = "GET /rec/download/{file_id}"
 def emulator_config() -> EmulatorConfig:
     """No seeded recordings: every file in the emulator is the one the test adds."""
     return EmulatorConfig(recordings_per_user=0)
-
-
-@pytest.fixture
-def block_name(zoom_emulator: ZoomEmulator) -> str:
-    name = f"zoom-meeting-archive-{uuid.uuid4().hex[:10]}"
-    s2s_credentials(zoom_emulator).save(name, overwrite=True)
-    return name
 
 
 @pytest.fixture
@@ -71,18 +65,9 @@ def event(zoom_emulator: ZoomEmulator) -> dict[str, Any]:
     return payload
 
 
-def archived_files(folder: Path) -> dict[str, Path]:
-    """Archived recording files by Zoom file id (the manifest and hidden files left out)."""
-    return {
-        p.name.rsplit("_", 1)[1].split(".")[0]: p
-        for p in folder.rglob("*")
-        if p.is_file() and p.name != MANIFEST_NAME and not p.name.startswith(".")
-    }
-
-
 def assert_archived(emulator: ZoomEmulator, folder: Path, recording: dict[str, Any]) -> None:
     """Every file of the recording landed once, byte-identical, and is in the manifest."""
-    files = archived_files(folder)
+    files = archived_by_file_id(folder)
     assert set(files) == {f["id"] for f in recording["recording_files"]}
     for file_id, path in files.items():
         digest = emulator.control("GET", f"files/{file_id}")["sha256"]
@@ -185,7 +170,7 @@ def test_a_dead_connection_stops_the_flow_before_any_download(
             )
         )
     assert grew(before, counters(zoom_emulator), "GET /rec/") == 0
-    assert not archived_files(tmp_path)
+    assert not archived_by_file_id(tmp_path)
 
 
 def test_without_a_download_token_the_connection_downloads(
@@ -282,7 +267,7 @@ def test_it_needs_a_recording_or_a_meeting_uuid(
         asyncio.run(
             archive_meeting_recordings(block_name, recording=forged, destination=str(tmp_path))
         )
-    assert not archived_files(tmp_path)
+    assert not archived_by_file_id(tmp_path)
 
 
 def test_a_meeting_with_a_file_still_processing_reports_it_and_archives_the_rest(
@@ -299,4 +284,4 @@ def test_a_meeting_with_a_file_still_processing_reports_it_and_archives_the_rest
     assert report.processing_files == 1
     assert report.count("downloaded") == 3
     mp4 = next(f["id"] for f in created["files"] if f["file_type"] == "MP4")
-    assert mp4 not in archived_files(tmp_path)
+    assert mp4 not in archived_by_file_id(tmp_path)

@@ -18,7 +18,6 @@ from urllib.parse import quote
 
 import fsspec
 import pytest
-from connection_helpers import s2s_credentials
 from flow_helpers import run_async
 from prefect import get_client
 from prefect.client.schemas.filters import (
@@ -31,23 +30,13 @@ from prefect.filesystems import LocalFileSystem, RemoteFileSystem
 from prefect.logging.handlers import APILogWorker
 from prefect.settings import PREFECT_API_URL
 from prefect.states import State
+from recording_helpers import configured
 
 from prefect_zoom.emulator import EmulatorConfig, FaultSettings, ZoomEmulator, content
 from prefect_zoom.flows import ArchiveReport, archive_recordings
 from prefect_zoom.flows._manifest import MANIFEST_NAME
 
 FILE_ROUTE = "GET /rec/files/{file_id}"
-
-
-def configured(**settings: object) -> pytest.MarkDecorator:
-    return pytest.mark.parametrize("emulator_config", [EmulatorConfig(**settings)], ids=["cfg"])
-
-
-@pytest.fixture
-def block_name(zoom_emulator: ZoomEmulator) -> str:
-    name = f"zoom-archive-{uuid.uuid4().hex[:10]}"
-    s2s_credentials(zoom_emulator).save(name, overwrite=True)
-    return name
 
 
 def archived_files(folder: Path) -> dict[str, Path]:
@@ -306,15 +295,17 @@ def test_a_file_removed_from_the_archive_is_downloaded_again(
     assert removed.exists()
 
 
+@pytest.fixture
+def task_run_info_logs(caplog: pytest.LogCaptureFixture) -> None:
+    """Task runs log at INFO in this test (the suite runs at WARNING)."""
+    caplog.set_level(logging.INFO, logger="prefect.task_runs")
+
+
 @configured(recordings_per_user=2, recording_bytes=30_000)
+@pytest.mark.usefixtures("task_run_info_logs")
 def test_the_run_logs_progress_not_a_line_per_file(
-    emulator_config: EmulatorConfig,
-    zoom_emulator: ZoomEmulator,
-    block_name: str,
-    tmp_path: Path,
-    caplog: pytest.LogCaptureFixture,
+    emulator_config: EmulatorConfig, zoom_emulator: ZoomEmulator, block_name: str, tmp_path: Path
 ) -> None:
-    caplog.set_level(logging.INFO, logger="prefect.task_runs")  # the suite runs at WARNING
     state: State[ArchiveReport] = run_async(
         archive_recordings(block_name, destination=str(tmp_path), return_state=True)
     )
@@ -499,9 +490,9 @@ def test_a_corrupt_manifest_in_a_remote_store_is_rebuilt_from_its_objects() -> N
 
 
 def test_plan_protects_a_kept_file_only_while_it_is_there(tmp_path: Path) -> None:
-    from prefect_zoom.downloads import DownloadJob
     from prefect_zoom.flows._manifest import Manifest, ManifestEntry
     from prefect_zoom.models.recordings import RecordingFile
+    from prefect_zoom.transfer import DownloadJob
 
     manifest = Manifest.load(tmp_path)
     manifest.add(ManifestEntry.model_validate(manifest_entry("m/a_mp4_f1.mp4", 5)))

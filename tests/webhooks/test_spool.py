@@ -20,7 +20,9 @@ from webhook_helpers import SECRET, RecordingEmit, recording_completed, serve_in
 from prefect_zoom.emulator import free_port
 from prefect_zoom.webhooks import create_receiver_app
 from prefect_zoom.webhooks.delivery import EventRefused, PrefectAPIError, PrefectEventSender
-from prefect_zoom.webhooks.receiver import WebhookReceiver, event_id, parse_envelope, prefect_event
+from prefect_zoom.webhooks.envelope import parse_envelope
+from prefect_zoom.webhooks.events import event_id, prefect_event
+from prefect_zoom.webhooks.receiver import WebhookReceiver
 from prefect_zoom.webhooks.spool import Spool, SpoolInUseError
 
 DEADLINE = 30.0
