@@ -18,6 +18,7 @@ from prefect import flow
 from prefect.filesystems import LocalFileSystem, RemoteFileSystem
 
 from prefect_zoom import downloads
+from prefect_zoom.catalog import encode_meeting_id
 from prefect_zoom.downloads import (
     DownloadResult,
     ZoomDownloadError,
@@ -39,7 +40,6 @@ from prefect_zoom.tasks import (
     list_recordings,
     recover_recordings,
 )
-from prefect_zoom.tasks.recordings import encode_meeting_id
 
 TODAY = datetime.now(UTC).date()
 FILE_ROUTE = "GET /rec/files/{file_id}"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any, Literal, get_args
-from urllib.parse import quote
 
 from prefect import Task
 from prefect.client.schemas.objects import TaskRun
@@ -17,6 +16,7 @@ from prefect.states import State
 from pydantic import Field, StringConstraints
 
 from prefect_zoom.catalog import OPERATIONS
+from prefect_zoom.client.calls import call, call_json, call_pages
 from prefect_zoom.client.policy import NEVER_SENT, check_scopes
 from prefect_zoom.exceptions import ZoomInputError, ZoomRateLimitError, ZoomServerError
 from prefect_zoom.models import (
@@ -73,14 +73,14 @@ def check_occurrence_id(value: Any, field: str = "occurrence_id") -> str | None:
 
 
 def check_user_id(value: Any, field: str = "user_id") -> str:
-    """``me``, a user id or an email, quoted for a URL path."""
+    """``me``, a user id or an email (stripped); the catalog encodes it for the path."""
     if not isinstance(value, str) or not value.strip() or "/" in value:
         raise ZoomInputError(
             field,
             f"expected 'me', a user id or an email, got {value!r}",
             "Pass 'me' (the connection's user), a Zoom user id or an email address.",
         )
-    return quote(value.strip(), safe="@.+")
+    return value.strip()
 
 
 def check_choice(value: Any, choices: tuple[str, ...], field: str) -> str:
@@ -120,11 +120,10 @@ def retry_if_not_created(_task: Task[Any, Any], _run: TaskRun, state: State[Any]
 
 
 # ---- shared bodies ------------------------------------------------------------------------------
-def _post_meeting(zoom: Any, request: MeetingRequest, user_path: str) -> Meeting:
-    response = zoom.request(
-        "POST",
-        f"/users/{user_path}/meetings",
-        operation="create_meeting",
+def _post_meeting(zoom: Any, request: MeetingRequest, user_id: str) -> Meeting:
+    response = call(
+        zoom,
+        OPERATIONS["create_meeting"].bind(user_id=user_id),
         json=request.to_zoom(),
         expected=(201, 200),
     )
@@ -139,9 +138,9 @@ def _post_meeting(zoom: Any, request: MeetingRequest, user_path: str) -> Meeting
     return meeting
 
 
-def _create(credentials: CredentialsLike, request: MeetingRequest, user_path: str) -> Meeting:
+def _create(credentials: CredentialsLike, request: MeetingRequest, user_id: str) -> Meeting:
     with client_for(credentials) as zoom:
-        return _post_meeting(zoom, request, user_path)
+        return _post_meeting(zoom, request, user_id)
 
 
 def _scheduled_request(
@@ -228,11 +227,10 @@ def keyed_request(
     return request.model_copy(update={"agenda": marked_agenda(key, agenda)}), key
 
 
-def _find_keyed_meeting(zoom: Any, user_path: str, key: str) -> Meeting | None:
+def _find_keyed_meeting(zoom: Any, user_id: str, key: str) -> Meeting | None:
     """The host's scheduled meeting whose agenda carries ``key`` (one list, every page)."""
-    for item in zoom.paginate(
-        f"/users/{user_path}/meetings", "meetings", {"type": "scheduled"}, operation="list_meetings"
-    ):
+    scheduled = OPERATIONS["list_meetings"].bind(user_id=user_id)
+    for item in call_pages(zoom, scheduled, "meetings", {"type": "scheduled"}):
         if key_in(item.get("agenda")) == key:
             return Meeting.model_validate(item)
     return None
@@ -256,8 +254,7 @@ def create_meeting(
     100 meeting creates/updates per host per day. Returns the meeting with its join URL.
     """
     request = parse_input(MeetingRequest, meeting, prefix="meeting")
-    user_path = check_user_id(user_id)
-    return _create(credentials, request, user_path)
+    return _create(credentials, request, check_user_id(user_id))
 
 
 @zoom_task(
@@ -293,8 +290,7 @@ def schedule_one_time_meeting(
         agenda=agenda,
         settings=settings,
     )
-    user_path = check_user_id(user_id)
-    return _create(credentials, request, user_path)
+    return _create(credentials, request, check_user_id(user_id))
 
 
 @zoom_task(
@@ -339,8 +335,7 @@ def schedule_recurring_meeting(
         agenda=agenda,
         settings=settings,
     )
-    user_path = check_user_id(user_id)
-    return _create(credentials, request, user_path)
+    return _create(credentials, request, check_user_id(user_id))
 
 
 @zoom_task("create_meeting", name="Zoom: schedule meeting once", tags=("meetings",))
@@ -377,21 +372,21 @@ def schedule_meeting_once(
         agenda=agenda,
         settings=settings,
     )
-    user_path = check_user_id(user_id)
+    host = check_user_id(user_id)
     with client_for(credentials) as zoom:
-        found = _find_keyed_meeting(zoom, user_path, key)
+        found = _find_keyed_meeting(zoom, host, key)
         if found is not None:
             run_logger().info(
                 "Zoom meeting %s (%r) was already scheduled (key %s)", found.id, found.topic, key
             )
             return ScheduledMeeting(meeting=found, key=key, already_scheduled=True)
-        meeting = _post_meeting(zoom, request, user_path)
+        meeting = _post_meeting(zoom, request, host)
     return ScheduledMeeting(meeting=meeting, key=key)
 
 
 def _get(zoom: Any, meeting_id: int, occurrence_id: str | None) -> Meeting:
     params = {"occurrence_id": occurrence_id} if occurrence_id else None
-    data = zoom.get_json(f"/meetings/{meeting_id}", operation="get_meeting", params=params)
+    data = call_json(zoom, OPERATIONS["get_meeting"].bind(meeting_id=meeting_id), params=params)
     return Meeting.model_validate(data)
 
 
@@ -434,29 +429,29 @@ def update_meeting(
         raise ZoomInputError(
             "changes", "nothing to change", "Give at least one field, e.g. {'topic': 'New topic'}."
         )
-    path = f"/meetings/{meeting_id}"
+    update = OPERATIONS["update_meeting"].bind(meeting_id=meeting_id)
+    read_back = OPERATIONS["get_meeting"].bind(meeting_id=meeting_id)
     params = {"occurrence_id": occurrence} if occurrence else None
     with client_for(credentials) as zoom:
         # The read-back needs a read scope: find out before changing anything.
         check_scopes(
-            OPERATIONS["get_meeting"],
-            path,
+            read_back.operation,
+            read_back.path,
             zoom.granted_scopes,
             reconnect_command=zoom.tokens.reconnect_command,
         )
-        zoom.request(
-            "PATCH",
-            path,
-            operation="update_meeting",
+        call(
+            zoom,
+            update,
             params=params,
             json=body,
             expected=(204, 200),
         )
-        meeting = _get(zoom, meeting_id, occurrence)
+        updated = _get(zoom, meeting_id, occurrence)
     run_logger().info(
         "Updated Zoom meeting %s (%s)", meeting_id, ", ".join(sorted(body)) or "no fields"
     )
-    return meeting
+    return updated
 
 
 @zoom_task("delete_meeting", name="Zoom: delete meeting", tags=("meetings",))
@@ -479,10 +474,9 @@ def delete_meeting(
     if cancel_meeting_reminder:
         params["cancel_meeting_reminder"] = "true"
     with client_for(credentials) as zoom:
-        zoom.request(
-            "DELETE",
-            f"/meetings/{meeting_id}",
-            operation="delete_meeting",
+        call(
+            zoom,
+            OPERATIONS["delete_meeting"].bind(meeting_id=meeting_id),
             params=params or None,
             expected=(204, 200),
         )
@@ -502,17 +496,12 @@ def list_meetings(
 
     Needs `meeting:read` (classic) or `meeting:read:list_meetings` (granular).
     """
-    user_path = check_user_id(user_id)
+    meetings_of = OPERATIONS["list_meetings"].bind(user_id=check_user_id(user_id))
     kind = check_choice(type, get_args(MeetingListType), "type")
     with client_for(credentials) as zoom:
         meetings = [
             Meeting.model_validate(item)
-            for item in zoom.paginate(
-                f"/users/{user_path}/meetings",
-                "meetings",
-                {"type": kind},
-                operation="list_meetings",
-            )
+            for item in call_pages(zoom, meetings_of, "meetings", {"type": kind})
         ]
     run_logger().info("Listed %d %s Zoom meeting(s)", len(meetings), kind)
     return meetings
@@ -541,10 +530,9 @@ def create_invitation_links(
         "ttl": checked.ttl_seconds,
     }
     with client_for(credentials) as zoom:
-        response = zoom.request(
-            "POST",
-            f"/meetings/{meeting_id}/invite_links",
-            operation="create_invite_links",
+        response = call(
+            zoom,
+            OPERATIONS["create_invite_links"].bind(meeting_id=meeting_id),
             json=body,
             expected=(201, 200),
         )
@@ -562,9 +550,7 @@ def get_meeting_invitation(credentials: CredentialsLike, meeting_id: int) -> str
     """
     meeting_id = check_meeting_id(meeting_id)
     with client_for(credentials) as zoom:
-        data = zoom.get_json(
-            f"/meetings/{meeting_id}/invitation", operation="get_meeting_invitation"
-        )
+        data = call_json(zoom, OPERATIONS["get_meeting_invitation"].bind(meeting_id=meeting_id))
     run_logger().info("Got the invitation of Zoom meeting %s", meeting_id)
     return str((data or {}).get("invitation") or "")
 
@@ -583,10 +569,9 @@ def add_meeting_registrant(
     meeting_id = check_meeting_id(meeting_id)
     request = parse_input(RegistrantRequest, registrant, prefix="registrant")
     with client_for(credentials) as zoom:
-        response = zoom.request(
-            "POST",
-            f"/meetings/{meeting_id}/registrants",
-            operation="add_meeting_registrant",
+        response = call(
+            zoom,
+            OPERATIONS["add_meeting_registrant"].bind(meeting_id=meeting_id),
             json=request.to_zoom(),
             expected=(201, 200),
         )
