@@ -8,6 +8,7 @@ the field), and logs only topics and ids: never tokens, start URLs or passcodes.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Annotated, Any, Literal, get_args
 
 from prefect import Task
@@ -119,6 +120,12 @@ def retry_if_not_created(_task: Task[Any, Any], _run: TaskRun, state: State[Any]
     return False
 
 
+_creating = partial(
+    zoom_task, "create_meeting", tags=("meetings",), retry_condition=retry_if_not_created
+)
+"""The decorator of the tasks that create a meeting without looking for it first."""
+
+
 # ---- shared bodies ------------------------------------------------------------------------------
 def _post_meeting(zoom: Any, request: MeetingRequest, user_id: str) -> Meeting:
     response = call(
@@ -144,17 +151,17 @@ def _create(credentials: CredentialsLike, request: MeetingRequest, user_id: str)
 
 
 def _scheduled_request(
-    *,
     topic: Any,
     start_time: Any,
     duration_minutes: Any,
-    meeting_type: MeetingType,
-    recurrence: Any = None,
+    recurrence: Any,
     timezone: str | None,
     password: str | None,
     agenda: str | None,
     settings: MeetingSettings | dict[str, Any] | None,
 ) -> MeetingRequest:
+    """The checked request of a one-time meeting, or a fixed-time recurring one with
+    ``recurrence`` (the schedule tasks' parameters, in their order)."""
     if not isinstance(topic, str) or not topic.strip():
         raise ZoomInputError(
             "meeting.topic", "a topic is required", "Give the meeting a non-empty topic."
@@ -175,7 +182,7 @@ def _scheduled_request(
         )
     data: dict[str, Any] = {
         "topic": topic,
-        "type": meeting_type,
+        "type": MeetingType.RECURRING_FIXED_TIME if recurrence else MeetingType.SCHEDULED,
         "start_time": start_time,
         "duration": duration_minutes,
         "timezone": timezone,
@@ -205,15 +212,7 @@ def keyed_request(
     The request's agenda starts with the key's marker line; raises ``ZoomInputError`` first.
     """
     request = _scheduled_request(
-        topic=topic,
-        start_time=start_time,
-        duration_minutes=duration_minutes,
-        meeting_type=MeetingType.RECURRING_FIXED_TIME if recurrence else MeetingType.SCHEDULED,
-        recurrence=recurrence,
-        timezone=timezone,
-        password=password,
-        agenda=agenda,
-        settings=settings,
+        topic, start_time, duration_minutes, recurrence, timezone, password, agenda, settings
     )
     if agenda is not None and len(agenda) > MAX_MARKED_AGENDA:
         raise ZoomInputError(
@@ -237,12 +236,7 @@ def _find_keyed_meeting(zoom: Any, user_id: str, key: str) -> Meeting | None:
 
 
 # ---- tasks --------------------------------------------------------------------------------------
-@zoom_task(
-    "create_meeting",
-    name="Zoom: create meeting",
-    tags=("meetings",),
-    retry_condition=retry_if_not_created,
-)
+@_creating(name="Zoom: create meeting")
 def create_meeting(
     credentials: CredentialsLike,
     meeting: MeetingRequest | dict[str, Any],
@@ -257,12 +251,7 @@ def create_meeting(
     return _create(credentials, request, check_user_id(user_id))
 
 
-@zoom_task(
-    "create_meeting",
-    name="Zoom: schedule one-time meeting",
-    tags=("meetings",),
-    retry_condition=retry_if_not_created,
-)
+@_creating(name="Zoom: schedule one-time meeting")
 def schedule_one_time_meeting(
     credentials: CredentialsLike,
     topic: str,
@@ -281,24 +270,12 @@ def schedule_one_time_meeting(
     holds at most 10 letters, digits or ``@ - _ *``. Needs `meeting:write` / `meeting:write:meeting`.
     """
     request = _scheduled_request(
-        topic=topic,
-        start_time=start_time,
-        duration_minutes=duration_minutes,
-        meeting_type=MeetingType.SCHEDULED,
-        timezone=timezone,
-        password=password,
-        agenda=agenda,
-        settings=settings,
+        topic, start_time, duration_minutes, None, timezone, password, agenda, settings
     )
     return _create(credentials, request, check_user_id(user_id))
 
 
-@zoom_task(
-    "create_meeting",
-    name="Zoom: schedule recurring meeting",
-    tags=("meetings",),
-    retry_condition=retry_if_not_created,
-)
+@_creating(name="Zoom: schedule recurring meeting")
 def schedule_recurring_meeting(
     credentials: CredentialsLike,
     topic: str,
@@ -325,15 +302,7 @@ def schedule_recurring_meeting(
             "Pass e.g. {'type': 2, 'weekly_days': 'monday', 'end_times': 10}.",
         )
     request = _scheduled_request(
-        topic=topic,
-        start_time=start_time,
-        duration_minutes=duration_minutes,
-        meeting_type=MeetingType.RECURRING_FIXED_TIME,
-        recurrence=recurrence,
-        timezone=timezone,
-        password=password,
-        agenda=agenda,
-        settings=settings,
+        topic, start_time, duration_minutes, recurrence, timezone, password, agenda, settings
     )
     return _create(credentials, request, check_user_id(user_id))
 

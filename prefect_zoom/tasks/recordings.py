@@ -19,7 +19,7 @@ from prefect import get_run_logger
 from prefect.filesystems import WritableFileSystem
 
 from prefect_zoom.auth.tokens import as_utc
-from prefect_zoom.catalog import OPERATIONS, BoundOperation
+from prefect_zoom.catalog import OPERATIONS
 from prefect_zoom.client.calls import call, call_json, call_pages
 from prefect_zoom.downloads import (
     DownloadJob,
@@ -91,15 +91,27 @@ def _check_destination(destination: Any) -> None:
         )
 
 
-def _recordings_of(
-    meeting_id: int | str, recording_id: str | None, *, all_files: str, one_file: str
-) -> BoundOperation:
-    """The operation on a meeting's recordings (``all_files``) or on one file (``one_file``)."""
+def _on_recordings(
+    credentials: CredentialsLike,
+    meeting_id: int | str,
+    recording_id: str | None,
+    operations: tuple[str, str],
+    *,
+    params: dict[str, str] | None = None,
+    json: dict[str, str] | None = None,
+) -> str:
+    """Send the first of ``operations`` on a meeting's recordings, or the second on one file
+    (``recording_id``); what it acted on, for the log."""
+    all_files, one_file = (OPERATIONS[name] for name in operations)
     if recording_id is None:
-        return OPERATIONS[all_files].bind(meeting_id=meeting_id)
-    if not str(recording_id).strip():
+        target = all_files.bind(meeting_id=meeting_id)
+    elif not str(recording_id).strip():
         raise ZoomInputError("recording_id", "is empty", "Pass a file id, or None for all files.")
-    return OPERATIONS[one_file].bind(meeting_id=meeting_id, recording_id=str(recording_id))
+    else:
+        target = one_file.bind(meeting_id=meeting_id, recording_id=str(recording_id))
+    with client_for(credentials) as zoom:
+        call(zoom, target, params=params, json=json)
+    return f"file {recording_id}" if recording_id else "all files"
 
 
 # ---- tasks -------------------------------------------------------------------------------------
@@ -255,15 +267,13 @@ def delete_recordings(
         raise ZoomInputError(
             "action", f"must be 'trash' or 'delete', got {action!r}", "Use 'trash' (recoverable)."
         )
-    target = _recordings_of(
+    what = _on_recordings(
+        credentials,
         meeting_id_or_uuid,
         recording_id,
-        all_files="delete_meeting_recordings",
-        one_file="delete_recording_file",
+        ("delete_meeting_recordings", "delete_recording_file"),
+        params={"action": action},
     )
-    with client_for(credentials) as zoom:
-        call(zoom, target, params={"action": action})
-    what = f"file {recording_id}" if recording_id else "all files"
     get_run_logger().info("Recordings of meeting %s (%s): %s", meeting_id_or_uuid, what, action)
 
 
@@ -274,15 +284,13 @@ def recover_recordings(
     recording_id: str | None = None,
 ) -> None:
     """Bring a meeting's trashed recordings (or one trashed file) back from the trash."""
-    recover = _recordings_of(
+    what = _on_recordings(
+        credentials,
         meeting_uuid,
         recording_id,
-        all_files="recover_meeting_recordings",
-        one_file="recover_recording_file",
+        ("recover_meeting_recordings", "recover_recording_file"),
+        json={"action": "recover"},
     )
-    with client_for(credentials) as zoom:
-        call(zoom, recover, json={"action": "recover"})
-    what = f"file {recording_id}" if recording_id else "all files"
     get_run_logger().info("Recordings of meeting %s (%s) recovered", meeting_uuid, what)
 
 
