@@ -14,12 +14,16 @@ from typing import Any
 
 import pytest
 from connection_helpers import s2s_credentials
+from prefect import Task
 
+from prefect_zoom import tasks as pack_tasks
+from prefect_zoom.capabilities import tasks_by_operation
 from prefect_zoom.catalog import OPERATIONS, PathParams, encode_meeting_id, encode_user_id
 from prefect_zoom.client.calls import call, call_json, call_pages
 from prefect_zoom.emulator import ZoomEmulator
 from prefect_zoom.exceptions import ZoomInputError
-from prefect_zoom.tasks import get_meeting_recordings, list_recordings
+from prefect_zoom.tasks import get_meeting_recordings, get_user, list_recordings
+from prefect_zoom.tasks._common import declared_operation
 
 TASKS_PACKAGE = Path(__file__).parents[1] / "prefect_zoom" / "tasks"
 
@@ -75,8 +79,11 @@ def test_segments_are_encoded_as_zoom_requires() -> None:
 
 
 def test_encoders() -> None:
+    """Meeting numbers as they are; UUIDs encoded, twice when they start with / or hold //."""
     assert encode_meeting_id(85012345678) == "85012345678"
     assert encode_meeting_id(" 85012345678 ") == "85012345678"
+    assert encode_meeting_id("aB+c/d==") == "aB%2Bc%2Fd%3D%3D"
+    assert encode_meeting_id("/aBcd==") == "%252FaBcd%253D%253D"
     assert encode_meeting_id("aB//cd==") == "aB%252F%252Fcd%253D%253D"
     assert encode_user_id("me") == "me"
     assert encode_user_id("a b/c") == "a%20b%2Fc"
@@ -145,3 +152,20 @@ def _restated_requests(source: str) -> list[str]:
 def test_tasks_do_not_restate_method_path_or_operation(module: str) -> None:
     """Every request of a task goes through ``OPERATIONS[...].bind(...)`` and ``client.calls``."""
     assert _restated_requests((TASKS_PACKAGE / module).read_text()) == []
+
+
+def test_capabilities_list_the_operation_each_task_declares() -> None:
+    assert declared_operation(get_user) is OPERATIONS["get_user"]
+    assert declared_operation(len) is None
+    by_operation = tasks_by_operation()
+    assert by_operation["create_meeting"] == (
+        "create_meeting",
+        "schedule_meeting_once",
+        "schedule_one_time_meeting",
+        "schedule_recurring_meeting",
+    )
+    # every exported task declares a catalog operation, and only the exported ones are listed
+    listed = {name for names in by_operation.values() for name in names}
+    assert listed == {
+        name for name in pack_tasks.__all__ if isinstance(getattr(pack_tasks, name), Task)
+    }

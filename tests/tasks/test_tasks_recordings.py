@@ -18,7 +18,6 @@ from prefect import flow
 from prefect.filesystems import LocalFileSystem, RemoteFileSystem
 
 from prefect_zoom import downloads
-from prefect_zoom.catalog import encode_meeting_id
 from prefect_zoom.downloads import (
     DownloadResult,
     ZoomDownloadError,
@@ -201,16 +200,6 @@ def test_missing_scope_is_raised_with_4711(zoom_emulator: ZoomEmulator, block_na
 
 
 # ---- one meeting's recordings ------------------------------------------------------------------
-def test_encode_meeting_id() -> None:
-    assert encode_meeting_id(85012345678) == "85012345678"
-    assert encode_meeting_id("85012345678") == "85012345678"
-    assert encode_meeting_id("aB+c/d==") == "aB%2Bc%2Fd%3D%3D"
-    assert encode_meeting_id("/aBcd==") == "%252FaBcd%253D%253D"
-    assert encode_meeting_id("aB//cd==") == "aB%252F%252Fcd%253D%253D"
-    with pytest.raises(ZoomInputError):
-        encode_meeting_id(" ")
-
-
 @pytest.mark.parametrize("uuid_value", ["/slashFirst+uuid==", "two//slashes/in+uuid=="])
 def test_meeting_recordings_by_awkward_uuid(
     zoom_emulator: ZoomEmulator, block_name: str, uuid_value: str
