@@ -11,12 +11,13 @@ from datetime import datetime
 from functools import partial
 from typing import Annotated, Any, Literal, get_args
 
+import httpx
 from prefect import Task
 from prefect.client.schemas.objects import TaskRun
 from prefect.states import State
 from pydantic import Field, StringConstraints
 
-from prefect_zoom.catalog import OPERATIONS
+from prefect_zoom.catalog import OPERATIONS, BoundOperation
 from prefect_zoom.client.calls import call, call_json, call_pages
 from prefect_zoom.client.policy import NEVER_SENT, check_scopes
 from prefect_zoom.exceptions import ZoomInputError, ZoomRateLimitError, ZoomServerError
@@ -127,13 +128,14 @@ _creating = partial(
 
 
 # ---- shared bodies ------------------------------------------------------------------------------
+def _create_on(zoom: Any, create: BoundOperation, body: Any) -> httpx.Response:
+    """Send a create operation with its body; Zoom answers 201 (a 200 is accepted too)."""
+    return call(zoom, create, json=body, expected=(201, 200))
+
+
 def _post_meeting(zoom: Any, request: MeetingRequest, user_id: str) -> Meeting:
-    response = call(
-        zoom,
-        OPERATIONS["create_meeting"].bind(user_id=user_id),
-        json=request.to_zoom(),
-        expected=(201, 200),
-    )
+    create = OPERATIONS["create_meeting"].bind(user_id=user_id)
+    response = _create_on(zoom, create, request.to_zoom())
     meeting = Meeting.model_validate(response.json())
     run_logger().info(
         "Created Zoom meeting %s (%r, type %s, %d occurrence(s))",
@@ -498,13 +500,9 @@ def create_invitation_links(
         "attendees": [{"name": name} for name in checked.attendee_names],
         "ttl": checked.ttl_seconds,
     }
+    create = OPERATIONS["create_invite_links"].bind(meeting_id=meeting_id)
     with client_for(credentials) as zoom:
-        response = call(
-            zoom,
-            OPERATIONS["create_invite_links"].bind(meeting_id=meeting_id),
-            json=body,
-            expected=(201, 200),
-        )
+        response = _create_on(zoom, create, body)
     data = response.json() if response.content else {}
     links = [InviteLink.model_validate(item) for item in data.get("attendees") or []]
     run_logger().info("Created %d invitation link(s) for Zoom meeting %s", len(links), meeting_id)
@@ -537,13 +535,9 @@ def add_meeting_registrant(
     """
     meeting_id = check_meeting_id(meeting_id)
     request = parse_input(RegistrantRequest, registrant, prefix="registrant")
+    create = OPERATIONS["add_meeting_registrant"].bind(meeting_id=meeting_id)
     with client_for(credentials) as zoom:
-        response = call(
-            zoom,
-            OPERATIONS["add_meeting_registrant"].bind(meeting_id=meeting_id),
-            json=request.to_zoom(),
-            expected=(201, 200),
-        )
+        response = _create_on(zoom, create, request.to_zoom())
     added = Registrant.model_validate(response.json())
     run_logger().info(
         "Registered %s for Zoom meeting %s", added.registrant_id or added.id, meeting_id

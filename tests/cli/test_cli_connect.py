@@ -201,10 +201,16 @@ def start_connect_oauth(
 
 
 @pytest.fixture
-def cli_processes() -> Iterator[list[CliProcess]]:
-    """CLI subprocesses of a test; any still running at the end are killed."""
+def connect_oauth(zoom_emulator: ZoomEmulator) -> Iterator[Callable[..., CliProcess]]:
+    """Starts :func:`start_connect_oauth` against this test's emulator (block, extra arguments);
+    any process still running at the end is killed."""
     started: list[CliProcess] = []
-    yield started
+
+    def start(block: str, *extra: str) -> CliProcess:
+        started.append(start_connect_oauth(zoom_emulator, block, *extra))
+        return started[-1]
+
+    yield start
     for process in started:
         process.kill()
 
@@ -304,24 +310,9 @@ def test_connect_s2s_reports_activities_that_lack_a_scope(zoom_emulator: ZoomEmu
 def test_connect_s2s_with_a_wrong_secret_fails_and_saves_nothing(
     zoom_emulator: ZoomEmulator,
 ) -> None:
-    config = zoom_emulator.config
     block = new_block_name("s2s-bad")
 
-    code, output = invoke(
-        [
-            "connect",
-            "s2s",
-            "--block",
-            block,
-            "--account-id",
-            config.account_id,
-            "--client-id",
-            config.s2s_client_id,
-            "--base-url",
-            zoom_emulator.base_url,
-        ],
-        secret="not-the-secret",
-    )
+    code, output = invoke(connect_s2s_args(zoom_emulator, block), secret="not-the-secret")
 
     assert code == 1, output
     assert "did not accept the Server-to-Server credentials" in flat(output)
@@ -356,12 +347,11 @@ def test_connect_s2s_without_a_secret_says_how_to_give_it(zoom_emulator: ZoomEmu
 
 # ---- connect oauth -------------------------------------------------------------------------
 def test_connect_oauth_no_browser_saves_a_usable_block(
-    zoom_emulator: ZoomEmulator, cli_processes: list[CliProcess]
+    zoom_emulator: ZoomEmulator, connect_oauth: Callable[..., CliProcess]
 ) -> None:
     config = zoom_emulator.config
     block = new_block_name("oauth")
-    cli = start_connect_oauth(zoom_emulator, block)
-    cli_processes.append(cli)
+    cli = connect_oauth(block)
 
     url = cli.authorize_url()
     assert url.startswith(f"{zoom_emulator.oauth_url}/authorize?")
@@ -396,14 +386,13 @@ def test_connect_oauth_no_browser_saves_a_usable_block(
 
 
 def test_connect_oauth_saves_under_the_connection_lock(
-    zoom_emulator: ZoomEmulator, cli_processes: list[CliProcess]
+    zoom_emulator: ZoomEmulator, connect_oauth: Callable[..., CliProcess]
 ) -> None:
     """A reconnect never lands in the middle of a worker's renew-and-save of the same block."""
     from prefect_zoom.auth.locks import connection_lock
 
     block = new_block_name("oauth-locked")
-    cli = start_connect_oauth(zoom_emulator, block)
-    cli_processes.append(cli)
+    cli = connect_oauth(block)
     url = cli.authorize_url()
     with connection_lock(block):  # a worker renewing this connection right now
         assert browse(url, zoom_emulator).status_code == 200
@@ -420,11 +409,10 @@ def test_connect_oauth_saves_under_the_connection_lock(
 
 
 def test_connect_oauth_declined_consent_fails_clearly(
-    zoom_emulator: ZoomEmulator, cli_processes: list[CliProcess]
+    zoom_emulator: ZoomEmulator, connect_oauth: Callable[..., CliProcess]
 ) -> None:
     block = new_block_name("oauth-declined")
-    cli = start_connect_oauth(zoom_emulator, block)
-    cli_processes.append(cli)
+    cli = connect_oauth(block)
 
     landing = browse(cli.authorize_url(), zoom_emulator, decision="decline")
 
@@ -440,12 +428,13 @@ def test_connect_oauth_declined_consent_fails_clearly(
     "emulator_config", [EmulatorConfig(require_preapproval=True)], indirect=True
 )
 def test_connect_oauth_needing_preapproval_ends_at_the_timeout_with_the_cause(
-    emulator_config: EmulatorConfig, zoom_emulator: ZoomEmulator, cli_processes: list[CliProcess]
+    emulator_config: EmulatorConfig,
+    zoom_emulator: ZoomEmulator,
+    connect_oauth: Callable[..., CliProcess],
 ) -> None:
     assert zoom_emulator.config.require_preapproval
     block = new_block_name("oauth-preapproval")
-    cli = start_connect_oauth(zoom_emulator, block, "--timeout", "5")
-    cli_processes.append(cli)
+    cli = connect_oauth(block, "--timeout", "5")
 
     page = browse(cli.authorize_url(), zoom_emulator)
     waiting_since = time.monotonic()
@@ -461,13 +450,12 @@ def test_connect_oauth_needing_preapproval_ends_at_the_timeout_with_the_cause(
 
 def test_check_of_a_revoked_connection_names_the_command_that_reconnects_it(
     zoom_emulator: ZoomEmulator,
-    cli_processes: list[CliProcess],
+    connect_oauth: Callable[..., CliProcess],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     config = zoom_emulator.config
     block = new_block_name("oauth-revoked")
-    cli = start_connect_oauth(zoom_emulator, block)
-    cli_processes.append(cli)
+    cli = connect_oauth(block)
     browse(cli.authorize_url(), zoom_emulator)
     assert cli.finish() == 0, cli.output
     saved = load_oauth(block)
