@@ -50,14 +50,6 @@ def configured(**settings: object) -> pytest.MarkDecorator:
     return pytest.mark.parametrize("emulator_config", [EmulatorConfig(**settings)], ids=["cfg"])
 
 
-@pytest.fixture
-def block_name(zoom_emulator: ZoomEmulator) -> str:
-    """A Server-to-Server block for this test's emulator, saved in the Prefect harness."""
-    name = f"zoom-s2s-rec-{uuid.uuid4().hex[:10]}"
-    s2s_credentials(zoom_emulator).save(name, overwrite=True)
-    return name
-
-
 def add_recording(emulator: ZoomEmulator, day: date, **fields: Any) -> dict[str, Any]:
     start = datetime.combine(day, time(15, 0), tzinfo=UTC)
     body = {"start_time": start.isoformat(), "mp4_bytes": 200_000, **fields}
