@@ -23,8 +23,8 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message="The httpx module is deprecated")
     from authlib.integrations.httpx_client import AsyncOAuth2Client, OAuth2Client
 
-from prefect_zoom._defaults import HTTP_TIMEOUT, USER_AGENT
 from prefect_zoom._tls import shared_ssl_context
+from prefect_zoom._version import __version__
 from prefect_zoom.auth.tokens import TokenSet, utcnow
 from prefect_zoom.client.errors import error_from_response
 from prefect_zoom.exceptions import ZoomServerError
@@ -33,7 +33,9 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+USER_AGENT = f"prefect-zoom/{__version__}"
 TOKEN_ATTEMPTS = 3
+TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 _jitter = random.Random()  # our own, so the global random of user code stays untouched
 
 
@@ -78,21 +80,19 @@ class TokenEndpoint:
             "client_secret": self._client_secret(),
             "token_endpoint_auth_method": "client_secret_basic",
             "revocation_endpoint_auth_method": "client_secret_basic",
-            "timeout": HTTP_TIMEOUT,
+            "timeout": TIMEOUT,
             "verify": shared_ssl_context(),
             "headers": {"User-Agent": USER_AGENT},
         }
 
     def _http(self) -> httpx.Client:
         """A plain client for the calls authlib does not make (account credentials, revoke)."""
-        return httpx.Client(
-            timeout=HTTP_TIMEOUT, verify=shared_ssl_context(), transport=self._transport
-        )
+        return httpx.Client(timeout=TIMEOUT, verify=shared_ssl_context(), transport=self._transport)
 
     def _ahttp(self) -> httpx.AsyncClient:
         """Async twin of :meth:`_http`."""
         return httpx.AsyncClient(
-            timeout=HTTP_TIMEOUT, verify=shared_ssl_context(), transport=self._async_transport
+            timeout=TIMEOUT, verify=shared_ssl_context(), transport=self._async_transport
         )
 
     def _oauth(self) -> OAuth2Client:

@@ -26,14 +26,15 @@ from pydantic import (
     model_validator,
 )
 
-from prefect_zoom._defaults import DEFAULT_API_BASE_URL, DEFAULT_OAUTH_BASE_URL
 from prefect_zoom.auth.endpoint import TokenEndpoint
 from prefect_zoom.auth.manager import TokenManager
 from prefect_zoom.auth.tokens import TokenSet
 from prefect_zoom.client import AsyncZoomClient, ZoomClient
+from prefect_zoom.client._base import DEFAULT_API_BASE_URL
 from prefect_zoom.client.origins import ZOOM_DOMAINS, is_loopback, is_zoom_host
 from prefect_zoom.exceptions import ZoomInputError
 
+DEFAULT_OAUTH_BASE_URL = "https://zoom.us/oauth"
 ZOOM_LOGO_URL = (
     "https://upload.wikimedia.org/wikipedia/commons/thumb/7/7b/Zoom_Communications_Logo.svg/"
     "512px-Zoom_Communications_Logo.svg.png"

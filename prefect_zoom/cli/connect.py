@@ -20,7 +20,6 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from prefect_zoom._defaults import DEFAULT_API_BASE_URL, DEFAULT_OAUTH_BASE_URL
 from prefect_zoom.auth.authorize import (
     DEFAULT_TIMEOUT,
     PREAPPROVAL_ADVICE,
@@ -30,10 +29,11 @@ from prefect_zoom.auth.authorize import (
 from prefect_zoom.auth.locks import ConnectionLockTimeout, connection_lock
 from prefect_zoom.auth.tokens import TokenSet
 from prefect_zoom.blocks import ZoomOAuthCredentials, ZoomServerToServerCredentials
-from prefect_zoom.blocks._base import ZoomCredentialsBase, checked_base_url
+from prefect_zoom.blocks._base import DEFAULT_OAUTH_BASE_URL, ZoomCredentialsBase, checked_base_url
 from prefect_zoom.capabilities import Capability, activity_capabilities, flow_capabilities
 from prefect_zoom.catalog import OPERATIONS, Operation
 from prefect_zoom.cli._output import fail, say, stdout
+from prefect_zoom.client._base import DEFAULT_API_BASE_URL
 from prefect_zoom.client.calls import call_json
 from prefect_zoom.exceptions import (
     ZoomAPIError,

@@ -8,8 +8,8 @@ from typing import Any
 
 import httpx
 
-from prefect_zoom._defaults import HTTP_TIMEOUT, USER_AGENT
 from prefect_zoom._tls import shared_ssl_context
+from prefect_zoom._version import __version__
 from prefect_zoom.auth.manager import TokenProvider
 from prefect_zoom.catalog import Operation
 from prefect_zoom.client.origins import check_token_destination
@@ -18,6 +18,9 @@ from prefect_zoom.client.policy import Attempts, RetryPolicy, check_scopes, reso
 
 logger = logging.getLogger("prefect_zoom.client")
 
+USER_AGENT = f"prefect-zoom/{__version__}"
+DEFAULT_API_BASE_URL = "https://api.zoom.us/v2"
+DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 MAX_PAGE_SIZE = 300
 
 
@@ -48,7 +51,7 @@ class ClientCore:
     def _client_kwargs(self) -> dict[str, Any]:
         return {
             "base_url": self.api_base_url + "/",
-            "timeout": HTTP_TIMEOUT,
+            "timeout": DEFAULT_TIMEOUT,
             "headers": {"User-Agent": USER_AGENT, "Accept": "application/json"},
             "verify": shared_ssl_context(),
         }

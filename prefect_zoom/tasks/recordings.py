@@ -2,8 +2,7 @@
 
 Zoom's rules these tasks follow (``docs/zoom-behaviour.md``, "Endpoints" and "Pagination"):
 lists take at most one month at a time (longer ranges are split), every page is followed, meeting
-UUIDs are always URL-encoded and encoded twice when they start with ``/`` or hold ``//``
-(:func:`prefect_zoom.catalog.encode_meeting_id`, applied by the catalog's operations), and
+UUIDs are always URL-encoded and encoded twice when they start with ``/`` or hold ``//``, and
 downloads stream to disk with resume, verification and atomic landing
 (:mod:`prefect_zoom.downloads`).
 """

@@ -200,17 +200,27 @@ def start_connect_oauth(
     )
 
 
+Connecting = Callable[[str], tuple[str, CliProcess]]
+
+
 @pytest.fixture
-def connect_oauth(zoom_emulator: ZoomEmulator) -> Iterator[Callable[..., CliProcess]]:
-    """Starts :func:`start_connect_oauth` against this test's emulator (block, extra arguments);
-    any process still running at the end is killed."""
+def connecting(zoom_emulator: ZoomEmulator, cli_processes: list[CliProcess]) -> Connecting:
+    """Starts ``connect oauth`` for a new block named after a prefix (stopped after the test)."""
+
+    def start(prefix: str) -> tuple[str, CliProcess]:
+        block = new_block_name(prefix)
+        cli = start_connect_oauth(zoom_emulator, block)
+        cli_processes.append(cli)
+        return block, cli
+
+    return start
+
+
+@pytest.fixture
+def cli_processes() -> Iterator[list[CliProcess]]:
+    """CLI subprocesses of a test; any still running at the end are killed."""
     started: list[CliProcess] = []
-
-    def start(block: str, *extra: str) -> CliProcess:
-        started.append(start_connect_oauth(zoom_emulator, block, *extra))
-        return started[-1]
-
-    yield start
+    yield started
     for process in started:
         process.kill()
 
@@ -347,11 +357,10 @@ def test_connect_s2s_without_a_secret_says_how_to_give_it(zoom_emulator: ZoomEmu
 
 # ---- connect oauth -------------------------------------------------------------------------
 def test_connect_oauth_no_browser_saves_a_usable_block(
-    zoom_emulator: ZoomEmulator, connect_oauth: Callable[..., CliProcess]
+    zoom_emulator: ZoomEmulator, connecting: Connecting
 ) -> None:
     config = zoom_emulator.config
-    block = new_block_name("oauth")
-    cli = connect_oauth(block)
+    block, cli = connecting("oauth")
 
     url = cli.authorize_url()
     assert url.startswith(f"{zoom_emulator.oauth_url}/authorize?")
@@ -386,13 +395,12 @@ def test_connect_oauth_no_browser_saves_a_usable_block(
 
 
 def test_connect_oauth_saves_under_the_connection_lock(
-    zoom_emulator: ZoomEmulator, connect_oauth: Callable[..., CliProcess]
+    zoom_emulator: ZoomEmulator, connecting: Connecting
 ) -> None:
     """A reconnect never lands in the middle of a worker's renew-and-save of the same block."""
     from prefect_zoom.auth.locks import connection_lock
 
-    block = new_block_name("oauth-locked")
-    cli = connect_oauth(block)
+    block, cli = connecting("oauth-locked")
     url = cli.authorize_url()
     with connection_lock(block):  # a worker renewing this connection right now
         assert browse(url, zoom_emulator).status_code == 200
@@ -409,10 +417,9 @@ def test_connect_oauth_saves_under_the_connection_lock(
 
 
 def test_connect_oauth_declined_consent_fails_clearly(
-    zoom_emulator: ZoomEmulator, connect_oauth: Callable[..., CliProcess]
+    zoom_emulator: ZoomEmulator, connecting: Connecting
 ) -> None:
-    block = new_block_name("oauth-declined")
-    cli = connect_oauth(block)
+    block, cli = connecting("oauth-declined")
 
     landing = browse(cli.authorize_url(), zoom_emulator, decision="decline")
 
@@ -428,13 +435,12 @@ def test_connect_oauth_declined_consent_fails_clearly(
     "emulator_config", [EmulatorConfig(require_preapproval=True)], indirect=True
 )
 def test_connect_oauth_needing_preapproval_ends_at_the_timeout_with_the_cause(
-    emulator_config: EmulatorConfig,
-    zoom_emulator: ZoomEmulator,
-    connect_oauth: Callable[..., CliProcess],
+    emulator_config: EmulatorConfig, zoom_emulator: ZoomEmulator, cli_processes: list[CliProcess]
 ) -> None:
     assert zoom_emulator.config.require_preapproval
     block = new_block_name("oauth-preapproval")
-    cli = connect_oauth(block, "--timeout", "5")
+    cli = start_connect_oauth(zoom_emulator, block, "--timeout", "5")
+    cli_processes.append(cli)
 
     page = browse(cli.authorize_url(), zoom_emulator)
     waiting_since = time.monotonic()
@@ -450,12 +456,11 @@ def test_connect_oauth_needing_preapproval_ends_at_the_timeout_with_the_cause(
 
 def test_check_of_a_revoked_connection_names_the_command_that_reconnects_it(
     zoom_emulator: ZoomEmulator,
-    connect_oauth: Callable[..., CliProcess],
+    connecting: Connecting,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     config = zoom_emulator.config
-    block = new_block_name("oauth-revoked")
-    cli = connect_oauth(block)
+    block, cli = connecting("oauth-revoked")
     browse(cli.authorize_url(), zoom_emulator)
     assert cli.finish() == 0, cli.output
     saved = load_oauth(block)
