@@ -27,8 +27,6 @@ class ZoomOAuthCredentials(ZoomCredentialsBase):
         client_secret: Client secret of the Zoom app (or use client_secret_block_name).
         redirect_uri: Redirect URL registered on the Zoom app.
         refresh_token: The connection's refresh token; rotated and saved by the pack.
-
-    Prefect's block page shows how to load it and call Zoom (``get_code_example``).
     """
 
     _block_type_name = "Zoom OAuth Credentials"

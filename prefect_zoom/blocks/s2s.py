@@ -23,8 +23,6 @@ class ZoomServerToServerCredentials(ZoomCredentialsBase):
         account_id: Zoom account ID shown on the app's credentials page.
         client_id: Client ID of the Server-to-Server OAuth app.
         client_secret: Client secret of the app (or use client_secret_block_name).
-
-    Prefect's block page shows how to load it and call Zoom (``get_code_example``).
     """
 
     _block_type_name = "Zoom Server-to-Server Credentials"
