@@ -127,8 +127,8 @@ class Operation:
         """This operation on the path its parameters fill (each value encoded for Zoom).
 
         A missing or unexpected parameter is a programming error (:class:`ValueError`); a value
-        Zoom cannot take (an empty meeting id) raises :class:`ZoomInputError` naming it, so a
-        task refuses it before it loads a connection.
+        Zoom cannot take (empty, or ``.``/``..``, which would lead to another endpoint) raises
+        :class:`ZoomInputError` naming it, so a task refuses it before it loads a connection.
         """
         given: dict[str, object] = dict(path_params)
         wanted = {_PARAMETERS[name][0] for name in _PLACEHOLDER.findall(self.path)}
@@ -139,7 +139,14 @@ class Operation:
 
         def fill(match: re.Match[str]) -> str:
             key, encode = _PARAMETERS[match.group(1)]
-            return encode(given[key])
+            segment = encode(given[key])
+            if segment in ("", ".", ".."):  # would address another endpoint than this one
+                raise ZoomInputError(
+                    key,
+                    f"{given[key]!r} is not a value Zoom's {match.group(0)} can take",
+                    "Pass the id itself; nothing was sent to Zoom.",
+                )
+            return segment
 
         return BoundOperation(self, _PLACEHOLDER.sub(fill, self.path))
 

@@ -103,6 +103,27 @@ def test_a_meeting_id_zoom_cannot_take_names_the_field(bad: Any) -> None:
     assert caught.value.field == "meeting_id"
 
 
+@pytest.mark.parametrize("value", ["..", "."])
+def test_a_value_that_would_leave_its_path_segment_is_refused(value: str) -> None:
+    """``/users/..`` would reach ``/v2`` itself: no value may step out of its segment."""
+    for user_id in (value, f" {value} "):
+        with pytest.raises(ZoomInputError) as caught:
+            OPERATIONS["list_user_recordings"].bind(user_id=user_id)
+        assert caught.value.field == "user_id"
+    with pytest.raises(ZoomInputError) as caught:
+        OPERATIONS["delete_recording_file"].bind(meeting_id=1, recording_id=value)
+    assert caught.value.field == "recording_id"
+
+
+def test_tasks_refuse_a_user_id_that_leaves_its_segment_before_loading_a_connection() -> None:
+    with pytest.raises(ZoomInputError) as caught:
+        get_user.fn("no-such-block", "..")
+    assert caught.value.field == "user_id"
+    with pytest.raises(ZoomInputError) as caught:
+        list_recordings.fn("no-such-block", "..")
+    assert caught.value.field == "user_id"
+
+
 def test_tasks_refuse_bad_path_values_before_loading_a_connection() -> None:
     """The operation is bound before the block is loaded: no block of that name is needed."""
     with pytest.raises(ZoomInputError) as caught:

@@ -76,7 +76,7 @@ def check_occurrence_id(value: Any, field: str = "occurrence_id") -> str | None:
 
 def check_user_id(value: Any, field: str = "user_id") -> str:
     """``me``, a user id or an email (stripped); the catalog encodes it for the path."""
-    if not isinstance(value, str) or not value.strip() or "/" in value:
+    if not isinstance(value, str) or value.strip() in ("", ".", "..") or "/" in value:
         raise ZoomInputError(
             field,
             f"expected 'me', a user id or an email, got {value!r}",
