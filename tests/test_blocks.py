@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -94,6 +95,27 @@ def test_connect_command_of_a_server_to_server_block_repeats_its_settings_not_it
     )
     assert "s3" not in command
     assert block.reconnect_command() is None  # its token errors need no reconnect hint
+
+
+def test_store_tokens_keeps_the_rotated_refresh_token_out_of_the_repr() -> None:
+    """The one way to put tokens into a block (used by the CLI and the token store)."""
+    from prefect_zoom.auth.tokens import TokenSet
+
+    block = ZoomOAuthCredentials(client_id="c", client_secret="s", refresh_token="old-refresh")
+    tokens = TokenSet(
+        access_token="new-access",
+        refresh_token="new-refresh",
+        expires_at=datetime(2030, 1, 1, tzinfo=UTC),
+        scopes=["meeting:read"],
+    )
+    block.store_tokens(tokens)
+    assert block.access_token is not None and block.refresh_token is not None
+    assert block.access_token.get_secret_value() == "new-access"
+    assert block.refresh_token.get_secret_value() == "new-refresh"
+    assert block.scopes == ["meeting:read"]
+    assert "new-access" not in repr(block) and "new-refresh" not in repr(block)
+    block.store_tokens(tokens.model_copy(update={"refresh_token": None}))
+    assert block.refresh_token.get_secret_value() == "new-refresh"  # kept: Zoom sent none
 
 
 @pytest.mark.parametrize("block_type", [ZoomOAuthCredentials, ZoomServerToServerCredentials])

@@ -219,7 +219,8 @@ class ZoomCredentialsBase(CredentialsBlock, ABC):
             scopes=list(self.scopes),
         )
 
-    def _set_tokens(self, tokens: TokenSet) -> None:
+    def store_tokens(self, tokens: TokenSet) -> None:
+        """Keep Zoom's latest tokens in this block (written when the block is saved)."""
         self.access_token = tokens.access_token
         self.expires_at = tokens.expires_at
         self.issued_at = tokens.issued_at

@@ -54,8 +54,9 @@ class ZoomOAuthCredentials(ZoomCredentialsBase):
         """The command that authorizes this connection again and saves it under the same name."""
         return self.connect_command()
 
-    def _set_tokens(self, tokens: TokenSet) -> None:
-        super()._set_tokens(tokens)
+    def store_tokens(self, tokens: TokenSet) -> None:
+        """Keep Zoom's latest tokens, the rotated refresh token too (written when saved)."""
+        super().store_tokens(tokens)
         if tokens.refresh_token is not None:
             self.refresh_token = tokens.refresh_token
 

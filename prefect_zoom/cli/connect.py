@@ -27,7 +27,6 @@ from prefect_zoom.auth.authorize import (
     SignInError,
 )
 from prefect_zoom.auth.locks import ConnectionLockTimeout, connection_lock
-from prefect_zoom.auth.tokens import TokenSet
 from prefect_zoom.blocks import ZoomOAuthCredentials, ZoomServerToServerCredentials
 from prefect_zoom.blocks._base import DEFAULT_OAUTH_BASE_URL, ZoomCredentialsBase, checked_base_url
 from prefect_zoom.capabilities import Capability, activity_capabilities, flow_capabilities
@@ -281,15 +280,6 @@ def _reconnect_settings(
     return block, secret
 
 
-def _store_tokens(block: ZoomCredentialsBase, tokens: TokenSet) -> None:
-    block.access_token = tokens.access_token
-    block.expires_at = tokens.expires_at
-    block.issued_at = tokens.issued_at
-    block.scopes = list(tokens.scopes)
-    if isinstance(block, ZoomOAuthCredentials) and tokens.refresh_token is not None:
-        block.refresh_token = tokens.refresh_token
-
-
 @connect_app.command("oauth")
 def connect_oauth(
     block: BlockOption,
@@ -379,7 +369,7 @@ def connect_oauth(
             tokens = flow.exchange(code)
 
     connection.redirect_uri = flow.redirect_uri
-    _store_tokens(connection, tokens)
+    connection.store_tokens(tokens)
     # under the connection's lock: never in the middle of a worker's renew-and-save
     try:
         with connection_lock(block):
