@@ -315,7 +315,7 @@ def connect_oauth(
             f"a Zoom OAuth block named {block!r} already exists.",
             hint=(
                 "Pass --overwrite to replace it, or run "
-                f"`prefect-zoom connect oauth --block {shlex.quote(block)}` without --client-id "
+                f"`{existing.connect_command(block)}` without --client-id "
                 "to authorize it again with its saved app settings."
             ),
         )
@@ -364,7 +364,7 @@ def connect_oauth(
             fail(str(exc))
         with _zoom_errors(
             "Zoom did not issue tokens for the sign-in",
-            hint=f"Run `prefect-zoom connect oauth --block {shlex.quote(block)}` again.",
+            hint=f"Run `{connection.connect_command(block)}` again.",
         ):
             tokens = flow.exchange(code)
 
@@ -377,7 +377,7 @@ def connect_oauth(
     except ConnectionLockTimeout as exc:
         fail(
             f"Zoom authorized the connection, but it was not saved: {exc}",
-            hint=f"Run `prefect-zoom connect oauth --block {shlex.quote(block)}` again.",
+            hint=f"Run `{connection.connect_command(block)}` again.",
         )
     say(out, f"Saved the connection as block {block!r}.", "green")
     with _zoom_errors("the new connection could not read the user"):
