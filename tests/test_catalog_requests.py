@@ -115,23 +115,22 @@ def test_a_value_that_would_leave_its_path_segment_is_refused(value: str) -> Non
     assert caught.value.field == "recording_id"
 
 
-def test_tasks_refuse_a_user_id_that_leaves_its_segment_before_loading_a_connection() -> None:
+@pytest.mark.parametrize(
+    ("task", "value", "field"),
+    [
+        (get_user, "..", "user_id"),
+        (list_recordings, "..", "user_id"),
+        (list_recordings, " ", "user_id"),
+        (get_meeting_recordings, " ", "meeting_id"),
+    ],
+)
+def test_tasks_refuse_bad_path_values_before_loading_a_connection(
+    task: Any, value: str, field: str
+) -> None:
+    """The values are checked before the block is loaded: no block of that name is needed."""
     with pytest.raises(ZoomInputError) as caught:
-        get_user.fn("no-such-block", "..")
-    assert caught.value.field == "user_id"
-    with pytest.raises(ZoomInputError) as caught:
-        list_recordings.fn("no-such-block", "..")
-    assert caught.value.field == "user_id"
-
-
-def test_tasks_refuse_bad_path_values_before_loading_a_connection() -> None:
-    """The operation is bound before the block is loaded: no block of that name is needed."""
-    with pytest.raises(ZoomInputError) as caught:
-        get_meeting_recordings.fn("no-such-block", " ")
-    assert caught.value.field == "meeting_id"
-    with pytest.raises(ZoomInputError) as caught:
-        list_recordings.fn("no-such-block", " ")
-    assert caught.value.field == "user_id"
+        task.fn("no-such-block", value)
+    assert caught.value.field == field
 
 
 def test_calls_send_what_the_catalog_says(shared_emulator: ZoomEmulator) -> None:
