@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Literal
 
+from prefect_zoom import tasks as pack_tasks
 from prefect_zoom.catalog import OPERATIONS
+from prefect_zoom.tasks._common import declared_operation
 
 CapabilityKind = Literal["activity", "flow"]
 
@@ -90,11 +92,10 @@ class Gap:
 
 
 @dataclass(frozen=True)
-class OptionStatus:
-    """Whether an optional feature of a flow is available, and what it lacks."""
+class OptionStatus(FlowOption):
+    """An optional feature of a flow, whether it is available, and what it lacks."""
 
-    feature: str
-    gaps: tuple[Gap, ...]
+    gaps: tuple[Gap, ...] = ()
 
     @property
     def available(self) -> bool:
@@ -146,20 +147,13 @@ def _gaps(operations: Iterable[str], granted: list[str]) -> tuple[Gap, ...]:
 
 @cache
 def tasks_by_operation() -> dict[str, tuple[str, ...]]:
-    """Operation name → names of the pack's tasks that call it (from ``zoom_task``)."""
-    from prefect import Task
-
-    import prefect_zoom.tasks as tasks_module
-
+    """Operation name → names of the pack's tasks (:mod:`prefect_zoom.tasks`) that call it."""
     found: dict[str, list[str]] = {}
-    for attr in tasks_module.__all__:
-        task = getattr(tasks_module, attr)
-        if not isinstance(task, Task):
-            continue
-        op = getattr(task.fn, "required_operation", None)
-        if op is not None:
-            found.setdefault(op.name, []).append(attr)
-    return {name: tuple(sorted(names)) for name, names in found.items()}
+    for name in pack_tasks.__all__:
+        operation = declared_operation(getattr(pack_tasks, name))
+        if operation is not None:
+            found.setdefault(operation.name, []).append(name)
+    return {operation: tuple(sorted(names)) for operation, names in found.items()}
 
 
 def activity_capabilities(granted_scopes: Iterable[str]) -> list[Capability]:
@@ -190,7 +184,7 @@ def flow_capabilities(granted_scopes: Iterable[str]) -> list[Capability]:
             operations=flow.required,
             gaps=_gaps(flow.required, granted),
             options=tuple(
-                OptionStatus(option.feature, _gaps(option.operations, granted))
+                OptionStatus(option.feature, option.operations, _gaps(option.operations, granted))
                 for option in flow.options
             ),
         )

@@ -1,15 +1,25 @@
-"""The Zoom operations this pack uses: path, rate-limit label and the scopes each one needs.
+"""The Zoom operations this pack uses: method, path, rate-limit label and the scopes each needs.
 
 One table serves both sides: the emulator enforces it and the pack's activities declare it, so a
 connection can be checked before a request leaves. Scopes come from Zoom's OpenAPI spec
 (``x-macro-scopes`` for classic, ``x-granular-scopes`` for granular) and ``docs/zoom-behaviour.md`` ("Endpoints").
+
+An operation also builds the request it is called with: ``OPERATIONS["get_meeting"].bind(
+meeting_id=85012345678)`` fills Zoom's path template with each segment encoded as Zoom requires
+(:func:`encode_meeting_id`, :func:`encode_user_id`), so callers never write a path or a method;
+:mod:`prefect_zoom.client.calls` sends it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import Enum
+from typing import TypedDict, Unpack
+from urllib.parse import quote
+
+from prefect_zoom.exceptions import ZoomInputError
 
 
 class RateLabel(str, Enum):
@@ -43,6 +53,64 @@ ME_ONLY_SCOPES = frozenset({"user_info:read"})
 the ``me`` value")."""
 
 
+class PathParams(TypedDict, total=False):
+    """The path parameters of the catalog's operations, by their Python names."""
+
+    user_id: str
+    """``me``, a user id or an email (Zoom's ``{userId}``)."""
+    meeting_id: int | str
+    """A meeting number or a meeting instance UUID (``{meetingId}``, ``{meetingUUID}``)."""
+    account_id: str
+    """``me`` (the connection's account) or a sub account id (``{accountId}``)."""
+    recording_id: str
+    """A recording file id (``{recordingId}``)."""
+    file_id: str
+    """A recording file id in a download URL (``{fileId}``)."""
+
+
+def encode_meeting_id(meeting_id: int | str) -> str:
+    """A meeting number or UUID as a path segment, the way Zoom requires.
+
+    Numbers pass as they are. UUIDs (they hold ``+``, ``/`` and ``=``) are always URL-encoded;
+    a UUID that starts with ``/`` or contains ``//`` is encoded twice, or Zoom answers 404.
+    """
+    if isinstance(meeting_id, bool):
+        raise ZoomInputError("meeting_id", "expected a meeting number or UUID", "Pass one.")
+    if isinstance(meeting_id, int):
+        return str(meeting_id)
+    text = str(meeting_id).strip()
+    if not text:
+        raise ZoomInputError(
+            "meeting_id", "is empty", "Pass a meeting number or a meeting instance UUID."
+        )
+    if text.isdigit():
+        return text
+    once = quote(text, safe="")
+    return quote(once, safe="") if text.startswith("/") or "//" in text else once
+
+
+def encode_user_id(user_id: str) -> str:
+    """``me``, a user id or an email as a path segment (``@`` and ``+`` of emails kept)."""
+    return quote(str(user_id).strip(), safe="@+")
+
+
+def _encode_segment(value: str) -> str:
+    return quote(str(value), safe="")
+
+
+_PARAMETERS: dict[str, tuple[str, Callable[..., str]]] = {
+    "userId": ("user_id", encode_user_id),
+    "meetingId": ("meeting_id", encode_meeting_id),
+    "meetingUUID": ("meeting_id", encode_meeting_id),
+    "accountId": ("account_id", _encode_segment),
+    "recordingId": ("recording_id", _encode_segment),
+    "fileId": ("file_id", _encode_segment),
+}
+"""Zoom's placeholder -> (the :class:`PathParams` key that fills it, how its value is encoded)."""
+
+_PLACEHOLDER = re.compile(r"\{([^}]+)\}")
+
+
 @dataclass(frozen=True)
 class Operation:
     """One Zoom REST operation and what it takes to call it."""
@@ -54,6 +122,33 @@ class Operation:
     classic_scopes: tuple[str, ...]
     granular_scopes: tuple[str, ...]
     counts_toward_daily_meeting_cap: bool = False
+
+    def bind(self, **path_params: Unpack[PathParams]) -> BoundOperation:
+        """This operation on the path its parameters fill (each value encoded for Zoom).
+
+        A missing or unexpected parameter is a programming error (:class:`ValueError`); a value
+        Zoom cannot take (empty, or ``.``/``..``, which would lead to another endpoint) raises
+        :class:`ZoomInputError` naming it, so a task refuses it before it loads a connection.
+        """
+        given: dict[str, object] = dict(path_params)
+        wanted = {_PARAMETERS[name][0] for name in _PLACEHOLDER.findall(self.path)}
+        if set(given) != wanted:
+            raise ValueError(
+                f"{self.name} takes the path parameters {sorted(wanted)}, got {sorted(given)}"
+            )
+
+        def fill(match: re.Match[str]) -> str:
+            key, encode = _PARAMETERS[match.group(1)]
+            segment = encode(given[key])
+            if segment in ("", ".", ".."):  # would address another endpoint than this one
+                raise ZoomInputError(
+                    key,
+                    f"{given[key]!r} is not a value Zoom's {match.group(0)} can take",
+                    "Pass the id itself; nothing was sent to Zoom.",
+                )
+            return segment
+
+        return BoundOperation(self, _PLACEHOLDER.sub(fill, self.path))
 
     @property
     def all_scopes(self) -> tuple[str, ...]:
@@ -75,6 +170,18 @@ class Operation:
         and granular forms (never a scope that reads only ``me`` for another user)."""
         usable = self.usable_scopes(user_id=user_id)
         return tuple(s for s in usable if not s.endswith(":admin")) or usable
+
+
+@dataclass(frozen=True)
+class BoundOperation:
+    """An operation and the path it is sent to: everything a client needs but the body."""
+
+    operation: Operation
+    path: str
+
+    @property
+    def method(self) -> str:
+        return self.operation.method
 
 
 def _op(

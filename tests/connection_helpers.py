@@ -92,7 +92,7 @@ def oauth_credentials(emulator: ZoomEmulator) -> ZoomOAuthCredentials:
         emulator.oauth_url, config.oauth_client_id, lambda: config.oauth_client_secret
     )
     tokens = endpoint.exchange_code(authorize_code(emulator), REDIRECT_URI)
-    block._set_tokens(tokens)
+    block.store_tokens(tokens)
     return block
 
 

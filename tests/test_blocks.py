@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 import pytest
@@ -81,6 +83,46 @@ def test_reconnect_command_names_the_block() -> None:
     assert block.reconnect_command() == "prefect-zoom connect oauth --block NAME"
     block._block_document_name = "team zoom"
     assert block.reconnect_command() == "prefect-zoom connect oauth --block 'team zoom'"
+    assert block.connect_command("other") == "prefect-zoom connect oauth --block other"
+
+
+def test_connect_command_of_a_server_to_server_block_repeats_its_settings_not_its_secret() -> None:
+    block = ZoomServerToServerCredentials(account_id="acct 1", client_id="cid", client_secret="s3")
+    command = block.connect_command("team zoom")
+    assert command == (
+        "prefect-zoom connect s2s --block 'team zoom' --account-id 'acct 1' --client-id cid "
+        "--overwrite  (with ZOOM_CLIENT_SECRET set)"
+    )
+    assert "s3" not in command
+    assert block.reconnect_command() is None  # its token errors need no reconnect hint
+
+
+def test_store_tokens_keeps_the_rotated_refresh_token_out_of_the_repr() -> None:
+    """The one way to put tokens into a block (used by the CLI and the token store)."""
+    from prefect_zoom.auth.tokens import TokenSet
+
+    block = ZoomOAuthCredentials(client_id="c", client_secret="s", refresh_token="old-refresh")
+    tokens = TokenSet(
+        access_token="new-access",
+        refresh_token="new-refresh",
+        expires_at=datetime(2030, 1, 1, tzinfo=UTC),
+        scopes=["meeting:read"],
+    )
+    block.store_tokens(tokens)
+    assert block.access_token is not None and block.refresh_token is not None
+    assert block.access_token.get_secret_value() == "new-access"
+    assert block.refresh_token.get_secret_value() == "new-refresh"
+    assert block.scopes == ["meeting:read"]
+    assert "new-access" not in repr(block) and "new-refresh" not in repr(block)
+    block.store_tokens(tokens.model_copy(update={"refresh_token": None}))
+    assert block.refresh_token.get_secret_value() == "new-refresh"  # kept: Zoom sent none
+
+
+@pytest.mark.parametrize("block_type", [ZoomOAuthCredentials, ZoomServerToServerCredentials])
+def test_the_block_page_shows_how_to_load_that_block(block_type: type[Any]) -> None:
+    example = block_type.get_code_example()
+    assert f"from prefect_zoom import {block_type.__name__}\n" in example
+    assert f'= {block_type.__name__}.load("BLOCK_NAME")' in example
 
 
 def test_client_secret_from_a_secret_block(zoom_emulator: ZoomEmulator) -> None:
@@ -93,6 +135,8 @@ def test_client_secret_from_a_secret_block(zoom_emulator: ZoomEmulator) -> None:
     block.save(name)
     loaded = load_block(ZoomServerToServerCredentials, name)
     assert loaded.client_secret is None
+    assert loaded.read_client_secret() == zoom_emulator.config.s2s_client_secret
+    assert zoom_emulator.config.s2s_client_secret not in repr(loaded)
     with loaded.get_client() as zoom:
         assert zoom.get_json("/users/me")["email"] == zoom_emulator.config.user_email
 

@@ -30,16 +30,24 @@ from prefect_zoom.auth.endpoint import TokenEndpoint
 from prefect_zoom.auth.manager import TokenManager
 from prefect_zoom.auth.tokens import TokenSet
 from prefect_zoom.client import AsyncZoomClient, ZoomClient
+from prefect_zoom.client._base import DEFAULT_API_BASE_URL
 from prefect_zoom.client.origins import ZOOM_DOMAINS, is_loopback, is_zoom_host
 from prefect_zoom.exceptions import ZoomInputError
 
-DEFAULT_API_BASE_URL = "https://api.zoom.us/v2"
 DEFAULT_OAUTH_BASE_URL = "https://zoom.us/oauth"
 ZOOM_LOGO_URL = (
     "https://upload.wikimedia.org/wikipedia/commons/thumb/7/7b/Zoom_Communications_Logo.svg/"
     "512px-Zoom_Communications_Logo.svg.png"
 )
 DOCS_URL = "https://github.com/prefect-zoom/prefect-zoom#connections"
+CODE_EXAMPLE = """Load the connection and call Zoom:
+```python
+from prefect_zoom import {block_class}
+
+zoom_credentials = {block_class}.load("BLOCK_NAME")
+with zoom_credentials.get_client() as client:
+    me = client.get_json("/users/me", operation="get_user")
+```"""
 
 logger = logging.getLogger("prefect_zoom.blocks")
 _manager_guard = threading.Lock()
@@ -167,8 +175,9 @@ class ZoomCredentialsBase(CredentialsBlock, ABC):
         return self
 
     # ---- secrets ---------------------------------------------------------------------------
-    def _client_secret_value(self) -> str:
-        """The app's client secret (loads the Secret block once, when one is named)."""
+    def read_client_secret(self) -> str:
+        """The app's client secret in clear, from ``client_secret`` or the named Secret block
+        (loaded once). Pass it only to Zoom; never log or print it."""
         if self.client_secret is not None:
             return self.client_secret.get_secret_value()
         if self._resolved_secret is None:
@@ -183,7 +192,7 @@ class ZoomCredentialsBase(CredentialsBlock, ABC):
         return TokenEndpoint(
             self.oauth_base_url,
             self.client_id,
-            self._client_secret_value,
+            self.read_client_secret,
             reconnect_command=self.reconnect_command(),
         )
 
@@ -210,11 +219,17 @@ class ZoomCredentialsBase(CredentialsBlock, ABC):
             scopes=list(self.scopes),
         )
 
-    def _set_tokens(self, tokens: TokenSet) -> None:
+    def store_tokens(self, tokens: TokenSet) -> None:
+        """Keep Zoom's latest tokens in this block (written when the block is saved)."""
         self.access_token = tokens.access_token
         self.expires_at = tokens.expires_at
         self.issued_at = tokens.issued_at
         self.scopes = list(tokens.scopes)
+
+    @abstractmethod
+    def connect_command(self, name: str | None = None) -> str:
+        """The ``prefect-zoom connect`` command that makes this connection again and saves it
+        as block ``name`` (default: the name it was saved or loaded under)."""
 
     def reconnect_command(self) -> str | None:
         """The command that makes a new connection in place of this one (``None``: not needed)."""
@@ -230,6 +245,12 @@ class ZoomCredentialsBase(CredentialsBlock, ABC):
             if self._token_manager is None:
                 self._token_manager = self._new_token_manager()
             return self._token_manager
+
+    # ---- Prefect's block page --------------------------------------------------------------
+    @classmethod
+    def get_code_example(cls) -> str:
+        """The example Prefect shows on the block's page: load it and call Zoom."""
+        return CODE_EXAMPLE.format(block_class=cls.__name__)
 
     # ---- clients ---------------------------------------------------------------------------
     def get_client(self, **kwargs: Any) -> ZoomClient:

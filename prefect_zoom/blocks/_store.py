@@ -54,9 +54,9 @@ class BlockTokenStore:
         return self._loaded._tokens()
 
     def _target(self, tokens: TokenSet) -> ZoomCredentialsBase:
-        self.block._set_tokens(tokens)
+        self.block.store_tokens(tokens)
         target = self._loaded or self.block
-        target._set_tokens(tokens)
+        target.store_tokens(tokens)
         return target
 
     def save_tokens(self, tokens: TokenSet) -> None:

@@ -27,16 +27,6 @@ class ZoomOAuthCredentials(ZoomCredentialsBase):
         client_secret: Client secret of the Zoom app (or use client_secret_block_name).
         redirect_uri: Redirect URL registered on the Zoom app.
         refresh_token: The connection's refresh token; rotated and saved by the pack.
-
-    Examples:
-        Load the connection and call Zoom:
-        ```python
-        from prefect_zoom import ZoomOAuthCredentials
-
-        zoom_credentials = ZoomOAuthCredentials.load("BLOCK_NAME")
-        with zoom_credentials.get_client() as client:
-            me = client.get_json("/users/me", operation="get_user")
-        ```
     """
 
     _block_type_name = "Zoom OAuth Credentials"
@@ -55,13 +45,18 @@ class ZoomOAuthCredentials(ZoomCredentialsBase):
         description="The connection's refresh token; rotated by Zoom and saved here by the pack.",
     )
 
+    def connect_command(self, name: str | None = None) -> str:
+        """The command that authorizes this connection again with its saved app settings."""
+        block = name or self._saved_name() or "NAME"
+        return f"prefect-zoom connect oauth --block {shlex.quote(block)}"
+
     def reconnect_command(self) -> str:
         """The command that authorizes this connection again and saves it under the same name."""
-        name = self._saved_name() or "NAME"
-        return f"prefect-zoom connect oauth --block {shlex.quote(name)}"
+        return self.connect_command()
 
-    def _set_tokens(self, tokens: TokenSet) -> None:
-        super()._set_tokens(tokens)
+    def store_tokens(self, tokens: TokenSet) -> None:
+        """Keep Zoom's latest tokens, the rotated refresh token too (written when saved)."""
+        super().store_tokens(tokens)
         if tokens.refresh_token is not None:
             self.refresh_token = tokens.refresh_token
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+
 from pydantic import Field
 
 from prefect_zoom.auth.manager import TokenManager
@@ -21,16 +23,6 @@ class ZoomServerToServerCredentials(ZoomCredentialsBase):
         account_id: Zoom account ID shown on the app's credentials page.
         client_id: Client ID of the Server-to-Server OAuth app.
         client_secret: Client secret of the app (or use client_secret_block_name).
-
-    Examples:
-        Load the connection and call Zoom:
-        ```python
-        from prefect_zoom import ZoomServerToServerCredentials
-
-        zoom_credentials = ZoomServerToServerCredentials.load("BLOCK_NAME")
-        with zoom_credentials.get_client() as client:
-            me = client.get_json("/users/me", operation="get_user")
-        ```
     """
 
     _block_type_name = "Zoom Server-to-Server Credentials"
@@ -44,6 +36,15 @@ class ZoomServerToServerCredentials(ZoomCredentialsBase):
         title="Account ID",
         description="Zoom account ID shown on the Server-to-Server app's App Credentials page.",
     )
+
+    def connect_command(self, name: str | None = None) -> str:
+        """The command that saves this connection again (the secret comes from the environment)."""
+        block = name or self._saved_name() or "NAME"
+        return (
+            f"prefect-zoom connect s2s --block {shlex.quote(block)} --account-id "
+            f"{shlex.quote(self.account_id)} --client-id {shlex.quote(self.client_id)} "
+            "--overwrite  (with ZOOM_CLIENT_SECRET set)"
+        )
 
     def _new_token_manager(self) -> TokenManager:
         return ServerToServerTokenManager(BlockTokenStore(self), self._endpoint(), self.account_id)

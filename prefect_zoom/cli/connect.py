@@ -10,7 +10,7 @@ import shlex
 import webbrowser
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any, NoReturn, cast
+from typing import Annotated, Any, cast
 
 import httpx
 import typer
@@ -27,16 +27,13 @@ from prefect_zoom.auth.authorize import (
     SignInError,
 )
 from prefect_zoom.auth.locks import ConnectionLockTimeout, connection_lock
-from prefect_zoom.auth.tokens import TokenSet
 from prefect_zoom.blocks import ZoomOAuthCredentials, ZoomServerToServerCredentials
-from prefect_zoom.blocks._base import (
-    DEFAULT_API_BASE_URL,
-    DEFAULT_OAUTH_BASE_URL,
-    ZoomCredentialsBase,
-    checked_base_url,
-)
+from prefect_zoom.blocks._base import DEFAULT_OAUTH_BASE_URL, ZoomCredentialsBase, checked_base_url
 from prefect_zoom.capabilities import Capability, activity_capabilities, flow_capabilities
 from prefect_zoom.catalog import OPERATIONS, Operation
+from prefect_zoom.cli._output import fail, say, stdout
+from prefect_zoom.client._base import DEFAULT_API_BASE_URL
+from prefect_zoom.client.calls import call_json
 from prefect_zoom.exceptions import (
     ZoomAPIError,
     ZoomAuthError,
@@ -76,29 +73,6 @@ OverwriteOption = Annotated[
 ]
 
 
-# ---- output ----------------------------------------------------------------------------------
-def _out() -> Console:
-    return Console(highlight=False)
-
-
-def _err() -> Console:
-    return Console(stderr=True, highlight=False)
-
-
-def _say(console: Console, text: str, style: str | None = None) -> None:
-    """Print plain text (no markup, no wrapping inside words): values may hold brackets."""
-    console.print(Text(text, style=style or ""), soft_wrap=True)
-
-
-def _fail(message: str, *, hint: str | None = None) -> NoReturn:
-    """Print the problem (and what to do) to stderr and exit with status 1."""
-    err = _err()
-    _say(err, f"Error: {message}", "bold red")
-    if hint:
-        _say(err, hint, "yellow")
-    raise typer.Exit(code=1)
-
-
 # ---- helpers ---------------------------------------------------------------------------------
 def _base_urls(base_url: str | None) -> tuple[str, str]:
     """(REST API base, OAuth base) for ``--base-url`` (or Zoom's real ones)."""
@@ -107,7 +81,7 @@ def _base_urls(base_url: str | None) -> tuple[str, str]:
     try:
         root = checked_base_url("--base-url", base_url).rstrip("/")
     except ZoomInputError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     return f"{root}/v2", f"{root}/oauth"
 
 
@@ -122,7 +96,7 @@ def _load(cls: type[ZoomCredentialsBase], name: str) -> ZoomCredentialsBase | No
 
 def _require_secret(client_secret: str | None) -> str:
     if not client_secret:
-        _fail(
+        fail(
             "the Zoom app's client secret is missing.",
             hint="Set the ZOOM_CLIENT_SECRET environment variable (or pass --client-secret).",
         )
@@ -135,20 +109,20 @@ def _zoom_errors(action: str, hint: str | None = None) -> Iterator[None]:
     try:
         yield
     except ZoomPreapprovalRequiredError as exc:
-        _fail(f"{action}: {exc.message}", hint=f"The cause: {PREAPPROVAL_ADVICE}.")
+        fail(f"{action}: {exc.message}", hint=f"The cause: {PREAPPROVAL_ADVICE}.")
     except ZoomAPIError as exc:
-        _fail(f"{action}:\n{exc}", hint=hint)
+        fail(f"{action}:\n{exc}", hint=hint)
     except ZoomInputError as exc:
-        _fail(f"{action}: {exc}", hint=hint)
+        fail(f"{action}: {exc}", hint=hint)
     except httpx.HTTPError as exc:
-        _fail(f"{action}: Zoom could not be reached ({type(exc).__name__}: {exc}).", hint=hint)
+        fail(f"{action}: Zoom could not be reached ({type(exc).__name__}: {exc}).", hint=hint)
 
 
 def _who(block: ZoomCredentialsBase) -> dict[str, Any] | None:
     """``GET /users/me`` through the block's client; ``None`` when the scopes do not allow it."""
     with block.get_client() as client:
         try:
-            me = client.get_json("/users/me", operation="get_user")
+            me = call_json(client, OPERATIONS["get_user"].bind(user_id="me"))
         except ZoomMissingScopesError:
             client.tokens.get_token()  # still prove that the connection gets a token
             return None
@@ -254,42 +228,31 @@ def _print_capabilities(out: Console, scopes: Iterable[str]) -> list[Operation]:
     return [OPERATIONS[activity.name] for activity in activities if not activity.can_run]
 
 
-def _reconnect_command(connection: ZoomCredentialsBase, name: str) -> str:
-    """The command that makes this connection again under the same block name."""
-    if isinstance(connection, ZoomServerToServerCredentials):
-        return (
-            f"prefect-zoom connect s2s --block {shlex.quote(name)} --account-id "
-            f"{shlex.quote(connection.account_id)} --client-id "
-            f"{shlex.quote(connection.client_id)} --overwrite  (with ZOOM_CLIENT_SECRET set)"
-        )
-    return f"prefect-zoom connect oauth --block {shlex.quote(name)}"
-
-
 def _broken_hint(connection: ZoomCredentialsBase, name: str) -> str:
     if isinstance(connection, ZoomOAuthCredentials):
-        return f"Authorize the Zoom app again: {_reconnect_command(connection, name)}"
+        return f"Authorize the Zoom app again: {connection.connect_command(name)}"
     return (
         "Check the app's credentials in the Zoom App Marketplace, then save them again: "
-        + _reconnect_command(connection, name)
+        + connection.connect_command(name)
     )
 
 
 def _report(block: ZoomCredentialsBase, name: str, me: dict[str, Any] | None) -> list[Operation]:
     """Who is connected, the granted scopes and what the connection can run."""
-    out = _out()
-    _say(out, f"Block: {name} ({block.get_block_type_name()}), client id {block.client_id}")
-    _say(out, f"Zoom API: {block.api_base_url}")
-    _say(out, f"Connected as: {_describe_user(me)}")
+    out = stdout()
+    say(out, f"Block: {name} ({block.get_block_type_name()}), client id {block.client_id}")
+    say(out, f"Zoom API: {block.api_base_url}")
+    say(out, f"Connected as: {_describe_user(me)}")
     scopes = sorted(block.scopes)
     if scopes:
-        _say(out, f"Granted scopes ({len(scopes)}): {', '.join(scopes)}")
+        say(out, f"Granted scopes ({len(scopes)}): {', '.join(scopes)}")
     else:
-        _say(out, "Granted scopes: Zoom reported none.", "yellow")
+        say(out, "Granted scopes: Zoom reported none.", "yellow")
     missing = _print_capabilities(out, scopes)
     if missing:
         names = ", ".join(op.name for op in missing)
-        reconnect = _reconnect_command(block, name)
-        _say(
+        reconnect = block.connect_command(name)
+        say(
             out,
             f"{len(missing)} of {len(OPERATIONS)} activities lack a scope: {names}. To run them, "
             "add one of the listed scopes for each in the Zoom App Marketplace (Manage → your "
@@ -297,7 +260,7 @@ def _report(block: ZoomCredentialsBase, name: str, me: dict[str, Any] | None) ->
             "yellow",
         )
     else:
-        _say(out, f"All {len(OPERATIONS)} activities can run.", "green")
+        say(out, f"All {len(OPERATIONS)} activities can run.", "green")
     return missing
 
 
@@ -307,7 +270,7 @@ def _reconnect_settings(
 ) -> tuple[ZoomOAuthCredentials, str]:
     """A copy of an existing connection to authorize again, and its client secret."""
     with _zoom_errors("the client secret of the saved connection could not be read"):
-        secret = existing._client_secret_value()
+        secret = existing.read_client_secret()
     fields = existing.model_dump(exclude={"access_token", "refresh_token", "expires_at"})
     block = ZoomOAuthCredentials(
         **{k: v for k, v in fields.items() if k in ZoomOAuthCredentials.model_fields}
@@ -315,15 +278,6 @@ def _reconnect_settings(
     if base_url:
         block.api_base_url, block.oauth_base_url = _base_urls(base_url)
     return block, secret
-
-
-def _store_tokens(block: ZoomCredentialsBase, tokens: TokenSet) -> None:
-    block.access_token = tokens.access_token
-    block.expires_at = tokens.expires_at
-    block.issued_at = tokens.issued_at
-    block.scopes = list(tokens.scopes)
-    if isinstance(block, ZoomOAuthCredentials) and tokens.refresh_token is not None:
-        block.refresh_token = tokens.refresh_token
 
 
 @connect_app.command("oauth")
@@ -357,11 +311,11 @@ def connect_oauth(
     """Sign in to Zoom in a browser (OAuth authorization code) and save the connection."""
     existing = _load(ZoomOAuthCredentials, block)
     if existing is not None and client_id is not None and not overwrite:
-        _fail(
+        fail(
             f"a Zoom OAuth block named {block!r} already exists.",
             hint=(
                 "Pass --overwrite to replace it, or run "
-                f"`prefect-zoom connect oauth --block {shlex.quote(block)}` without --client-id "
+                f"`{existing.connect_command(block)}` without --client-id "
                 "to authorize it again with its saved app settings."
             ),
         )
@@ -369,7 +323,7 @@ def connect_oauth(
         assert isinstance(existing, ZoomOAuthCredentials)
         connection, secret = _reconnect_settings(existing, base_url)
     elif client_id is None:
-        _fail(
+        fail(
             f"no Zoom OAuth block named {block!r} exists yet, so --client-id is required.",
             hint="Pass --client-id and the client secret (ZOOM_CLIENT_SECRET) of your Zoom app.",
         )
@@ -383,7 +337,7 @@ def connect_oauth(
             oauth_base_url=oauth_url,
         )
 
-    out = _out()
+    out = stdout()
     try:
         flow = AuthorizationCodeFlow(
             connection.client_id,
@@ -393,39 +347,39 @@ def connect_oauth(
             timeout=timeout,
         )
     except OSError as exc:
-        _fail(
+        fail(
             f"could not listen on 127.0.0.1:{redirect_port} for Zoom's redirect ({exc}).",
             hint="Pass another --redirect-port, or 0 for a free one.",
         )
     with flow:
-        _say(out, f"Connecting Zoom block {block!r} with client id {connection.client_id}.")
-        _say(out, "Open this URL in a browser, sign in to Zoom and choose Allow:")
-        _say(out, flow.authorize_url)
+        say(out, f"Connecting Zoom block {block!r} with client id {connection.client_id}.")
+        say(out, "Open this URL in a browser, sign in to Zoom and choose Allow:")
+        say(out, flow.authorize_url)
         if not no_browser and not webbrowser.open(flow.authorize_url):
-            _say(out, "Could not open a browser: open the URL above yourself.", "yellow")
-        _say(out, f"Waiting up to {timeout:g} s for Zoom to redirect to {flow.redirect_uri} ...")
+            say(out, "Could not open a browser: open the URL above yourself.", "yellow")
+        say(out, f"Waiting up to {timeout:g} s for Zoom to redirect to {flow.redirect_uri} ...")
         try:
             code = flow.wait_for_code()
         except SignInError as exc:
-            _fail(str(exc))
+            fail(str(exc))
         with _zoom_errors(
             "Zoom did not issue tokens for the sign-in",
-            hint=f"Run `prefect-zoom connect oauth --block {shlex.quote(block)}` again.",
+            hint=f"Run `{connection.connect_command(block)}` again.",
         ):
             tokens = flow.exchange(code)
 
     connection.redirect_uri = flow.redirect_uri
-    _store_tokens(connection, tokens)
+    connection.store_tokens(tokens)
     # under the connection's lock: never in the middle of a worker's renew-and-save
     try:
         with connection_lock(block):
             connection.save(block, overwrite=True, _sync=True)  # type: ignore[call-arg]
     except ConnectionLockTimeout as exc:
-        _fail(
+        fail(
             f"Zoom authorized the connection, but it was not saved: {exc}",
-            hint=f"Run `prefect-zoom connect oauth --block {shlex.quote(block)}` again.",
+            hint=f"Run `{connection.connect_command(block)}` again.",
         )
-    _say(out, f"Saved the connection as block {block!r}.", "green")
+    say(out, f"Saved the connection as block {block!r}.", "green")
     with _zoom_errors("the new connection could not read the user"):
         me = _who(connection)
     _report(connection, block, me)
@@ -448,7 +402,7 @@ def connect_s2s(
     """Check Server-to-Server OAuth credentials with a token request and save the connection."""
     secret = _require_secret(client_secret)
     if not overwrite and _load(ZoomServerToServerCredentials, block) is not None:
-        _fail(
+        fail(
             f"a Zoom Server-to-Server block named {block!r} already exists.",
             hint="Pass --overwrite to replace it.",
         )
@@ -468,7 +422,7 @@ def connect_s2s(
         connection.token_manager().get_token()
         me = _who(connection)
     connection.save(block, overwrite=overwrite, _sync=True)  # type: ignore[call-arg]
-    _say(_out(), f"Saved the connection as block {block!r}.", "green")
+    say(stdout(), f"Saved the connection as block {block!r}.", "green")
     _report(connection, block, me)
 
 
@@ -483,7 +437,7 @@ def check_command(
         if b is not None
     ]
     if not found:
-        _fail(
+        fail(
             f"no Zoom connection block named {block!r}.",
             hint=(
                 f"Create one: prefect-zoom connect oauth --block {shlex.quote(block)} "
@@ -496,18 +450,18 @@ def check_command(
         try:
             me = _who(connection)
         except ZoomAuthorizeAgainError as exc:
-            _fail(f"the connection {block!r} is no longer authorized: {exc.message}", hint=hint)
+            fail(f"the connection {block!r} is no longer authorized: {exc.message}", hint=hint)
         except ZoomPreapprovalRequiredError as exc:
-            _fail(
+            fail(
                 f"the connection {block!r} was cut off: {exc.message}",
                 hint=f"The cause: {PREAPPROVAL_ADVICE}.",
             )
         except ZoomAuthError as exc:
-            _fail(f"Zoom rejects the connection {block!r}: {exc.message}", hint=hint)
+            fail(f"Zoom rejects the connection {block!r}: {exc.message}", hint=hint)
         except (ZoomAPIError, ZoomInputError) as exc:
-            _fail(f"the connection {block!r} could not be checked:\n{exc}", hint=hint)
+            fail(f"the connection {block!r} could not be checked:\n{exc}", hint=hint)
         except httpx.HTTPError as exc:
-            _fail(
+            fail(
                 f"Zoom could not be reached at {connection.api_base_url} "
                 f"({type(exc).__name__}: {exc}).",
                 hint="Check the network, or the block's API base URL.",

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
-from prefect_zoom.cli.connect import _fail as fail  # the CLI's one way to end with an error
+from prefect_zoom.cli._output import fail
 
 if TYPE_CHECKING:
     from prefect.deployments.runner import RunnerDeployment
@@ -58,6 +58,18 @@ class ScheduledFlow:
         return getattr(importlib.import_module(module), attribute)
 
 
+def _weekly_report(flow: str, what: str, csv_file: str) -> ScheduledFlow:
+    """A report flow served as ``weekly-<flow>``, writing ``reports/<csv_file>``."""
+    return ScheduledFlow(
+        name="weekly-" + flow.replace("_", "-"),
+        entrypoint=f"prefect_zoom.flows.{flow}.{flow}",
+        schedule="reports",
+        description=f"Every Monday morning, {what} as a table artifact and a CSV.",
+        tags=("zoom", "reports"),
+        in_archive_dir={"output_csv": f"reports/{csv_file}"},
+    )
+
+
 SCHEDULED_FLOWS: tuple[ScheduledFlow, ...] = (
     ScheduledFlow(
         name="nightly-archive",
@@ -69,22 +81,8 @@ SCHEDULED_FLOWS: tuple[ScheduledFlow, ...] = (
         in_archive_dir={"destination": ""},
         concurrency_limit=1,
     ),
-    ScheduledFlow(
-        name="weekly-meetings-report",
-        entrypoint="prefect_zoom.flows.meetings_report.meetings_report",
-        schedule="reports",
-        description="Every Monday morning, upcoming meetings per user as a table artifact and a CSV.",
-        tags=("zoom", "reports"),
-        in_archive_dir={"output_csv": "reports/upcoming-meetings.csv"},
-    ),
-    ScheduledFlow(
-        name="weekly-users-report",
-        entrypoint="prefect_zoom.flows.users_report.users_report",
-        schedule="reports",
-        description="Every Monday morning, the account's users as a table artifact and a CSV.",
-        tags=("zoom", "reports"),
-        in_archive_dir={"output_csv": "reports/users.csv"},
-    ),
+    _weekly_report("meetings_report", "upcoming meetings per user", "upcoming-meetings.csv"),
+    _weekly_report("users_report", "the account's users", "users.csv"),
 )
 """The deployments of ``deployments/prefect.yaml``: the one place their settings live in code."""
 

@@ -16,6 +16,8 @@ from prefect.cache_policies import NONE
 from pydantic import BaseModel
 
 from prefect_zoom.capabilities import can_run
+from prefect_zoom.catalog import OPERATIONS
+from prefect_zoom.client.calls import call_json
 from prefect_zoom.exceptions import ZoomAPIError, ZoomInputError, ZoomMissingScopesError
 from prefect_zoom.tasks._common import load_credentials, run_logger
 
@@ -45,7 +47,7 @@ def read_connection(credentials_block: str) -> ConnectionInfo:
         user: dict[str, Any] | None = None
         if not scopes or can_run(scopes, "get_user"):
             try:
-                data = client.get_json("/users/me", operation="get_user")
+                data = call_json(client, OPERATIONS["get_user"].bind(user_id="me"))
             except ZoomMissingScopesError:
                 data = None
             user = data if isinstance(data, dict) else None

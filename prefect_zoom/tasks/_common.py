@@ -141,13 +141,14 @@ def zoom_task(
     """Declare a Zoom activity as a Prefect task with the pack's defaults.
 
     Never cached (Zoom's data changes, and mutations must run every time); retried only on
-    transient errors (``retry_condition``); tagged ``zoom`` plus the resource; the operation's scopes are recorded on the
-    function (``required_operation``) for ``check`` and the docs.
+    transient errors (``retry_condition``); tagged ``zoom`` plus the resource. The operation is
+    recorded on the function (``required_operation``); :func:`declared_operation` reads it back
+    for ``check`` and the docs.
     """
     op: Operation | None = OPERATIONS[operation] if operation else None
 
     def decorate(fn: Callable[P, R]) -> Task[P, R]:
-        fn.required_operation = op  # type: ignore[attr-defined]
+        fn.required_operation = op  # type: ignore[attr-defined]  # read by declared_operation
         return task(
             name=name,
             tags={"zoom", *tags},
@@ -158,3 +159,12 @@ def zoom_task(
         )(fn)
 
     return decorate
+
+
+def declared_operation(task: object) -> Operation | None:
+    """The catalog operation a task made by :func:`zoom_task` declares (``None`` for anything
+    else)."""
+    if not isinstance(task, Task):
+        return None
+    operation = getattr(task.fn, "required_operation", None)
+    return operation if isinstance(operation, Operation) else None

@@ -8,15 +8,17 @@ the field), and logs only topics and ids: never tokens, start URLs or passcodes.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Annotated, Any, Literal, get_args
-from urllib.parse import quote
 
+import httpx
 from prefect import Task
 from prefect.client.schemas.objects import TaskRun
 from prefect.states import State
 from pydantic import Field, StringConstraints
 
-from prefect_zoom.catalog import OPERATIONS
+from prefect_zoom.catalog import OPERATIONS, BoundOperation
+from prefect_zoom.client.calls import call, call_json, call_pages
 from prefect_zoom.client.policy import NEVER_SENT, check_scopes
 from prefect_zoom.exceptions import ZoomInputError, ZoomRateLimitError, ZoomServerError
 from prefect_zoom.models import (
@@ -73,14 +75,14 @@ def check_occurrence_id(value: Any, field: str = "occurrence_id") -> str | None:
 
 
 def check_user_id(value: Any, field: str = "user_id") -> str:
-    """``me``, a user id or an email, quoted for a URL path."""
-    if not isinstance(value, str) or not value.strip() or "/" in value:
+    """``me``, a user id or an email (stripped); the catalog encodes it for the path."""
+    if not isinstance(value, str) or value.strip() in ("", ".", "..") or "/" in value:
         raise ZoomInputError(
             field,
             f"expected 'me', a user id or an email, got {value!r}",
             "Pass 'me' (the connection's user), a Zoom user id or an email address.",
         )
-    return quote(value.strip(), safe="@.+")
+    return value.strip()
 
 
 def check_choice(value: Any, choices: tuple[str, ...], field: str) -> str:
@@ -119,15 +121,21 @@ def retry_if_not_created(_task: Task[Any, Any], _run: TaskRun, state: State[Any]
     return False
 
 
+_creating = partial(
+    zoom_task, "create_meeting", tags=("meetings",), retry_condition=retry_if_not_created
+)
+"""The decorator of the tasks that create a meeting without looking for it first."""
+
+
 # ---- shared bodies ------------------------------------------------------------------------------
-def _post_meeting(zoom: Any, request: MeetingRequest, user_path: str) -> Meeting:
-    response = zoom.request(
-        "POST",
-        f"/users/{user_path}/meetings",
-        operation="create_meeting",
-        json=request.to_zoom(),
-        expected=(201, 200),
-    )
+def _create_on(zoom: Any, create: BoundOperation, body: Any) -> httpx.Response:
+    """Send a create operation with its body; Zoom answers 201 (a 200 is accepted too)."""
+    return call(zoom, create, json=body, expected=(201, 200))
+
+
+def _post_meeting(zoom: Any, request: MeetingRequest, user_id: str) -> Meeting:
+    create = OPERATIONS["create_meeting"].bind(user_id=user_id)
+    response = _create_on(zoom, create, request.to_zoom())
     meeting = Meeting.model_validate(response.json())
     run_logger().info(
         "Created Zoom meeting %s (%r, type %s, %d occurrence(s))",
@@ -139,23 +147,23 @@ def _post_meeting(zoom: Any, request: MeetingRequest, user_path: str) -> Meeting
     return meeting
 
 
-def _create(credentials: CredentialsLike, request: MeetingRequest, user_path: str) -> Meeting:
+def _create(credentials: CredentialsLike, request: MeetingRequest, user_id: str) -> Meeting:
     with client_for(credentials) as zoom:
-        return _post_meeting(zoom, request, user_path)
+        return _post_meeting(zoom, request, user_id)
 
 
 def _scheduled_request(
-    *,
     topic: Any,
     start_time: Any,
     duration_minutes: Any,
-    meeting_type: MeetingType,
-    recurrence: Any = None,
+    recurrence: Any,
     timezone: str | None,
     password: str | None,
     agenda: str | None,
     settings: MeetingSettings | dict[str, Any] | None,
 ) -> MeetingRequest:
+    """The checked request of a one-time meeting, or a fixed-time recurring one with
+    ``recurrence`` (the schedule tasks' parameters, in their order)."""
     if not isinstance(topic, str) or not topic.strip():
         raise ZoomInputError(
             "meeting.topic", "a topic is required", "Give the meeting a non-empty topic."
@@ -176,7 +184,7 @@ def _scheduled_request(
         )
     data: dict[str, Any] = {
         "topic": topic,
-        "type": meeting_type,
+        "type": MeetingType.RECURRING_FIXED_TIME if recurrence else MeetingType.SCHEDULED,
         "start_time": start_time,
         "duration": duration_minutes,
         "timezone": timezone,
@@ -206,15 +214,7 @@ def keyed_request(
     The request's agenda starts with the key's marker line; raises ``ZoomInputError`` first.
     """
     request = _scheduled_request(
-        topic=topic,
-        start_time=start_time,
-        duration_minutes=duration_minutes,
-        meeting_type=MeetingType.RECURRING_FIXED_TIME if recurrence else MeetingType.SCHEDULED,
-        recurrence=recurrence,
-        timezone=timezone,
-        password=password,
-        agenda=agenda,
-        settings=settings,
+        topic, start_time, duration_minutes, recurrence, timezone, password, agenda, settings
     )
     if agenda is not None and len(agenda) > MAX_MARKED_AGENDA:
         raise ZoomInputError(
@@ -228,23 +228,17 @@ def keyed_request(
     return request.model_copy(update={"agenda": marked_agenda(key, agenda)}), key
 
 
-def _find_keyed_meeting(zoom: Any, user_path: str, key: str) -> Meeting | None:
+def _find_keyed_meeting(zoom: Any, user_id: str, key: str) -> Meeting | None:
     """The host's scheduled meeting whose agenda carries ``key`` (one list, every page)."""
-    for item in zoom.paginate(
-        f"/users/{user_path}/meetings", "meetings", {"type": "scheduled"}, operation="list_meetings"
-    ):
+    scheduled = OPERATIONS["list_meetings"].bind(user_id=user_id)
+    for item in call_pages(zoom, scheduled, "meetings", {"type": "scheduled"}):
         if key_in(item.get("agenda")) == key:
             return Meeting.model_validate(item)
     return None
 
 
 # ---- tasks --------------------------------------------------------------------------------------
-@zoom_task(
-    "create_meeting",
-    name="Zoom: create meeting",
-    tags=("meetings",),
-    retry_condition=retry_if_not_created,
-)
+@_creating(name="Zoom: create meeting")
 def create_meeting(
     credentials: CredentialsLike,
     meeting: MeetingRequest | dict[str, Any],
@@ -256,16 +250,10 @@ def create_meeting(
     100 meeting creates/updates per host per day. Returns the meeting with its join URL.
     """
     request = parse_input(MeetingRequest, meeting, prefix="meeting")
-    user_path = check_user_id(user_id)
-    return _create(credentials, request, user_path)
+    return _create(credentials, request, check_user_id(user_id))
 
 
-@zoom_task(
-    "create_meeting",
-    name="Zoom: schedule one-time meeting",
-    tags=("meetings",),
-    retry_condition=retry_if_not_created,
-)
+@_creating(name="Zoom: schedule one-time meeting")
 def schedule_one_time_meeting(
     credentials: CredentialsLike,
     topic: str,
@@ -284,25 +272,12 @@ def schedule_one_time_meeting(
     holds at most 10 letters, digits or ``@ - _ *``. Needs `meeting:write` / `meeting:write:meeting`.
     """
     request = _scheduled_request(
-        topic=topic,
-        start_time=start_time,
-        duration_minutes=duration_minutes,
-        meeting_type=MeetingType.SCHEDULED,
-        timezone=timezone,
-        password=password,
-        agenda=agenda,
-        settings=settings,
+        topic, start_time, duration_minutes, None, timezone, password, agenda, settings
     )
-    user_path = check_user_id(user_id)
-    return _create(credentials, request, user_path)
+    return _create(credentials, request, check_user_id(user_id))
 
 
-@zoom_task(
-    "create_meeting",
-    name="Zoom: schedule recurring meeting",
-    tags=("meetings",),
-    retry_condition=retry_if_not_created,
-)
+@_creating(name="Zoom: schedule recurring meeting")
 def schedule_recurring_meeting(
     credentials: CredentialsLike,
     topic: str,
@@ -329,18 +304,9 @@ def schedule_recurring_meeting(
             "Pass e.g. {'type': 2, 'weekly_days': 'monday', 'end_times': 10}.",
         )
     request = _scheduled_request(
-        topic=topic,
-        start_time=start_time,
-        duration_minutes=duration_minutes,
-        meeting_type=MeetingType.RECURRING_FIXED_TIME,
-        recurrence=recurrence,
-        timezone=timezone,
-        password=password,
-        agenda=agenda,
-        settings=settings,
+        topic, start_time, duration_minutes, recurrence, timezone, password, agenda, settings
     )
-    user_path = check_user_id(user_id)
-    return _create(credentials, request, user_path)
+    return _create(credentials, request, check_user_id(user_id))
 
 
 @zoom_task("create_meeting", name="Zoom: schedule meeting once", tags=("meetings",))
@@ -377,21 +343,21 @@ def schedule_meeting_once(
         agenda=agenda,
         settings=settings,
     )
-    user_path = check_user_id(user_id)
+    host = check_user_id(user_id)
     with client_for(credentials) as zoom:
-        found = _find_keyed_meeting(zoom, user_path, key)
+        found = _find_keyed_meeting(zoom, host, key)
         if found is not None:
             run_logger().info(
                 "Zoom meeting %s (%r) was already scheduled (key %s)", found.id, found.topic, key
             )
             return ScheduledMeeting(meeting=found, key=key, already_scheduled=True)
-        meeting = _post_meeting(zoom, request, user_path)
+        meeting = _post_meeting(zoom, request, host)
     return ScheduledMeeting(meeting=meeting, key=key)
 
 
 def _get(zoom: Any, meeting_id: int, occurrence_id: str | None) -> Meeting:
     params = {"occurrence_id": occurrence_id} if occurrence_id else None
-    data = zoom.get_json(f"/meetings/{meeting_id}", operation="get_meeting", params=params)
+    data = call_json(zoom, OPERATIONS["get_meeting"].bind(meeting_id=meeting_id), params=params)
     return Meeting.model_validate(data)
 
 
@@ -434,29 +400,29 @@ def update_meeting(
         raise ZoomInputError(
             "changes", "nothing to change", "Give at least one field, e.g. {'topic': 'New topic'}."
         )
-    path = f"/meetings/{meeting_id}"
+    update = OPERATIONS["update_meeting"].bind(meeting_id=meeting_id)
+    read_back = OPERATIONS["get_meeting"].bind(meeting_id=meeting_id)
     params = {"occurrence_id": occurrence} if occurrence else None
     with client_for(credentials) as zoom:
         # The read-back needs a read scope: find out before changing anything.
         check_scopes(
-            OPERATIONS["get_meeting"],
-            path,
+            read_back.operation,
+            read_back.path,
             zoom.granted_scopes,
             reconnect_command=zoom.tokens.reconnect_command,
         )
-        zoom.request(
-            "PATCH",
-            path,
-            operation="update_meeting",
+        call(
+            zoom,
+            update,
             params=params,
             json=body,
             expected=(204, 200),
         )
-        meeting = _get(zoom, meeting_id, occurrence)
+        updated = _get(zoom, meeting_id, occurrence)
     run_logger().info(
         "Updated Zoom meeting %s (%s)", meeting_id, ", ".join(sorted(body)) or "no fields"
     )
-    return meeting
+    return updated
 
 
 @zoom_task("delete_meeting", name="Zoom: delete meeting", tags=("meetings",))
@@ -479,10 +445,9 @@ def delete_meeting(
     if cancel_meeting_reminder:
         params["cancel_meeting_reminder"] = "true"
     with client_for(credentials) as zoom:
-        zoom.request(
-            "DELETE",
-            f"/meetings/{meeting_id}",
-            operation="delete_meeting",
+        call(
+            zoom,
+            OPERATIONS["delete_meeting"].bind(meeting_id=meeting_id),
             params=params or None,
             expected=(204, 200),
         )
@@ -502,17 +467,12 @@ def list_meetings(
 
     Needs `meeting:read` (classic) or `meeting:read:list_meetings` (granular).
     """
-    user_path = check_user_id(user_id)
+    meetings_of = OPERATIONS["list_meetings"].bind(user_id=check_user_id(user_id))
     kind = check_choice(type, get_args(MeetingListType), "type")
     with client_for(credentials) as zoom:
         meetings = [
             Meeting.model_validate(item)
-            for item in zoom.paginate(
-                f"/users/{user_path}/meetings",
-                "meetings",
-                {"type": kind},
-                operation="list_meetings",
-            )
+            for item in call_pages(zoom, meetings_of, "meetings", {"type": kind})
         ]
     run_logger().info("Listed %d %s Zoom meeting(s)", len(meetings), kind)
     return meetings
@@ -540,14 +500,9 @@ def create_invitation_links(
         "attendees": [{"name": name} for name in checked.attendee_names],
         "ttl": checked.ttl_seconds,
     }
+    create = OPERATIONS["create_invite_links"].bind(meeting_id=meeting_id)
     with client_for(credentials) as zoom:
-        response = zoom.request(
-            "POST",
-            f"/meetings/{meeting_id}/invite_links",
-            operation="create_invite_links",
-            json=body,
-            expected=(201, 200),
-        )
+        response = _create_on(zoom, create, body)
     data = response.json() if response.content else {}
     links = [InviteLink.model_validate(item) for item in data.get("attendees") or []]
     run_logger().info("Created %d invitation link(s) for Zoom meeting %s", len(links), meeting_id)
@@ -562,9 +517,7 @@ def get_meeting_invitation(credentials: CredentialsLike, meeting_id: int) -> str
     """
     meeting_id = check_meeting_id(meeting_id)
     with client_for(credentials) as zoom:
-        data = zoom.get_json(
-            f"/meetings/{meeting_id}/invitation", operation="get_meeting_invitation"
-        )
+        data = call_json(zoom, OPERATIONS["get_meeting_invitation"].bind(meeting_id=meeting_id))
     run_logger().info("Got the invitation of Zoom meeting %s", meeting_id)
     return str((data or {}).get("invitation") or "")
 
@@ -582,14 +535,9 @@ def add_meeting_registrant(
     """
     meeting_id = check_meeting_id(meeting_id)
     request = parse_input(RegistrantRequest, registrant, prefix="registrant")
+    create = OPERATIONS["add_meeting_registrant"].bind(meeting_id=meeting_id)
     with client_for(credentials) as zoom:
-        response = zoom.request(
-            "POST",
-            f"/meetings/{meeting_id}/registrants",
-            operation="add_meeting_registrant",
-            json=request.to_zoom(),
-            expected=(201, 200),
-        )
+        response = _create_on(zoom, create, request.to_zoom())
     added = Registrant.model_validate(response.json())
     run_logger().info(
         "Registered %s for Zoom meeting %s", added.registrant_id or added.id, meeting_id

@@ -12,12 +12,13 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import quote
 
 from prefect import get_run_logger
 from prefect.filesystems import WritableFileSystem
 
 from prefect_zoom.auth.tokens import as_utc
+from prefect_zoom.catalog import OPERATIONS
+from prefect_zoom.client.calls import call, call_json, call_pages
 from prefect_zoom.exceptions import ZoomInputError
 from prefect_zoom.models._base import parse_input
 from prefect_zoom.models.recordings import FILE_TYPES, DateRange, RecordingFile, RecordingMeeting
@@ -36,27 +37,6 @@ DeleteAction = Literal["trash", "delete"]
 
 
 # ---- helpers -----------------------------------------------------------------------------------
-def encode_meeting_id(meeting_id: int | str) -> str:
-    """A meeting number or UUID as a path segment, the way Zoom requires.
-
-    Numbers pass as they are. UUIDs (they hold ``+``, ``/`` and ``=``) are always URL-encoded;
-    a UUID that starts with ``/`` or contains ``//`` is encoded twice, or Zoom answers 404.
-    """
-    if isinstance(meeting_id, bool):
-        raise ZoomInputError("meeting_id", "expected a meeting number or UUID", "Pass one.")
-    if isinstance(meeting_id, int):
-        return str(meeting_id)
-    text = str(meeting_id).strip()
-    if not text:
-        raise ZoomInputError(
-            "meeting_id", "is empty", "Pass a meeting number or a meeting instance UUID."
-        )
-    if text.isdigit():
-        return text
-    once = quote(text, safe="")
-    return quote(once, safe="") if text.startswith("/") or "//" in text else once
-
-
 def _as_date(value: date | str | None, field: str, default: date) -> date:
     if value is None:
         return default
@@ -101,12 +81,27 @@ def file_types_filter(file_types: list[str] | None) -> set[str] | None:
     return wanted
 
 
-def _recording_path(recording_id: str | None) -> str:
+def _on_recordings(
+    credentials: CredentialsLike,
+    meeting_id: int | str,
+    recording_id: str | None,
+    operations: tuple[str, str],
+    *,
+    params: dict[str, str] | None = None,
+    json: dict[str, str] | None = None,
+) -> str:
+    """Send the first of ``operations`` on a meeting's recordings, or the second on one file
+    (``recording_id``); what it acted on, for the log."""
+    all_files, one_file = (OPERATIONS[name] for name in operations)
     if recording_id is None:
-        return ""
-    if not str(recording_id).strip():
+        target = all_files.bind(meeting_id=meeting_id)
+    elif not str(recording_id).strip():
         raise ZoomInputError("recording_id", "is empty", "Pass a file id, or None for all files.")
-    return "/" + quote(str(recording_id), safe="")
+    else:
+        target = one_file.bind(meeting_id=meeting_id, recording_id=str(recording_id))
+    with client_for(credentials) as zoom:
+        call(zoom, target, params=params, json=json)
+    return f"file {recording_id}" if recording_id else "all files"
 
 
 # ---- tasks -------------------------------------------------------------------------------------
@@ -132,10 +127,9 @@ def list_recordings(
     if user_id is not None and not str(user_id).strip():
         raise ZoomInputError("user_id", "is empty", "Pass 'me', a user id or an email.")
     if user_id is None:
-        path, operation = "/accounts/me/recordings", "list_account_recordings"
+        recordings_of = OPERATIONS["list_account_recordings"].bind(account_id="me")
     else:
-        path = f"/users/{quote(str(user_id), safe='@')}/recordings"
-        operation = "list_user_recordings"
+        recordings_of = OPERATIONS["list_user_recordings"].bind(user_id=str(user_id))
     log = get_run_logger()
     seen: dict[str, RecordingMeeting] = {}
     with client_for(credentials) as zoom:
@@ -143,9 +137,7 @@ def list_recordings(
             params = {"from": start.isoformat(), "to": end.isoformat()}
             if trash:
                 params["trash"] = "true"
-            for item in zoom.paginate(
-                path, "meetings", params, operation=operation, page_size=page_size
-            ):
+            for item in call_pages(zoom, recordings_of, "meetings", params, page_size=page_size):
                 meeting = RecordingMeeting.model_validate(item)
                 seen.setdefault(meeting.uuid, meeting)
     log.info(
@@ -161,9 +153,9 @@ def list_recordings(
 @zoom_task("get_meeting_recordings", name="Zoom: get meeting recordings", tags=("recordings",))
 def get_meeting_recordings(credentials: CredentialsLike, meeting_id: int | str) -> RecordingMeeting:
     """The recording files of a meeting instance (UUID) or of a meeting number's latest instance."""
-    segment = encode_meeting_id(meeting_id)
+    recordings_of = OPERATIONS["get_meeting_recordings"].bind(meeting_id=meeting_id)
     with client_for(credentials) as zoom:
-        data = zoom.get_json(f"/meetings/{segment}/recordings", operation="get_meeting_recordings")
+        data = call_json(zoom, recordings_of)
     recording = RecordingMeeting.model_validate(data)
     get_run_logger().info(
         "Meeting %s has %d recording files", recording.id, len(recording.recording_files)
@@ -272,17 +264,13 @@ def delete_recordings(
         raise ZoomInputError(
             "action", f"must be 'trash' or 'delete', got {action!r}", "Use 'trash' (recoverable)."
         )
-    segment = encode_meeting_id(meeting_id_or_uuid)
-    suffix = _recording_path(recording_id)
-    operation = "delete_recording_file" if recording_id else "delete_meeting_recordings"
-    with client_for(credentials) as zoom:
-        zoom.request(
-            "DELETE",
-            f"/meetings/{segment}/recordings{suffix}",
-            operation=operation,
-            params={"action": action},
-        )
-    what = f"file {recording_id}" if recording_id else "all files"
+    what = _on_recordings(
+        credentials,
+        meeting_id_or_uuid,
+        recording_id,
+        ("delete_meeting_recordings", "delete_recording_file"),
+        params={"action": action},
+    )
     get_run_logger().info("Recordings of meeting %s (%s): %s", meeting_id_or_uuid, what, action)
 
 
@@ -293,17 +281,13 @@ def recover_recordings(
     recording_id: str | None = None,
 ) -> None:
     """Bring a meeting's trashed recordings (or one trashed file) back from the trash."""
-    segment = encode_meeting_id(meeting_uuid)
-    suffix = _recording_path(recording_id)
-    operation = "recover_recording_file" if recording_id else "recover_meeting_recordings"
-    with client_for(credentials) as zoom:
-        zoom.request(
-            "PUT",
-            f"/meetings/{segment}/recordings{suffix}/status",
-            operation=operation,
-            json={"action": "recover"},
-        )
-    what = f"file {recording_id}" if recording_id else "all files"
+    what = _on_recordings(
+        credentials,
+        meeting_uuid,
+        recording_id,
+        ("recover_meeting_recordings", "recover_recording_file"),
+        json={"action": "recover"},
+    )
     get_run_logger().info("Recordings of meeting %s (%s) recovered", meeting_uuid, what)
 
 
@@ -311,7 +295,6 @@ __all__ = [
     "delete_recordings",
     "download_meeting_recordings",
     "download_recording_file",
-    "encode_meeting_id",
     "get_meeting_recordings",
     "list_recordings",
     "recover_recordings",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Literal, get_args
 
+from prefect_zoom.catalog import OPERATIONS
+from prefect_zoom.client.calls import call_json, call_pages
 from prefect_zoom.models import User
 from prefect_zoom.tasks._common import CredentialsLike, client_for, run_logger, zoom_task
 from prefect_zoom.tasks.meetings import check_choice, check_user_id
@@ -18,9 +20,9 @@ def get_user(credentials: CredentialsLike, user_id: str = "me") -> User:
     Needs `user:read` (classic) or `user:read:user` (granular); for ``me``, `user_info:read` is
     enough. Another user of the account needs an `:admin` scope on a user-level connection.
     """
-    user_path = check_user_id(user_id)
+    user_id = check_user_id(user_id)
     with client_for(credentials) as zoom:
-        data = zoom.get_json(f"/users/{user_path}", operation="get_user")
+        data = call_json(zoom, OPERATIONS["get_user"].bind(user_id=user_id))
     user = User.model_validate(data)
     run_logger().info("Got Zoom user %s", user.id)
     return user
@@ -37,7 +39,7 @@ def list_users(credentials: CredentialsLike, status: UserStatus = "active") -> l
     with client_for(credentials) as zoom:
         users = [
             User.model_validate(item)
-            for item in zoom.paginate("/users", "users", {"status": kind}, operation="list_users")
+            for item in call_pages(zoom, OPERATIONS["list_users"].bind(), "users", {"status": kind})
         ]
     run_logger().info("Listed %d %s Zoom user(s)", len(users), kind)
     return users

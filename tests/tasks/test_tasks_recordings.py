@@ -10,7 +10,6 @@ from typing import Any
 
 import fsspec
 import pytest
-from connection_helpers import s2s_credentials
 from prefect import flow
 from prefect.filesystems import LocalFileSystem, RemoteFileSystem
 from recording_helpers import TODAY, add_recording, expected_sha, sha256_of
@@ -27,7 +26,6 @@ from prefect_zoom.tasks import (
     list_recordings,
     recover_recordings,
 )
-from prefect_zoom.tasks.recordings import encode_meeting_id
 from prefect_zoom.transfer import DownloadResult, ZoomDownloadError, partial_path
 
 FILE_ROUTE = "GET /rec/files/{file_id}"
@@ -39,12 +37,6 @@ def configured(**settings: object) -> pytest.MarkDecorator:
     return pytest.mark.parametrize("emulator_config", [EmulatorConfig(**settings)], ids=["cfg"])
 
 
-@pytest.fixture
-def block_name(zoom_emulator: ZoomEmulator) -> str:
-    """A Server-to-Server block for this test's emulator, saved in the Prefect harness."""
-    name = f"zoom-s2s-rec-{uuid.uuid4().hex[:10]}"
-    s2s_credentials(zoom_emulator).save(name, overwrite=True)
-    return name
 
 
 def first_mp4(recording: RecordingMeeting) -> RecordingFile:
@@ -161,16 +153,6 @@ def test_missing_scope_is_raised_with_4711(zoom_emulator: ZoomEmulator, block_na
 
 
 # ---- one meeting's recordings ------------------------------------------------------------------
-def test_encode_meeting_id() -> None:
-    assert encode_meeting_id(85012345678) == "85012345678"
-    assert encode_meeting_id("85012345678") == "85012345678"
-    assert encode_meeting_id("aB+c/d==") == "aB%2Bc%2Fd%3D%3D"
-    assert encode_meeting_id("/aBcd==") == "%252FaBcd%253D%253D"
-    assert encode_meeting_id("aB//cd==") == "aB%252F%252Fcd%253D%253D"
-    with pytest.raises(ZoomInputError):
-        encode_meeting_id(" ")
-
-
 @pytest.mark.parametrize("uuid_value", ["/slashFirst+uuid==", "two//slashes/in+uuid=="])
 def test_meeting_recordings_by_awkward_uuid(
     zoom_emulator: ZoomEmulator, block_name: str, uuid_value: str

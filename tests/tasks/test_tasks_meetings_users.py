@@ -51,14 +51,6 @@ def configured(**settings: object) -> pytest.MarkDecorator:
     return pytest.mark.parametrize("emulator_config", [EmulatorConfig(**settings)], ids=["cfg"])
 
 
-@pytest.fixture
-def block_name(zoom_emulator: ZoomEmulator) -> str:
-    """A Server-to-Server block for this test's emulator, saved in the Prefect harness."""
-    name = f"zoom-s2s-{uuid.uuid4().hex[:10]}"
-    s2s_credentials(zoom_emulator).save(name, overwrite=True)
-    return name
-
-
 def requests_made(emulator: ZoomEmulator) -> int:
     return emulator.state.counters["requests"]
 

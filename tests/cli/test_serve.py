@@ -25,7 +25,7 @@ from prefect_zoom.cli.serve import (
     build_deployments,
 )
 
-PREFECT_YAML = Path(__file__).resolve().parents[1] / "deployments" / "prefect.yaml"
+PREFECT_YAML = Path(__file__).resolve().parents[2] / "deployments" / "prefect.yaml"
 NAMES = ["nightly-archive", "weekly-meetings-report", "weekly-users-report"]
 # Started by events, not schedules: deployed from prefect.yaml only, never served.
 TRIGGERED = ["archive-on-recording-completed"]
