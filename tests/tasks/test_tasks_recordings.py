@@ -37,8 +37,6 @@ def configured(**settings: object) -> pytest.MarkDecorator:
     return pytest.mark.parametrize("emulator_config", [EmulatorConfig(**settings)], ids=["cfg"])
 
 
-
-
 def first_mp4(recording: RecordingMeeting) -> RecordingFile:
     return next(f for f in recording.recording_files if f.file_type == "MP4")
 
