@@ -20,7 +20,7 @@ from pathlib import Path
 
 import httpx
 
-from prefect_zoom.emulator.server import free_port
+from zoom_emulator.server import free_port
 
 
 def stop_group(process: subprocess.Popen[bytes] | subprocess.Popen[str], grace: float = 10) -> None:

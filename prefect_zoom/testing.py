@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from prefect_zoom.emulator import EmulatorConfig, ZoomEmulator, running_emulator
+from zoom_emulator import EmulatorConfig, ZoomEmulator, running_emulator
 
 try:
     import pytest

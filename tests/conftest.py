@@ -15,8 +15,8 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
-from prefect_zoom.emulator import EmulatorConfig, ZoomEmulator  # noqa: E402
 from prefect_zoom.testing import zoom_emulator  # noqa: E402,F401  (the pytest fixture)
+from zoom_emulator import EmulatorConfig, ZoomEmulator  # noqa: E402
 
 
 @pytest.fixture(scope="session", autouse=True)

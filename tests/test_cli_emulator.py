@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from prefect_zoom.emulator import EmulatorConfig, free_port
+from zoom_emulator import EmulatorConfig, free_port
 
 
 @pytest.fixture

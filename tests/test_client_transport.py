@@ -14,8 +14,8 @@ from httpcore._backends.sync import SyncStream
 
 from prefect_zoom.client._transport import READ_BYTES, LargeReadStream
 from prefect_zoom.downloads import download_to_path
-from prefect_zoom.emulator import ZoomEmulator
 from prefect_zoom.models.recordings import RecordingFile
+from zoom_emulator import ZoomEmulator
 
 
 @pytest.fixture

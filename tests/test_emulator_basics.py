@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from prefect_zoom.emulator import ZoomEmulator, running_emulator
+from zoom_emulator import ZoomEmulator, running_emulator
 
 
 def test_unauthenticated_call_gets_zoom_401(zoom_emulator: ZoomEmulator) -> None:

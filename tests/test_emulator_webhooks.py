@@ -15,9 +15,9 @@ import pytest
 from fastapi import FastAPI, Request, Response
 from webhook_helpers import SECRET, RecordingEmit, serve_in_thread
 
-from prefect_zoom.emulator import ZoomEmulator, free_port
 from prefect_zoom.webhooks import create_receiver_app, url_validation_answer
 from prefect_zoom.webhooks.receiver import WebhookReceiver
+from zoom_emulator import ZoomEmulator, free_port
 
 
 class Receiver:

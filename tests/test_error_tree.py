@@ -17,7 +17,7 @@ import prefect_zoom
 from prefect_zoom import exceptions
 from prefect_zoom.exceptions import ZoomError
 
-NOT_THE_PACK = ("prefect_zoom.emulator",)
+NOT_THE_PACK = ("zoom_emulator",)
 """The emulator's own errors are not the pack's (it is to become a package of its own)."""
 
 

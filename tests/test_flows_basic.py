@@ -23,8 +23,6 @@ from prefect.variables import Variable
 
 from prefect_zoom.capabilities import FLOW_REQUIREMENTS, capabilities
 from prefect_zoom.catalog import ALL_SCOPES, OPERATIONS
-from prefect_zoom.emulator import EmulatorConfig, ZoomEmulator
-from prefect_zoom.emulator.ratelimit import MEETING_WRITES_PER_DAY
 from prefect_zoom.flows import (
     ConnectionReport,
     RowResult,
@@ -34,6 +32,8 @@ from prefect_zoom.flows import (
     users_report,
 )
 from prefect_zoom.flows.schedule_meetings import AllRowsFailedError
+from zoom_emulator import EmulatorConfig, ZoomEmulator
+from zoom_emulator.models.ratelimit import MEETING_WRITES_PER_DAY
 
 START = (datetime.now(UTC) + timedelta(days=2)).replace(hour=15, minute=0, second=0, microsecond=0)
 START_TEXT = START.strftime("%Y-%m-%dT%H:%M:%SZ")

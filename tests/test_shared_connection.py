@@ -20,7 +20,7 @@ from connection_helpers import load_block, oauth_credentials
 from shared_connection_worker import run_together
 
 from prefect_zoom import ZoomOAuthCredentials
-from prefect_zoom.emulator import EmulatorConfig, ZoomEmulator
+from zoom_emulator import EmulatorConfig, ZoomEmulator
 
 TTL = 2
 
@@ -109,7 +109,9 @@ def test_four_processes_share_one_connection(zoom_emulator: ZoomEmulator) -> Non
         duration=duration,
         concurrency=25,
         env=env,
-        before_go=lambda: grants_before.append(zoom_emulator.state.counters["grant refresh_token"]),
+        before_go=lambda: grants_before.append(
+            zoom_emulator.state.counters["grant refresh_token"]
+        ),
     )
     print(json.dumps(summaries, indent=1))
 

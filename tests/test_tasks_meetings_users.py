@@ -15,8 +15,6 @@ from prefect import flow, unmapped
 from prefect.client.orchestration import get_client
 from prefect.states import State
 
-from prefect_zoom.emulator import EmulatorConfig, FaultSettings, ZoomEmulator
-from prefect_zoom.emulator.ratelimit import MEETING_WRITES_PER_DAY
 from prefect_zoom.exceptions import (
     ZoomInputError,
     ZoomMissingScopesError,
@@ -39,6 +37,8 @@ from prefect_zoom.tasks import (
     schedule_recurring_meeting,
     update_meeting,
 )
+from zoom_emulator import EmulatorConfig, FaultSettings, ZoomEmulator
+from zoom_emulator.models.ratelimit import MEETING_WRITES_PER_DAY
 
 CREATE_ROUTE = "POST /v2/users/{userId}/meetings"
 TOMORROW = (datetime.now(UTC) + timedelta(days=1)).replace(
@@ -528,7 +528,9 @@ def test_get_and_list_users(
 
 
 def test_user_info_read_is_enough_for_me(zoom_emulator: ZoomEmulator) -> None:
-    zoom_emulator.state.apps[zoom_emulator.config.oauth_client_id].scopes = ["user_info:read"]
+    zoom_emulator.state.apps[zoom_emulator.config.oauth_client_id].scopes = [
+        "user_info:read"
+    ]
     credentials = oauth_credentials(zoom_emulator)
 
     @flow

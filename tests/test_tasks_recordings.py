@@ -27,7 +27,6 @@ from prefect_zoom.downloads import (
     download_to_path,
     partial_path,
 )
-from prefect_zoom.emulator import EmulatorConfig, FaultSettings, ZoomEmulator, content
 from prefect_zoom.exceptions import ZoomInputError, ZoomMissingScopesError, ZoomNotFoundError
 from prefect_zoom.models import RecordingMeeting
 from prefect_zoom.models.recordings import RecordingFile
@@ -40,6 +39,8 @@ from prefect_zoom.tasks import (
     recover_recordings,
 )
 from prefect_zoom.tasks.recordings import encode_meeting_id
+from zoom_emulator import EmulatorConfig, FaultSettings, ZoomEmulator
+from zoom_emulator.models import content
 
 TODAY = datetime.now(UTC).date()
 FILE_ROUTE = "GET /rec/files/{file_id}"
@@ -141,7 +142,9 @@ def test_default_range_is_yesterday_and_today(zoom_emulator: ZoomEmulator, block
 def test_list_by_user_id_and_whole_account(
     emulator_config: EmulatorConfig, zoom_emulator: ZoomEmulator, block_name: str
 ) -> None:
-    other = next(u for u in zoom_emulator.state.users.values() if u.email == "user2@example.com")
+    other = next(
+        u for u in zoom_emulator.state.users.values() if u.email == "user2@example.com"
+    )
     extra = add_recording(zoom_emulator, TODAY - timedelta(days=45), user=other.id)
 
     @flow

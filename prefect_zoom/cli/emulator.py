@@ -8,8 +8,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from prefect_zoom.emulator.config import EmulatorConfig, FaultSettings, RatePlan
-from prefect_zoom.emulator.server import ZoomEmulator
+from zoom_emulator.config import EmulatorConfig, FaultSettings, RatePlan
+from zoom_emulator.server import ZoomEmulator
 
 _defaults = EmulatorConfig()
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 import pytest
 
 from prefect_zoom.catalog import ALL_SCOPES
-from prefect_zoom.emulator import ZoomEmulator
+from zoom_emulator import ZoomEmulator
 
 
 def mint_token(

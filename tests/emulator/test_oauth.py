@@ -14,8 +14,8 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from prefect_zoom.emulator import EmulatorConfig, ZoomEmulator
-from prefect_zoom.emulator.state import App, now
+from zoom_emulator import EmulatorConfig, ZoomEmulator
+from zoom_emulator.models.state import App, now
 
 REDIRECT = "http://127.0.0.1:8765/callback"
 INVALID_TOKEN = {"reason": "Invalid Token!", "error": "invalid_grant"}
@@ -582,7 +582,8 @@ def test_s2s_tokens_coexist_by_default(client: httpx.Client, zoom_emulator: Zoom
     assert "refresh_token" not in body
     assert body["token_type"] == "bearer"
     assert (
-        body["scope"].split() == zoom_emulator.state.apps[zoom_emulator.config.s2s_client_id].scopes
+        body["scope"].split()
+        == zoom_emulator.state.apps[zoom_emulator.config.s2s_client_id].scopes
     )
     tokens = zoom_emulator.state.access_tokens
     assert tokens[body["access_token"]].user_id is None

@@ -22,8 +22,8 @@ from zoom_spec import assert_matches_spec, response_schema
 
 from emulator.conftest import mint_token
 from prefect_zoom.catalog import OPERATIONS, missing_scope_message
-from prefect_zoom.emulator import EmulatorConfig, ZoomEmulator
-from prefect_zoom.emulator.state import User
+from zoom_emulator import EmulatorConfig, ZoomEmulator
+from zoom_emulator.models.state import User
 
 MEETINGS = "/users/{userId}/meetings"
 MEETING = "/meetings/{meetingId}"

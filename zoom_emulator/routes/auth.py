@@ -3,30 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
 from fastapi import Request
 
-from prefect_zoom.catalog import OPERATIONS, Operation, missing_scope_message
-from prefect_zoom.emulator.errors import ZoomError
-from prefect_zoom.emulator.state import AccessToken, EmulatorState, User, now
+from zoom_emulator.models.access import Caller
+from zoom_emulator.models.errors import ZoomError
+from zoom_emulator.models.operations import Operation, operations
+from zoom_emulator.models.state import EmulatorState, now
 
 QUERY_TOKEN_MESSAGE = (
     "Invalid access token, this access token is not supported as query parameter string."
 )
-
-
-@dataclass
-class Caller:
-    """The token behind a request and who it acts for."""
-
-    token: AccessToken
-    user: User | None  # the signed-in user; for S2S, the account's owner acts as "me"
-    account_id: str
-
-    @property
-    def is_account_level(self) -> bool:
-        return self.token.user_id is None
 
 
 def state_of(request: Request) -> EmulatorState:
@@ -69,8 +56,8 @@ def authenticate(request: Request) -> Caller:
 
 def require_scopes(caller: Caller, operation: Operation, *, user_id: str = "me") -> None:
     """400 / 4711 with Zoom's message when the token lacks every scope the operation accepts."""
-    if not operation.is_satisfied_by(caller.token.scopes, user_id=user_id):
-        raise ZoomError(400, 4711, missing_scope_message(operation))
+    if not operation.allows(caller.token.scopes, user_id=user_id):
+        raise ZoomError(400, 4711, operation.missing_scope_message())
 
 
 def caller_for(operation_name: str) -> Callable[[Request], Awaitable[Caller]]:
@@ -78,14 +65,14 @@ def caller_for(operation_name: str) -> Callable[[Request], Awaitable[Caller]]:
 
     It is ``async`` so it runs on the server's event loop, like every route that changes state.
     """
-    operation = OPERATIONS[operation_name]
+    operation = operations()[operation_name]
 
     async def dependency(request: Request) -> Caller:
         caller = authenticate(request)
         user_id = request.path_params.get("userId", "me")
         require_scopes(caller, operation, user_id=str(user_id))
         limiter = request.app.state.rate_limiter
-        limiter.check(caller, operation, request)
+        limiter.check(caller.account_id, operation)
         request.state.operation = operation.name
         return caller
 

@@ -12,10 +12,10 @@ from typing import Any
 import httpx
 import uvicorn
 
-from prefect_zoom.emulator.app import create_app
-from prefect_zoom.emulator.config import EmulatorConfig
-from prefect_zoom.emulator.faults import hide_injected_fault_tracebacks
-from prefect_zoom.emulator.state import EmulatorState, build_state
+from zoom_emulator.app import create_app
+from zoom_emulator.config import EmulatorConfig
+from zoom_emulator.faults import hide_injected_fault_tracebacks
+from zoom_emulator.models.state import EmulatorState, build_state
 
 
 def free_port(host: str = "127.0.0.1") -> int:

@@ -7,7 +7,7 @@ import hashlib
 from collections.abc import Collection
 from datetime import UTC, datetime, time, timedelta
 
-from prefect_zoom.emulator.state import EmulatorState, RecordingFile, RecordingMeeting, utcnow
+from zoom_emulator.models.state import EmulatorState, RecordingFile, RecordingMeeting, utcnow
 
 # file_type -> (extension, recording_type, content type, share of the MP4 size)
 FILE_KINDS: dict[str, tuple[str, str, str, float]] = {

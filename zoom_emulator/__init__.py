@@ -2,15 +2,15 @@
 
 Start one with ``prefect-zoom emulator`` or, in Python and tests::
 
-    from prefect_zoom.emulator import ZoomEmulator
+    from zoom_emulator import ZoomEmulator
 
     with ZoomEmulator() as zoom:
         print(zoom.base_url)
 """
 
-from prefect_zoom.emulator.app import create_app
-from prefect_zoom.emulator.config import EmulatorConfig, FaultSettings
-from prefect_zoom.emulator.server import ZoomEmulator, free_port, running_emulator
+from zoom_emulator.app import create_app
+from zoom_emulator.config import EmulatorConfig, FaultSettings
+from zoom_emulator.server import ZoomEmulator, free_port, running_emulator
 
 __all__ = [
     "EmulatorConfig",

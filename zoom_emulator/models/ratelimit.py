@@ -7,17 +7,27 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from fastapi import Request
-
-from prefect_zoom.catalog import RATE_LIMITS, Operation, RateLabel
-from prefect_zoom.emulator.errors import ZoomError
-from prefect_zoom.emulator.state import now
+from zoom_emulator.models.errors import ZoomError
+from zoom_emulator.models.operations import Operation
+from zoom_emulator.models.state import now
 
 if TYPE_CHECKING:
-    from prefect_zoom.emulator.auth import Caller
-    from prefect_zoom.emulator.state import EmulatorState
+    from zoom_emulator.models.state import EmulatorState
 
-PLANS = RATE_LIMITS  # plan -> label -> (requests, window seconds)
+# Zoom's limits per account: plan -> label -> (requests, window in seconds), a daily cap shared
+# by Heavy and Resource-intensive calls, and meeting create/update per host user and day.
+# Sources: https://developers.zoom.us/docs/api/rate-limits/ (labels, plans, daily caps) and Zoom
+# staff on https://devforum.zoom.us/t/rate-limits-which-ones-apply/19474 (100 meeting writes).
+PLANS: dict[str, dict[str, tuple[int, int]]] = {
+    "pro": {"Light": (30, 1), "Medium": (20, 1), "Heavy": (10, 1), "Resource-intensive": (10, 60)},
+    "business": {
+        "Light": (80, 1),
+        "Medium": (60, 1),
+        "Heavy": (40, 1),
+        "Resource-intensive": (20, 60),
+    },
+}
+DAILY_CAPPED_LABELS = frozenset({"Heavy", "Resource-intensive"})
 DAILY_HEAVY_CAP = {"pro": 30_000, "business": 60_000}
 MEETING_WRITES_PER_DAY = 100
 
@@ -47,7 +57,7 @@ class RateLimiter:
 
     def __init__(self, state: EmulatorState) -> None:
         self.state = state
-        self._windows: dict[tuple[str, RateLabel, int], int] = defaultdict(int)
+        self._windows: dict[tuple[str, str, int], int] = defaultdict(int)
         self._daily: dict[tuple[str, str], int] = defaultdict(int)
         self._meeting_writes: dict[tuple[str, str], int] = defaultdict(int)
 
@@ -55,30 +65,30 @@ class RateLimiter:
     def plan(self) -> str:
         return self.state.config.rate_limits
 
-    def check(self, caller: Caller, operation: Operation, request: Request) -> None:
+    def check(self, account_id: str, operation: Operation) -> None:
         """Count one request; raise Zoom's 429 when it goes over a limit."""
         if self.plan == "off":
             return
         limit, window = PLANS[self.plan][operation.label]
         moment = now()
         slot = math.floor(moment / window)
-        key = (caller.account_id, operation.label, slot)
+        key = (account_id, operation.label, slot)
         if self._windows[key] >= limit:
             self._reject(
                 QPS_MESSAGE,
-                category=operation.label.value,
+                category=operation.label,
                 kind="QPS",
                 limit=limit,
                 retry_at=(slot + 1) * window,
             )
         self._windows[key] += 1
-        if operation.label in (RateLabel.HEAVY, RateLabel.RESOURCE_INTENSIVE):
-            day_key = (caller.account_id, _today())
+        if operation.label in DAILY_CAPPED_LABELS:
+            day_key = (account_id, _today())
             cap = DAILY_HEAVY_CAP[self.plan]
             if self._daily[day_key] >= cap:
                 self._reject(
                     "You have reached the maximum daily rate limit for this API.",
-                    category=operation.label.value,
+                    category=operation.label,
                     kind="Daily-limit",
                     limit=cap,
                     retry_at=_next_midnight_utc(),

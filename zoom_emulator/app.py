@@ -6,12 +6,13 @@ import random
 
 from fastapi import FastAPI
 
-from prefect_zoom.emulator import control, downloads, meetings, oauth, recordings, users
-from prefect_zoom.emulator.config import EmulatorConfig
-from prefect_zoom.emulator.errors import install_error_handlers
-from prefect_zoom.emulator.faults import CounterMiddleware, FaultMiddleware
-from prefect_zoom.emulator.ratelimit import RateLimiter
-from prefect_zoom.emulator.state import EmulatorState, build_state
+from zoom_emulator import control
+from zoom_emulator.config import EmulatorConfig
+from zoom_emulator.faults import CounterMiddleware, FaultMiddleware
+from zoom_emulator.models.ratelimit import RateLimiter
+from zoom_emulator.models.state import EmulatorState, build_state
+from zoom_emulator.routes import downloads, meetings, oauth, recordings, users
+from zoom_emulator.routes.errors import install_error_handlers
 
 
 def create_app(

@@ -9,7 +9,7 @@ Behaviour worth knowing (see ``docs/zoom-behaviour.md``, "Recording files and do
   (2024-01-31 → 2024-02-29): beyond that the answer is 400 code 300 "The date range exceeds one
   month. …"; ``to`` before ``from`` or a malformed date is 400 code 300 "Validation Failed." with
   ``errors[]``. With ``trash=true`` the dates are validated but do not filter (Zoom's note).
-* Newest recording first, cut into pages by :func:`~prefect_zoom.emulator.paging.paginate`.
+* Newest recording first, cut into pages by :func:`~zoom_emulator.models.paging.paginate`.
 * ``{meetingId}`` is a meeting number (its latest recorded instance) or a UUID, read from the raw
   request path as Zoom's gateway reads it: decoded once, and if that still holds ``%`` (the client
   double-encoded it), decoded again. A singly encoded UUID that starts with ``/`` or holds ``//``
@@ -40,12 +40,11 @@ from urllib.parse import unquote
 from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
 from pydantic import BaseModel
 
-from prefect_zoom.catalog import OPERATIONS
-from prefect_zoom.emulator.auth import Caller, caller_for, state_of
-from prefect_zoom.emulator.downloads import DOWNLOAD_TOKEN_TTL, issue_download_token
-from prefect_zoom.emulator.errors import ZoomError, user_not_found, validation_failed
-from prefect_zoom.emulator.paging import paginate
-from prefect_zoom.emulator.state import (
+from zoom_emulator.models.access import NO_PERMISSION, Caller, owns_or_administers
+from zoom_emulator.models.errors import ZoomError, user_not_found, validation_failed
+from zoom_emulator.models.operations import operations
+from zoom_emulator.models.paging import paginate
+from zoom_emulator.models.state import (
     EmulatorState,
     RecordingFile,
     RecordingMeeting,
@@ -53,11 +52,12 @@ from prefect_zoom.emulator.state import (
     utcnow,
     zoom_time,
 )
+from zoom_emulator.routes.auth import caller_for, state_of
+from zoom_emulator.routes.downloads import DOWNLOAD_TOKEN_TTL, issue_download_token
 
 router = APIRouter()
 
 NO_RECORDING_MESSAGE = "This recording does not exist."
-NO_PERMISSION_MESSAGE = "No permission."
 RANGE_TOO_LONG_MESSAGE = (
     "The date range exceeds one month. 'from' and 'to' may be at most one month apart."
 )
@@ -116,17 +116,10 @@ def date_range(from_: str | None, to: str | None) -> tuple[date, date]:
 
 
 # ---- helpers: who may see what -----------------------------------------------------------------
-def _is_admin(caller: Caller, operation_name: str) -> bool:
-    usable = OPERATIONS[operation_name].all_scopes
-    return any(s.endswith(":admin") and s in usable for s in caller.token.scopes)
-
-
 def _check_owner(caller: Caller, operation_name: str, host_id: str) -> None:
     """400 / 200 when a user-level token reaches for another user's recordings."""
-    if caller.user is not None and caller.user.id == host_id:
-        return
-    if not _is_admin(caller, operation_name):
-        raise ZoomError(400, 200, NO_PERMISSION_MESSAGE)
+    if not owns_or_administers(caller, operations()[operation_name], host_id):
+        raise ZoomError(400, 200, NO_PERMISSION)
 
 
 # ---- helpers: JSON -----------------------------------------------------------------------------
@@ -435,7 +428,7 @@ async def list_account_recordings(
     """Every user's cloud recordings on an account (``me`` = the caller's), admin only."""
     state = state_of(request)
     if account_id not in ("me", caller.account_id):
-        raise ZoomError(400, 200, NO_PERMISSION_MESSAGE)
+        raise ZoomError(400, 200, NO_PERMISSION)
     hosts = {u.id for u in state.users.values() if u.account_id == caller.account_id}
     return _list_answer(
         request,

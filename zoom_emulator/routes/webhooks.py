@@ -42,17 +42,17 @@ import httpx
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from prefect_zoom.emulator.auth import state_of
-from prefect_zoom.emulator.downloads import issue_download_token
-from prefect_zoom.emulator.errors import ZoomError
-from prefect_zoom.emulator.recordings import meeting_json
-from prefect_zoom.emulator.state import EmulatorState, RecordingMeeting, utcnow, zoom_time
-from prefect_zoom.webhooks.signature import (
+from zoom_emulator.models.errors import ZoomError
+from zoom_emulator.models.signing import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
-    encrypt_plain_token,
-    sign,
+    encrypted_token,
+    signature,
 )
+from zoom_emulator.models.state import EmulatorState, RecordingMeeting, utcnow, zoom_time
+from zoom_emulator.routes.auth import state_of
+from zoom_emulator.routes.downloads import issue_download_token
+from zoom_emulator.routes.recordings import meeting_json
 
 router = APIRouter(tags=["emulator webhooks"])
 
@@ -121,7 +121,7 @@ class WebhookSender:
             "content-type": "application/json; charset=utf-8",
             "user-agent": USER_AGENT,
             TIMESTAMP_HEADER: timestamp,
-            SIGNATURE_HEADER: sign(secret_token, timestamp, raw),
+            SIGNATURE_HEADER: signature(secret_token, timestamp, raw),
             "x-zm-trackingid": delivery.tracking_id,
         }
         started = time.monotonic()
@@ -218,7 +218,7 @@ class WebhookSender:
             raise _validation_failed(url, "the answer is not JSON") from None
         if not isinstance(answer, dict) or answer.get("plainToken") != plain_token:
             raise _validation_failed(url, "the answer does not echo the plainToken")
-        if answer.get("encryptedToken") != encrypt_plain_token(secret_token, plain_token):
+        if answer.get("encryptedToken") != encrypted_token(secret_token, plain_token):
             raise _validation_failed(
                 url,
                 "the encryptedToken is wrong: is the endpoint using this app's secret token?",

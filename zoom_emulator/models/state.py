@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from prefect_zoom.catalog import ALL_SCOPES
-from prefect_zoom.emulator.config import EmulatorConfig
+from zoom_emulator.config import EmulatorConfig
+from zoom_emulator.models.operations import all_scopes
 
 AppKind = Literal["oauth", "s2s"]
 
@@ -319,7 +319,7 @@ class EmulatorState:
 
 def build_state(config: EmulatorConfig) -> EmulatorState:
     """A fresh world from a config: one account, its owner, two built-in apps, seeded data."""
-    from prefect_zoom.emulator.seed import seed_world
+    from zoom_emulator.models.seed import seed_world
 
     state = EmulatorState(config=config)
     state.accounts[config.account_id] = Account(
@@ -330,7 +330,7 @@ def build_state(config: EmulatorConfig) -> EmulatorState:
         client_secret=config.oauth_client_secret,
         kind="oauth",
         account_id=config.account_id,
-        scopes=list(ALL_SCOPES),
+        scopes=list(all_scopes()),
         redirect_uris=["http://127.0.0.1/callback", "http://localhost/callback"],
         name="Emulator OAuth App",
     )
@@ -339,7 +339,7 @@ def build_state(config: EmulatorConfig) -> EmulatorState:
         client_secret=config.s2s_client_secret,
         kind="s2s",
         account_id=config.account_id,
-        scopes=list(ALL_SCOPES),
+        scopes=list(all_scopes()),
         name="Emulator Server-to-Server App",
     )
     seed_world(state)

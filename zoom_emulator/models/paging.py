@@ -15,8 +15,8 @@ import string
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
-from prefect_zoom.emulator.errors import ZoomError, validation_failed
-from prefect_zoom.emulator.state import EmulatorState, PageCursor, now
+from zoom_emulator.models.errors import ZoomError, validation_failed
+from zoom_emulator.models.state import EmulatorState, PageCursor, now
 
 T = TypeVar("T")
 

@@ -9,8 +9,8 @@ import random
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from prefect_zoom.emulator.errors import tracking_id
-from prefect_zoom.emulator.state import EmulatorState
+from zoom_emulator.models.errors import tracking_id
+from zoom_emulator.models.state import EmulatorState
 
 FAULTY_PREFIXES = ("/v2/", "/oauth/token", "/rec/")
 

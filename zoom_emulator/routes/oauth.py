@@ -35,10 +35,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from prefect_zoom.emulator import pages
-from prefect_zoom.emulator.auth import state_of
-from prefect_zoom.emulator.errors import OAuthError, tracking_id
-from prefect_zoom.emulator.state import (
+from zoom_emulator.models.errors import OAuthError, tracking_id
+from zoom_emulator.models.state import (
     AccessToken,
     App,
     AuthCode,
@@ -48,6 +46,8 @@ from prefect_zoom.emulator.state import (
     User,
     now,
 )
+from zoom_emulator.routes import pages
+from zoom_emulator.routes.auth import state_of
 
 router = APIRouter()
 

@@ -34,13 +34,13 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from prefect_zoom.catalog import OPERATIONS, Operation
-from prefect_zoom.emulator.auth import Caller, caller_for, state_of
-from prefect_zoom.emulator.errors import ZoomError, meeting_not_found, validation_failed
-from prefect_zoom.emulator.paging import paginate
-from prefect_zoom.emulator.seed import meeting_uuid
-from prefect_zoom.emulator.state import EmulatorState, User, utcnow, zoom_time
-from prefect_zoom.emulator.users import may_act_for, resolve_user
+from zoom_emulator.models.access import Caller, may_act_for, resolve_user
+from zoom_emulator.models.errors import ZoomError, meeting_not_found, validation_failed
+from zoom_emulator.models.operations import Operation, operations
+from zoom_emulator.models.paging import paginate
+from zoom_emulator.models.seed import meeting_uuid
+from zoom_emulator.models.state import EmulatorState, User, utcnow, zoom_time
+from zoom_emulator.routes.auth import caller_for, state_of
 
 router = APIRouter()
 
@@ -539,7 +539,7 @@ async def create_meeting(
 ) -> dict[str, Any]:
     """``POST /users/{userId}/meetings``: schedule a meeting (counts toward the host's 100/day)."""
     state = state_of(request)
-    operation = OPERATIONS["create_meeting"]
+    operation = operations()["create_meeting"]
     host = resolve_user(state, caller, userId, operation, foreign_as_not_found=True)
     body = await read_body(request, MeetingIn)
     if body.schedule_for:
@@ -615,7 +615,7 @@ async def list_meetings(
     """``GET /users/{userId}/meetings``: a host's meetings by ``type``, paginated."""
     state = state_of(request)
     host = resolve_user(
-        state, caller, userId, OPERATIONS["list_meetings"], foreign_as_not_found=True
+        state, caller, userId, operations()["list_meetings"], foreign_as_not_found=True
     )
     moment = utcnow()
     chosen = []
@@ -654,7 +654,7 @@ async def get_meeting(
 ) -> dict[str, Any]:
     """``GET /meetings/{meetingId}``: the stored meeting (one occurrence's time when asked)."""
     meeting = copy.deepcopy(
-        find_meeting(state_of(request), caller, meetingId, OPERATIONS["get_meeting"])
+        find_meeting(state_of(request), caller, meetingId, operations()["get_meeting"])
     )
     if occurrence_id is not None:
         occurrence = _occurrence(meeting, occurrence_id)
@@ -672,7 +672,7 @@ async def update_meeting(
 ) -> Response:
     """``PATCH /meetings/{meetingId}``: 204 without a body (counts toward the host's 100/day)."""
     state = state_of(request)
-    stored = find_meeting(state, caller, meetingId, OPERATIONS["update_meeting"])
+    stored = find_meeting(state, caller, meetingId, operations()["update_meeting"])
     body = await read_body(request, MeetingIn)
     meeting = copy.deepcopy(stored)
     tz = zone(body.timezone or meeting["timezone"])
@@ -737,7 +737,7 @@ async def delete_meeting(
 ) -> Response:
     """``DELETE /meetings/{meetingId}``: the meeting, or with ``occurrence_id`` one occurrence."""
     state = state_of(request)
-    meeting = find_meeting(state, caller, meetingId, OPERATIONS["delete_meeting"])
+    meeting = find_meeting(state, caller, meetingId, operations()["delete_meeting"])
     if meeting["status"] == "started":
         raise ZoomError(400, 3002, "Sorry, you cannot delete this meeting since it is in progress.")
     if occurrence_id is not None:
@@ -755,7 +755,9 @@ async def create_invite_links(
     caller: Caller = Depends(caller_for("create_invite_links")),
 ) -> dict[str, Any]:
     """``POST /meetings/{meetingId}/invite_links``: one join link per named attendee."""
-    meeting = find_meeting(state_of(request), caller, meetingId, OPERATIONS["create_invite_links"])
+    meeting = find_meeting(
+        state_of(request), caller, meetingId, operations()["create_invite_links"]
+    )
     body = await read_body(request, InviteLinksIn)
     pwd = f"&pwd={meeting['encrypted_password']}" if meeting["encrypted_password"] else ""
     alphabet = string.ascii_letters + string.digits
@@ -806,7 +808,7 @@ async def get_meeting_invitation(
 ) -> dict[str, Any]:
     """``GET /meetings/{meetingId}/invitation``: the invitation text."""
     state = state_of(request)
-    meeting = find_meeting(state, caller, meetingId, OPERATIONS["get_meeting_invitation"])
+    meeting = find_meeting(state, caller, meetingId, operations()["get_meeting_invitation"])
     return {"invitation": invitation_text(state, meeting)}
 
 
@@ -819,7 +821,7 @@ async def add_meeting_registrant(
 ) -> dict[str, Any]:
     """``POST /meetings/{meetingId}/registrants``: register someone (registration must be on)."""
     state = state_of(request)
-    meeting = find_meeting(state, caller, meetingId, OPERATIONS["add_meeting_registrant"])
+    meeting = find_meeting(state, caller, meetingId, operations()["add_meeting_registrant"])
     if meeting["settings"]["approval_type"] not in (0, 1):
         raise ZoomError(
             404, 404, f"Registration has not been enabled for this meeting: {meeting['id']}."

@@ -9,12 +9,13 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from prefect_zoom.emulator import content, meetings, webhooks
-from prefect_zoom.emulator.auth import state_of
-from prefect_zoom.emulator.config import FaultSettings, RatePlan
-from prefect_zoom.emulator.errors import ZoomError, user_not_found
-from prefect_zoom.emulator.seed import FILE_KINDS, add_recording, complete_processing
-from prefect_zoom.emulator.state import EmulatorState, RecordingMeeting, User, now, zoom_time
+from zoom_emulator.config import FaultSettings, RatePlan
+from zoom_emulator.models import content
+from zoom_emulator.models.errors import ZoomError, user_not_found
+from zoom_emulator.models.seed import FILE_KINDS, add_recording, complete_processing
+from zoom_emulator.models.state import EmulatorState, RecordingMeeting, User, now, zoom_time
+from zoom_emulator.routes import meetings, webhooks
+from zoom_emulator.routes.auth import state_of
 
 router = APIRouter(tags=["emulator controls"])
 router.include_router(webhooks.router)  # /webhook...: signed webhooks (emulator/webhooks.py)

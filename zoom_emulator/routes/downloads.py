@@ -6,7 +6,7 @@ or a download token (``download_access_token`` of ``GET /meetings/{id}/recording
 webhook's ``download_token``). A token in the query string gets 401 code 124, as on Zoom.
 Success is a **302** to ``/rec/files/{file_id}?sig=…``: a short-lived signed address that needs
 no Authorization (Zoom's CDN). That route streams the file's deterministic bytes
-(:mod:`prefect_zoom.emulator.content`) in 64 KiB pieces, so a file of gigabytes costs no memory,
+(:mod:`zoom_emulator.models.content`) in 64 KiB pieces, so a file of gigabytes costs no memory,
 and honours ``Range`` (206, or 416 when unsatisfiable) and ``HEAD``.
 
 A file still processing (``status: "processing"``, see ``POST /_emulator/recordings``) answers
@@ -31,12 +31,12 @@ from email.utils import format_datetime
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
-from prefect_zoom.catalog import OPERATIONS
-from prefect_zoom.emulator import content
-from prefect_zoom.emulator.auth import caller_for, state_of
-from prefect_zoom.emulator.errors import ZoomError
-from prefect_zoom.emulator.faults import InjectedFault
-from prefect_zoom.emulator.state import (
+from zoom_emulator.faults import InjectedFault
+from zoom_emulator.models import content
+from zoom_emulator.models.access import NO_PERMISSION, owns_or_administers
+from zoom_emulator.models.errors import ZoomError
+from zoom_emulator.models.operations import operations
+from zoom_emulator.models.state import (
     AccessToken,
     EmulatorState,
     RecordingFile,
@@ -44,10 +44,11 @@ from prefect_zoom.emulator.state import (
     new_token,
     now,
 )
+from zoom_emulator.routes.auth import caller_for, state_of
 
 router = APIRouter()
 
-DOWNLOAD_OPERATION = OPERATIONS["download_recording_file"]
+DOWNLOAD_OPERATION = operations()["download_recording_file"]
 DOWNLOAD_TOKEN_CLIENT = "emulator-download-token"
 """``client_id`` of download tokens: no app has it, so they never pass as REST API tokens."""
 DOWNLOAD_TOKEN_TTL = 86_400
@@ -138,12 +139,8 @@ async def _may_download(request: Request, state: EmulatorState, file_id: str) ->
     recording, file = find_file(state, file_id)
     if recording.account_id != caller.account_id:
         raise ZoomError(404, 3301, NO_RECORDING_MESSAGE)
-    is_admin = any(
-        scope.endswith(":admin") and scope in DOWNLOAD_OPERATION.all_scopes
-        for scope in caller.token.scopes
-    )
-    if not is_admin and (caller.user is None or caller.user.id != recording.host_id):
-        raise ZoomError(400, 200, "No permission.")
+    if not owns_or_administers(caller, DOWNLOAD_OPERATION, recording.host_id):
+        raise ZoomError(400, 200, NO_PERMISSION)
     return file
 
 
