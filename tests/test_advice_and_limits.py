@@ -15,9 +15,7 @@ from zoom_emulator import ZoomEmulator
 def test_a_scope_that_reads_only_me_is_never_offered_for_another_user(
     zoom_emulator: ZoomEmulator,
 ) -> None:
-    zoom_emulator.state.apps[zoom_emulator.config.oauth_client_id].scopes = [
-        "user_info:read"
-    ]
+    zoom_emulator.state.apps[zoom_emulator.config.oauth_client_id].scopes = ["user_info:read"]
     credentials = oauth_credentials(zoom_emulator)
 
     @flow

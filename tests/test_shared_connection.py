@@ -109,9 +109,7 @@ def test_four_processes_share_one_connection(zoom_emulator: ZoomEmulator) -> Non
         duration=duration,
         concurrency=25,
         env=env,
-        before_go=lambda: grants_before.append(
-            zoom_emulator.state.counters["grant refresh_token"]
-        ),
+        before_go=lambda: grants_before.append(zoom_emulator.state.counters["grant refresh_token"]),
     )
     print(json.dumps(summaries, indent=1))
 

@@ -411,9 +411,9 @@ def test_schedule_meeting_once_twice_makes_one_meeting(
     stored = zoom_emulator.state.meetings
     assert sorted(stored) == sorted([first.meeting.id, other.meeting.id])
     # the key leads the agenda, so Zoom's list (agendas cut to 250 characters) still shows it
-    agenda = stored[first.meeting.id]["agenda"]
+    agenda = stored[first.meeting.id].agenda
     assert agenda == f"[prefect-zoom {first.key}]\n" + "Goals " * 60
-    assert stored[first.meeting.id]["duration"] == 30
+    assert stored[first.meeting.id].duration == 30
 
 
 def test_the_schedule_key_is_host_topic_start_and_recurrence() -> None:
@@ -528,9 +528,7 @@ def test_get_and_list_users(
 
 
 def test_user_info_read_is_enough_for_me(zoom_emulator: ZoomEmulator) -> None:
-    zoom_emulator.state.apps[zoom_emulator.config.oauth_client_id].scopes = [
-        "user_info:read"
-    ]
+    zoom_emulator.state.apps[zoom_emulator.config.oauth_client_id].scopes = ["user_info:read"]
     credentials = oauth_credentials(zoom_emulator)
 
     @flow

@@ -142,9 +142,7 @@ def test_default_range_is_yesterday_and_today(zoom_emulator: ZoomEmulator, block
 def test_list_by_user_id_and_whole_account(
     emulator_config: EmulatorConfig, zoom_emulator: ZoomEmulator, block_name: str
 ) -> None:
-    other = next(
-        u for u in zoom_emulator.state.users.values() if u.email == "user2@example.com"
-    )
+    other = next(u for u in zoom_emulator.state.users.values() if u.email == "user2@example.com")
     extra = add_recording(zoom_emulator, TODAY - timedelta(days=45), user=other.id)
 
     @flow

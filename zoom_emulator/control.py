@@ -12,10 +12,13 @@ from pydantic import BaseModel, Field
 from zoom_emulator.config import FaultSettings, RatePlan
 from zoom_emulator.models import content
 from zoom_emulator.models.errors import ZoomError, user_not_found
+from zoom_emulator.models.inputs import MeetingIn
+from zoom_emulator.models.meetings import build_meeting
 from zoom_emulator.models.seed import FILE_KINDS, add_recording, complete_processing
 from zoom_emulator.models.state import EmulatorState, RecordingMeeting, User, now, zoom_time
-from zoom_emulator.routes import meetings, webhooks
+from zoom_emulator.routes import webhooks
 from zoom_emulator.routes.auth import state_of
+from zoom_emulator.routes.meetings import read_body
 
 router = APIRouter(tags=["emulator controls"])
 router.include_router(webhooks.router)  # /webhook...: signed webhooks (emulator/webhooks.py)
@@ -210,10 +213,10 @@ async def seed_meeting(request: Request, user: str = "me") -> dict[str, Any]:
     The body is a create-meeting body, validated exactly as ``POST /v2/users/{userId}/meetings``.
     """
     state = state_of(request)
-    body = await meetings.read_body(request, meetings.MeetingIn)
-    meeting = meetings.build_meeting(state, _host(state, user), body)
-    state.meetings[meeting["id"]] = meeting
-    return meeting
+    body = await read_body(request, MeetingIn)
+    meeting = build_meeting(state, _host(state, user), body)
+    state.meetings[meeting.id] = meeting
+    return meeting.as_zoom()
 
 
 @router.get("/files/{file_id}")

@@ -582,8 +582,7 @@ def test_s2s_tokens_coexist_by_default(client: httpx.Client, zoom_emulator: Zoom
     assert "refresh_token" not in body
     assert body["token_type"] == "bearer"
     assert (
-        body["scope"].split()
-        == zoom_emulator.state.apps[zoom_emulator.config.s2s_client_id].scopes
+        body["scope"].split() == zoom_emulator.state.apps[zoom_emulator.config.s2s_client_id].scopes
     )
     tokens = zoom_emulator.state.access_tokens
     assert tokens[body["access_token"]].user_id is None

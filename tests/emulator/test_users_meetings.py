@@ -259,7 +259,7 @@ def test_meeting_lifecycle(zoom_emulator: ZoomEmulator, client: httpx.Client) ->
     assert created["settings"]["auto_recording"] == "cloud"
     assert created["settings"]["waiting_room"] is False  # a default, merged in
     assert created["uuid"] and created["start_url"]
-    assert zoom_emulator.state.meetings[created["id"]]["topic"] == "Planning"
+    assert zoom_emulator.state.meetings[created["id"]].topic == "Planning"
 
     fetched = get_meeting(client, created["id"])
     assert fetched == created
@@ -618,8 +618,8 @@ def test_registrants(zoom_emulator: ZoomEmulator, client: httpx.Client) -> None:
     assert answer["start_time"] == opened["start_time"]
     twice = client.post(path, json={"email": "ANN@example.com", "first_name": "Ann"})
     assert twice.json()["registrant_id"] == answer["registrant_id"]
-    stored = zoom_emulator.state.registrants[opened["id"]]
-    assert len(stored) == 1 and stored[0]["status"] == "approved"
+    stored = zoom_emulator.state.meetings[opened["id"]].registrants
+    assert len(stored) == 1 and stored[0].status == "approved"
 
     assert error_fields(client.post(path, json={"first_name": "No mail"})) == {"email"}
     assert error_fields(client.post(path, json={"email": "b@example.com"})) == {"first_name"}

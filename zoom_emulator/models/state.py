@@ -13,10 +13,13 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from zoom_emulator.config import EmulatorConfig
 from zoom_emulator.models.operations import all_scopes
+
+if TYPE_CHECKING:
+    from zoom_emulator.models.meetings import Meeting
 
 AppKind = Literal["oauth", "s2s"]
 
@@ -197,8 +200,7 @@ class EmulatorState:
     refresh_tokens: dict[str, RefreshToken] = field(default_factory=dict)
     codes: dict[str, AuthCode] = field(default_factory=dict)
     signins: dict[str, SignIn] = field(default_factory=dict)  # consent pages awaiting an answer
-    meetings: dict[int, dict[str, Any]] = field(default_factory=dict)
-    registrants: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    meetings: dict[int, Meeting] = field(default_factory=dict)
     recordings: dict[str, RecordingMeeting] = field(default_factory=dict)  # by uuid
     files: dict[str, tuple[str, RecordingFile]] = field(default_factory=dict)  # id -> (uuid, f)
     page_cursors: dict[str, PageCursor] = field(default_factory=dict)
