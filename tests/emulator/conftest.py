@@ -6,13 +6,13 @@ from collections.abc import Iterable
 
 import pytest
 
-from prefect_zoom.catalog import ALL_SCOPES
 from zoom_emulator import ZoomEmulator
+from zoom_emulator.models.operations import all_scopes
 
 
 def mint_token(
     emulator: ZoomEmulator,
-    scopes: Iterable[str] = ALL_SCOPES,
+    scopes: Iterable[str] | None = None,
     *,
     kind: str = "s2s",
     user_email: str | None = None,
@@ -20,8 +20,9 @@ def mint_token(
     """An access token as the token endpoint would issue it, without a round trip.
 
     ``kind="s2s"`` acts for the account (its owner is ``me``); ``kind="oauth"`` acts for the user
-    with ``user_email`` (the owner by default).
+    with ``user_email`` (the owner by default). Without ``scopes``, every scope the emulator knows.
     """
+    scopes = all_scopes() if scopes is None else scopes
     state = emulator.state
     config = emulator.config
     if kind == "s2s":

@@ -1,4 +1,5 @@
-"""``prefect-zoom emulator`` runs a Zoom on loopback, prints how to reach it, and stops on Ctrl+C."""
+"""``zoom-emulator`` (and its alias ``prefect-zoom emulator``) runs a Zoom on loopback, prints how
+to reach it, and stops on Ctrl+C."""
 
 from __future__ import annotations
 
@@ -13,16 +14,16 @@ import pytest
 
 from zoom_emulator import EmulatorConfig, free_port
 
+ZOOM_EMULATOR = [sys.executable, "-m", "zoom_emulator"]
+PREFECT_ZOOM_EMULATOR = [sys.executable, "-m", "prefect_zoom.cli", "emulator"]
 
-@pytest.fixture
-def emulator_process() -> Iterator[tuple[subprocess.Popen[str], int]]:
+
+@pytest.fixture(params=[ZOOM_EMULATOR, PREFECT_ZOOM_EMULATOR], ids=["zoom-emulator", "alias"])
+def emulator_process(request: pytest.FixtureRequest) -> Iterator[tuple[subprocess.Popen[str], int]]:
     port = free_port()
     process = subprocess.Popen(
         [
-            sys.executable,
-            "-m",
-            "prefect_zoom.cli",
-            "emulator",
+            *request.param,
             "--port",
             str(port),
             "--access-token-ttl",
@@ -86,12 +87,26 @@ def test_prints_base_url_and_credentials_and_serves(
     assert "Traceback" not in rest
 
 
-def test_rejects_an_unknown_rate_plan() -> None:
+@pytest.mark.parametrize("command", [ZOOM_EMULATOR, PREFECT_ZOOM_EMULATOR])
+def test_rejects_an_unknown_rate_plan(command: list[str]) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "prefect_zoom.cli", "emulator", "--rate-limits", "platinum"],
+        [*command, "--rate-limits", "platinum"],
         capture_output=True,
         text=True,
         timeout=60,
     )
     assert result.returncode != 0
     assert "--rate-limits" in result.stdout + result.stderr
+
+
+def test_the_alias_is_the_same_command_and_the_script_is_declared() -> None:
+    """One implementation: ``prefect-zoom emulator`` runs ``zoom-emulator``'s own function."""
+    from importlib.metadata import entry_points
+
+    from prefect_zoom.cli import app
+    from zoom_emulator.cli import emulator_command
+
+    (alias,) = [c for c in app.registered_commands if c.name == "emulator"]
+    assert alias.callback is emulator_command
+    (script,) = entry_points(group="console_scripts").select(name="zoom-emulator")
+    assert script.value == "zoom_emulator.cli:main"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from zoom_emulator import ZoomEmulator, running_emulator
 
@@ -76,3 +77,13 @@ def test_control_surface_rejects_a_bad_meeting(zoom_emulator: ZoomEmulator) -> N
     )
     assert response.status_code == 400
     assert response.json()["code"] == 300
+
+
+def test_the_fixture_comes_from_the_registered_pytest_plugin(
+    request: pytest.FixtureRequest,
+) -> None:
+    """``zoom_emulator`` reaches tests through the ``pytest11`` entry point, not a conftest import."""
+    import zoom_emulator.pytest_plugin
+
+    plugin = request.config.pluginmanager.get_plugin("zoom_emulator")
+    assert plugin is zoom_emulator.pytest_plugin

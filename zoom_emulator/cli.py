@@ -1,4 +1,5 @@
-"""``prefect-zoom emulator``: run a local Zoom in the foreground."""
+"""``zoom-emulator`` (also ``python -m zoom_emulator`` and ``prefect-zoom emulator``): run a local
+Zoom in the foreground."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from rich.table import Table
 
 from zoom_emulator.config import EmulatorConfig, FaultSettings, RatePlan
 from zoom_emulator.server import ZoomEmulator
+
+app = typer.Typer(name="zoom-emulator", add_completion=False)
 
 _defaults = EmulatorConfig()
 
@@ -93,3 +96,11 @@ def emulator_command(
     console.print(table)
     console.print("Press Ctrl+C to stop.")
     emulator.serve_forever()
+
+
+app.command(name="zoom-emulator")(emulator_command)
+
+
+def main() -> None:
+    """Console-script entry point (``zoom-emulator``)."""
+    app()
