@@ -64,6 +64,14 @@ EXPORTED = {
         "schedule_meetings",
         "users_report",
     },
+    "zoom_emulator": {
+        "EmulatorConfig",
+        "FaultSettings",
+        "ZoomEmulator",
+        "create_app",
+        "free_port",
+        "running_emulator",
+    },
 }
 
 

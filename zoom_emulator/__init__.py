@@ -1,6 +1,11 @@
 """A local Zoom: OAuth, REST API v2, recordings, rate limits and faults, over real HTTP on loopback.
 
-Start one with ``prefect-zoom emulator`` or, in Python and tests::
+A package of its own (it imports nothing from Prefect or prefect-zoom): ``models/`` holds the state
+and Zoom's behaviour without HTTP, ``routes/`` the thin HTTP side, ``control.py`` the
+``/_emulator/`` controls, ``spec/`` Zoom's OpenAPI spec it reads scopes and labels from.
+
+Start one with ``zoom-emulator`` (or ``prefect-zoom emulator``), or in Python and tests (the
+``zoom_emulator`` pytest fixture is registered as a plugin)::
 
     from zoom_emulator import ZoomEmulator
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from zoom_emulator.config import FaultSettings, RatePlan
 from zoom_emulator.models import content
-from zoom_emulator.models.errors import ZoomError, user_not_found
+from zoom_emulator.models.errors import ZoomError, zoom_error
 from zoom_emulator.models.inputs import MeetingIn
 from zoom_emulator.models.meetings import build_meeting
 from zoom_emulator.models.seed import FILE_KINDS, add_recording, complete_processing
@@ -69,7 +69,7 @@ def _host(state: EmulatorState, key: str) -> User:
     for user in state.users.values():
         if key in (user.id, user.email):
             return user
-    raise user_not_found(key)
+    raise zoom_error("user_not_found", user_id=key)
 
 
 def _selects(
@@ -180,7 +180,7 @@ async def complete_recording(request: Request, uuid: str) -> dict[str, Any]:
     state = state_of(request)
     recording = state.recordings.get(uuid)
     if recording is None:
-        raise ZoomError(404, 3301, "This recording does not exist.")
+        raise zoom_error("no_recording")
     if complete_processing(recording):
         webhooks.recording_completed(request, recording)
     return _recording_answer(recording)
@@ -224,7 +224,7 @@ def describe_file(request: Request, file_id: str) -> dict[str, Any]:
     """A recording file's size, content type and SHA-256 (computed on demand, off the loop)."""
     state = state_of(request)
     if file_id not in state.files:
-        raise ZoomError(404, 3301, "This recording does not exist.")
+        raise zoom_error("no_recording")
     _, file = state.files[file_id]
     return {
         "id": file.id,

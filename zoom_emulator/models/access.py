@@ -12,11 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from zoom_emulator.models.errors import ZoomError, user_not_found
+from zoom_emulator.models.errors import zoom_error
 from zoom_emulator.models.operations import Operation
 from zoom_emulator.models.state import AccessToken, EmulatorState, User
-
-NO_PERMISSION = "No permission."
 
 
 @dataclass
@@ -59,21 +57,19 @@ def resolve_user(
     """
     if user_id == "me":
         if caller.user is None:
-            raise user_not_found(user_id)
+            raise zoom_error("user_not_found", user_id=user_id)
         return caller.user
     wanted = user_id.lower()
     matches = [u for u in state.users.values() if u.id == user_id or u.email.lower() == wanted]
     user = next((u for u in matches if u.account_id == caller.account_id), None)
     if user is None:
         if foreign_as_not_found:
-            raise ZoomError(404, 1001, f"User {user_id} not exist or not belong to this account.")
+            raise zoom_error("user_not_on_account", user_id=user_id)
         if matches:
-            raise ZoomError(
-                400, 1010, f"User does not belong to this account: {caller.account_id}."
-            )
-        raise user_not_found(user_id)
+            raise zoom_error("user_on_other_account", account_id=caller.account_id)
+        raise zoom_error("user_not_found", user_id=user_id)
     if not may_act_for(caller, operation, user):
-        raise ZoomError(400, 200, NO_PERMISSION)
+        raise zoom_error("no_permission")
     return user
 
 

@@ -54,14 +54,50 @@ class OAuthError(Exception):
         return body
 
 
+# Zoom's REST API errors the emulator answers: name -> (HTTP status, code, message template).
+# Sources: https://developers.zoom.us/docs/api/errors (the JSON shape, 124, 300, 4711), the spec's
+# `responses` of each operation (200, 1001, 1010, 3000, 3001, 3002, 3301, 404 for registration),
+# and Zoom staff on https://devforum.zoom.us/t/granular-scopes-specification-change-of-scope-setting-for-creating-oauth-apps-on-the-developer-site/108207
+# (the 4711 message). docs/zoom-behaviour.md ("REST API: errors") lists them with the same sources.
+ERRORS: dict[str, tuple[int, int, str]] = {
+    "invalid_token": (401, 124, "Invalid access token."),
+    "expired_token": (401, 124, "Access token is expired."),
+    "token_in_query": (
+        401,
+        124,
+        "Invalid access token, this access token is not supported as query parameter string.",
+    ),
+    "missing_scopes": (400, 4711, "Invalid access token, does not contain scopes:[{scopes}]."),
+    "validation_failed": (400, 300, "Validation Failed."),
+    "no_permission": (400, 200, "No permission."),
+    "user_not_found": (404, 1001, "User does not exist: {user_id}."),
+    "user_not_on_account": (404, 1001, "User {user_id} not exist or not belong to this account."),
+    "user_on_other_account": (400, 1010, "User does not belong to this account: {account_id}."),
+    "meeting_not_found": (404, 3001, "Meeting does not exist: {meeting_id}."),
+    "cannot_access_meeting": (400, 3000, "Cannot access meeting info."),
+    "invalid_occurrence": (400, 3000, "Invalid occurrence_id."),
+    "meeting_in_progress": (
+        400,
+        3002,
+        "Sorry, you cannot delete this meeting since it is in progress.",
+    ),
+    "registration_off": (
+        404,
+        404,
+        "Registration has not been enabled for this meeting: {meeting_id}.",
+    ),
+    "no_recording": (404, 3301, "This recording does not exist."),
+}
+
+
+def zoom_error(name: str, **fields: object) -> ZoomError:
+    """The error of :data:`ERRORS` called ``name``, its message filled with ``fields``."""
+    status, code, template = ERRORS[name]
+    return ZoomError(status, code, template.format(**fields))
+
+
 def validation_failed(errors: list[dict[str, str]]) -> ZoomError:
     """Zoom's 300 "Validation Failed." with one entry per bad field."""
-    return ZoomError(400, 300, "Validation Failed.", errors=errors)
-
-
-def meeting_not_found(meeting_id: object) -> ZoomError:
-    return ZoomError(404, 3001, f"Meeting does not exist: {meeting_id}.")
-
-
-def user_not_found(user_id: object) -> ZoomError:
-    return ZoomError(404, 1001, f"User does not exist: {user_id}.")
+    error = zoom_error("validation_failed")
+    error.errors = errors
+    return error

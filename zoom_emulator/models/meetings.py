@@ -30,7 +30,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from zoom_emulator.models.access import Caller, may_act_for
-from zoom_emulator.models.errors import ZoomError, meeting_not_found, validation_failed
+from zoom_emulator.models.errors import ZoomError, validation_failed, zoom_error
 from zoom_emulator.models.inputs import InviteLinksIn, MeetingIn, RecurrenceIn, RegistrantIn
 from zoom_emulator.models.operations import Operation
 from zoom_emulator.models.recurrence import (
@@ -44,8 +44,6 @@ from zoom_emulator.models.state import EmulatorState, User, utcnow, zoom_time
 
 WEB = "https://emulator.zoom.us"
 DEFAULT_DURATION = 60
-CANNOT_ACCESS = "Cannot access meeting info."
-INVALID_OCCURRENCE = "Invalid occurrence_id."
 LIST_FIELDS = (
     "uuid",
     "id",
@@ -159,7 +157,7 @@ class Meeting:
         for occurrence in self.live_occurrences():
             if occurrence["occurrence_id"] == occurrence_id:
                 return occurrence
-        raise ZoomError(400, 3000, INVALID_OCCURRENCE)
+        raise zoom_error("invalid_occurrence")
 
     def stored_start(self) -> datetime | None:
         raw = self.start_time
@@ -321,13 +319,13 @@ def find_meeting(
 ) -> Meeting:
     """A meeting the caller may act on: 404 code 3001 when unknown, 400 code 3000 when not theirs."""
     if not (meeting_id.isascii() and meeting_id.isdigit()):
-        raise meeting_not_found(meeting_id)
+        raise zoom_error("meeting_not_found", meeting_id=meeting_id)
     meeting = state.meetings.get(int(meeting_id))
     host = state.users.get(meeting.host_id) if meeting is not None else None
     if meeting is None or host is None or host.account_id != caller.account_id:
-        raise meeting_not_found(meeting_id)
+        raise zoom_error("meeting_not_found", meeting_id=meeting_id)
     if not may_act_for(caller, operation, host):
-        raise ZoomError(400, 3000, CANNOT_ACCESS)
+        raise zoom_error("cannot_access_meeting")
     return meeting
 
 
@@ -405,7 +403,7 @@ def _update_series(meeting: Meeting, body: MeetingIn, tz: ZoneInfo) -> None:
 def delete(state: EmulatorState, meeting: Meeting, occurrence_id: str | None) -> None:
     """Delete the meeting, or with ``occurrence_id`` one occurrence (not while it runs)."""
     if meeting.status == "started":
-        raise ZoomError(400, 3002, "Sorry, you cannot delete this meeting since it is in progress.")
+        raise zoom_error("meeting_in_progress")
     if occurrence_id is not None:
         meeting.occurrence(occurrence_id)["status"] = "deleted"
     else:
@@ -456,9 +454,7 @@ def invitation_text(state: EmulatorState, meeting: Meeting) -> str:
 def check_registration_open(meeting: Meeting) -> None:
     """404 code 404 unless the meeting takes registrants (``approval_type`` 0 or 1)."""
     if meeting.settings["approval_type"] not in (0, 1):
-        raise ZoomError(
-            404, 404, f"Registration has not been enabled for this meeting: {meeting.id}."
-        )
+        raise zoom_error("registration_off", meeting_id=meeting.id)
 
 
 def register(meeting: Meeting, body: RegistrantIn, occurrence_ids: str | None) -> dict[str, Any]:

@@ -109,12 +109,6 @@ class Operation:
         usable = set(self.all_scopes) - (set() if user_id == "me" else ME_ONLY_SCOPES)
         return not usable.isdisjoint(granted)
 
-    def missing_scope_message(self) -> str:
-        """Zoom's message for a token without the scopes (HTTP 400, code 4711). Source:
-        https://devforum.zoom.us/t/granular-scopes-specification-change-of-scope-setting-for-creating-oauth-apps-on-the-developer-site/108207
-        """
-        return f"Invalid access token, does not contain scopes:[{', '.join(self.granular_scopes)}]."
-
 
 def _with_admin(scope: str) -> tuple[str, ...]:
     return (scope,) if scope.endswith(":admin") else (scope, f"{scope}:admin")

@@ -7,13 +7,9 @@ from collections.abc import Awaitable, Callable
 from fastapi import Request
 
 from zoom_emulator.models.access import Caller
-from zoom_emulator.models.errors import ZoomError
+from zoom_emulator.models.errors import zoom_error
 from zoom_emulator.models.operations import Operation, operations
 from zoom_emulator.models.state import EmulatorState, now
-
-QUERY_TOKEN_MESSAGE = (
-    "Invalid access token, this access token is not supported as query parameter string."
-)
 
 
 def state_of(request: Request) -> EmulatorState:
@@ -28,16 +24,16 @@ def authenticate(request: Request) -> Caller:
     scheme, _, value = header.partition(" ")
     if scheme.lower() != "bearer" or not value.strip():
         if "access_token" in request.query_params:
-            raise ZoomError(401, 124, QUERY_TOKEN_MESSAGE)
-        raise ZoomError(401, 124, "Invalid access token.")
+            raise zoom_error("token_in_query")
+        raise zoom_error("invalid_token")
     token = state.access_tokens.get(value.strip())
     if token is None or token.revoked:
-        raise ZoomError(401, 124, "Invalid access token.")
+        raise zoom_error("invalid_token")
     if token.expires_at <= now():
-        raise ZoomError(401, 124, "Access token is expired.")
+        raise zoom_error("expired_token")
     app = state.apps.get(token.client_id)
     if app is None or not app.enabled:
-        raise ZoomError(401, 124, "Invalid access token.")
+        raise zoom_error("invalid_token")
     if token.user_id is None:
         owner = next(
             (
@@ -50,14 +46,14 @@ def authenticate(request: Request) -> Caller:
         return Caller(token=token, user=owner, account_id=token.account_id)
     user = state.users.get(token.user_id)
     if user is None:
-        raise ZoomError(401, 124, "Invalid access token.")
+        raise zoom_error("invalid_token")
     return Caller(token=token, user=user, account_id=user.account_id)
 
 
 def require_scopes(caller: Caller, operation: Operation, *, user_id: str = "me") -> None:
     """400 / 4711 with Zoom's message when the token lacks every scope the operation accepts."""
     if not operation.allows(caller.token.scopes, user_id=user_id):
-        raise ZoomError(400, 4711, operation.missing_scope_message())
+        raise zoom_error("missing_scopes", scopes=", ".join(operation.granular_scopes))
 
 
 def caller_for(operation_name: str) -> Callable[[Request], Awaitable[Caller]]:

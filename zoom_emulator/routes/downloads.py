@@ -33,8 +33,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 
 from zoom_emulator.faults import InjectedFault
 from zoom_emulator.models import content
-from zoom_emulator.models.access import NO_PERMISSION, owns_or_administers
-from zoom_emulator.models.errors import ZoomError
+from zoom_emulator.models.access import owns_or_administers
+from zoom_emulator.models.errors import ZoomError, zoom_error
 from zoom_emulator.models.operations import operations
 from zoom_emulator.models.state import (
     AccessToken,
@@ -53,7 +53,6 @@ DOWNLOAD_TOKEN_CLIENT = "emulator-download-token"
 """``client_id`` of download tokens: no app has it, so they never pass as REST API tokens."""
 DOWNLOAD_TOKEN_TTL = 86_400
 SIGNED_URL_TTL = 300
-NO_RECORDING_MESSAGE = "This recording does not exist."
 SIGN_IN_PAGE = (
     b"<!DOCTYPE html>\n<html><head><title>Sign In - Zoom</title></head>"
     b"<body><h1>Please sign in</h1><p>Sign in to Zoom to view or download this recording.</p>"
@@ -98,12 +97,12 @@ def _download_token(state: EmulatorState, value: str) -> AccessToken | None:
 
 def _check_download_token(token: AccessToken, recording: RecordingMeeting) -> None:
     if token.revoked:
-        raise ZoomError(401, 124, "Invalid access token.")
+        raise zoom_error("invalid_token")
     if token.expires_at <= now():
-        raise ZoomError(401, 124, "Access token is expired.")
+        raise zoom_error("expired_token")
     allowed = {f"download:{recording.uuid}", "download:*"}
     if token.account_id != recording.account_id or not allowed & set(token.scopes):
-        raise ZoomError(401, 124, "Invalid access token.")
+        raise zoom_error("invalid_token")
 
 
 def _bearer(request: Request) -> str:
@@ -124,7 +123,7 @@ def find_file(state: EmulatorState, file_id: str) -> tuple[RecordingMeeting, Rec
         or entry[1].deleted
         or entry[1].status != "completed"
     ):
-        raise ZoomError(404, 3301, NO_RECORDING_MESSAGE)
+        raise zoom_error("no_recording")
     return recording, entry[1]
 
 
@@ -138,9 +137,9 @@ async def _may_download(request: Request, state: EmulatorState, file_id: str) ->
     caller = await _authenticate_api_token(request)  # 401 / 124, 400 / 4711, 429
     recording, file = find_file(state, file_id)
     if recording.account_id != caller.account_id:
-        raise ZoomError(404, 3301, NO_RECORDING_MESSAGE)
+        raise zoom_error("no_recording")
     if not owns_or_administers(caller, DOWNLOAD_OPERATION, recording.host_id):
-        raise ZoomError(400, 200, NO_PERMISSION)
+        raise zoom_error("no_permission")
     return file
 
 

@@ -40,8 +40,8 @@ from urllib.parse import unquote
 from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
 from pydantic import BaseModel
 
-from zoom_emulator.models.access import NO_PERMISSION, Caller, owns_or_administers
-from zoom_emulator.models.errors import ZoomError, user_not_found, validation_failed
+from zoom_emulator.models.access import Caller, owns_or_administers
+from zoom_emulator.models.errors import ZoomError, validation_failed, zoom_error
 from zoom_emulator.models.operations import operations
 from zoom_emulator.models.paging import paginate
 from zoom_emulator.models.state import (
@@ -57,7 +57,6 @@ from zoom_emulator.routes.downloads import DOWNLOAD_TOKEN_TTL, issue_download_to
 
 router = APIRouter()
 
-NO_RECORDING_MESSAGE = "This recording does not exist."
 RANGE_TOO_LONG_MESSAGE = (
     "The date range exceeds one month. 'from' and 'to' may be at most one month apart."
 )
@@ -119,7 +118,7 @@ def date_range(from_: str | None, to: str | None) -> tuple[date, date]:
 def _check_owner(caller: Caller, operation_name: str, host_id: str) -> None:
     """400 / 200 when a user-level token reaches for another user's recordings."""
     if not owns_or_administers(caller, operations()[operation_name], host_id):
-        raise ZoomError(400, 200, NO_PERMISSION)
+        raise zoom_error("no_permission")
 
 
 # ---- helpers: JSON -----------------------------------------------------------------------------
@@ -323,7 +322,7 @@ def find_recording(
         candidates = [found] if found is not None else []
     matching = [r for r in candidates if r.account_id == caller.account_id and wanted(r)]
     if not matching:
-        raise ZoomError(404, 3301, NO_RECORDING_MESSAGE)
+        raise zoom_error("no_recording")
     return max(matching, key=lambda r: r.start_time)
 
 
@@ -341,7 +340,7 @@ def _find_file(recording: RecordingMeeting, recording_id: str) -> RecordingFile:
     for file in recording.files:
         if file.id == recording_id:
             return file
-    raise ZoomError(404, 3301, NO_RECORDING_MESSAGE)
+    raise zoom_error("no_recording")
 
 
 def _has_visible_files(recording: RecordingMeeting) -> bool:
@@ -407,7 +406,7 @@ async def list_user_recordings(
         user_id, acting_user=caller.user, account_id=caller.account_id
     )
     if user is None:
-        raise user_not_found(user_id)
+        raise zoom_error("user_not_found", user_id=user_id)
     _check_owner(caller, "list_user_recordings", user.id)
     return _list_answer(
         request,
@@ -428,7 +427,7 @@ async def list_account_recordings(
     """Every user's cloud recordings on an account (``me`` = the caller's), admin only."""
     state = state_of(request)
     if account_id not in ("me", caller.account_id):
-        raise ZoomError(400, 200, NO_PERMISSION)
+        raise zoom_error("no_permission")
     hosts = {u.id for u in state.users.values() if u.account_id == caller.account_id}
     return _list_answer(
         request,
@@ -497,7 +496,7 @@ async def delete_recording_file(
     file = _find_file(recording, recording_id)
     if action == "trash":
         if recording.deleted or file.deleted:
-            raise ZoomError(404, 3301, NO_RECORDING_MESSAGE)
+            raise zoom_error("no_recording")
         _trash(file)
     else:
         _remove_file(state, recording, file)
@@ -538,6 +537,6 @@ async def recover_recording_file(
                 _trash(other)
         recording.deleted = False
     elif not file.deleted:
-        raise ZoomError(404, 3301, NO_RECORDING_MESSAGE)
+        raise zoom_error("no_recording")
     file.deleted = False
     return Response(status_code=204)
