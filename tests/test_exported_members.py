@@ -65,12 +65,12 @@ EXPORTED = {
         "users_report",
     },
     "zoom_emulator": {
+        "ZoomEmulator",
+        "running_emulator",
         "EmulatorConfig",
         "FaultSettings",
-        "ZoomEmulator",
         "create_app",
         "free_port",
-        "running_emulator",
     },
 }
 

@@ -272,12 +272,11 @@ async def expire_tokens(request: Request, selector: ConnectionSelector) -> dict[
     """Make matching access tokens expired now (their refresh tokens stay good)."""
     state = state_of(request)
     selected = _selects(state, selector)
-    expired = 0
-    for token in state.access_tokens.values():
-        if selected(token.client_id, token.user_id) and token.expires_at > now():
-            token.expires_at = now() - 1
-            expired += 1
-    return {"expired": expired}
+    live = [t for t in state.access_tokens.values() if t.expires_at > now()]
+    expired = [token for token in live if selected(token.client_id, token.user_id)]
+    for token in expired:
+        token.expires_at = now() - 1
+    return {"expired": len(expired)}
 
 
 @router.post("/connections/revoke")

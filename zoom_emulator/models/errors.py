@@ -59,14 +59,13 @@ class OAuthError(Exception):
 # `responses` of each operation (200, 1001, 1010, 3000, 3001, 3002, 3301, 404 for registration),
 # and Zoom staff on https://devforum.zoom.us/t/granular-scopes-specification-change-of-scope-setting-for-creating-oauth-apps-on-the-developer-site/108207
 # (the 4711 message). docs/zoom-behaviour.md ("REST API: errors") lists them with the same sources.
+_QUERY_TOKEN = "Invalid access token, this access token is not supported as query parameter string."
+_IN_PROGRESS = "Sorry, you cannot delete this meeting since it is in progress."
+_NO_REGISTRATION = "Registration has not been enabled for this meeting: {meeting_id}."
 ERRORS: dict[str, tuple[int, int, str]] = {
     "invalid_token": (401, 124, "Invalid access token."),
     "expired_token": (401, 124, "Access token is expired."),
-    "token_in_query": (
-        401,
-        124,
-        "Invalid access token, this access token is not supported as query parameter string.",
-    ),
+    "token_in_query": (401, 124, _QUERY_TOKEN),
     "missing_scopes": (400, 4711, "Invalid access token, does not contain scopes:[{scopes}]."),
     "validation_failed": (400, 300, "Validation Failed."),
     "no_permission": (400, 200, "No permission."),
@@ -76,16 +75,8 @@ ERRORS: dict[str, tuple[int, int, str]] = {
     "meeting_not_found": (404, 3001, "Meeting does not exist: {meeting_id}."),
     "cannot_access_meeting": (400, 3000, "Cannot access meeting info."),
     "invalid_occurrence": (400, 3000, "Invalid occurrence_id."),
-    "meeting_in_progress": (
-        400,
-        3002,
-        "Sorry, you cannot delete this meeting since it is in progress.",
-    ),
-    "registration_off": (
-        404,
-        404,
-        "Registration has not been enabled for this meeting: {meeting_id}.",
-    ),
+    "meeting_in_progress": (400, 3002, _IN_PROGRESS),
+    "registration_off": (404, 404, _NO_REGISTRATION),
     "no_recording": (404, 3301, "This recording does not exist."),
 }
 

@@ -124,15 +124,15 @@ class Meeting:
     settings: dict[str, Any]
     assistant_id: str = ""
     status: str = "waiting"
+    start_time: str | None = None
+    recurrence: dict[str, Any] | None = None
+    occurrences: list[dict[str, Any]] | None = None
     password: str = ""
     h323_password: str = ""
     pstn_password: str = ""
     encrypted_password: str = ""
     join_url: str = ""
     tracking_fields: list[dict[str, Any]] | None = None
-    start_time: str | None = None
-    recurrence: dict[str, Any] | None = None
-    occurrences: list[dict[str, Any]] | None = None
     registration_url: str | None = None
     registrants: list[Registrant] = field(default_factory=list)
 

@@ -89,6 +89,7 @@ class Operation:
     """One Zoom REST operation the emulator serves and what a token needs to call it."""
 
     name: str
+    operation_id: str | None  # the spec's, or None for an endpoint the spec copy lacks
     method: str
     path: str
     label: str
@@ -155,7 +156,7 @@ def _from_spec(name: str, method: str, path: str, op: dict[str, Any]) -> Operati
         granular = _with_admin(GRANULAR_SCOPES[name])
         if all(s.endswith(":admin") for s in classic):  # admin-only operation
             granular = granular[-1:]
-    return Operation(name, method, path, spec_label(op), classic, granular)
+    return Operation(name, op["operationId"], method, path, spec_label(op), classic, granular)
 
 
 # Endpoints the spec copy lacks. Sources: Zoom's API reference, "List recordings of an account"
@@ -165,6 +166,7 @@ def _from_spec(name: str, method: str, path: str, op: dict[str, Any]) -> Operati
 NOT_IN_SPEC = (
     Operation(
         "list_account_recordings",
+        None,
         "GET",
         "/accounts/{accountId}/recordings",
         "Medium",
@@ -173,6 +175,7 @@ NOT_IN_SPEC = (
     ),
     Operation(
         "download_recording_file",
+        None,
         "GET",
         "/rec/download/{fileId}",
         "Light",

@@ -327,22 +327,14 @@ def build_state(config: EmulatorConfig) -> EmulatorState:
     state.accounts[config.account_id] = Account(
         id=config.account_id, requires_preapproval=config.require_preapproval
     )
-    state.apps[config.oauth_client_id] = App(
-        client_id=config.oauth_client_id,
-        client_secret=config.oauth_client_secret,
-        kind="oauth",
-        account_id=config.account_id,
-        scopes=list(all_scopes()),
-        redirect_uris=["http://127.0.0.1/callback", "http://localhost/callback"],
-        name="Emulator OAuth App",
+    builtin: tuple[tuple[str, str, AppKind, str], ...] = (
+        (config.oauth_client_id, config.oauth_client_secret, "oauth", "Emulator OAuth App"),
+        (config.s2s_client_id, config.s2s_client_secret, "s2s", "Emulator Server-to-Server App"),
     )
-    state.apps[config.s2s_client_id] = App(
-        client_id=config.s2s_client_id,
-        client_secret=config.s2s_client_secret,
-        kind="s2s",
-        account_id=config.account_id,
-        scopes=list(all_scopes()),
-        name="Emulator Server-to-Server App",
-    )
+    for client_id, secret, kind, name in builtin:
+        scopes = list(all_scopes())
+        state.apps[client_id] = App(client_id, secret, kind, config.account_id, scopes, name=name)
+    oauth = state.apps[config.oauth_client_id]
+    oauth.redirect_uris = ["http://127.0.0.1/callback", "http://localhost/callback"]
     seed_world(state)
     return state

@@ -7,6 +7,7 @@ are checked as Zoom checks them (:mod:`zoom_emulator.models.inputs`): any bad fi
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any, Literal, TypeVar
 
@@ -17,6 +18,7 @@ from zoom_emulator.models import meetings
 from zoom_emulator.models.access import Caller, resolve_user
 from zoom_emulator.models.errors import validation_failed
 from zoom_emulator.models.inputs import InviteLinksIn, MeetingIn, RegistrantIn
+from zoom_emulator.models.meetings import Meeting
 from zoom_emulator.models.operations import operations
 from zoom_emulator.models.paging import paginate
 from zoom_emulator.routes.auth import caller_for, state_of
@@ -43,6 +45,18 @@ async def read_body(request: Request, model: type[M]) -> M:
             field = ".".join(str(part) for part in err["loc"])
             errors.append({"field": field, "message": err["msg"]})
         raise validation_failed(errors) from None
+
+
+def meeting_for(operation_name: str) -> Callable[..., Awaitable[Meeting]]:
+    """A FastAPI dependency: the caller's checks for the operation, then its ``{meetingId}``."""
+    operation = operations()[operation_name]
+
+    async def dependency(
+        meetingId: str, request: Request, caller: Caller = Depends(caller_for(operation_name))
+    ) -> Meeting:
+        return meetings.find_meeting(state_of(request), caller, meetingId, operation)
+
+    return dependency
 
 
 @router.post("/users/{userId}/meetings", status_code=201)
@@ -87,15 +101,11 @@ async def list_meetings(
 
 @router.get("/meetings/{meetingId}")
 async def get_meeting(
-    meetingId: str,
-    request: Request,
     occurrence_id: str | None = Query(None),
     show_previous_occurrences: bool | None = Query(None),
-    caller: Caller = Depends(caller_for("get_meeting")),
+    meeting: Meeting = Depends(meeting_for("get_meeting")),
 ) -> dict[str, Any]:
     """``GET /meetings/{meetingId}``: the stored meeting (one occurrence's time when asked)."""
-    operation = operations()["get_meeting"]
-    meeting = meetings.find_meeting(state_of(request), caller, meetingId, operation)
     answer = meeting.as_zoom()
     if occurrence_id is not None:
         occurrence = meeting.occurrence(occurrence_id)
@@ -106,73 +116,55 @@ async def get_meeting(
 
 @router.patch("/meetings/{meetingId}", status_code=204)
 async def update_meeting(
-    meetingId: str,
     request: Request,
     occurrence_id: str | None = Query(None),
-    caller: Caller = Depends(caller_for("update_meeting")),
+    stored: Meeting = Depends(meeting_for("update_meeting")),
 ) -> Response:
     """``PATCH /meetings/{meetingId}``: 204 without a body (counts toward the host's 100/day)."""
-    state = state_of(request)
-    stored = meetings.find_meeting(state, caller, meetingId, operations()["update_meeting"])
     body = await read_body(request, MeetingIn)
     meeting = meetings.updated(stored, body, occurrence_id)
     request.app.state.rate_limiter.count_meeting_write(meeting.host_id)
-    state.meetings[meeting.id] = meeting
+    state_of(request).meetings[meeting.id] = meeting
     return Response(status_code=204)
 
 
 @router.delete("/meetings/{meetingId}", status_code=204)
 async def delete_meeting(
-    meetingId: str,
     request: Request,
     occurrence_id: str | None = Query(None),
     schedule_for_reminder: bool | None = Query(None),
     cancel_meeting_reminder: bool | None = Query(None),
-    caller: Caller = Depends(caller_for("delete_meeting")),
+    meeting: Meeting = Depends(meeting_for("delete_meeting")),
 ) -> Response:
     """``DELETE /meetings/{meetingId}``: the meeting, or with ``occurrence_id`` one occurrence."""
-    state = state_of(request)
-    meeting = meetings.find_meeting(state, caller, meetingId, operations()["delete_meeting"])
-    meetings.delete(state, meeting, occurrence_id)
+    meetings.delete(state_of(request), meeting, occurrence_id)
     return Response(status_code=204)
 
 
 @router.post("/meetings/{meetingId}/invite_links", status_code=201)
 async def create_invite_links(
-    meetingId: str,
-    request: Request,
-    caller: Caller = Depends(caller_for("create_invite_links")),
+    request: Request, meeting: Meeting = Depends(meeting_for("create_invite_links"))
 ) -> dict[str, Any]:
     """``POST /meetings/{meetingId}/invite_links``: one join link per named attendee."""
-    operation = operations()["create_invite_links"]
-    meeting = meetings.find_meeting(state_of(request), caller, meetingId, operation)
     body = await read_body(request, InviteLinksIn)
     return {"attendees": meetings.invite_links(meeting, body)}
 
 
 @router.get("/meetings/{meetingId}/invitation")
 async def get_meeting_invitation(
-    meetingId: str,
-    request: Request,
-    caller: Caller = Depends(caller_for("get_meeting_invitation")),
+    request: Request, meeting: Meeting = Depends(meeting_for("get_meeting_invitation"))
 ) -> dict[str, Any]:
     """``GET /meetings/{meetingId}/invitation``: the invitation text."""
-    state = state_of(request)
-    operation = operations()["get_meeting_invitation"]
-    meeting = meetings.find_meeting(state, caller, meetingId, operation)
-    return {"invitation": meetings.invitation_text(state, meeting)}
+    return {"invitation": meetings.invitation_text(state_of(request), meeting)}
 
 
 @router.post("/meetings/{meetingId}/registrants", status_code=201)
 async def add_meeting_registrant(
-    meetingId: str,
     request: Request,
     occurrence_ids: str | None = Query(None),
-    caller: Caller = Depends(caller_for("add_meeting_registrant")),
+    meeting: Meeting = Depends(meeting_for("add_meeting_registrant")),
 ) -> dict[str, Any]:
     """``POST /meetings/{meetingId}/registrants``: register someone (registration must be on)."""
-    operation = operations()["add_meeting_registrant"]
-    meeting = meetings.find_meeting(state_of(request), caller, meetingId, operation)
     meetings.check_registration_open(meeting)
     body = await read_body(request, RegistrantIn)
     return meetings.register(meeting, body, occurrence_ids)

@@ -181,18 +181,23 @@ def _request_error(params: Mapping[str, str | None]) -> RedirectResponse | None:
     )
 
 
+def _app_or_stop(state: EmulatorState, params: Mapping[str, str | None]) -> App | Response:
+    """The app an authorize request names, or the error page or redirect that stops it."""
+    try:
+        app = _check_authorize(state, params)
+    except _PageError as exc:
+        return exc.response()
+    return _request_error(params) or app
+
+
 @router.get("/authorize", response_class=HTMLResponse)
 async def authorize(request: Request) -> Response:
     """Zoom's authorize page: check the app and redirect URI, then ask the user to sign in."""
     state = state_of(request)
     params = _authorize_params(request.query_params)
-    try:
-        app = _check_authorize(state, params)
-    except _PageError as exc:
-        return exc.response()
-    problem = _request_error(params)
-    if problem is not None:
-        return problem
+    app = _app_or_stop(state, params)
+    if isinstance(app, Response):
+        return app
     return HTMLResponse(pages.signin_page(params, app_name=app.name))
 
 
@@ -202,13 +207,9 @@ async def signin(request: Request) -> Response:
     state = state_of(request)
     form = await _form(request)
     params = _authorize_params(form)
-    try:
-        app = _check_authorize(state, params)
-    except _PageError as exc:
-        return exc.response()
-    problem = _request_error(params)
-    if problem is not None:
-        return problem
+    app = _app_or_stop(state, params)
+    if isinstance(app, Response):
+        return app
     email = form.get("email", "").strip()
     password = form.get("password", "")
     user = next(
@@ -353,13 +354,22 @@ def _issue_user_tokens(
     return access, refresh
 
 
+def _unsupported_grant() -> OAuthError:
+    return OAuthError(
+        400, "unsupported_grant_type", "Grant type is not supported from token endpoint.", 4705
+    )
+
+
+def _require_kind(app: App, kind: str) -> None:
+    """4705 when the grant is not one this kind of app may use."""
+    if app.kind != kind:
+        raise _unsupported_grant()
+
+
 def _grant_authorization_code(
     state: EmulatorState, app: App, form: Mapping[str, str]
 ) -> tuple[AccessToken, RefreshToken]:
-    if app.kind != "oauth":
-        raise OAuthError(
-            400, "unsupported_grant_type", "Grant type is not supported from token endpoint.", 4705
-        )
+    _require_kind(app, "oauth")
     code = state.codes.get(form.get("code", ""))
     if code is None or code.used or code.client_id != app.client_id:
         raise OAuthError(400, "invalid_request", "Invalid authorization code.", 4734)
@@ -387,10 +397,7 @@ def _grant_authorization_code(
 def _grant_refresh_token(
     state: EmulatorState, app: App, form: Mapping[str, str]
 ) -> tuple[AccessToken, RefreshToken]:
-    if app.kind != "oauth":
-        raise OAuthError(
-            400, "unsupported_grant_type", "Grant type is not supported from token endpoint.", 4705
-        )
+    _require_kind(app, "oauth")
     presented = state.refresh_tokens.get(form.get("refresh_token", ""))
     if presented is None or presented.client_id != app.client_id:
         raise invalid_token()
@@ -409,10 +416,7 @@ def _grant_refresh_token(
 def _grant_account_credentials(
     state: EmulatorState, app: App, form: Mapping[str, str], query: Mapping[str, str]
 ) -> AccessToken:
-    if app.kind != "s2s":
-        raise OAuthError(
-            400, "unsupported_grant_type", "Grant type is not supported from token endpoint.", 4705
-        )
+    _require_kind(app, "s2s")
     account_id = query.get("account_id") or form.get("account_id") or ""
     if not account_id:
         raise OAuthError(400, "invalid_request", "Missing account_id.")
@@ -447,12 +451,7 @@ async def token(request: Request) -> JSONResponse:
         elif grant_type == "account_credentials":
             access = _grant_account_credentials(state, app, form, query)
         else:
-            raise OAuthError(
-                400,
-                "unsupported_grant_type",
-                "Grant type is not supported from token endpoint.",
-                4705,
-            )
+            raise _unsupported_grant()
     except OAuthError:
         state.counters["grant failed"] += 1
         raise
