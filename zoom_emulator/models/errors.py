@@ -62,6 +62,9 @@ class OAuthError(Exception):
 _QUERY_TOKEN = "Invalid access token, this access token is not supported as query parameter string."
 _IN_PROGRESS = "Sorry, you cannot delete this meeting since it is in progress."
 _NO_REGISTRATION = "Registration has not been enabled for this meeting: {meeting_id}."
+_RANGE_TOO_LONG = (
+    "The date range exceeds one month. 'from' and 'to' may be at most one month apart."
+)
 ERRORS: dict[str, tuple[int, int, str]] = {
     "invalid_token": (401, 124, "Invalid access token."),
     "expired_token": (401, 124, "Access token is expired."),
@@ -78,6 +81,7 @@ ERRORS: dict[str, tuple[int, int, str]] = {
     "meeting_in_progress": (400, 3002, _IN_PROGRESS),
     "registration_off": (404, 404, _NO_REGISTRATION),
     "no_recording": (404, 3301, "This recording does not exist."),
+    "range_too_long": (400, 300, _RANGE_TOO_LONG),
 }
 
 
