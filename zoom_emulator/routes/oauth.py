@@ -1,4 +1,5 @@
-"""Zoom's OAuth surface: the authorize pages, the token endpoint and token revocation.
+"""Zoom's OAuth surface: the authorize pages, the token endpoint and token revocation (their
+rules in :mod:`zoom_emulator.models.oauth`).
 
 Mounted at ``/oauth``. It follows ``docs/zoom-behaviour.md``, "OAuth":
 
@@ -25,7 +26,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import hmac
 import secrets
 from collections.abc import Mapping
@@ -35,6 +35,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from zoom_emulator.models import oauth
 from zoom_emulator.models.errors import OAuthError, tracking_id
 from zoom_emulator.models.state import (
     AccessToken,
@@ -43,7 +44,6 @@ from zoom_emulator.models.state import (
     EmulatorState,
     RefreshToken,
     SignIn,
-    User,
     now,
 )
 from zoom_emulator.routes import pages
@@ -51,7 +51,6 @@ from zoom_emulator.routes.auth import state_of
 
 router = APIRouter()
 
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 SIGNIN_TTL = 600  # seconds a consent page stays answerable
 AUTHORIZE_FIELDS = (
     "response_type",
@@ -76,9 +75,6 @@ class _PageError(Exception):
 
 
 # ---- helpers -------------------------------------------------------------------------------------
-def invalid_token() -> OAuthError:
-    """Zoom's answer to a dead or unknown refresh token, exactly."""
-    return OAuthError(400, "invalid_grant", "Invalid Token!")
 
 
 async def _form(request: Request) -> dict[str, str]:
@@ -88,23 +84,6 @@ async def _form(request: Request) -> dict[str, str]:
     for key, value in parse_qsl(body, keep_blank_values=True):
         fields.setdefault(key, value)
     return fields
-
-
-def redirect_uri_matches(registered: str, given: str) -> bool:
-    """Exact match, or the same loopback host, path and query with any port (Zoom's rule)."""
-    if registered == given:
-        return True
-    try:
-        reg, giv = urlsplit(registered), urlsplit(given)
-    except ValueError:
-        return False
-    return (
-        reg.scheme == giv.scheme == "http"
-        and reg.hostname in LOOPBACK_HOSTS
-        and reg.hostname == giv.hostname
-        and (reg.path or "/") == (giv.path or "/")
-        and reg.query == giv.query
-    )
 
 
 def _with_query(uri: str, params: Mapping[str, str | None]) -> str:
@@ -117,26 +96,6 @@ def _with_query(uri: str, params: Mapping[str, str | None]) -> str:
 
 def _redirect(uri: str, params: Mapping[str, str | None]) -> RedirectResponse:
     return RedirectResponse(_with_query(uri, params), status_code=302)
-
-
-def _preapproval_blocked(state: EmulatorState, app: App, user: User) -> bool:
-    account = state.accounts.get(user.account_id)
-    return bool(account and account.requires_preapproval and not app.preapproved)
-
-
-def _live_user(state: EmulatorState, user_id: str) -> User | None:
-    user = state.users.get(user_id)
-    return user if user is not None and user.status == "active" else None
-
-
-def pkce_matches(challenge: str, method: str, verifier: str) -> bool:
-    """RFC 7636: ``S256`` compares base64url-no-padding(sha256(verifier)); ``plain`` compares as is."""
-    if method == "S256":
-        digest = hashlib.sha256(verifier.encode("ascii", "replace")).digest()
-        expected = base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
-    else:
-        expected = verifier
-    return hmac.compare_digest(expected.encode(), challenge.encode())
 
 
 # ---- authorize pages ---------------------------------------------------------------------------
@@ -153,7 +112,7 @@ def _check_authorize(state: EmulatorState, params: Mapping[str, str | None]) -> 
     if not app.enabled:
         raise _PageError(400, "App disabled", "The app has been disabled", 4717)
     redirect_uri = params.get("redirect_uri") or ""
-    if not any(redirect_uri_matches(r, redirect_uri) for r in app.redirect_uris):
+    if not any(oauth.redirect_uri_matches(r, redirect_uri) for r in app.redirect_uris):
         raise _PageError(
             400,
             "Invalid redirect",
@@ -226,7 +185,7 @@ async def signin(request: Request) -> Response:
             params, app_name=app.name, email=email, error="Incorrect email or password."
         )
         return HTMLResponse(page, status_code=401)
-    if _preapproval_blocked(state, app, user):
+    if oauth.preapproval_blocked(state, app, user):
         state.counters["signin preapproval required"] += 1
         page = pages.preapproval_page(app_name=app.name, user_email=user.email)
         return HTMLResponse(page, status_code=403)
@@ -328,108 +287,6 @@ def _token_body(
     return body
 
 
-def _check_user_grant(state: EmulatorState, app: App, user_id: str) -> User:
-    """A user token may be issued: the user still exists and the app is still pre-approved."""
-    user = _live_user(state, user_id)
-    if user is None:
-        raise OAuthError(400, "invalid_grant", "The token owner no longer exists.", 4735)
-    if _preapproval_blocked(state, app, user):
-        raise OAuthError(
-            400,
-            "invalid_request",
-            "The app has been disabled by the account admin: it needs pre-approval "
-            "(Marketplace > Manage > Permissions).",
-            4738,
-        )
-    return user
-
-
-def _issue_user_tokens(
-    state: EmulatorState, app: App, user_id: str, scopes: list[str]
-) -> tuple[AccessToken, RefreshToken]:
-    """A new access and refresh token pair; the user's older access tokens for the app die."""
-    access = state.issue_access_token(app, user_id=user_id, scopes=scopes)
-    state.kill_access_tokens(app.client_id, user_id, keep=access.value)
-    refresh = state.issue_refresh_token(app, user_id=user_id, scopes=scopes)
-    return access, refresh
-
-
-def _unsupported_grant() -> OAuthError:
-    return OAuthError(
-        400, "unsupported_grant_type", "Grant type is not supported from token endpoint.", 4705
-    )
-
-
-def _require_kind(app: App, kind: str) -> None:
-    """4705 when the grant is not one this kind of app may use."""
-    if app.kind != kind:
-        raise _unsupported_grant()
-
-
-def _grant_authorization_code(
-    state: EmulatorState, app: App, form: Mapping[str, str]
-) -> tuple[AccessToken, RefreshToken]:
-    _require_kind(app, "oauth")
-    code = state.codes.get(form.get("code", ""))
-    if code is None or code.used or code.client_id != app.client_id:
-        raise OAuthError(400, "invalid_request", "Invalid authorization code.", 4734)
-    if code.expires_at <= now():
-        code.used = True
-        raise OAuthError(400, "invalid_request", "Authorization code is expired.", 4733)
-    code.used = True  # burnt by this attempt, whatever follows
-    if not redirect_uri_matches(code.redirect_uri, form.get("redirect_uri", "")):
-        raise OAuthError(400, "invalid_request", "Redirect URI mismatch.", 4709)
-    if code.code_challenge is not None:
-        verifier = form.get("code_verifier", "")
-        if not verifier or not pkce_matches(
-            code.code_challenge, code.code_challenge_method, verifier
-        ):
-            raise OAuthError(400, "invalid_grant", "Invalid code_verifier.")
-    _check_user_grant(state, app, code.user_id)
-    access, refresh = _issue_user_tokens(state, app, code.user_id, list(app.scopes))
-    # the newest authorization wins: older refresh tokens of this connection die (4741)
-    state.kill_refresh_tokens(
-        app.client_id, code.user_id, reason="reauthorized", keep=refresh.value
-    )
-    return access, refresh
-
-
-def _grant_refresh_token(
-    state: EmulatorState, app: App, form: Mapping[str, str]
-) -> tuple[AccessToken, RefreshToken]:
-    _require_kind(app, "oauth")
-    presented = state.refresh_tokens.get(form.get("refresh_token", ""))
-    if presented is None or presented.client_id != app.client_id:
-        raise invalid_token()
-    if not presented.alive:
-        if presented.killed_by == "reauthorized":
-            raise OAuthError(
-                400, "invalid_grant", "Token has been revoked by a newer authorization.", 4741
-            )
-        raise invalid_token()
-    _check_user_grant(state, app, presented.user_id)
-    presented.alive = False
-    presented.killed_by = "rotation"
-    return _issue_user_tokens(state, app, presented.user_id, list(presented.scopes))
-
-
-def _grant_account_credentials(
-    state: EmulatorState, app: App, form: Mapping[str, str], query: Mapping[str, str]
-) -> AccessToken:
-    _require_kind(app, "s2s")
-    account_id = query.get("account_id") or form.get("account_id") or ""
-    if not account_id:
-        raise OAuthError(400, "invalid_request", "Missing account_id.")
-    if account_id != app.account_id:
-        raise OAuthError(
-            400, "invalid_request", "Invalid account_id: it is not the account of this app."
-        )
-    access = state.issue_access_token(app, user_id=None, scopes=list(app.scopes))
-    if state.config.s2s_single_token:
-        state.kill_access_tokens(app.client_id, None, keep=access.value)
-    return access
-
-
 @router.post("/token")
 async def token(request: Request) -> JSONResponse:
     """Zoom's token endpoint: every grant the emulator knows, with Zoom's error numbers."""
@@ -443,15 +300,7 @@ async def token(request: Request) -> JSONResponse:
             raise OAuthError(400, "invalid_request", "Missing grant type.", 4706)
         if not app.enabled:
             raise OAuthError(400, "invalid_request", "The app has been disabled", 4717)
-        refresh: RefreshToken | None = None
-        if grant_type == "authorization_code":
-            access, refresh = _grant_authorization_code(state, app, form)
-        elif grant_type == "refresh_token":
-            access, refresh = _grant_refresh_token(state, app, form)
-        elif grant_type == "account_credentials":
-            access = _grant_account_credentials(state, app, form, query)
-        else:
-            raise _unsupported_grant()
+        access, refresh = oauth.grant(state, app, grant_type, form, query)
     except OAuthError:
         state.counters["grant failed"] += 1
         raise
@@ -472,18 +321,6 @@ async def revoke(request: Request) -> JSONResponse:
     value = form.get("token") or request.query_params.get("token") or ""
     if not value:
         raise OAuthError(400, "invalid_request", "Token cannot be empty.", 4700)
-    access = state.access_tokens.get(value)
-    refresh = state.refresh_tokens.get(value)
-    user_id: str | None = None
-    if access is not None and access.client_id == app.client_id:
-        if access.user_id is None:
-            access.revoked = True  # an S2S token: just this one
-        else:
-            user_id = access.user_id
-    elif refresh is not None and refresh.client_id == app.client_id:
-        user_id = refresh.user_id
-    if user_id is not None:
-        state.kill_refresh_tokens(app.client_id, user_id, reason="revoke")
-        state.kill_access_tokens(app.client_id, user_id)
+    oauth.revoke(state, app, value)
     state.counters["revoke"] += 1
     return JSONResponse({"status": "success"}, headers={"x-zm-trackingid": tracking_id()})
