@@ -23,7 +23,7 @@ from prefect_zoom.flows import ArchiveReport, archive_meeting_recordings, archiv
 from prefect_zoom.flows._manifest import MANIFEST_NAME
 from prefect_zoom.webhooks import create_receiver_app
 from zoom_emulator import EmulatorConfig, ZoomEmulator
-from zoom_emulator.routes.downloads import issue_download_token
+from zoom_emulator.models.downloads import issue_download_token
 
 DOWNLOAD_ROUTE = "GET /rec/download/{file_id}"
 

@@ -23,7 +23,7 @@ from prefect_zoom import ZoomForeignHostError, ZoomNotFoundError
 from prefect_zoom.flows import archive_meeting_recordings
 from prefect_zoom.tasks import download_meeting_recordings, download_recording_file
 from zoom_emulator import EmulatorConfig, ZoomEmulator
-from zoom_emulator.routes.downloads import issue_download_token
+from zoom_emulator.models.downloads import issue_download_token
 
 
 @pytest.fixture

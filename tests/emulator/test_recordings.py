@@ -14,7 +14,7 @@ from zoom_spec import assert_matches_spec
 from emulator.conftest import mint_token
 from zoom_emulator import EmulatorConfig, FaultSettings, ZoomEmulator
 from zoom_emulator.models import content
-from zoom_emulator.routes.downloads import sign
+from zoom_emulator.models.downloads import sign
 
 USER_RECORDINGS = "/users/{userId}/recordings"
 MEETING_RECORDINGS = "/meetings/{meetingId}/recordings"

@@ -38,6 +38,7 @@ from pydantic import BaseModel
 
 from zoom_emulator.models import recordings
 from zoom_emulator.models.access import Caller, owns_or_administers
+from zoom_emulator.models.downloads import DOWNLOAD_TOKEN_TTL, issue_download_token
 from zoom_emulator.models.errors import zoom_error
 from zoom_emulator.models.operations import operations
 from zoom_emulator.models.paging import paginate
@@ -47,7 +48,6 @@ from zoom_emulator.models.state import (
     User,
 )
 from zoom_emulator.routes.auth import caller_for, state_of
-from zoom_emulator.routes.downloads import DOWNLOAD_TOKEN_TTL, issue_download_token
 
 router = APIRouter()
 

@@ -42,6 +42,7 @@ import httpx
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
+from zoom_emulator.models.downloads import issue_download_token
 from zoom_emulator.models.errors import ZoomError
 from zoom_emulator.models.recordings import meeting_json
 from zoom_emulator.models.signing import (
@@ -52,7 +53,6 @@ from zoom_emulator.models.signing import (
 )
 from zoom_emulator.models.state import EmulatorState, RecordingMeeting, utcnow, zoom_time
 from zoom_emulator.routes.auth import state_of
-from zoom_emulator.routes.downloads import issue_download_token
 
 router = APIRouter(tags=["emulator webhooks"])
 
