@@ -73,8 +73,9 @@ def test_wheel_holds_exactly_the_package_its_license_and_one_version(tmp_path: P
     assert metadata["Name"] == "prefect-zoom"
     assert metadata["Version"] == prefect_zoom.__version__
     assert metadata["License-Expression"] == "Apache-2.0"
-    assert "emulator" in metadata.get_all("Provides-Extra")
-    emulator_needs = [r for r in metadata.get_all("Requires-Dist") if "extra == 'emulator'" in r]
+    assert "emulator" in (metadata.get_all("Provides-Extra") or [])
+    requirements = metadata.get_all("Requires-Dist") or []
+    emulator_needs = [r for r in requirements if "extra == 'emulator'" in r]
     assert {r.split(";")[0].split(">")[0].strip() for r in emulator_needs} >= {"fastapi", "uvicorn"}
     assert "zoom-emulator = zoom_emulator.cli:main" in entry_points
     assert "[pytest11]\nzoom_emulator = zoom_emulator.pytest_plugin" in entry_points

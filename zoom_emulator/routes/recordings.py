@@ -45,7 +45,6 @@ from zoom_emulator.models.paging import paginate
 from zoom_emulator.models.state import (
     EmulatorState,
     RecordingMeeting,
-    User,
 )
 from zoom_emulator.routes.auth import caller_for, state_of
 
@@ -182,26 +181,18 @@ def _meeting_route(method: str, suffix: str, **options: Any) -> Callable[[Route]
 
 @router.get("/users/{userId}/recordings")
 async def list_user_recordings(
+    userId: str,
     request: Request,
-    user_id: str = Path(alias="userId"),
     query: ListingQuery = Depends(),
     caller: Caller = Depends(caller_for("list_user_recordings")),
 ) -> dict[str, Any]:
     """A user's cloud recordings in a date range (or in the trash)."""
     state = state_of(request)
-    user: User | None = state.find_user(
-        user_id, acting_user=caller.user, account_id=caller.account_id
-    )
+    user = state.find_user(userId, acting_user=caller.user, account_id=caller.account_id)
     if user is None:
-        raise zoom_error("user_not_found", user_id=user_id)
+        raise zoom_error("user_not_found", user_id=userId)
     _check_owner(caller, "list_user_recordings", user.id)
-    return _list_answer(
-        request,
-        state,
-        f"recordings:user:{user.id}",
-        {user.id},
-        query,
-    )
+    return _list_answer(request, state, f"recordings:user:{user.id}", {user.id}, query)
 
 
 @router.get("/accounts/{accountId}/recordings")
