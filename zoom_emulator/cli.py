@@ -93,9 +93,12 @@ def emulator_command(
     table.add_row("sign-in user", f"{config.user_email} / {config.user_password}")
     table.add_row("webhook secret token", config.webhook_secret_token)
     table.add_row("controls", f"{emulator.base_url}/_emulator/docs")
-    console.print(table)
-    console.print("Press Ctrl+C to stop.")
-    emulator.serve_forever()
+
+    def banner() -> None:
+        console.print(table)
+        console.print("Press Ctrl+C to stop.")
+
+    emulator.serve_forever(on_ready=banner)
 
 
 app.command(name="zoom-emulator")(emulator_command)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -95,9 +95,19 @@ class ZoomEmulator:
             self._thread.join(10)
             self._thread = None
 
-    def serve_forever(self) -> None:
-        """Serve in the foreground until interrupted (Ctrl+C)."""
-        self._server.run()
+    def serve_forever(self, on_ready: Callable[[], object] | None = None) -> None:
+        """Serve in the foreground until interrupted (Ctrl+C); ``on_ready`` runs once the port
+        answers (so what it prints is true when it is read)."""
+
+        async def serve() -> None:
+            serving = asyncio.ensure_future(self._server.serve())
+            while not (self._server.started or serving.done()):
+                await asyncio.sleep(0.01)
+            if self._server.started and on_ready is not None:
+                on_ready()
+            await serving
+
+        asyncio.run(serve())
 
     def __enter__(self) -> ZoomEmulator:
         return self.start()
