@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterable
 
 import pytest
@@ -38,3 +39,14 @@ def mint_token(
 def auth_headers(zoom_emulator: ZoomEmulator) -> dict[str, str]:
     """Bearer headers of an S2S token with every scope."""
     return {"Authorization": f"Bearer {mint_token(zoom_emulator)}"}
+
+
+def read_until(process: subprocess.Popen[str], marker: str) -> str:
+    """A child's output up to the line holding ``marker``; fails if the child exits first."""
+    assert process.stdout is not None
+    seen = []
+    for line in process.stdout:
+        seen.append(line)
+        if marker in line:
+            return "".join(seen)
+    raise AssertionError(f"{process.args!r} exited before printing {marker!r}:\n" + "".join(seen))

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from emulator.conftest import read_until
 from zoom_emulator import EmulatorConfig, free_port
 
 ZOOM_EMULATOR = [sys.executable, "-m", "zoom_emulator"]
@@ -48,21 +49,11 @@ def emulator_process(request: pytest.FixtureRequest) -> Iterator[tuple[subproces
             process.wait()
 
 
-def _read_until(process: subprocess.Popen[str], marker: str) -> str:
-    assert process.stdout is not None
-    seen = []
-    for line in process.stdout:
-        seen.append(line)
-        if marker in line:
-            return "".join(seen)
-    raise AssertionError("the emulator exited early:\n" + "".join(seen))
-
-
 def test_prints_base_url_and_credentials_and_serves(
     emulator_process: tuple[subprocess.Popen[str], int],
 ) -> None:
     process, port = emulator_process
-    banner = _read_until(process, "Ctrl+C")
+    banner = read_until(process, "Ctrl+C")
     defaults = EmulatorConfig()
     base_url = f"http://127.0.0.1:{port}"
     assert base_url in banner

@@ -15,6 +15,7 @@ import pytest
 from fastapi import FastAPI, Request, Response
 from webhook_helpers import SECRET, RecordingEmit, serve_in_thread
 
+from emulator.conftest import read_until
 from prefect_zoom.webhooks import create_receiver_app, url_validation_answer
 from prefect_zoom.webhooks.receiver import WebhookReceiver
 from zoom_emulator import ZoomEmulator, free_port
@@ -197,16 +198,6 @@ def test_failed_deliveries_are_retried_and_recorded(zoom_emulator: ZoomEmulator)
 
 
 # ---- the CLI -----------------------------------------------------------------------------------------
-def _read_until(process: subprocess.Popen[str], marker: str) -> str:
-    assert process.stdout is not None
-    seen = []
-    for line in process.stdout:
-        seen.append(line)
-        if marker in line:
-            return "".join(seen)
-    raise AssertionError("the receiver exited early:\n" + "".join(seen))
-
-
 def test_the_cli_receiver_takes_the_emulators_webhooks(zoom_emulator: ZoomEmulator) -> None:
     from prefect.settings import PREFECT_API_URL
 
@@ -225,7 +216,7 @@ def test_the_cli_receiver_takes_the_emulators_webhooks(zoom_emulator: ZoomEmulat
         env=env,
     )
     try:
-        banner = _read_until(process, "Uvicorn running")
+        banner = read_until(process, "Uvicorn running")
         assert f"http://127.0.0.1:{port}/zoom/webhook" in banner
         assert SECRET not in banner
         url = f"http://127.0.0.1:{port}/zoom/webhook"

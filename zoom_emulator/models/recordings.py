@@ -226,3 +226,23 @@ def remove_file(state: EmulatorState, recording: RecordingMeeting, file: Recordi
     state.files.pop(file.id, None)
     if not recording.files:
         state.recordings.pop(recording.uuid, None)
+
+
+def recover(recording: RecordingMeeting) -> None:
+    """Bring a meeting instance's trashed recording files back."""
+    recording.deleted = False
+    for file in recording.files:
+        file.deleted = False
+
+
+def recover_file(recording: RecordingMeeting, file: RecordingFile) -> None:
+    """Bring one trashed file back; from a trashed meeting, only that file (the others stay in
+    the trash). 404 code 3301 when the file is not in the trash."""
+    if recording.deleted:
+        for other in recording.files:
+            if other is not file and not other.deleted:
+                move_to_trash(other)
+        recording.deleted = False
+    elif not file.deleted:
+        raise zoom_error("no_recording")
+    file.deleted = False

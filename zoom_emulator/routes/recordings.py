@@ -147,11 +147,15 @@ def raw_meeting_ref(request: Request, suffix_segments: int) -> str:
 def _meeting_from_path(
     request: Request,
     caller: Caller,
+    operation_name: str,
     suffix_segments: int,
     wanted: Callable[[RecordingMeeting], bool],
 ) -> RecordingMeeting:
+    """The recording the path names, once the caller may act on its host's recordings."""
     ref = recordings.decode_meeting_ref(raw_meeting_ref(request, suffix_segments))
-    return recordings.find_recording(state_of(request), caller, ref, wanted)
+    recording = recordings.find_recording(state_of(request), caller, ref, wanted)
+    _check_owner(caller, operation_name, recording.host_id)
+    return recording
 
 
 # ---- routes ------------------------------------------------------------------------------------
@@ -227,8 +231,9 @@ async def get_meeting_recordings(
 ) -> dict[str, Any]:
     """One meeting instance's recording files (a meeting number means its latest instance)."""
     state = state_of(request)
-    recording = _meeting_from_path(request, caller, 1, recordings.has_visible_files)
-    _check_owner(caller, "get_meeting_recordings", recording.host_id)
+    recording = _meeting_from_path(
+        request, caller, "get_meeting_recordings", 1, recordings.has_visible_files
+    )
     answer = recordings.meeting_json(recording, recordings.visible_files(recording), _base(request))
     answer["password"] = recording.password
     fields = {f.strip() for f in (include_fields or "").split(",")}
@@ -250,8 +255,7 @@ async def delete_meeting_recordings(
     """Trash (default) or delete for good all recording files of a meeting instance."""
     state = state_of(request)
     wanted = recordings.has_visible_files if action == "trash" else recordings.exists
-    recording = _meeting_from_path(request, caller, 1, wanted)
-    _check_owner(caller, "delete_meeting_recordings", recording.host_id)
+    recording = _meeting_from_path(request, caller, "delete_meeting_recordings", 1, wanted)
     if action == "trash":
         recordings.move_to_trash(recording)
     else:
@@ -269,8 +273,7 @@ async def delete_recording_file(
 ) -> Response:
     """Trash (default) or delete for good one recording file."""
     state = state_of(request)
-    recording = _meeting_from_path(request, caller, 2, recordings.exists)
-    _check_owner(caller, "delete_recording_file", recording.host_id)
+    recording = _meeting_from_path(request, caller, "delete_recording_file", 2, recordings.exists)
     file = recordings.find_file(recording, recording_id)
     if action == "trash":
         if recording.deleted or file.deleted:
@@ -289,11 +292,10 @@ async def recover_meeting_recordings(
     caller: Caller = Depends(caller_for("recover_meeting_recordings")),
 ) -> Response:
     """Bring a meeting instance's trashed recording files back."""
-    recording = _meeting_from_path(request, caller, 2, recordings.has_trash)
-    _check_owner(caller, "recover_meeting_recordings", recording.host_id)
-    recording.deleted = False
-    for file in recording.files:
-        file.deleted = False
+    recording = _meeting_from_path(
+        request, caller, "recover_meeting_recordings", 2, recordings.has_trash
+    )
+    recordings.recover(recording)
     return Response(status_code=204)
 
 
@@ -306,15 +308,8 @@ async def recover_recording_file(
     caller: Caller = Depends(caller_for("recover_recording_file")),
 ) -> Response:
     """Bring one trashed recording file back (from a trashed meeting: only that file)."""
-    recording = _meeting_from_path(request, caller, 3, recordings.has_trash)
-    _check_owner(caller, "recover_recording_file", recording.host_id)
-    file = recordings.find_file(recording, recording_id)
-    if recording.deleted:
-        for other in recording.files:
-            if other is not file and not other.deleted:
-                recordings.move_to_trash(other)
-        recording.deleted = False
-    elif not file.deleted:
-        raise zoom_error("no_recording")
-    file.deleted = False
+    recording = _meeting_from_path(
+        request, caller, "recover_recording_file", 3, recordings.has_trash
+    )
+    recordings.recover_file(recording, recordings.find_file(recording, recording_id))
     return Response(status_code=204)
