@@ -24,8 +24,8 @@ demo: $(STAMP)
 test: lint typecheck browser unit
 
 lint: $(STAMP)
-	$(BIN)/ruff check prefect_zoom tests benchmarks
-	$(BIN)/ruff format --check prefect_zoom tests benchmarks
+	$(BIN)/ruff check prefect_zoom zoom_emulator tests benchmarks
+	$(BIN)/ruff format --check prefect_zoom zoom_emulator tests benchmarks
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -51,7 +51,7 @@ browser:
 
 ## emulator: run the local Zoom emulator in the foreground
 emulator: $(STAMP)
-	$(BIN)/prefect-zoom emulator
+	$(BIN)/zoom-emulator
 
 ## lock: re-pin every dependency after changing pyproject.toml
 lock:

@@ -12,8 +12,8 @@ import uuid
 from pathlib import Path
 from types import SimpleNamespace
 
-from prefect_zoom.emulator.server import free_port
 from prefect_zoom.local_prefect import prefect_env, prefect_server, stop_group
+from zoom_emulator.server import free_port
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
@@ -36,7 +36,7 @@ def save_oauth_block(base_url: str, ttl: int, prefix: str) -> str:
     sys.path.insert(0, str(TESTS_DIR))
     from connection_helpers import oauth_credentials
 
-    from prefect_zoom.emulator import EmulatorConfig
+    from zoom_emulator import EmulatorConfig
 
     shim = SimpleNamespace(
         config=EmulatorConfig(access_token_ttl=ttl),

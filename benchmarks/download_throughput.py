@@ -35,11 +35,11 @@ from typing import Any
 
 import httpx
 
-from prefect_zoom.emulator.server import free_port
+from zoom_emulator.server import free_port
 
 EMULATOR_CODE = (
     "import sys\n"
-    "from prefect_zoom.emulator import EmulatorConfig, ZoomEmulator\n"
+    "from zoom_emulator import EmulatorConfig, ZoomEmulator\n"
     "config = EmulatorConfig.model_validate_json(sys.argv[1])\n"
     "ZoomEmulator(config, port=int(sys.argv[2])).serve_forever()\n"
 )
@@ -80,7 +80,7 @@ def emulator_process(**config: Any) -> Iterator[str]:
 def credentials(base_url: str) -> Any:
     """A Server-to-Server connection to the emulator's built-in app (not saved)."""
     from prefect_zoom import ZoomServerToServerCredentials
-    from prefect_zoom.emulator import EmulatorConfig
+    from zoom_emulator import EmulatorConfig
 
     config = EmulatorConfig()
     return ZoomServerToServerCredentials(

@@ -19,8 +19,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from prefect_zoom.emulator import EmulatorConfig, ZoomEmulator
 from prefect_zoom.local_prefect import prefect_env, prefect_server
+from zoom_emulator import EmulatorConfig, ZoomEmulator
 
 console = Console()
 BLOCK_NAME = "zoom-demo"

@@ -20,8 +20,6 @@ from pathlib import Path
 
 import httpx
 
-from prefect_zoom.emulator.server import free_port
-
 
 def stop_group(process: subprocess.Popen[bytes] | subprocess.Popen[str], grace: float = 10) -> None:
     """End a child started with ``start_new_session=True`` and everything it started."""
@@ -57,6 +55,8 @@ def prefect_server(
     home: Path, *, database_url: str | None = None, timeout: float = 180
 ) -> Iterator[str]:
     """A Prefect server for the duration of the block; yields its API URL."""
+    from zoom_emulator import free_port  # the demo, benchmarks and tests run the emulator too
+
     home.mkdir(parents=True, exist_ok=True)
     port = free_port()
     extra = {"PREFECT_API_DATABASE_CONNECTION_URL": database_url} if database_url else {}

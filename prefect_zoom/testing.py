@@ -1,24 +1,23 @@
-"""Test helpers for users of the pack: a pytest fixture and a context manager for the emulator.
+"""Test helpers for users of the pack: the local Zoom's pytest fixture and context manager.
 
-In your own ``conftest.py``::
-
-    from prefect_zoom.testing import zoom_emulator  # noqa: F401
+Installing the pack with its ``emulator`` extra registers the ``zoom_emulator`` fixture as a
+pytest plugin, so tests can use it without importing anything::
 
     def test_my_flow(zoom_emulator):
         ...  # zoom_emulator.base_url, zoom_emulator.config.s2s_client_id, ...
 
-pytest is not a dependency of the pack: without it, this module still imports and
-``running_emulator``/``ZoomEmulator`` work; only the ``zoom_emulator`` fixture needs pytest.
+This module re-exports it (and the emulator's ``ZoomEmulator``, ``EmulatorConfig`` and
+``running_emulator``) from the ``zoom_emulator`` package. pytest is not a dependency of the pack:
+without it, this module still imports and ``running_emulator``/``ZoomEmulator`` work; only the
+``zoom_emulator`` fixture needs pytest.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-from prefect_zoom.emulator import EmulatorConfig, ZoomEmulator, running_emulator
+from zoom_emulator import EmulatorConfig, ZoomEmulator, running_emulator
 
 try:
-    import pytest
+    from zoom_emulator.pytest_plugin import zoom_emulator
 except ImportError:
     _HAVE_PYTEST = False
 else:
@@ -26,20 +25,7 @@ else:
 
 __all__ = ["EmulatorConfig", "ZoomEmulator", "running_emulator", "zoom_emulator"]
 
-if _HAVE_PYTEST:
-
-    @pytest.fixture
-    def zoom_emulator(request: pytest.FixtureRequest) -> Iterator[ZoomEmulator]:
-        """A fresh emulator on a free loopback port. Configure it with an ``emulator_config`` fixture."""
-        config: EmulatorConfig
-        try:
-            config = request.getfixturevalue("emulator_config")
-        except pytest.FixtureLookupError:
-            config = EmulatorConfig()
-        with ZoomEmulator(config) as emulator:
-            yield emulator
-
-else:
+if not _HAVE_PYTEST:
 
     def __getattr__(name: str) -> object:
         if name == "zoom_emulator":

@@ -1,4 +1,5 @@
-"""Test session setup: a private PREFECT_HOME, one Prefect test harness, emulator fixtures."""
+"""Test session setup: a private PREFECT_HOME, one Prefect test harness, emulator fixtures
+(``zoom_emulator`` itself comes from the emulator's pytest plugin, registered by its entry point)."""
 
 from __future__ import annotations
 
@@ -15,8 +16,7 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
-from prefect_zoom.emulator import EmulatorConfig, ZoomEmulator  # noqa: E402
-from prefect_zoom.testing import zoom_emulator  # noqa: E402,F401  (the pytest fixture)
+from zoom_emulator import EmulatorConfig, ZoomEmulator  # noqa: E402
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -11,7 +11,7 @@ import httpx
 from prefect_zoom import ZoomOAuthCredentials, ZoomServerToServerCredentials
 from prefect_zoom.auth.endpoint import TokenEndpoint
 from prefect_zoom.blocks._base import ZoomCredentialsBase
-from prefect_zoom.emulator import ZoomEmulator
+from zoom_emulator import ZoomEmulator
 
 REDIRECT_URI = "http://127.0.0.1:8765/callback"
 

@@ -24,7 +24,7 @@ import httpx
 from prefect_zoom.flows._manifest import MANIFEST_NAME
 
 if TYPE_CHECKING:
-    from prefect_zoom.emulator import ZoomEmulator
+    from zoom_emulator import ZoomEmulator
 
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOYMENTS_DIR = ROOT / "deployments"

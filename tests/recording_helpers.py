@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from prefect_zoom.emulator import EmulatorConfig, ZoomEmulator
 from prefect_zoom.models.recordings import RecordingFile
+from zoom_emulator import EmulatorConfig, ZoomEmulator
 
 TODAY = datetime.now(UTC).date()
 

@@ -21,7 +21,7 @@ from prefect_zoom import (
     ZoomOAuthCredentials,
     ZoomServerToServerCredentials,
 )
-from prefect_zoom.emulator import ZoomEmulator
+from zoom_emulator import ZoomEmulator
 
 
 def unique(prefix: str) -> str:

@@ -20,10 +20,10 @@ from prefect_zoom import tasks as pack_tasks
 from prefect_zoom.capabilities import tasks_by_operation
 from prefect_zoom.catalog import OPERATIONS, PathParams, encode_meeting_id, encode_user_id
 from prefect_zoom.client.calls import call, call_json, call_pages
-from prefect_zoom.emulator import ZoomEmulator
 from prefect_zoom.exceptions import ZoomInputError
 from prefect_zoom.tasks import get_meeting_recordings, get_user, list_recordings
 from prefect_zoom.tasks._common import declared_operation
+from zoom_emulator import ZoomEmulator
 
 TASKS_PACKAGE = Path(__file__).parents[1] / "prefect_zoom" / "tasks"
 

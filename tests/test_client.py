@@ -13,7 +13,6 @@ from connection_helpers import mint_token, s2s_credentials
 
 from prefect_zoom.auth import StaticToken
 from prefect_zoom.client import AsyncZoomClient, RetryPolicy, ZoomClient
-from prefect_zoom.emulator import EmulatorConfig, FaultSettings, ZoomEmulator
 from prefect_zoom.exceptions import (
     ZoomAPIError,
     ZoomAuthError,
@@ -24,6 +23,7 @@ from prefect_zoom.exceptions import (
     ZoomServerError,
     ZoomValidationError,
 )
+from zoom_emulator import EmulatorConfig, FaultSettings, ZoomEmulator
 
 API = "https://api.zoom.test/v2"
 FAST = RetryPolicy(backoff_base=0.001, backoff_cap=0.01, rate_limit_jitter=0.01)
@@ -475,7 +475,7 @@ def test_emulator_qps_limit_is_waited_out(
 def test_emulator_daily_limit_is_raised_at_once(
     emulator_config: EmulatorConfig, zoom_emulator: ZoomEmulator, s2s_client: ZoomClient
 ) -> None:
-    from prefect_zoom.emulator.ratelimit import MEETING_WRITES_PER_DAY
+    from zoom_emulator.models.ratelimit import MEETING_WRITES_PER_DAY
 
     owner = zoom_emulator.state.owner()
     limiter = zoom_emulator.app.state.rate_limiter

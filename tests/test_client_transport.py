@@ -13,9 +13,9 @@ from connection_helpers import s2s_credentials
 from httpcore._backends.sync import SyncStream
 
 from prefect_zoom.client._transport import READ_BYTES, LargeReadStream
-from prefect_zoom.emulator import ZoomEmulator
 from prefect_zoom.models.recordings import RecordingFile
 from prefect_zoom.transfer import download_to_path
+from zoom_emulator import ZoomEmulator
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from connection_helpers import aload_block, load_block, oauth_credentials
 from prefect_zoom import ZoomAuthorizeAgainError, ZoomOAuthCredentials
 from prefect_zoom.auth import locks, manager, recovery
 from prefect_zoom.auth.tokens import utcnow
-from prefect_zoom.emulator import ZoomEmulator
+from zoom_emulator import ZoomEmulator
 
 
 def saved_expired_connection(emulator: ZoomEmulator) -> str:

@@ -32,7 +32,7 @@ from markdown_it import MarkdownIt
 from prefect import Flow
 from pytest_examples import CodeExample, EvalExample, find_examples
 
-from prefect_zoom.emulator import ZoomEmulator
+from zoom_emulator import ZoomEmulator
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC_FILES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]

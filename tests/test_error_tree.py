@@ -17,15 +17,12 @@ import prefect_zoom
 from prefect_zoom import exceptions
 from prefect_zoom.exceptions import ZoomError
 
-NOT_THE_PACK = ("prefect_zoom.emulator",)
-"""The emulator's own errors are not the pack's (it is to become a package of its own)."""
-
 
 def _pack_modules() -> list[str]:
     return sorted(
         info.name
         for info in pkgutil.walk_packages(prefect_zoom.__path__, prefix="prefect_zoom.")
-        if not info.name.startswith(NOT_THE_PACK) and not info.name.endswith("__main__")
+        if not info.name.endswith("__main__")
     )
 
 
@@ -38,7 +35,6 @@ def _public_exception_classes() -> dict[str, type[BaseException]]:
                 inspect.isclass(value)
                 and issubclass(value, BaseException)
                 and value.__module__.startswith("prefect_zoom.")
-                and not value.__module__.startswith(NOT_THE_PACK)
                 and not name.startswith("_")
                 and not value.__name__.startswith("_")
             ):

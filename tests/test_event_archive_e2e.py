@@ -35,8 +35,8 @@ from prefect_server_helpers import (
     wait_http_ok,
 )
 
-from prefect_zoom.emulator import EmulatorConfig, ZoomEmulator, free_port
 from prefect_zoom.flows._manifest import MANIFEST_NAME
+from zoom_emulator import EmulatorConfig, ZoomEmulator, free_port
 
 pytestmark = pytest.mark.slow
 

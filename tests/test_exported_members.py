@@ -112,6 +112,14 @@ EXPORTED = {
         "schedule_meetings",
         "users_report",
     },
+    "zoom_emulator": {
+        "ZoomEmulator",
+        "running_emulator",
+        "EmulatorConfig",
+        "FaultSettings",
+        "create_app",
+        "free_port",
+    },
 }
 
 

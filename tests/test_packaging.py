@@ -1,4 +1,5 @@
-"""The distributions hold what they should: the wheel exactly the ``prefect_zoom`` package.
+"""The distributions hold what they should: the wheel exactly the ``prefect_zoom`` and
+``zoom_emulator`` packages (the local Zoom, its OpenAPI spec included).
 
 The wheel is built offline from this checkout with the installed hatchling
 (``--no-build-isolation --no-index``), so the test needs no download.
@@ -18,11 +19,15 @@ import prefect_zoom
 ROOT = Path(__file__).resolve().parents[1]
 
 
+PACKAGES = ("prefect_zoom", "zoom_emulator")
+
+
 def _package_files() -> set[str]:
-    """Every file of the source package, as it should appear in the wheel."""
+    """Every file of the source packages, as it should appear in the wheel."""
     return {
         path.relative_to(ROOT).as_posix()
-        for path in (ROOT / "prefect_zoom").rglob("*")
+        for package in PACKAGES
+        for path in (ROOT / package).rglob("*")
         if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"
     }
 
@@ -53,10 +58,12 @@ def test_wheel_holds_exactly_the_package_its_license_and_one_version(tmp_path: P
         names = set(archive.namelist())
         metadata = Parser().parsestr(archive.read(f"{dist_info}/METADATA").decode())
         license_text = archive.read(f"{dist_info}/licenses/LICENSE").decode()
+        entry_points = archive.read(f"{dist_info}/entry_points.txt").decode()
 
     package = {name for name in names if not name.startswith(f"{dist_info}/")}
     assert package == _package_files()
-    assert "prefect_zoom/py.typed" in package
+    assert {"prefect_zoom/py.typed", "zoom_emulator/py.typed"} <= package
+    assert "zoom_emulator/spec/zoom-meeting-api.openapi.json" in package
     assert not {name for name in names if name.split("/")[0] in {"tests", "benchmarks", "docs"}}
     assert {name for name in names if name.startswith(f"{dist_info}/")} == {
         f"{dist_info}/{leaf}"
@@ -66,6 +73,12 @@ def test_wheel_holds_exactly_the_package_its_license_and_one_version(tmp_path: P
     assert metadata["Name"] == "prefect-zoom"
     assert metadata["Version"] == prefect_zoom.__version__
     assert metadata["License-Expression"] == "Apache-2.0"
+    assert "emulator" in (metadata.get_all("Provides-Extra") or [])
+    requirements = metadata.get_all("Requires-Dist") or []
+    emulator_needs = [r for r in requirements if "extra == 'emulator'" in r]
+    assert {r.split(";")[0].split(">")[0].strip() for r in emulator_needs} >= {"fastapi", "uvicorn"}
+    assert "zoom-emulator = zoom_emulator.cli:main" in entry_points
+    assert "[pytest11]\nzoom_emulator = zoom_emulator.pytest_plugin" in entry_points
     assert "Apache License" in license_text and "Version 2.0, January 2004" in license_text
 
 
@@ -92,7 +105,7 @@ def test_sdist_holds_the_sources_tests_and_license_but_no_local_state(tmp_path: 
 
     for needed in ("pyproject.toml", "LICENSE", "README.md", "prefect_zoom/py.typed"):
         assert needed in names
-    assert {f"prefect_zoom/{name.split('/', 1)[1]}" for name in _package_files()} <= names
+    assert _package_files() <= names
     assert any(name.startswith("tests/") for name in names)
     assert not [
         n for n in names if n.startswith(".venv") or "__pycache__" in n or n.endswith(".pyc")

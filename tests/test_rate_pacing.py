@@ -12,7 +12,7 @@ from prefect_zoom.auth.manager import StaticToken
 from prefect_zoom.catalog import RateLabel
 from prefect_zoom.client import AsyncZoomClient, RetryPolicy, ZoomClient
 from prefect_zoom.client.pacing import PACE_SHARE, PACERS, Pacer, PacerRegistry, plan_from_env
-from prefect_zoom.emulator import EmulatorConfig, ZoomEmulator
+from zoom_emulator import EmulatorConfig, ZoomEmulator
 
 
 @pytest.fixture(autouse=True)

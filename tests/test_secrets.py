@@ -28,9 +28,9 @@ from prefect.settings import PREFECT_API_URL
 from prefect.states import State
 
 from prefect_zoom import ZoomAuthorizeAgainError, ZoomOAuthCredentials
-from prefect_zoom.emulator import EmulatorConfig, ZoomEmulator
 from prefect_zoom.flows import archive_recordings, check_connection
 from prefect_zoom.tasks import get_user
+from zoom_emulator import EmulatorConfig, ZoomEmulator
 
 CLIENT_SECRET = "Known-0auth-S3cret-9f1c"
 S2S_SECRET = "Known-S2S-S3cret-77ab"

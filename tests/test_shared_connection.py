@@ -20,7 +20,7 @@ from connection_helpers import load_block, oauth_credentials
 from shared_connection_worker import run_together
 
 from prefect_zoom import ZoomOAuthCredentials
-from prefect_zoom.emulator import EmulatorConfig, ZoomEmulator
+from zoom_emulator import EmulatorConfig, ZoomEmulator
 
 TTL = 2
 

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 import requests
 from zoomus import ZoomClient
 
-from prefect_zoom.emulator import ZoomEmulator
+from zoom_emulator import ZoomEmulator
 
 
 def test_zoomus_round_trip(zoom_emulator: ZoomEmulator) -> None:

@@ -26,8 +26,8 @@ from prefect_zoom.auth.manager import StaticToken
 from prefect_zoom.blocks import _base as blocks_base
 from prefect_zoom.client import AsyncZoomClient, ZoomClient
 from prefect_zoom.client.origins import token_may_go_to
-from prefect_zoom.emulator import ZoomEmulator
 from prefect_zoom.tasks import download_recording_file, get_user
+from zoom_emulator import ZoomEmulator
 
 TOKEN = "connection-token-3e7b0c"
 API = httpx.URL("https://api.zoom.us/v2")

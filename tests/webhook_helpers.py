@@ -12,8 +12,8 @@ from typing import Any
 
 import uvicorn
 
-from prefect_zoom.emulator import free_port
 from prefect_zoom.webhooks import sign
+from zoom_emulator import free_port
 
 SECRET = "testWebhookSecretToken"
 

@@ -2,31 +2,19 @@
 
 from __future__ import annotations
 
-import json
-import os
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import httpx
 from openapi_schema_validator import OAS30Validator
 
-_SPEC_CANDIDATES = [
-    Path(os.environ.get("ZOOM_OPENAPI_SPEC", "")),
-    Path(__file__).resolve().parent / "data" / "zoom-meeting-api.openapi.json",
-]
+from zoom_emulator.models.operations import load_spec
 
 
 @lru_cache(maxsize=1)
 def spec() -> dict[str, Any]:
-    for candidate in _SPEC_CANDIDATES:
-        if candidate.is_file():
-            loaded: dict[str, Any] = json.loads(candidate.read_text())
-            return loaded
-    raise FileNotFoundError(
-        "Zoom's OpenAPI spec: keep tests/data/zoom-meeting-api.openapi.json "
-        "or set ZOOM_OPENAPI_SPEC to a copy of it"
-    )
+    """Zoom's OpenAPI spec, as vendored in ``zoom_emulator/spec/``."""
+    return load_spec()
 
 
 def response_schema(method: str, path_template: str, status: int) -> dict[str, Any] | None:

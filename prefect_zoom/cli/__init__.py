@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import typer
 
 from prefect_zoom.cli.connect import check_command, connect_app
-from prefect_zoom.cli.emulator import emulator_command
 from prefect_zoom.cli.serve import serve_command
 from prefect_zoom.cli.webhook import webhook_app
+
+
+def _emulator_command() -> Callable[..., None] | None:
+    """``zoom-emulator``'s command, when the local Zoom (the ``emulator`` extra) is installed."""
+    try:
+        from zoom_emulator.cli import emulator_command
+    except ImportError:  # pragma: no cover - only without the extra's dependencies
+        return None
+    return emulator_command
+
 
 app = typer.Typer(
     name="prefect-zoom",
@@ -26,7 +36,8 @@ def _root() -> None:
 
 app.add_typer(connect_app, name="connect")
 app.command("check")(check_command)
-app.command("emulator")(emulator_command)
+if (emulator_command := _emulator_command()) is not None:  # an alias of `zoom-emulator`
+    app.command("emulator")(emulator_command)
 app.command("serve")(serve_command)
 app.add_typer(webhook_app, name="webhook")
 

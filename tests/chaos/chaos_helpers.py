@@ -11,8 +11,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from prefect_zoom.emulator import ZoomEmulator
 from prefect_zoom.flows._manifest import MANIFEST_NAME
+from zoom_emulator import ZoomEmulator
 
 
 @dataclass(frozen=True)

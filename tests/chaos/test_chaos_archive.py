@@ -26,8 +26,9 @@ from flow_helpers import run_async
 from prefect.settings import PREFECT_API_URL
 from prefect.states import State
 
-from prefect_zoom.emulator import EmulatorConfig, FaultSettings, ZoomEmulator, content
 from prefect_zoom.flows import ArchiveReport, archive_recordings
+from zoom_emulator import EmulatorConfig, FaultSettings, ZoomEmulator
+from zoom_emulator.models import content
 
 MAX_RUNS = 3
 """Runs allowed to finish an archive under faults (a failed run is resumed by the next)."""

@@ -29,7 +29,7 @@ from prefect_server_helpers import PREFECT, background, prefect_env, tail, wait_
 from shared_connection_worker import go, start_worker, wait_ready
 
 from prefect_zoom import ZoomOAuthCredentials
-from prefect_zoom.emulator import EmulatorConfig, ZoomEmulator, free_port
+from zoom_emulator import EmulatorConfig, ZoomEmulator, free_port
 
 BACK_WITHIN_SECONDS = 15.0
 """A new process gets a call through this soon after the last worker was killed."""

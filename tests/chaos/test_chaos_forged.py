@@ -20,10 +20,10 @@ from header_recorder import HeaderRecorder, header_recorder
 from prefect import flow
 
 from prefect_zoom import ZoomForeignHostError, ZoomNotFoundError
-from prefect_zoom.emulator import EmulatorConfig, ZoomEmulator
-from prefect_zoom.emulator.downloads import issue_download_token
 from prefect_zoom.flows import archive_meeting_recordings
 from prefect_zoom.tasks import download_meeting_recordings, download_recording_file
+from zoom_emulator import EmulatorConfig, ZoomEmulator
+from zoom_emulator.models.downloads import issue_download_token
 
 
 @pytest.fixture

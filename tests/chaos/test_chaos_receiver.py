@@ -34,8 +34,8 @@ from prefect_server_helpers import (
 )
 from webhook_helpers import SECRET, recording_completed, signed
 
-from prefect_zoom.emulator import free_port
 from prefect_zoom.webhooks.events import event_id
+from zoom_emulator import free_port
 
 pytestmark = pytest.mark.slow
 

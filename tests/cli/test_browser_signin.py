@@ -22,7 +22,7 @@ from cli.test_cli_connect import (
     start_connect_oauth,
 )
 from prefect_zoom import ZoomOAuthCredentials
-from prefect_zoom.emulator import ZoomEmulator
+from zoom_emulator import ZoomEmulator
 
 pytestmark = pytest.mark.browser
 

@@ -40,7 +40,7 @@ from prefect_zoom.auth.authorize import (
 )
 from prefect_zoom.catalog import OPERATIONS
 from prefect_zoom.cli import app
-from prefect_zoom.emulator import EmulatorConfig, ZoomEmulator
+from zoom_emulator import EmulatorConfig, ZoomEmulator
 
 WIDE = {"COLUMNS": "200"}
 DECLINED = "consent was declined in the browser; run the command again and choose Allow"

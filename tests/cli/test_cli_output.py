@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from prefect_zoom.catalog import OPERATIONS
 from prefect_zoom.cli import app
-from prefect_zoom.emulator import ZoomEmulator
+from zoom_emulator import ZoomEmulator
 
 
 def test_check_at_80_columns_shows_every_mark_and_scope(zoom_emulator: ZoomEmulator) -> None:

@@ -14,8 +14,8 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from prefect_zoom.emulator import EmulatorConfig, ZoomEmulator
-from prefect_zoom.emulator.state import App, now
+from zoom_emulator import EmulatorConfig, ZoomEmulator
+from zoom_emulator.models.state import App, now
 
 REDIRECT = "http://127.0.0.1:8765/callback"
 INVALID_TOKEN = {"reason": "Invalid Token!", "error": "invalid_grant"}

@@ -12,8 +12,9 @@ import pytest
 from zoom_spec import assert_matches_spec
 
 from emulator.conftest import mint_token
-from prefect_zoom.emulator import EmulatorConfig, FaultSettings, ZoomEmulator, content
-from prefect_zoom.emulator.downloads import sign
+from zoom_emulator import EmulatorConfig, FaultSettings, ZoomEmulator
+from zoom_emulator.models import content
+from zoom_emulator.models.downloads import sign
 
 USER_RECORDINGS = "/users/{userId}/recordings"
 MEETING_RECORDINGS = "/meetings/{meetingId}/recordings"

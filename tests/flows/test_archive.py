@@ -32,9 +32,10 @@ from prefect.settings import PREFECT_API_URL
 from prefect.states import State
 from recording_helpers import configured
 
-from prefect_zoom.emulator import EmulatorConfig, FaultSettings, ZoomEmulator, content
 from prefect_zoom.flows import ArchiveReport, archive_recordings
 from prefect_zoom.flows._manifest import MANIFEST_NAME
+from zoom_emulator import EmulatorConfig, FaultSettings, ZoomEmulator
+from zoom_emulator.models import content
 
 FILE_ROUTE = "GET /rec/files/{file_id}"
 

@@ -19,12 +19,12 @@ from prefect_server_helpers import archived_by_file_id
 from pydantic import SecretStr
 from webhook_helpers import SECRET, RecordingEmit, serve_in_thread
 
-from prefect_zoom.emulator import EmulatorConfig, ZoomEmulator
-from prefect_zoom.emulator.downloads import issue_download_token
 from prefect_zoom.exceptions import ZoomAuthError, ZoomInputError
 from prefect_zoom.flows import ArchiveReport, archive_meeting_recordings, archive_recordings
 from prefect_zoom.flows._manifest import MANIFEST_NAME
 from prefect_zoom.webhooks import create_receiver_app
+from zoom_emulator import EmulatorConfig, ZoomEmulator
+from zoom_emulator.models.downloads import issue_download_token
 
 DOWNLOAD_ROUTE = "GET /rec/download/{file_id}"
 

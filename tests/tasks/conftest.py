@@ -7,7 +7,7 @@ import uuid
 import pytest
 from connection_helpers import s2s_credentials
 
-from prefect_zoom.emulator import ZoomEmulator
+from zoom_emulator import ZoomEmulator
 
 
 @pytest.fixture

@@ -7,9 +7,9 @@ from connection_helpers import oauth_credentials, s2s_credentials
 from prefect import flow
 
 from prefect_zoom.catalog import OPERATIONS
-from prefect_zoom.emulator import ZoomEmulator
 from prefect_zoom.exceptions import ZoomInputError, ZoomMissingScopesError
 from prefect_zoom.tasks import get_user, list_recordings
+from zoom_emulator import ZoomEmulator
 
 
 def test_a_scope_that_reads_only_me_is_never_offered_for_another_user(

@@ -15,8 +15,6 @@ from prefect import flow, unmapped
 from prefect.client.orchestration import get_client
 from prefect.states import State
 
-from prefect_zoom.emulator import EmulatorConfig, FaultSettings, ZoomEmulator
-from prefect_zoom.emulator.ratelimit import MEETING_WRITES_PER_DAY
 from prefect_zoom.exceptions import (
     ZoomInputError,
     ZoomMissingScopesError,
@@ -39,6 +37,8 @@ from prefect_zoom.tasks import (
     schedule_recurring_meeting,
     update_meeting,
 )
+from zoom_emulator import EmulatorConfig, FaultSettings, ZoomEmulator
+from zoom_emulator.models.ratelimit import MEETING_WRITES_PER_DAY
 
 CREATE_ROUTE = "POST /v2/users/{userId}/meetings"
 TOMORROW = (datetime.now(UTC) + timedelta(days=1)).replace(
@@ -403,9 +403,9 @@ def test_schedule_meeting_once_twice_makes_one_meeting(
     stored = zoom_emulator.state.meetings
     assert sorted(stored) == sorted([first.meeting.id, other.meeting.id])
     # the key leads the agenda, so Zoom's list (agendas cut to 250 characters) still shows it
-    agenda = stored[first.meeting.id]["agenda"]
+    agenda = stored[first.meeting.id].agenda
     assert agenda == f"[prefect-zoom {first.key}]\n" + "Goals " * 60
-    assert stored[first.meeting.id]["duration"] == 30
+    assert stored[first.meeting.id].duration == 30
 
 
 def test_the_schedule_key_is_host_topic_start_and_recurrence() -> None:

@@ -14,7 +14,6 @@ from prefect import flow
 from prefect.filesystems import LocalFileSystem, RemoteFileSystem
 from recording_helpers import TODAY, add_recording, expected_sha, sha256_of
 
-from prefect_zoom.emulator import EmulatorConfig, FaultSettings, ZoomEmulator
 from prefect_zoom.exceptions import ZoomInputError, ZoomMissingScopesError, ZoomNotFoundError
 from prefect_zoom.models import RecordingMeeting
 from prefect_zoom.models.recordings import RecordingFile
@@ -27,6 +26,7 @@ from prefect_zoom.tasks import (
     recover_recordings,
 )
 from prefect_zoom.transfer import DownloadResult, ZoomDownloadError, partial_path
+from zoom_emulator import EmulatorConfig, FaultSettings, ZoomEmulator
 
 FILE_ROUTE = "GET /rec/files/{file_id}"
 LIST_ROUTE = "GET /v2/users/{userId}/recordings 200"

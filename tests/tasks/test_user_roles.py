@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from connection_helpers import s2s_credentials
 
-from prefect_zoom.emulator import EmulatorConfig, ZoomEmulator
 from prefect_zoom.flows import users_report
 from prefect_zoom.tasks import list_users
+from zoom_emulator import EmulatorConfig, ZoomEmulator
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from connection_helpers import s2s_credentials
 from prefect.filesystems import LocalFileSystem, RemoteFileSystem, WritableFileSystem
 from recording_helpers import emulator_mp4, expected_sha
 
-from prefect_zoom.emulator import ZoomEmulator
 from prefect_zoom.exceptions import ZoomInputError
 from prefect_zoom.transfer import (
     check_relative_path,
@@ -22,6 +21,7 @@ from prefect_zoom.transfer import (
     staging_root,
 )
 from prefect_zoom.transfer.destinations import BlockStore, FsspecStore, LocalFolder, store_for
+from zoom_emulator import ZoomEmulator
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,6 @@ import pytest
 from connection_helpers import s2s_credentials
 from recording_helpers import emulator_mp4, expected_sha, sha256_of
 
-from prefect_zoom.emulator import ZoomEmulator
 from prefect_zoom.transfer import (
     TransferOptions,
     download_to_path,
@@ -20,6 +19,7 @@ from prefect_zoom.transfer import (
     staging_root,
 )
 from prefect_zoom.transfer.files import DIRECT_PIECE, BlockWriter
+from zoom_emulator import ZoomEmulator
 
 
 @pytest.mark.parametrize("landed_before", [False, True], ids=["new file", "file already there"])

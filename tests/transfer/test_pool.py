@@ -8,7 +8,6 @@ import pytest
 from connection_helpers import s2s_credentials
 from recording_helpers import emulator_mp4, expected_sha, sha256_of
 
-from prefect_zoom.emulator import ZoomEmulator
 from prefect_zoom.exceptions import ZoomInputError, ZoomNotFoundError
 from prefect_zoom.transfer import (
     DownloadJob,
@@ -17,6 +16,7 @@ from prefect_zoom.transfer import (
     download_many,
     partial_path,
 )
+from zoom_emulator import ZoomEmulator
 
 
 def test_durable_many_syncs_each_file_and_each_folder_once(

@@ -9,7 +9,6 @@ import pytest
 from connection_helpers import s2s_credentials
 from recording_helpers import emulator_mp4, expected_sha, sha256_of
 
-from prefect_zoom.emulator import ZoomEmulator, content
 from prefect_zoom.exceptions import ZoomInputError
 from prefect_zoom.transfer import (
     TransferOptions,
@@ -18,6 +17,8 @@ from prefect_zoom.transfer import (
     partial_path,
 )
 from prefect_zoom.transfer.protocol import announced_size, looks_like_html, resume_offset
+from zoom_emulator import ZoomEmulator
+from zoom_emulator.models import content
 
 FILE_ROUTE = "GET /rec/files/{file_id}"
 

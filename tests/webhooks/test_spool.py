@@ -17,13 +17,13 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from webhook_helpers import SECRET, RecordingEmit, recording_completed, serve_in_thread, signed
 
-from prefect_zoom.emulator import free_port
 from prefect_zoom.webhooks import create_receiver_app
 from prefect_zoom.webhooks.delivery import EventRefused, PrefectAPIError, PrefectEventSender
 from prefect_zoom.webhooks.envelope import parse_envelope
 from prefect_zoom.webhooks.events import event_id, prefect_event
 from prefect_zoom.webhooks.receiver import WebhookReceiver
 from prefect_zoom.webhooks.spool import Spool, SpoolInUseError
+from zoom_emulator import free_port
 
 DEADLINE = 30.0
 
