@@ -81,7 +81,7 @@ def http_transport(verify: ssl.SSLContext) -> httpx.HTTPTransport:
 
     httpx has no option for httpcore's network backend, so the backend of the transport's
     connection pool is wrapped after it is built; should a later httpx build its pool otherwise,
-    the transport is returned as httpx made it (``tests/test_client_transport.py`` notices).
+    the transport is returned as httpx made it (``tests/client/test_client_transport.py`` notices).
     """
     transport = httpx.HTTPTransport(verify=verify)
     pool = getattr(transport, "_pool", None)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
-from test_cli_connect import (
+from auth.test_cli_connect import (
     DECLINED,
     CliProcess,
     flat,
