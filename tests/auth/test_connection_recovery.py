@@ -21,7 +21,7 @@ import pytest
 from connection_helpers import aload_block, load_block, oauth_credentials
 
 from prefect_zoom import ZoomAuthorizeAgainError, ZoomOAuthCredentials
-from prefect_zoom.auth import locks, manager, recovery
+from prefect_zoom.auth import locks, recovery, renewal
 from prefect_zoom.auth.tokens import utcnow
 from prefect_zoom.emulator import ZoomEmulator
 
@@ -52,7 +52,7 @@ def assert_connection_works(emulator: ZoomEmulator, name: str) -> None:
 
 @pytest.fixture
 def quick_saves(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(manager, "SAVE_PATIENCE_SECONDS", 1.0)
+    monkeypatch.setattr(renewal, "SAVE_PATIENCE_SECONDS", 1.0)
 
 
 def test_a_failed_save_after_a_renewal_loses_nothing(
@@ -348,7 +348,7 @@ def test_a_stale_machine_waits_for_the_tokens_another_machine_still_saves(
 def test_a_refused_refresh_ends_with_authorize_again_when_nothing_newer_comes(
     zoom_emulator: ZoomEmulator, monkeypatch: pytest.MonkeyPatch, quick_saves: None
 ) -> None:
-    monkeypatch.setattr(manager, "REFUSED_GRACE_SECONDS", 1.0)
+    monkeypatch.setattr(renewal, "REFUSED_GRACE_SECONDS", 1.0)
     name = saved_expired_connection(zoom_emulator)
     renewed_on_another_machine(zoom_emulator, monkeypatch, name)
     with (
@@ -363,10 +363,10 @@ def test_a_refused_refresh_fails_at_once_when_the_prefect_api_never_failed(
     zoom_emulator: ZoomEmulator, monkeypatch: pytest.MonkeyPatch, quick_saves: None
 ) -> None:
     # a revoked app looks the same to Zoom: without an outage, nothing newer is coming
-    monkeypatch.setattr(manager, "REFUSED_GRACE_SECONDS", 600.0)
+    monkeypatch.setattr(renewal, "REFUSED_GRACE_SECONDS", 600.0)
     name = saved_expired_connection(zoom_emulator)
     renewed_on_another_machine(zoom_emulator, monkeypatch, name)
-    assert locks.api_trouble_within(manager.OUTAGE_MEMORY_SECONDS)  # A's failed save counts
+    assert locks.api_trouble_within(renewal.OUTAGE_MEMORY_SECONDS)  # A's failed save counts
     locks.forget_api_trouble()  # ... but B is another machine: it saw the API answer all along
 
     outcome: dict[str, BaseException] = {}
