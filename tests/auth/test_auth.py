@@ -326,9 +326,12 @@ def test_bad_client_secret_is_an_auth_error() -> None:
 
 
 def test_token_endpoint_5xx_is_retried(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dataclasses import replace
+
     from prefect_zoom.auth import endpoint as endpoint_module
 
-    monkeypatch.setattr(endpoint_module, "_delay", lambda attempt: 0.0)
+    fast = replace(endpoint_module.TOKEN_POLICY, backoff_base=0.001, backoff_cap=0.01)
+    monkeypatch.setattr(endpoint_module, "TOKEN_POLICY", fast)
     fake = FakeZoomOAuth()
     calls = {"n": 0}
 
