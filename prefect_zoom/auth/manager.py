@@ -18,6 +18,7 @@ from concurrent.futures import Future
 from typing import Any, Protocol, TypeVar
 
 from prefect_zoom._sansio import Flow, arun, run
+from prefect_zoom.auth import recovery
 from prefect_zoom.auth.locks import aconnection_lock, connection_lock
 from prefect_zoom.auth.renewal import (
     FOLLOW_TIMEOUT_SECONDS,
@@ -25,17 +26,31 @@ from prefect_zoom.auth.renewal import (
     Load,
     Locked,
     Pause,
+    Recovery,
     Renew,
     Renewal,
     Request,
     Save,
     Shielded,
-    recovery_io,
 )
 from prefect_zoom.auth.tokens import TokenSet
 
 T = TypeVar("T")
 _running: set[asyncio.Future[Any]] = set()  # shielded renewals, referenced until they end
+
+
+def recovery_io(request: Recovery, key: str | None) -> TokenSet | None:
+    """Do a recovery-store request (local files: the same for the sync and async shells)."""
+    if key is None:
+        return None
+    if request.action == "recall":
+        return recovery.recovered(key)
+    assert request.tokens is not None
+    if request.action == "record":
+        recovery.record(key, request.tokens)
+    else:
+        recovery.forget(key, request.tokens)
+    return None
 
 
 def _finished(work: asyncio.Future[Any]) -> None:

@@ -128,20 +128,6 @@ class Recovery:
 Request = Follow | Shielded | Locked | Load | Save | Renew | Pause | Recovery
 
 
-def recovery_io(request: Recovery, key: str | None) -> TokenSet | None:
-    """Do a recovery-store request (local files: the same for the sync and async shells)."""
-    if key is None:
-        return None
-    if request.action == "recall":
-        return recovery.recovered(key)
-    assert request.tokens is not None
-    if request.action == "record":
-        recovery.record(key, request.tokens)
-    else:
-        recovery.forget(key, request.tokens)
-    return None
-
-
 # ---- pure helpers ------------------------------------------------------------------------------
 def reconcile(
     stored: TokenSet | None, recovered: TokenSet | None, unsaved: TokenSet | None
