@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
+
 from auth.test_cli_connect import (
     DECLINED,
     CliProcess,
@@ -20,7 +21,6 @@ from auth.test_cli_connect import (
     new_block_name,
     start_connect_oauth,
 )
-
 from prefect_zoom import ZoomOAuthCredentials
 from prefect_zoom.emulator import ZoomEmulator
 

@@ -200,6 +200,22 @@ def start_connect_oauth(
     )
 
 
+Connecting = Callable[[str], tuple[str, CliProcess]]
+
+
+@pytest.fixture
+def connecting(zoom_emulator: ZoomEmulator, cli_processes: list[CliProcess]) -> Connecting:
+    """Starts ``connect oauth`` for a new block named after a prefix (stopped after the test)."""
+
+    def start(prefix: str) -> tuple[str, CliProcess]:
+        block = new_block_name(prefix)
+        cli = start_connect_oauth(zoom_emulator, block)
+        cli_processes.append(cli)
+        return block, cli
+
+    return start
+
+
 @pytest.fixture
 def cli_processes() -> Iterator[list[CliProcess]]:
     """CLI subprocesses of a test; any still running at the end are killed."""
@@ -304,24 +320,9 @@ def test_connect_s2s_reports_activities_that_lack_a_scope(zoom_emulator: ZoomEmu
 def test_connect_s2s_with_a_wrong_secret_fails_and_saves_nothing(
     zoom_emulator: ZoomEmulator,
 ) -> None:
-    config = zoom_emulator.config
     block = new_block_name("s2s-bad")
 
-    code, output = invoke(
-        [
-            "connect",
-            "s2s",
-            "--block",
-            block,
-            "--account-id",
-            config.account_id,
-            "--client-id",
-            config.s2s_client_id,
-            "--base-url",
-            zoom_emulator.base_url,
-        ],
-        secret="not-the-secret",
-    )
+    code, output = invoke(connect_s2s_args(zoom_emulator, block), secret="not-the-secret")
 
     assert code == 1, output
     assert "did not accept the Server-to-Server credentials" in flat(output)
@@ -356,12 +357,10 @@ def test_connect_s2s_without_a_secret_says_how_to_give_it(zoom_emulator: ZoomEmu
 
 # ---- connect oauth -------------------------------------------------------------------------
 def test_connect_oauth_no_browser_saves_a_usable_block(
-    zoom_emulator: ZoomEmulator, cli_processes: list[CliProcess]
+    zoom_emulator: ZoomEmulator, connecting: Connecting
 ) -> None:
     config = zoom_emulator.config
-    block = new_block_name("oauth")
-    cli = start_connect_oauth(zoom_emulator, block)
-    cli_processes.append(cli)
+    block, cli = connecting("oauth")
 
     url = cli.authorize_url()
     assert url.startswith(f"{zoom_emulator.oauth_url}/authorize?")
@@ -396,14 +395,12 @@ def test_connect_oauth_no_browser_saves_a_usable_block(
 
 
 def test_connect_oauth_saves_under_the_connection_lock(
-    zoom_emulator: ZoomEmulator, cli_processes: list[CliProcess]
+    zoom_emulator: ZoomEmulator, connecting: Connecting
 ) -> None:
     """A reconnect never lands in the middle of a worker's renew-and-save of the same block."""
     from prefect_zoom.auth.locks import connection_lock
 
-    block = new_block_name("oauth-locked")
-    cli = start_connect_oauth(zoom_emulator, block)
-    cli_processes.append(cli)
+    block, cli = connecting("oauth-locked")
     url = cli.authorize_url()
     with connection_lock(block):  # a worker renewing this connection right now
         assert browse(url, zoom_emulator).status_code == 200
@@ -420,11 +417,9 @@ def test_connect_oauth_saves_under_the_connection_lock(
 
 
 def test_connect_oauth_declined_consent_fails_clearly(
-    zoom_emulator: ZoomEmulator, cli_processes: list[CliProcess]
+    zoom_emulator: ZoomEmulator, connecting: Connecting
 ) -> None:
-    block = new_block_name("oauth-declined")
-    cli = start_connect_oauth(zoom_emulator, block)
-    cli_processes.append(cli)
+    block, cli = connecting("oauth-declined")
 
     landing = browse(cli.authorize_url(), zoom_emulator, decision="decline")
 
@@ -461,13 +456,11 @@ def test_connect_oauth_needing_preapproval_ends_at_the_timeout_with_the_cause(
 
 def test_check_of_a_revoked_connection_names_the_command_that_reconnects_it(
     zoom_emulator: ZoomEmulator,
-    cli_processes: list[CliProcess],
+    connecting: Connecting,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     config = zoom_emulator.config
-    block = new_block_name("oauth-revoked")
-    cli = start_connect_oauth(zoom_emulator, block)
-    cli_processes.append(cli)
+    block, cli = connecting("oauth-revoked")
     browse(cli.authorize_url(), zoom_emulator)
     assert cli.finish() == 0, cli.output
     saved = load_oauth(block)

@@ -4,36 +4,12 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from connection_helpers import s2s_credentials
+from connection_helpers import Renewing, s2s_credentials
 
 from prefect_zoom.auth import TokenEndpoint
 from prefect_zoom.auth.httpx_auth import ZoomAuth
 from prefect_zoom.emulator import ZoomEmulator
 from prefect_zoom.exceptions import ZoomServerError
-
-
-class Renewing:
-    """A connection handing out a new token each time one is rejected."""
-
-    def __init__(self) -> None:
-        self.n = 1
-        self.rejected: list[str] = []
-
-    def get_token(self) -> str:
-        return f"tok-{self.n}"
-
-    async def aget_token(self) -> str:
-        return self.get_token()
-
-    def on_invalid_token(self, rejected: str) -> None:
-        self.rejected.append(rejected)
-        self.n += 1
-
-    async def aon_invalid_token(self, rejected: str) -> None:
-        self.on_invalid_token(rejected)
-
-    granted_scopes = None
-    reconnect_command = None
 
 
 def answers(*responses: httpx.Response) -> tuple[httpx.MockTransport, list[httpx.Request]]:

@@ -16,16 +16,8 @@ from pydantic import SecretStr
 
 from prefect_zoom._sansio import Stepper
 from prefect_zoom.auth import locks
-from prefect_zoom.auth.renewal import (
-    Load,
-    Locked,
-    Pause,
-    Recovery,
-    Renew,
-    Renewal,
-    Save,
-    Shielded,
-)
+from prefect_zoom.auth import renewal as core
+from prefect_zoom.auth.renewal import Locked, Recovery, Renewal, Shielded
 from prefect_zoom.auth.tokens import TokenSet
 from prefect_zoom.exceptions import ZoomAuthorizeAgainError
 
@@ -205,9 +197,8 @@ def test_followers_wait_for_the_leader_instead_of_renewing() -> None:
 
 def test_the_core_does_no_io_itself() -> None:
     """Every request is a plain value the shell carries out; the core imports no I/O."""
-    import prefect_zoom.auth.renewal as core
-
     source = Path(core.__file__).read_text(encoding="utf-8")
     for io in ("httpx.Client", "get_client", ".load(", ".save(", "time.sleep", "open("):
         assert io not in source
-    assert {Load, Save, Renew, Pause, Locked, Shielded, Recovery} <= set(core.Request.__args__)
+    expected = {core.Load, core.Save, core.Renew, core.Pause, Locked, Shielded, Recovery}
+    assert expected <= set(core.Request.__args__)
