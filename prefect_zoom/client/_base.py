@@ -68,6 +68,14 @@ class RequestOptions(TypedDict, total=False):
     """The statuses that are an answer (others are retried or raised)."""
 
 
+class PageOptions(TypedDict, total=False):
+    """How a paged list is read."""
+
+    operation: str | None
+    page_size: int
+    """Items per page (300 by default, Zoom's most)."""
+
+
 # ---- the send loop, no I/O ---------------------------------------------------------------------
 @dataclass(frozen=True)
 class Send:
@@ -285,24 +293,27 @@ class Pager:
     """Follows ``next_page_token`` until it is empty; stops (with a warning) on a repeated token."""
 
     def __init__(
-        self, path: str, items_key: str, params: Mapping[str, Any] | None, page_size: int
+        self, path: str, items_key: str, params: Params, **options: Unpack[PageOptions]
     ) -> None:
         self.path = path
         self.items_key = items_key
+        self.operation = options.get("operation")
         self.params = dict(params or {})
-        self.params["page_size"] = max(1, min(page_size, MAX_PAGE_SIZE))
+        self.params["page_size"] = max(
+            1, min(options.get("page_size", MAX_PAGE_SIZE), MAX_PAGE_SIZE)
+        )
         self._token: str | None = None
         self._seen: set[str] = set()
         self._done = False
 
-    def next_params(self) -> dict[str, Any] | None:
-        """Query of the next page, or ``None`` when there is none."""
+    def next_query(self) -> RequestOptions | None:
+        """Operation and query of the next page, or ``None`` when there is none."""
         if self._done:
             return None
         params = dict(self.params)
         if self._token:
             params["next_page_token"] = self._token
-        return params
+        return {"operation": self.operation, "params": params}
 
     def take(self, page: Any) -> list[dict[str, Any]]:
         """The items of a page; remembers where the next one starts."""

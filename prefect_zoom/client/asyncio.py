@@ -11,6 +11,7 @@ import httpx
 from prefect_zoom._sansio import Flow, arun
 from prefect_zoom.client._base import (
     ClientCore,
+    PageOptions,
     Pager,
     Params,
     RequestOptions,
@@ -62,13 +63,12 @@ class AsyncZoomClient(ClientCore[httpx.AsyncBaseTransport]):
         return self._json(await self.request("GET", path, **options))
 
     async def paginate(
-        self, path: str, items_key: str, params: Params = None, **options: Any
+        self, path: str, items_key: str, params: Params = None, **options: Unpack[PageOptions]
     ) -> AsyncIterator[dict[str, Any]]:
-        """Every item of a paged list; ``options``: ``operation`` and ``page_size`` (300)."""
-        pager = Pager(path, items_key, params, options.pop("page_size", 300))
-        while (page_params := pager.next_params()) is not None:
-            page = await self.get_json(path, params=page_params, **options)
-            for item in pager.take(page):
+        """Every item of a paged list, following ``next_page_token``."""
+        pager = Pager(path, items_key, params, **options)
+        while (query := pager.next_query()) is not None:
+            for item in pager.take(await self.get_json(path, **query)):
                 yield item
 
     @asynccontextmanager

@@ -12,6 +12,7 @@ from prefect_zoom._sansio import Flow, run
 from prefect_zoom._tls import shared_ssl_context
 from prefect_zoom.client._base import (
     ClientCore,
+    PageOptions,
     Pager,
     Params,
     RequestOptions,
@@ -59,18 +60,12 @@ class ZoomClient(ClientCore[httpx.BaseTransport]):
         return self._json(self.request("GET", path, **options))
 
     def paginate(
-        self,
-        path: str,
-        items_key: str,
-        params: Params = None,
-        *,
-        operation: str | None = None,
-        page_size: int = 300,
+        self, path: str, items_key: str, params: Params = None, **options: Unpack[PageOptions]
     ) -> Iterator[dict[str, Any]]:
         """Every item of a paged list, following ``next_page_token``."""
-        pager = Pager(path, items_key, params, page_size)
-        while (page_params := pager.next_params()) is not None:
-            yield from pager.take(self.get_json(path, operation=operation, params=page_params))
+        pager = Pager(path, items_key, params, **options)
+        while (query := pager.next_query()) is not None:
+            yield from pager.take(self.get_json(path, **query))
 
     @contextmanager
     def stream(
