@@ -39,7 +39,7 @@ T = TypeVar("T")
 _running: set[asyncio.Future[Any]] = set()  # shielded renewals, referenced until they end
 
 
-def recovery_io(request: Recovery, key: str | None) -> TokenSet | None:
+def _recovery_io(request: Recovery, key: str | None) -> TokenSet | None:
     """Do a recovery-store request (local files: the same for the sync and async shells)."""
     if key is None:
         return None
@@ -195,7 +195,7 @@ class TokenManager(ABC):
                 return self._renew(current)
             case Pause(seconds=seconds):
                 return time.sleep(seconds)
-        return recovery_io(request, self._store.recovery_key)
+        return _recovery_io(request, self._store.recovery_key)
 
     # ---- the async shell -------------------------------------------------------------------
     async def _arun(self, flow: Flow[T]) -> T:
@@ -224,7 +224,7 @@ class TokenManager(ABC):
                 return await self._arenew(current)
             case Pause(seconds=seconds):
                 return await asyncio.sleep(seconds)
-        return recovery_io(request, self._store.recovery_key)
+        return _recovery_io(request, self._store.recovery_key)
 
 
 class MemoryTokenStore:
