@@ -10,17 +10,12 @@ backoff; Zoom's error answers (``invalid_grant`` and the others) become
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from dataclasses import replace
 
-import authlib.deprecate  # noqa: F401 - installs authlib's own warning filter first
 import httpx
-
-with warnings.catch_warnings():
-    warnings.filterwarnings("ignore", message="The httpx module is deprecated")
-    from authlib.oauth2.auth import ClientAuth
-    from authlib.oauth2.rfc6749.parameters import prepare_token_request
+from authlib.oauth2.auth import ClientAuth
+from authlib.oauth2.rfc6749.parameters import prepare_token_request
 
 from prefect_zoom._sansio import Flow, arun, run
 from prefect_zoom._tls import shared_ssl_context
@@ -32,7 +27,8 @@ TOKEN_POLICY = RetryPolicy(
     max_attempts=3,
     backoff_base=0.25,
     backoff_cap=4.0,
-    retry_methods=frozenset({"POST"}),  # Zoom answered 5xx or nothing: no token was issued
+    # sent again after a 5xx or no answer (a refresh whose answer was lost is lost either way)
+    retry_methods=frozenset({"POST"}),
     rate_plan=None,
     learn_rate_limits=False,
 )
