@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import TypeVar, cast
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 import httpx
+from prefect_server_helpers import prefect_env
 
 from prefect_zoom import ZoomOAuthCredentials, ZoomServerToServerCredentials
 from prefect_zoom.auth.endpoint import TokenEndpoint
@@ -14,6 +16,15 @@ from prefect_zoom.blocks._base import ZoomCredentialsBase
 from zoom_emulator import ZoomEmulator
 
 REDIRECT_URI = "http://127.0.0.1:8765/callback"
+
+
+def session_worker_env() -> dict[str, str]:
+    """The environment of a worker process on this test session's Prefect API and home."""
+    from prefect.settings import PREFECT_API_URL, PREFECT_HOME
+
+    home = Path(PREFECT_HOME.value())
+    return prefect_env(home, str(PREFECT_API_URL.value()), PREFECT_LOGGING_LEVEL="WARNING")
+
 
 B = TypeVar("B", bound=ZoomCredentialsBase)
 
@@ -133,3 +144,33 @@ def connect_s2s_args(emulator: ZoomEmulator, block: str) -> list[str]:
         "--base-url",
         emulator.base_url,
     ]
+
+
+class Renewing:
+    """A token provider (no I/O) that hands out a new token each time Zoom rejects one."""
+
+    def __init__(self, scopes: list[str] | None = None) -> None:
+        self.n = 1
+        self.rejected: list[str] = []
+        self._scopes = scopes
+
+    def get_token(self) -> str:
+        return f"tok-{self.n}"
+
+    async def aget_token(self) -> str:
+        return self.get_token()
+
+    def on_invalid_token(self, rejected: str) -> None:
+        self.rejected.append(rejected)
+        self.n += 1
+
+    async def aon_invalid_token(self, rejected: str) -> None:
+        self.on_invalid_token(rejected)
+
+    @property
+    def granted_scopes(self) -> list[str] | None:
+        return self._scopes
+
+    @property
+    def reconnect_command(self) -> str | None:
+        return "prefect-zoom connect oauth --block test"

@@ -18,7 +18,6 @@ import warnings
 from dataclasses import dataclass
 from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from urllib.parse import parse_qs, urlsplit
 
 import authlib.deprecate  # noqa: F401  (installs authlib's own "always" filter before ours)
@@ -198,12 +197,7 @@ class LoopbackReceiver:
     def __enter__(self) -> LoopbackReceiver:
         return self.start()
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     def wait(self, timeout: float) -> CallbackResult | None:
@@ -268,12 +262,7 @@ class AuthorizationCodeFlow:
         self._receiver.start()
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self._receiver.close()
 
     def wait_for_code(self) -> str:

@@ -1,46 +1,42 @@
-"""Zoom's OAuth token endpoint: authorization code, refresh (rotating), account credentials, revoke.
+"""Zoom's OAuth token endpoint: authorization code, refresh (rotating) and account credentials.
 
-OAuth grants go through authlib's httpx clients with ``client_secret_basic``; a compliance hook
-turns Zoom's error answers into :mod:`prefect_zoom.exceptions` errors before authlib parses them.
-5xx answers and network errors are retried a few times; ``invalid_grant`` never is.
+Each grant is built with authlib's protocol helpers (``prepare_token_request``, ``ClientAuth``
+with ``client_secret_basic``; Server-to-Server's parameters go in the query, as Zoom wants) and
+sent by the API clients' own loop (:func:`prefect_zoom.client._base.exchange`) under
+:data:`TOKEN_POLICY`: 5xx answers, rate limits and network errors are retried a few times with
+backoff; Zoom's error answers (``invalid_grant`` and the others) become
+:mod:`prefect_zoom.exceptions` errors at once.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import random
-import time
-import warnings
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from collections.abc import Callable
+from dataclasses import replace
 
-import authlib.deprecate  # noqa: F401 - installs authlib's own warning filter first
 import httpx
+from authlib.oauth2.auth import ClientAuth
+from authlib.oauth2.rfc6749.parameters import prepare_token_request
 
-with warnings.catch_warnings():
-    # authlib prefers the "httpx2" fork and warns when it falls back to httpx, which we use.
-    warnings.filterwarnings("ignore", message="The httpx module is deprecated")
-    from authlib.integrations.httpx_client import AsyncOAuth2Client, OAuth2Client
-
+from prefect_zoom._sansio import Flow, arun, run
 from prefect_zoom._tls import shared_ssl_context
-from prefect_zoom._version import __version__
 from prefect_zoom.auth.tokens import TokenSet, utcnow
-from prefect_zoom.client.errors import error_from_response
-from prefect_zoom.exceptions import ZoomServerError
+from prefect_zoom.client._base import DEFAULT_TIMEOUT, USER_AGENT, aperform, exchange, perform
+from prefect_zoom.client.policy import Attempts, RetryPolicy
 
-logger = logging.getLogger(__name__)
-
-T = TypeVar("T")
-
-USER_AGENT = f"prefect-zoom/{__version__}"
-TOKEN_ATTEMPTS = 3
-TIMEOUT = httpx.Timeout(30.0, connect=10.0)
-_jitter = random.Random()  # our own, so the global random of user code stays untouched
+TOKEN_POLICY = RetryPolicy(
+    max_attempts=3,
+    backoff_base=0.25,
+    backoff_cap=4.0,
+    # sent again after a 5xx or no answer (a refresh whose answer was lost is lost either way)
+    retry_methods=frozenset({"POST"}),
+    rate_plan=None,
+    learn_rate_limits=False,
+)
+"""How token requests are retried (three sends at most; ``invalid_grant`` never)."""
 
 
 class TokenEndpoint:
-    """One app's view of ``{oauth_base_url}/token`` and ``/revoke``."""
+    """One app's view of ``{oauth_base_url}/token``."""
 
     def __init__(
         self,
@@ -63,177 +59,77 @@ class TokenEndpoint:
     def token_url(self) -> str:
         return f"{self.oauth_base_url}/token"
 
-    @property
-    def revoke_url(self) -> str:
-        return f"{self.oauth_base_url}/revoke"
-
-    # ---- plumbing --------------------------------------------------------------------------
-    def _raise_for_error(self, response: httpx.Response) -> httpx.Response:
-        if response.status_code >= 400:
-            response.read()
-            raise error_from_response(response, reconnect_command=self.reconnect_command)
-        return response
-
-    def _client_kwargs(self) -> dict[str, Any]:
-        return {
-            "client_id": self.client_id,
-            "client_secret": self._client_secret(),
-            "token_endpoint_auth_method": "client_secret_basic",
-            "revocation_endpoint_auth_method": "client_secret_basic",
-            "timeout": TIMEOUT,
-            "verify": shared_ssl_context(),
-            "headers": {"User-Agent": USER_AGENT},
+    # ---- requests (no I/O) -----------------------------------------------------------------
+    def _request(
+        self, grant_type: str, fields: dict[str, str], *, in_query: bool = False
+    ) -> httpx.Request:
+        """A token request for ``grant_type``, authenticated with the app's client secret."""
+        form = prepare_token_request(grant_type, **fields)
+        url, body = (f"{self.token_url}?{form}", "") if in_query else (self.token_url, form)
+        headers = {
+            "User-Agent": USER_AGENT,
+            "Accept": "application/json",
+            "Content-Type": "application/x-www-form-urlencoded",
         }
+        client = ClientAuth(self.client_id, self._client_secret(), "client_secret_basic")
+        url, headers, body = client.prepare("POST", url, headers, body)
+        return httpx.Request("POST", url, headers=headers, content=body.encode())
 
-    def _http(self) -> httpx.Client:
-        """A plain client for the calls authlib does not make (account credentials, revoke)."""
-        return httpx.Client(timeout=TIMEOUT, verify=shared_ssl_context(), transport=self._transport)
-
-    def _ahttp(self) -> httpx.AsyncClient:
-        """Async twin of :meth:`_http`."""
-        return httpx.AsyncClient(
-            timeout=TIMEOUT, verify=shared_ssl_context(), transport=self._async_transport
+    def _flow(self, request: httpx.Request, policy: RetryPolicy | None = None) -> Flow[TokenSet]:
+        """Send ``request`` under the token policy; the tokens, their clock started before it."""
+        requested = utcnow()
+        attempts = Attempts(
+            policy or TOKEN_POLICY, "POST", reconnect_command=self.reconnect_command
         )
+        response: httpx.Response = yield from exchange(attempts, request, expected=(200,))
+        return TokenSet.from_response(response.json(), now=requested)
 
-    def _oauth(self) -> OAuth2Client:
-        client = OAuth2Client(**self._client_kwargs(), transport=self._transport)
-        for hook in ("access_token_response", "refresh_token_response"):
-            client.register_compliance_hook(hook, self._raise_for_error)
-        return client
+    def _refresh_request(self, refresh_token: str) -> httpx.Request:
+        return self._request("refresh_token", {"refresh_token": refresh_token})
 
-    def _aoauth(self) -> AsyncOAuth2Client:
-        client = AsyncOAuth2Client(**self._client_kwargs(), transport=self._async_transport)
-        for hook in ("access_token_response", "refresh_token_response"):
-            client.register_compliance_hook(hook, self._raise_for_error)
-        return client
+    def _account_request(self, account_id: str) -> httpx.Request:
+        return self._request("account_credentials", {"account_id": account_id}, in_query=True)
+
+    # ---- the sync and async shells ---------------------------------------------------------
+    def _send(self, request: httpx.Request, policy: RetryPolicy | None = None) -> TokenSet:
+        client = httpx.Client(
+            timeout=DEFAULT_TIMEOUT, verify=shared_ssl_context(), transport=self._transport
+        )
+        with client:
+            return run(self._flow(request, policy), lambda need: perform(client, need))
+
+    async def _asend(self, request: httpx.Request) -> TokenSet:
+        client = httpx.AsyncClient(
+            timeout=DEFAULT_TIMEOUT, verify=shared_ssl_context(), transport=self._async_transport
+        )
+        async with client:
+            return await arun(self._flow(request), lambda need: aperform(client, need))
 
     # ---- grants ----------------------------------------------------------------------------
     def refresh(self, refresh_token: str) -> TokenSet:
         """Trade a refresh token for new tokens (the old refresh token dies at once)."""
-
-        def call() -> TokenSet:
-            requested = utcnow()
-            with self._oauth() as client:
-                data = client.refresh_token(self.token_url, refresh_token=refresh_token)
-            return TokenSet.from_response(data, now=requested)
-
-        return _with_retries(call, "refresh_token")
+        return self._send(self._refresh_request(refresh_token))
 
     async def arefresh(self, refresh_token: str) -> TokenSet:
-        """Async twin of :meth:`refresh`."""
+        """:meth:`refresh` for async callers."""
+        return await self._asend(self._refresh_request(refresh_token))
 
-        async def call() -> TokenSet:
-            requested = utcnow()
-            async with self._aoauth() as client:
-                data = await client.refresh_token(self.token_url, refresh_token=refresh_token)
-            return TokenSet.from_response(data, now=requested)
+    def account_credentials(self, account_id: str) -> TokenSet:
+        """A Server-to-Server token for the account (``grant_type=account_credentials``)."""
+        return self._send(self._account_request(account_id))
 
-        return await _awith_retries(call, "refresh_token")
+    async def aaccount_credentials(self, account_id: str) -> TokenSet:
+        """:meth:`account_credentials` for async callers."""
+        return await self._asend(self._account_request(account_id))
 
     def exchange_code(
         self, code: str, redirect_uri: str, *, code_verifier: str | None = None
     ) -> TokenSet:
-        """Trade an authorization code for the first tokens of a connection (never retried)."""
-        extra = {"code_verifier": code_verifier} if code_verifier else {}
-        requested = utcnow()
-        with self._oauth() as client:
-            data = client.fetch_token(
-                self.token_url,
-                grant_type="authorization_code",
-                code=code,
-                redirect_uri=redirect_uri,
-                **extra,
-            )
-        return TokenSet.from_response(data, now=requested)
+        """Trade an authorization code for the first tokens of a connection (PKCE verifier).
 
-    async def aexchange_code(
-        self, code: str, redirect_uri: str, *, code_verifier: str | None = None
-    ) -> TokenSet:
-        """Async twin of :meth:`exchange_code`."""
-        extra = {"code_verifier": code_verifier} if code_verifier else {}
-        requested = utcnow()
-        async with self._aoauth() as client:
-            data = await client.fetch_token(
-                self.token_url,
-                grant_type="authorization_code",
-                code=code,
-                redirect_uri=redirect_uri,
-                **extra,
-            )
-        return TokenSet.from_response(data, now=requested)
-
-    def _account_request(self, account_id: str) -> dict[str, Any]:
-        return {
-            "params": {"grant_type": "account_credentials", "account_id": account_id},
-            "auth": httpx.BasicAuth(self.client_id, self._client_secret()),
-            "headers": {"User-Agent": USER_AGENT, "Accept": "application/json"},
-        }
-
-    def account_credentials(self, account_id: str) -> TokenSet:
-        """A Server-to-Server token for the account (``grant_type=account_credentials``)."""
-
-        def call() -> TokenSet:
-            requested = utcnow()
-            with self._http() as client:
-                response = client.post(self.token_url, **self._account_request(account_id))
-            return TokenSet.from_response(self._raise_for_error(response).json(), now=requested)
-
-        return _with_retries(call, "account_credentials")
-
-    async def aaccount_credentials(self, account_id: str) -> TokenSet:
-        """Async twin of :meth:`account_credentials`."""
-
-        async def call() -> TokenSet:
-            requested = utcnow()
-            async with self._ahttp() as c:
-                response = await c.post(self.token_url, **self._account_request(account_id))
-            return TokenSet.from_response(self._raise_for_error(response).json(), now=requested)
-
-        return await _awith_retries(call, "account_credentials")
-
-    def revoke(self, token: str) -> None:
-        """Revoke a token at Zoom (``POST /oauth/revoke``, form ``token=…``)."""
-        with self._http() as client:
-            response = client.post(
-                self.revoke_url,
-                data={"token": token},
-                auth=httpx.BasicAuth(self.client_id, self._client_secret()),
-                headers={"User-Agent": USER_AGENT},
-            )
-        self._raise_for_error(response)
-
-
-def _retryable(exc: BaseException) -> bool:
-    return isinstance(exc, (ZoomServerError, httpx.TransportError))
-
-
-def _delay(attempt: int) -> float:
-    return _jitter.uniform(0, min(4.0, 0.25 * 2**attempt))
-
-
-def _with_retries(call: Callable[[], T], grant: str) -> T:
-    for attempt in range(TOKEN_ATTEMPTS):
-        try:
-            return call()
-        except Exception as exc:
-            if not _retryable(exc) or attempt == TOKEN_ATTEMPTS - 1:
-                raise
-            logger.warning(
-                "Zoom token request (%s) failed (%s); retrying", grant, type(exc).__name__
-            )
-            time.sleep(_delay(attempt))
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-async def _awith_retries(call: Callable[[], Awaitable[T]], grant: str) -> T:
-    for attempt in range(TOKEN_ATTEMPTS):
-        try:
-            return await call()
-        except Exception as exc:
-            if not _retryable(exc) or attempt == TOKEN_ATTEMPTS - 1:
-                raise
-            logger.warning(
-                "Zoom token request (%s) failed (%s); retrying", grant, type(exc).__name__
-            )
-            await asyncio.sleep(_delay(attempt))
-    raise AssertionError("unreachable")  # pragma: no cover
+        Never retried: a code is good for one exchange."""
+        fields = {"code": code, "redirect_uri": redirect_uri}
+        if code_verifier:
+            fields["code_verifier"] = code_verifier
+        request = self._request("authorization_code", fields)
+        return self._send(request, replace(TOKEN_POLICY, max_attempts=1))

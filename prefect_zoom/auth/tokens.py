@@ -79,16 +79,8 @@ class TokenSet(BaseModel):
         """True when the token should be renewed now rather than used."""
         return (now or utcnow()) >= self.expires_at - self.refresh_margin
 
-    def is_expired(self, now: datetime | None = None) -> bool:
-        return (now or utcnow()) >= self.expires_at
-
     def usable(self, now: datetime | None = None, *, rejected: str | None = None) -> bool:
         """Fresh enough to use, and not the token Zoom just rejected."""
         if rejected is not None and self.access_token.get_secret_value() == rejected:
             return False
         return not self.expires_soon(now)
-
-    def same_access_token(self, other: TokenSet | None) -> bool:
-        return other is not None and (
-            self.access_token.get_secret_value() == other.access_token.get_secret_value()
-        )

@@ -1,5 +1,8 @@
 """A credentials block as a :class:`~prefect_zoom.auth.manager.TokenStore`.
 
+Its load and save come in a sync and an async form because Prefect's block API does: they are
+the I/O the token manager's two shells carry out; the rules live in :mod:`prefect_zoom.auth.renewal`.
+
 A saved block is the shared truth: reloading it shows what other processes stored; saving the
 freshly reloaded copy with new tokens leaves other edits (made in the UI meanwhile) in place.
 An unsaved block keeps its tokens in memory only.
@@ -42,15 +45,17 @@ class BlockTokenStore:
         name = self.block._saved_name()
         if name is None:
             return self.block._tokens()
-        loaded = type(self.block).load(name, _sync=True)  # type: ignore[call-arg]
-        self._loaded = cast("ZoomCredentialsBase", loaded)
-        return self._loaded._tokens()
+        return self._reloaded(type(self.block).load(name, _sync=True))  # type: ignore[call-arg]
 
     async def aload_tokens(self) -> TokenSet | None:
         name = self.block._saved_name()
         if name is None:
             return self.block._tokens()
-        self._loaded = await type(self.block).aload(name)
+        return self._reloaded(await type(self.block).aload(name))
+
+    def _reloaded(self, loaded: object) -> TokenSet | None:
+        """Keep the reloaded block (the next save writes the tokens into it) and give its tokens."""
+        self._loaded = cast("ZoomCredentialsBase", loaded)
         return self._loaded._tokens()
 
     def _target(self, tokens: TokenSet) -> ZoomCredentialsBase:

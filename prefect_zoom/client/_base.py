@@ -1,20 +1,40 @@
-"""What the sync and async clients share: addresses, headers, scope checks, paging, logging."""
+"""What the sync and async clients share: the send loop as a flow with no I/O, addresses,
+headers, scope checks, pacing, paging, logging.
+
+:func:`exchange` holds the retry loop of one logical request (the decisions are
+:class:`~prefect_zoom.client.policy.Attempts`'): it yields :class:`Send`, :class:`Discard` and
+:class:`Wait`, which :func:`perform` (sync) and :func:`aperform` (async) carry out. The bearer
+token and Zoom's 401 are the clients' ``httpx.Auth``
+(:class:`~prefect_zoom.auth.httpx_auth.ZoomAuth`).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Mapping
-from typing import Any
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, TypedDict, TypeVar, Unpack
 
 import httpx
 
+from prefect_zoom._sansio import Flow
 from prefect_zoom._tls import shared_ssl_context
 from prefect_zoom._version import __version__
+from prefect_zoom.auth.httpx_auth import ZoomAuth
 from prefect_zoom.auth.manager import TokenProvider
 from prefect_zoom.catalog import Operation
 from prefect_zoom.client.origins import check_token_destination
 from prefect_zoom.client.pacing import PACERS
-from prefect_zoom.client.policy import Attempts, RetryPolicy, check_scopes, resolve_operation
+from prefect_zoom.client.policy import (
+    DEFAULT_EXPECTED,
+    Attempts,
+    RetryPolicy,
+    check_scopes,
+    resolve_operation,
+)
 
 logger = logging.getLogger("prefect_zoom.client")
 
@@ -23,22 +43,154 @@ DEFAULT_API_BASE_URL = "https://api.zoom.us/v2"
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 MAX_PAGE_SIZE = 300
 
+Params = Mapping[str, Any] | None
+TransportT = TypeVar("TransportT", httpx.BaseTransport, httpx.AsyncBaseTransport)
 
-class ClientCore:
-    """State and helpers of a Zoom client; the I/O loops live in the sync and async classes."""
+
+class ClientSettings(TypedDict, total=False):
+    """How a client behaves, besides its address, connection and transport."""
+
+    granted_scopes: list[str] | None
+    """The connection's scopes, when known better than its latest token says."""
+    policy: RetryPolicy | None
+    """Retries, token renewals and pacing (default: :class:`RetryPolicy`'s defaults)."""
+
+
+class RequestOptions(TypedDict, total=False):
+    """What a request may carry besides its method and path."""
+
+    operation: str | None
+    """The catalog operation (scopes are checked, and the request paced, by it)."""
+    params: Params
+    json: Any
+    headers: Mapping[str, str] | None
+    expected: tuple[int, ...]
+    """The statuses that are an answer (others are retried or raised)."""
+
+
+class PageOptions(TypedDict, total=False):
+    """How a paged list is read."""
+
+    operation: str | None
+    page_size: int
+    """Items per page (300 by default, Zoom's most)."""
+
+
+# ---- the send loop, no I/O ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class Send:
+    """Send ``request`` (``stream``: keep the body unread, following redirects); answer: Zoom's."""
+
+    request: httpx.Request
+    stream: bool = False
+
+
+@dataclass(frozen=True)
+class Discard:
+    """Read an unwanted answer's body (for its error) and close it."""
+
+    response: httpx.Response
+
+
+@dataclass(frozen=True)
+class Wait:
+    """Sleep ``seconds``."""
+
+    seconds: float
+
+
+def exchange(
+    attempts: Attempts,
+    request: httpx.Request,
+    *,
+    expected: tuple[int, ...] = DEFAULT_EXPECTED,
+    stream: bool = False,
+    pace: Callable[[], float] = lambda: 0.0,
+    learn: Callable[[httpx.Response], None] = lambda response: None,
+) -> Flow[httpx.Response]:
+    """One logical request over its sends: Zoom's answer with an ``expected`` status, or the
+    policy's error. ``pace`` gives the seconds to wait before each send, ``learn`` sees 429s."""
+    method, path = request.method, request.url.path
+    while True:
+        if (pause := pace()) > 0:
+            yield Wait(pause)
+        try:
+            response: httpx.Response = yield Send(request, stream)
+        except httpx.TransportError as exc:
+            step = attempts.after_transport_error(exc)
+        else:
+            logger.debug(
+                "Zoom %s %s -> %s (tracking id %s)",
+                method,
+                path,
+                response.status_code,
+                response.headers.get("x-zm-trackingid", "none"),
+            )
+            if response.status_code in expected:
+                return response
+            if response.status_code == 429:
+                learn(response)
+            yield Discard(response)
+            step = attempts.after_response(response, expected)
+        if step.kind == "fail":
+            assert step.error is not None
+            raise step.error
+        logger.warning("Zoom %s %s: %s; retrying in %.2f s", method, path, step.reason, step.delay)
+        yield Wait(step.delay)
+
+
+def perform(http: httpx.Client, need: Send | Discard | Wait) -> httpx.Response | None:
+    """Carry out a request of :func:`exchange` with a sync client."""
+    if isinstance(need, Send):
+        return http.send(need.request, stream=need.stream, follow_redirects=need.stream)
+    if isinstance(need, Discard):
+        need.response.read()
+        need.response.close()
+    else:
+        time.sleep(need.seconds)
+    return None
+
+
+async def aperform(http: httpx.AsyncClient, need: Send | Discard | Wait) -> httpx.Response | None:
+    """Carry out a request of :func:`exchange` with an async client."""
+    match need:
+        case Send(request=request, stream=stream):
+            return await http.send(request, stream=stream, follow_redirects=stream)
+        case Discard(response=response):
+            await response.aread()
+            await response.aclose()
+        case Wait(seconds=seconds):
+            await asyncio.sleep(seconds)
+    return None
+
+
+# ---- the clients' shared state ------------------------------------------------------------------
+class ClientCore(ABC, Generic[TransportT]):
+    """State and helpers of a Zoom client; the sync and async classes only drive :meth:`_call`."""
+
+    _http: httpx.Client | httpx.AsyncClient
 
     def __init__(
         self,
         api_base_url: str,
         tokens: TokenProvider,
         *,
-        granted_scopes: list[str] | None = None,
-        policy: RetryPolicy | None = None,
+        transport: TransportT | None = None,
+        **settings: Unpack[ClientSettings],
     ) -> None:
+        """``transport``: httpx's, for tests or proxies (the sync client's default reads large
+        blocks, see ``client/_transport.py``)."""
         self.api_base_url = api_base_url.rstrip("/")
         self.tokens = tokens
-        self._granted_scopes = granted_scopes
-        self.policy = policy or RetryPolicy()
+        self._granted_scopes = settings.get("granted_scopes")
+        self.policy = settings.get("policy") or RetryPolicy()
+        self._http = self._open(self._client_kwargs(), transport)
+
+    @abstractmethod
+    def _open(
+        self, kwargs: dict[str, Any], transport: TransportT | None
+    ) -> httpx.Client | httpx.AsyncClient:
+        """The httpx client doing this client's I/O."""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(api_base_url={self.api_base_url!r})"
@@ -54,7 +206,29 @@ class ClientCore:
             "timeout": DEFAULT_TIMEOUT,
             "headers": {"User-Agent": USER_AGENT, "Accept": "application/json"},
             "verify": shared_ssl_context(),
+            "auth": ZoomAuth(self.tokens, self.policy.max_token_retries),
         }
+
+    def _call(
+        self, method: str, path: str, options: RequestOptions, *, stream: bool = False
+    ) -> Flow[httpx.Response]:
+        """One request as a flow: checked, then sent under the policy (see :func:`exchange`)."""
+        attempts = self._prepare(method, path, options.get("operation"))
+        request = self._http.build_request(
+            method,
+            self._url(path),
+            params=options.get("params"),
+            json=options.get("json"),
+            headers=options.get("headers"),
+        )
+        return exchange(
+            attempts,
+            request,
+            expected=options.get("expected", (200, 206) if stream else DEFAULT_EXPECTED),
+            stream=stream,
+            pace=lambda: self._pace(attempts, path),
+            learn=self._learn_rate,
+        )
 
     def _prepare(self, method: str, path: str, operation: str | None) -> Attempts:
         """Check the destination and the scopes before sending; start the attempt bookkeeping.
@@ -104,24 +278,9 @@ class ClientCore:
         return path.lstrip("/")
 
     @staticmethod
-    def _headers(token: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-        headers = dict(extra or {})
-        headers["Authorization"] = f"Bearer {token}"
-        return headers
-
-    @staticmethod
-    def _log(method: str, response: httpx.Response) -> None:
-        logger.debug(
-            "Zoom %s %s -> %s (tracking id %s)",
-            method,
-            response.request.url.path,
-            response.status_code,
-            response.headers.get("x-zm-trackingid", "none"),
-        )
-
-    @staticmethod
-    def _log_retry(method: str, path: str, why: str, delay: float) -> None:
-        logger.warning("Zoom %s %s: %s; retrying in %.2f s", method, path, why, delay)
+    def _json(response: httpx.Response) -> Any:
+        """A JSON body (``None`` when the body is empty)."""
+        return response.json() if response.content else None
 
 
 def _absolute(path: str) -> httpx.URL | None:
@@ -134,24 +293,27 @@ class Pager:
     """Follows ``next_page_token`` until it is empty; stops (with a warning) on a repeated token."""
 
     def __init__(
-        self, path: str, items_key: str, params: Mapping[str, Any] | None, page_size: int
+        self, path: str, items_key: str, params: Params, **options: Unpack[PageOptions]
     ) -> None:
         self.path = path
         self.items_key = items_key
+        self.operation = options.get("operation")
         self.params = dict(params or {})
-        self.params["page_size"] = max(1, min(page_size, MAX_PAGE_SIZE))
+        self.params["page_size"] = max(
+            1, min(options.get("page_size", MAX_PAGE_SIZE), MAX_PAGE_SIZE)
+        )
         self._token: str | None = None
         self._seen: set[str] = set()
         self._done = False
 
-    def next_params(self) -> dict[str, Any] | None:
-        """Query of the next page, or ``None`` when there is none."""
+    def next_query(self) -> RequestOptions | None:
+        """Operation and query of the next page, or ``None`` when there is none."""
         if self._done:
             return None
         params = dict(self.params)
         if self._token:
             params["next_page_token"] = self._token
-        return params
+        return {"operation": self.operation, "params": params}
 
     def take(self, page: Any) -> list[dict[str, Any]]:
         """The items of a page; remembers where the next one starts."""

@@ -6,6 +6,9 @@ threads spend much of their time handing the GIL to each other. Reading up to 25
 (what an asyncio transport reads) makes a quarter of those calls, which speeds up several large
 downloads at once and leaves small files as fast as before (``benchmarks/`` measures it). Larger reads cost more than they save for small files (each read allocates its
 full size). Over TLS a read returns one TLS record (16 KiB) at most, whatever is asked.
+
+The async client keeps httpx's own transport: its downloads share one thread and one event loop,
+so there is no GIL to hand over between reads (its loop reads up to 256 KiB per call already).
 """
 
 from __future__ import annotations
@@ -81,7 +84,7 @@ def http_transport(verify: ssl.SSLContext) -> httpx.HTTPTransport:
 
     httpx has no option for httpcore's network backend, so the backend of the transport's
     connection pool is wrapped after it is built; should a later httpx build its pool otherwise,
-    the transport is returned as httpx made it (``tests/test_client_transport.py`` notices).
+    the transport is returned as httpx made it (``tests/client/test_client_transport.py`` notices).
     """
     transport = httpx.HTTPTransport(verify=verify)
     pool = getattr(transport, "_pool", None)

@@ -1,7 +1,8 @@
 """What to do after each answer (or network failure): one policy for the sync and async clients.
 
-* ``401`` (Zoom's code 124): let the connection adopt or renew its token, then send again; up to
-  ``max_token_retries`` times, because another process may renew again in between.
+* ``401`` (Zoom's code 124): the clients' ``httpx.Auth``
+  (:class:`~prefect_zoom.auth.httpx_auth.ZoomAuth`) lets the connection adopt or renew its token
+  and sends again, up to ``max_token_retries`` times; a 401 that still comes back is raised.
 * ``429``: a ``Daily-limit`` is raised at once with its reset time; a per-second limit is waited
   out as ``Retry-After`` (ISO date-time or seconds) says, jittered, if the wait is short enough.
 * ``5xx`` and network errors: retried with exponential backoff and full jitter, only for methods
@@ -29,7 +30,6 @@ from prefect_zoom.client.errors import error_from_response, parse_retry_after
 from prefect_zoom.client.pacing import RatePlan, plan_from_env
 from prefect_zoom.exceptions import (
     ZoomAPIError,
-    ZoomAuthError,
     ZoomMissingScopesError,
     ZoomServerError,
 )
@@ -48,7 +48,7 @@ class RetryPolicy:
     max_attempts: int = 5
     """Sends of one request when answers are 429, 5xx or network errors."""
     max_token_retries: int = 3
-    """Extra sends after a 401 (each after adopting or renewing the token)."""
+    """Extra sends after a 401 code 124 (each after adopting or renewing the token)."""
     backoff_base: float = 0.5
     backoff_cap: float = 20.0
     max_rate_limit_wait: float = 60.0
@@ -68,9 +68,9 @@ class RetryPolicy:
 
 @dataclass
 class Step:
-    """The next move: done, retry after ``delay``, renew the token and retry, or raise."""
+    """The next move: done, retry after ``delay``, or raise."""
 
-    kind: Literal["done", "retry", "renew", "fail"]
+    kind: Literal["done", "retry", "fail"]
     delay: float = 0.0
     error: BaseException | None = None
     reason: str = ""
@@ -92,7 +92,6 @@ class Attempts:
         self.operation = operation
         self.reconnect_command = reconnect_command
         self.retries = 0
-        self.token_retries = 0
 
     def _error(self, response: httpx.Response) -> ZoomAPIError:
         return error_from_response(response, self.operation, self.reconnect_command)
@@ -110,11 +109,6 @@ class Attempts:
         status = response.status_code
         if status in expected:
             return Step("done")
-        if status == 401:
-            if self.token_retries < self.policy.max_token_retries:
-                self.token_retries += 1
-                return Step("renew")
-            return Step("fail", error=self._error(response))
         if status == 429:
             return self._rate_limited(response)
         if status >= 500:
@@ -160,18 +154,6 @@ class Attempts:
         if self.method not in self.policy.retry_methods and not isinstance(exc, NEVER_SENT):
             return Step("fail", error=error)
         return self._retry_or_fail(self.policy.backoff(self.retries), error, type(exc).__name__)
-
-    def token_not_renewed(self) -> Step:
-        """The connection gave back the token Zoom just rejected: nothing more to try."""
-        hint = "The access token was rejected and could not be renewed."
-        if self.reconnect_command:
-            hint += f" Reconnect with `{self.reconnect_command}`."
-        return Step(
-            "fail",
-            error=ZoomAuthError(
-                "Invalid access token.", status=401, code=124, method=self.method, hint=hint
-            ),
-        )
 
 
 def resolve_operation(name: str | None) -> Operation | None:

@@ -1,22 +1,27 @@
-"""The synchronous Zoom client (``httpx.Client``)."""
+"""The synchronous Zoom client (``httpx.Client``): drives :class:`ClientCore`'s flows in this thread."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Unpack
 
 import httpx
 
+from prefect_zoom._sansio import Flow, run
 from prefect_zoom._tls import shared_ssl_context
-from prefect_zoom.auth.manager import TokenProvider
-from prefect_zoom.client._base import ClientCore, Pager
+from prefect_zoom.client._base import (
+    ClientCore,
+    PageOptions,
+    Pager,
+    Params,
+    RequestOptions,
+    perform,
+)
 from prefect_zoom.client._transport import http_transport
-from prefect_zoom.client.policy import DEFAULT_EXPECTED, Attempts, RetryPolicy
 
 
-class ZoomClient(ClientCore):
+class ZoomClient(ClientCore[httpx.BaseTransport]):
     """Calls Zoom's REST API with a connection's token, retries and errors handled.
 
     Example:
@@ -28,19 +33,10 @@ class ZoomClient(ClientCore):
         ```
     """
 
-    def __init__(
-        self,
-        api_base_url: str,
-        tokens: TokenProvider,
-        *,
-        granted_scopes: list[str] | None = None,
-        policy: RetryPolicy | None = None,
-        transport: httpx.BaseTransport | None = None,
-    ) -> None:
-        super().__init__(api_base_url, tokens, granted_scopes=granted_scopes, policy=policy)
-        if transport is None:
-            transport = http_transport(verify=shared_ssl_context())
-        self._http = httpx.Client(**self._client_kwargs(), transport=transport)
+    _http: httpx.Client
+
+    def _open(self, kwargs: dict[str, Any], transport: httpx.BaseTransport | None) -> httpx.Client:
+        return httpx.Client(**kwargs, transport=transport or http_transport(shared_ssl_context()))
 
     def close(self) -> None:
         self._http.close()
@@ -51,132 +47,33 @@ class ZoomClient(ClientCore):
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    # ---- the I/O loop ----------------------------------------------------------------------
-    def _send(
-        self,
-        attempts: Attempts,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, Any] | None,
-        json: Any,
-        headers: Mapping[str, str] | None,
-        expected: tuple[int, ...],
-        stream: bool,
-    ) -> httpx.Response:
-        rejected: str | None = None
-        while True:
-            token = self.tokens.get_token()
-            if token == rejected:
-                step = attempts.token_not_renewed()
-            else:
-                pause = self._pace(attempts, path)
-                if pause > 0:
-                    time.sleep(pause)
-                request = self._http.build_request(
-                    method,
-                    self._url(path),
-                    params=params,
-                    json=json,
-                    headers=self._headers(token, headers),
-                )
-                try:
-                    response = self._http.send(request, stream=stream, follow_redirects=stream)
-                except httpx.TransportError as exc:
-                    step = attempts.after_transport_error(exc)
-                else:
-                    self._log(method, response)
-                    if response.status_code in expected:
-                        return response
-                    if response.status_code == 429:
-                        self._learn_rate(response)
-                    response.read()
-                    response.close()
-                    step = attempts.after_response(response, expected)
-            if step.kind == "fail":
-                assert step.error is not None
-                raise step.error
-            if step.kind == "renew":
-                rejected = token
-                self.tokens.on_invalid_token(token)
-            else:
-                rejected = None
-                self._log_retry(method, path, step.reason, step.delay)
-                time.sleep(step.delay)
+    def _run(self, flow: Flow[httpx.Response]) -> httpx.Response:
+        return run(flow, lambda need: perform(self._http, need))
 
     # ---- API -------------------------------------------------------------------------------
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        operation: str | None = None,
-        params: Mapping[str, Any] | None = None,
-        json: Any = None,
-        headers: Mapping[str, str] | None = None,
-        expected: tuple[int, ...] = DEFAULT_EXPECTED,
-    ) -> httpx.Response:
+    def request(self, method: str, path: str, **options: Unpack[RequestOptions]) -> httpx.Response:
         """Send one request (path relative to the API base) and return Zoom's answer."""
-        attempts = self._prepare(method, path, operation)
-        return self._send(
-            attempts,
-            method,
-            path,
-            params=params,
-            json=json,
-            headers=headers,
-            expected=expected,
-            stream=False,
-        )
+        return self._run(self._call(method, path, options))
 
-    def get_json(
-        self,
-        path: str,
-        *,
-        operation: str | None = None,
-        params: Mapping[str, Any] | None = None,
-    ) -> Any:
+    def get_json(self, path: str, **options: Unpack[RequestOptions]) -> Any:
         """GET a path and return its JSON body (``None`` when the body is empty)."""
-        response = self.request("GET", path, operation=operation, params=params)
-        return response.json() if response.content else None
+        return self._json(self.request("GET", path, **options))
 
     def paginate(
-        self,
-        path: str,
-        items_key: str,
-        params: Mapping[str, Any] | None = None,
-        *,
-        operation: str | None = None,
-        page_size: int = 300,
+        self, path: str, items_key: str, params: Params = None, **options: Unpack[PageOptions]
     ) -> Iterator[dict[str, Any]]:
         """Every item of a paged list, following ``next_page_token``."""
-        pager = Pager(path, items_key, params, page_size)
-        while (page_params := pager.next_params()) is not None:
-            yield from pager.take(self.get_json(path, operation=operation, params=page_params))
+        pager = Pager(path, items_key, params, **options)
+        while (query := pager.next_query()) is not None:
+            yield from pager.take(self.get_json(path, **query))
 
     @contextmanager
     def stream(
-        self,
-        method: str,
-        url: str,
-        *,
-        headers: Mapping[str, str] | None = None,
-        params: Mapping[str, Any] | None = None,
-        operation: str | None = None,
-        expected: tuple[int, ...] = (200, 206),
+        self, method: str, url: str, **options: Unpack[RequestOptions]
     ) -> Iterator[httpx.Response]:
-        """A streamed answer (downloads; follows redirects). Retries happen before the body."""
-        attempts = self._prepare(method, url, operation)
-        response = self._send(
-            attempts,
-            method,
-            url,
-            params=params,
-            json=None,
-            headers=headers,
-            expected=expected,
-            stream=True,
-        )
+        """A streamed answer (downloads; follows redirects; ``expected`` defaults to 200 and
+        206). Retries happen before the body."""
+        response = self._run(self._call(method, url, options, stream=True))
         try:
             yield response
         finally:

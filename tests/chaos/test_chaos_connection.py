@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 from chaos_helpers import SIZE
-from connection_helpers import load_block, oauth_credentials
+from connection_helpers import load_block, oauth_credentials, session_worker_env
 from prefect_server_helpers import PREFECT, background, prefect_env, tail, wait_healthy
 from shared_connection_worker import go, start_worker, wait_ready
 
@@ -87,16 +87,9 @@ def emulator_config() -> EmulatorConfig:
 def test_workers_killed_while_renewing_never_lose_the_connection(
     zoom_emulator: ZoomEmulator,
 ) -> None:
-    from prefect.settings import PREFECT_API_URL, PREFECT_HOME
-
     name = f"chaos-kill-{uuid.uuid4().hex[:8]}"
     oauth_credentials(zoom_emulator).save(name)
-    env = {
-        **os.environ,
-        "PREFECT_API_URL": str(PREFECT_API_URL.value()),
-        "PREFECT_HOME": str(PREFECT_HOME.value()),
-        "PREFECT_LOGGING_LEVEL": "WARNING",
-    }
+    env = session_worker_env()
     seed = random.randrange(2**32)
     print(f"random seed of this run: {seed}")
     chooser = random.Random(seed)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from connection_helpers import mint_token, s2s_credentials
+from connection_helpers import Renewing, mint_token, s2s_credentials
 
 from prefect_zoom.auth import StaticToken
 from prefect_zoom.client import AsyncZoomClient, RetryPolicy, ZoomClient
@@ -33,36 +33,6 @@ TOKEN = "AT-SECRET-VALUE"
 def iso_in(seconds: float) -> str:
     moment = datetime.now(UTC) + timedelta(seconds=seconds)
     return moment.isoformat()
-
-
-class Renewing:
-    """A token provider that hands out a new token each time Zoom rejects one."""
-
-    def __init__(self, scopes: list[str] | None = None) -> None:
-        self.n = 1
-        self.rejected: list[str] = []
-        self._scopes = scopes
-
-    def get_token(self) -> str:
-        return f"tok-{self.n}"
-
-    async def aget_token(self) -> str:
-        return self.get_token()
-
-    def on_invalid_token(self, rejected: str) -> None:
-        self.rejected.append(rejected)
-        self.n += 1
-
-    async def aon_invalid_token(self, rejected: str) -> None:
-        self.on_invalid_token(rejected)
-
-    @property
-    def granted_scopes(self) -> list[str] | None:
-        return self._scopes
-
-    @property
-    def reconnect_command(self) -> str | None:
-        return "prefect-zoom connect oauth --block test"
 
 
 Handler = Callable[[httpx.Request], httpx.Response]
@@ -452,22 +422,14 @@ def test_emulator_expired_s2s_token_is_replaced(
 def test_emulator_qps_limit_is_waited_out(
     emulator_config: EmulatorConfig, zoom_emulator: ZoomEmulator, s2s_client: ZoomClient
 ) -> None:
-    failures: list[BaseException] = []
-
     def call() -> None:
-        try:
-            for _ in range(4):
-                s2s_client.get_json("/users", operation="list_users")
-        except BaseException as exc:  # pragma: no cover - reported below
-            failures.append(exc)
+        for _ in range(4):
+            s2s_client.get_json("/users", operation="list_users")
 
     s2s_client.get_json("/users/me")  # the token first
-    threads = [threading.Thread(target=call) for _ in range(10)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert failures == []
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        calls = [pool.submit(call) for _ in range(10)]
+    assert [done.exception(timeout=60) for done in calls] == [None] * 10
     assert zoom_emulator.state.counters["rate_limited QPS"] > 0
 
 
@@ -477,10 +439,8 @@ def test_emulator_daily_limit_is_raised_at_once(
 ) -> None:
     from zoom_emulator.models.ratelimit import MEETING_WRITES_PER_DAY
 
-    owner = zoom_emulator.state.owner()
-    limiter = zoom_emulator.app.state.rate_limiter
-    today = datetime.now(UTC).date().isoformat()
-    limiter._meeting_writes[(owner.id, today)] = MEETING_WRITES_PER_DAY
+    today = (zoom_emulator.state.owner().id, datetime.now(UTC).date().isoformat())
+    zoom_emulator.app.state.rate_limiter._meeting_writes[today] = MEETING_WRITES_PER_DAY
     before = zoom_emulator.state.counters["rate_limited Daily-limit"]
     with pytest.raises(ZoomRateLimitError) as caught:
         s2s_client.request(

@@ -10,13 +10,12 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-import os
 import threading
 import time
 import uuid
 
 import pytest
-from connection_helpers import load_block, oauth_credentials
+from connection_helpers import load_block, oauth_credentials, session_worker_env
 from shared_connection_worker import run_together
 
 from prefect_zoom import ZoomOAuthCredentials
@@ -91,16 +90,9 @@ def test_threads_and_tasks_share_one_connection(zoom_emulator: ZoomEmulator) -> 
 
 @pytest.mark.slow
 def test_four_processes_share_one_connection(zoom_emulator: ZoomEmulator) -> None:
-    from prefect.settings import PREFECT_API_URL, PREFECT_HOME
-
     name = f"shared-procs-{uuid.uuid4().hex[:8]}"
     oauth_credentials(zoom_emulator).save(name)
-    env = {
-        **os.environ,
-        "PREFECT_API_URL": str(PREFECT_API_URL.value()),
-        "PREFECT_HOME": str(PREFECT_HOME.value()),
-        "PREFECT_LOGGING_LEVEL": "WARNING",
-    }
+    env = session_worker_env()
     duration = 20.0
     grants_before: list[int] = []
     summaries, elapsed = run_together(

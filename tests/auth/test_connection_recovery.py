@@ -21,7 +21,7 @@ import pytest
 from connection_helpers import aload_block, load_block, oauth_credentials
 
 from prefect_zoom import ZoomAuthorizeAgainError, ZoomOAuthCredentials
-from prefect_zoom.auth import locks, manager, recovery
+from prefect_zoom.auth import locks, recovery, renewal
 from prefect_zoom.auth.tokens import utcnow
 from zoom_emulator import ZoomEmulator
 
@@ -52,7 +52,7 @@ def assert_connection_works(emulator: ZoomEmulator, name: str) -> None:
 
 @pytest.fixture
 def quick_saves(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(manager, "SAVE_PATIENCE_SECONDS", 1.0)
+    monkeypatch.setattr(renewal, "SAVE_PATIENCE_SECONDS", 1.0)
 
 
 def test_a_failed_save_after_a_renewal_loses_nothing(
@@ -289,10 +289,14 @@ def test_heartbeat_records_have_valid_distinct_names() -> None:
 
 
 def renewed_on_another_machine(
-    emulator: ZoomEmulator, monkeypatch: pytest.MonkeyPatch, name: str
-) -> ZoomOAuthCredentials:
-    """Machine A renews while the Prefect API is away: the rotated tokens live only in its
-    memory and its own recovery store, which no other machine sees (so it is removed here)."""
+    emulator: ZoomEmulator, monkeypatch: pytest.MonkeyPatch, *, grace: float | None = None
+) -> tuple[str, ZoomOAuthCredentials]:
+    """A saved connection that machine A renews while the Prefect API is away: the rotated
+    tokens live only in its memory and its own recovery store, which no other machine sees (so
+    it is removed here). ``grace``: how long a refused refresh then waits for A's save."""
+    if grace is not None:
+        monkeypatch.setattr(renewal, "REFUSED_GRACE_SECONDS", grace)
+    name = saved_expired_connection(emulator)
     machine_a = load_block(ZoomOAuthCredentials, name)
 
     def prefect_api_down(self: Any, *args: Any, **kwargs: Any) -> None:
@@ -306,14 +310,13 @@ def renewed_on_another_machine(
     assert key is not None
     recovery.recovery_file(key).unlink()
     assert emulator.state.counters["grant refresh_token"] == 1
-    return machine_a
+    return name, machine_a
 
 
 def test_a_stale_machine_waits_for_the_tokens_another_machine_still_saves(
     zoom_emulator: ZoomEmulator, monkeypatch: pytest.MonkeyPatch, quick_saves: None
 ) -> None:
-    name = saved_expired_connection(zoom_emulator)
-    machine_a = renewed_on_another_machine(zoom_emulator, monkeypatch, name)
+    name, machine_a = renewed_on_another_machine(zoom_emulator, monkeypatch)
 
     # machine B loads the stale block: Zoom refuses its refresh token, and B waits ...
     outcome: dict[str, Any] = {}
@@ -348,9 +351,7 @@ def test_a_stale_machine_waits_for_the_tokens_another_machine_still_saves(
 def test_a_refused_refresh_ends_with_authorize_again_when_nothing_newer_comes(
     zoom_emulator: ZoomEmulator, monkeypatch: pytest.MonkeyPatch, quick_saves: None
 ) -> None:
-    monkeypatch.setattr(manager, "REFUSED_GRACE_SECONDS", 1.0)
-    name = saved_expired_connection(zoom_emulator)
-    renewed_on_another_machine(zoom_emulator, monkeypatch, name)
+    name, _ = renewed_on_another_machine(zoom_emulator, monkeypatch, grace=1.0)
     with (
         pytest.raises(ZoomAuthorizeAgainError),
         load_block(ZoomOAuthCredentials, name).get_client() as zoom,
@@ -363,10 +364,8 @@ def test_a_refused_refresh_fails_at_once_when_the_prefect_api_never_failed(
     zoom_emulator: ZoomEmulator, monkeypatch: pytest.MonkeyPatch, quick_saves: None
 ) -> None:
     # a revoked app looks the same to Zoom: without an outage, nothing newer is coming
-    monkeypatch.setattr(manager, "REFUSED_GRACE_SECONDS", 600.0)
-    name = saved_expired_connection(zoom_emulator)
-    renewed_on_another_machine(zoom_emulator, monkeypatch, name)
-    assert locks.api_trouble_within(manager.OUTAGE_MEMORY_SECONDS)  # A's failed save counts
+    name, _ = renewed_on_another_machine(zoom_emulator, monkeypatch, grace=600.0)
+    assert locks.api_trouble_within(renewal.OUTAGE_MEMORY_SECONDS)  # A's failed save counts
     locks.forget_api_trouble()  # ... but B is another machine: it saw the API answer all along
 
     outcome: dict[str, BaseException] = {}

@@ -326,9 +326,12 @@ def test_bad_client_secret_is_an_auth_error() -> None:
 
 
 def test_token_endpoint_5xx_is_retried(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dataclasses import replace
+
     from prefect_zoom.auth import endpoint as endpoint_module
 
-    monkeypatch.setattr(endpoint_module, "_delay", lambda attempt: 0.0)
+    fast = replace(endpoint_module.TOKEN_POLICY, backoff_base=0.001, backoff_cap=0.01)
+    monkeypatch.setattr(endpoint_module, "TOKEN_POLICY", fast)
     fake = FakeZoomOAuth()
     calls = {"n": 0}
 
@@ -381,9 +384,9 @@ class FlakyStore(MemoryTokenStore):
 
 
 def test_a_renewed_token_is_saved_before_it_is_handed_out(monkeypatch: pytest.MonkeyPatch) -> None:
-    from prefect_zoom.auth import manager as manager_module
+    from prefect_zoom.auth import renewal
 
-    monkeypatch.setattr(manager_module, "SAVE_PATIENCE_SECONDS", 1.0)
+    monkeypatch.setattr(renewal, "SAVE_PATIENCE_SECONDS", 1.0)
     fake = FakeZoomOAuth()
     store = FlakyStore("flaky-save", tokens(age=4000))
     store.failures = 1000
@@ -406,7 +409,7 @@ def test_a_renewed_token_is_saved_before_it_is_handed_out(monkeypatch: pytest.Mo
 
 
 def test_save_backoff_grows_and_stops_with_the_lease_or_the_patience() -> None:
-    from prefect_zoom.auth.manager import SAVE_BACKOFF_MAX_SECONDS, save_delays
+    from prefect_zoom.auth.renewal import SAVE_BACKOFF_MAX_SECONDS, save_delays
 
     delay = save_delays(patience=60)
     pauses = [delay(attempt, 1000.0) or 0.0 for attempt in range(1, 200)]
@@ -417,7 +420,7 @@ def test_save_backoff_grows_and_stops_with_the_lease_or_the_patience() -> None:
 
 
 def test_reconcile_takes_the_newest_issue_time() -> None:
-    from prefect_zoom.auth.manager import reconcile
+    from prefect_zoom.auth.renewal import reconcile
 
     old, new = tokens("at-old", "rt-old", age=10), tokens("at-new", "rt-new", age=1)
     assert reconcile(old, new, None) == (new, True)  # the recovery store is ahead: save it
@@ -463,6 +466,7 @@ def test_no_renewal_on_a_lease_about_to_run_out(monkeypatch: pytest.MonkeyPatch)
     from contextlib import contextmanager
 
     from prefect_zoom.auth import manager as manager_module
+    from prefect_zoom.auth import renewal
 
     @contextmanager
     def stale_lock(key: str) -> Iterator[locks.Lease]:
@@ -471,7 +475,7 @@ def test_no_renewal_on_a_lease_about_to_run_out(monkeypatch: pytest.MonkeyPatch)
         yield lease
 
     monkeypatch.setattr(manager_module, "connection_lock", stale_lock)
-    monkeypatch.setattr(manager_module, "SAVE_PATIENCE_SECONDS", 0.3)
+    monkeypatch.setattr(renewal, "SAVE_PATIENCE_SECONDS", 0.3)
     fake = FakeZoomOAuth()
     manager = OAuthTokenManager(MemoryTokenStore("stale-lease", tokens(age=4000)), fake.endpoint())
     with pytest.raises(locks.ConnectionLockTimeout) as caught:

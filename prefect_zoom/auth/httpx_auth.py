@@ -1,0 +1,109 @@
+"""A connection's bearer token as an ``httpx.Auth``: attached to each request, renewed on a 401.
+
+When Zoom answers 401 with its invalid-token code (124, or an answer that names no code), the
+connection adopts a newer stored token or renews (:class:`~prefect_zoom.auth.manager.TokenManager`)
+and the request goes again with the new token, at most ``max_token_retries`` times: another
+process may renew again in between. When the connection has nothing newer, Zoom's 401 stands and
+the client raises it. The clients check where a request goes (:mod:`prefect_zoom.client.origins`)
+before any token is fetched; redirects to another origin drop the header (httpx's rule).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Generator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import httpx
+
+from prefect_zoom._sansio import Flow, Stepper
+
+if TYPE_CHECKING:
+    from prefect_zoom.auth.manager import TokenProvider
+
+INVALID_TOKEN_CODE = 124
+"""Zoom's code for an access token it does not accept (invalid, expired or revoked)."""
+
+
+@dataclass(frozen=True)
+class _Token:
+    """Ask the connection for its token; after ``rejected`` was refused, for a newer one."""
+
+    rejected: str | None = None
+
+
+def is_invalid_token(response: httpx.Response) -> bool:
+    """A 401 with Zoom's invalid-token code (or no code): a newer token may pass."""
+    if response.status_code != 401:
+        return False
+    try:
+        code = response.json().get("code")
+    except (ValueError, AttributeError):  # not a JSON object: Zoom's gateway, not the API
+        return True
+    return code is None or str(code) == str(INVALID_TOKEN_CODE)
+
+
+def with_bearer(request: httpx.Request, token: str) -> httpx.Request:
+    """A copy of ``request`` carrying ``token`` (each send its own request: the one given stays
+    as it was, for the next try)."""
+    headers = request.headers.copy()
+    headers["Authorization"] = f"Bearer {token}"
+    return httpx.Request(
+        request.method,
+        request.url,
+        headers=headers,
+        stream=request.stream,
+        extensions=request.extensions,
+    )
+
+
+class ZoomAuth(httpx.Auth):
+    """``Authorization: Bearer`` from a :class:`~prefect_zoom.auth.manager.TokenProvider`."""
+
+    def __init__(self, tokens: TokenProvider, max_token_retries: int = 3) -> None:
+        self.tokens = tokens
+        self.max_token_retries = max_token_retries
+
+    def __repr__(self) -> str:
+        return f"ZoomAuth(max_token_retries={self.max_token_retries})"
+
+    def _flow(self, request: httpx.Request) -> Flow[None]:
+        """The rules, no I/O: yields ``_Token`` (answer: a token) or the request (answer: Zoom's
+        answer, its body read when it is a 401)."""
+        token: str = yield _Token()
+        for retry in range(self.max_token_retries + 1):
+            response: httpx.Response = yield with_bearer(request, token)
+            if retry == self.max_token_retries or not is_invalid_token(response):
+                return
+            renewed: str = yield _Token(rejected=token)
+            if renewed == token:  # nothing newer to try: Zoom's 401 stands
+                return
+            token = renewed
+
+    def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response]:
+        step = Stepper(self._flow(request))
+        while (need := step.next()) is not None:
+            if isinstance(need, httpx.Request):
+                response = yield need
+                if response.status_code == 401:
+                    response.read()
+                step.answer(response)
+            else:
+                if need.rejected is not None:
+                    self.tokens.on_invalid_token(need.rejected)
+                step.answer(self.tokens.get_token())
+
+    async def async_auth_flow(
+        self, request: httpx.Request
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        step = Stepper(self._flow(request))
+        while (need := step.next()) is not None:
+            if isinstance(need, httpx.Request):
+                response = yield need
+                if response.status_code == 401:
+                    await response.aread()
+                step.answer(response)
+            else:
+                if need.rejected is not None:
+                    await self.tokens.aon_invalid_token(need.rejected)
+                step.answer(await self.tokens.aget_token())
