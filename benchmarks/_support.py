@@ -34,7 +34,7 @@ def save_oauth_block(base_url: str, ttl: int, prefix: str) -> str:
     """An OAuth connection authorized through the emulator's pages (tokens living ``ttl`` s),
     saved as a block named ``<prefix>-<random>``; its name."""
     sys.path.insert(0, str(TESTS_DIR))
-    from connection_helpers import oauth_credentials
+    from helpers.connections import oauth_credentials
 
     from zoom_emulator import EmulatorConfig
 

@@ -28,7 +28,7 @@ after an ``os.sync()``, so none pays for the dirty pages another left):
   recordings with the client's ``paginate`` (``list_user_recordings``, a Medium endpoint:
   20 req/s). Baseline: the allowed rate. Also shown: the client without pacing.
 * **refresh**: 4 processes x 25 callers for 60 s on one OAuth connection whose tokens live 2 s
-  (``tests/shared_connection_worker.py``): token refreshes vs token expiries in that time.
+  (``tests/helpers/shared_connection_worker.py``): token refreshes vs token expiries in that time.
 * **overhead**: inside one flow, N ``get_user`` task calls vs N ``get_json`` calls on one bare
   client (and, for the detail, N calls of the task's function without the task machinery).
 
@@ -80,8 +80,8 @@ from download_throughput import (
     pack_download,
     seed,
 )
-from flow_helpers import run_async
-from shared_connection_worker import run_together
+from helpers.flows import run_async
+from helpers.shared_connection_worker import run_together
 
 RESULTS = BENCH_DIR / "RESULTS.md"
 ALL = ("download", "archive-small", "archive-large", "memory", "ratelimit", "refresh", "overhead")

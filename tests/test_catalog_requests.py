@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from connection_helpers import s2s_credentials
+from helpers.connections import s2s_credentials
 from prefect import Task
 
 from prefect_zoom import tasks as pack_tasks

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from helpers.prefect_server import DEPLOYMENTS_DIR, PREFECT, prefect_env
 from prefect.settings import PREFECT_API_URL
-from prefect_server_helpers import DEPLOYMENTS_DIR, PREFECT, prefect_env
 
 from prefect_zoom.deploy_steps import MissingDeploySettingError, require_environment
 from prefect_zoom.exceptions import ZoomInputError

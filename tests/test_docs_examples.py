@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from connection_helpers import s2s_credentials
+from helpers.connections import s2s_credentials
 from markdown_it import MarkdownIt
 from prefect import Flow
 from pytest_examples import CodeExample, EvalExample, find_examples

@@ -21,7 +21,7 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from prefect_server_helpers import (
+from helpers.prefect_server import (
     PREFECT,
     TERMINAL,
     archived_by_file_id,

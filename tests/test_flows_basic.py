@@ -11,7 +11,7 @@ from typing import Any
 from uuid import UUID
 
 import pytest
-from connection_helpers import s2s_credentials
+from helpers.connections import s2s_credentials
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import (
     ArtifactFilter,

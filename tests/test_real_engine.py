@@ -10,7 +10,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
-from prefect_server_helpers import (
+from helpers.prefect_server import (
     PREFECT,
     UUID,
     archived_by_file_id,

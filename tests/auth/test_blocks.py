@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-from connection_helpers import aload_block, load_block, oauth_credentials, s2s_credentials
+from helpers.connections import aload_block, load_block, oauth_credentials, s2s_credentials
 from prefect.blocks.core import Block
 from prefect.blocks.system import Secret
 from prefect.testing.standard_test_suites import BlockStandardTestSuite

@@ -18,7 +18,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from connection_helpers import aload_block, load_block, oauth_credentials
+from helpers.connections import aload_block, load_block, oauth_credentials
 
 from prefect_zoom import ZoomAuthorizeAgainError, ZoomOAuthCredentials
 from prefect_zoom.auth import locks, recovery, renewal

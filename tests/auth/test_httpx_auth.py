@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from connection_helpers import Renewing, s2s_credentials
+from helpers.connections import Renewing, s2s_credentials
 
 from prefect_zoom.auth import TokenEndpoint
 from prefect_zoom.auth.httpx_auth import ZoomAuth

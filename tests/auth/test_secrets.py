@@ -14,8 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from connection_helpers import load_block, oauth_credentials
-from flow_helpers import run_async
+from helpers.connections import load_block, oauth_credentials
+from helpers.flows import run_async
 from prefect import flow, get_client
 from prefect.client.schemas.filters import (
     FlowRunFilter,

@@ -15,8 +15,8 @@ import time
 import uuid
 
 import pytest
-from connection_helpers import load_block, oauth_credentials, session_worker_env
-from shared_connection_worker import run_together
+from helpers.connections import load_block, oauth_credentials, session_worker_env
+from helpers.shared_connection_worker import run_together
 
 from prefect_zoom import ZoomOAuthCredentials
 from zoom_emulator import EmulatorConfig, ZoomEmulator

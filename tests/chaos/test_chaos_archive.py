@@ -4,7 +4,7 @@ Each scenario ends the same way: every file is byte-identical to the emulator's 
 from ``/_emulator/files/{id}``), nothing partial is left in the destination, and one more run
 downloads nothing (the emulator's ``downloads`` counter does not move).
 
-The amounts come from ``ZOOM_CHAOS`` (see ``chaos_helpers.py``): short in ``make test``, long in
+The amounts come from ``ZOOM_CHAOS`` (see ``helpers/chaos.py``): short in ``make test``, long in
 ``make chaos``. Every wait is bounded; nothing here asserts on timings.
 """
 
@@ -20,9 +20,9 @@ import uuid
 from pathlib import Path
 
 import pytest
-from chaos_helpers import SIZE, archived_files, assert_archive_matches_zoom, file_sha256
-from connection_helpers import oauth_credentials, s2s_credentials
-from flow_helpers import run_async
+from helpers.chaos import SIZE, archived_files, assert_archive_matches_zoom, file_sha256
+from helpers.connections import oauth_credentials, s2s_credentials
+from helpers.flows import run_async
 from prefect.settings import PREFECT_API_URL
 from prefect.states import State
 

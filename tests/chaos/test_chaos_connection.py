@@ -1,9 +1,9 @@
 """A connection is never lost: a Prefect server that goes away, and workers killed while renewing.
 
-Real parts only: worker processes (``tests/shared_connection_worker.py``) share one saved OAuth
+Real parts only: worker processes (``tests/helpers/shared_connection_worker.py``) share one saved OAuth
 connection to the emulator, whose tokens live a second or two and whose refresh tokens rotate like
 Zoom's; the Prefect API is a real server (its own database) or the session's. Sizes come from
-``ZOOM_CHAOS`` (see ``chaos_helpers.py``). Every wait is bounded; no timing is asserted except the
+``ZOOM_CHAOS`` (see ``helpers/chaos.py``). Every wait is bounded; no timing is asserted except the
 promised bounds (back within 15 s of the last kill), which are generous against the lock's
 seconds-long lease.
 """
@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from chaos_helpers import SIZE
-from connection_helpers import load_block, oauth_credentials, session_worker_env
-from prefect_server_helpers import PREFECT, background, prefect_env, tail, wait_healthy
-from shared_connection_worker import go, start_worker, wait_ready
+from helpers.chaos import SIZE
+from helpers.connections import load_block, oauth_credentials, session_worker_env
+from helpers.prefect_server import PREFECT, background, prefect_env, tail, wait_healthy
+from helpers.shared_connection_worker import go, start_worker, wait_ready
 
 from prefect_zoom import ZoomOAuthCredentials
 from zoom_emulator import EmulatorConfig, ZoomEmulator, free_port

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from chaos_helpers import archived_files
-from connection_helpers import s2s_credentials
-from header_recorder import HeaderRecorder, header_recorder
+from helpers.chaos import archived_files
+from helpers.connections import s2s_credentials
+from helpers.headers import HeaderRecorder, header_recorder
 from prefect import flow
 
 from prefect_zoom import ZoomForeignHostError, ZoomNotFoundError

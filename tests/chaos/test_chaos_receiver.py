@@ -21,8 +21,8 @@ from typing import Any
 
 import httpx
 import pytest
-from chaos_helpers import SIZE
-from prefect_server_helpers import (
+from helpers.chaos import SIZE
+from helpers.prefect_server import (
     PREFECT,
     background,
     prefect_env,
@@ -32,7 +32,7 @@ from prefect_server_helpers import (
     wait_healthy,
     wait_http_ok,
 )
-from webhook_helpers import SECRET, recording_completed, signed
+from helpers.webhooks import SECRET, recording_completed, signed
 
 from prefect_zoom.webhooks.events import event_id
 from zoom_emulator import free_port

@@ -11,9 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
-
-from cli.test_cli_connect import (
+from helpers.cli import (
     DECLINED,
     CliProcess,
     flat,
@@ -21,6 +19,8 @@ from cli.test_cli_connect import (
     new_block_name,
     start_connect_oauth,
 )
+from playwright.sync_api import Browser, Page, sync_playwright
+
 from prefect_zoom import ZoomOAuthCredentials
 from zoom_emulator import ZoomEmulator
 

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import uuid
 
-from connection_helpers import connect_s2s_args
+from helpers.connections import connect_s2s_args
 from prefect.settings import PREFECT_API_URL
 from typer.testing import CliRunner
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from connection_helpers import Renewing, mint_token, s2s_credentials
+from helpers.connections import Renewing, mint_token, s2s_credentials
 
 from prefect_zoom.auth import StaticToken
 from prefect_zoom.client import AsyncZoomClient, RetryPolicy, ZoomClient

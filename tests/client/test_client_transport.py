@@ -9,7 +9,7 @@ from typing import Any
 
 import httpcore
 import pytest
-from connection_helpers import s2s_credentials
+from helpers.connections import s2s_credentials
 from httpcore._backends.sync import SyncStream
 
 from prefect_zoom.client._transport import READ_BYTES, LargeReadStream

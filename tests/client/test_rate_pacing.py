@@ -160,7 +160,7 @@ def emulator_config() -> EmulatorConfig:
 
 def test_paced_calls_stay_under_the_emulators_limit(zoom_emulator: ZoomEmulator) -> None:
     """Eight threads, 40 Medium calls with the Pro plan: none fails, (almost) none is refused."""
-    from connection_helpers import s2s_credentials
+    from helpers.connections import s2s_credentials
 
     block = s2s_credentials(zoom_emulator)
     failures: list[BaseException] = []

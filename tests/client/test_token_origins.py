@@ -14,8 +14,8 @@ from uuid import UUID
 
 import httpx
 import pytest
-from connection_helpers import s2s_credentials
-from header_recorder import header_recorder
+from helpers.connections import s2s_credentials
+from helpers.headers import header_recorder
 from prefect import flow
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import BlockDocumentUpdate

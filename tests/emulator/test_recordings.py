@@ -9,7 +9,7 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 import pytest
-from zoom_spec import assert_matches_spec
+from helpers.zoom_spec import assert_matches_spec
 
 from emulator.conftest import mint_token
 from zoom_emulator import EmulatorConfig, FaultSettings, ZoomEmulator

@@ -16,9 +16,9 @@ from typing import Any
 
 import httpx
 import pytest
+from helpers.zoom_spec import assert_matches_spec, response_schema
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from zoom_spec import assert_matches_spec, response_schema
 
 from emulator.conftest import mint_token
 from zoom_emulator import EmulatorConfig, ZoomEmulator

@@ -13,7 +13,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 from fastapi import FastAPI, Request, Response
-from webhook_helpers import SECRET, RecordingEmit, serve_in_thread
+from helpers.webhooks import SECRET, RecordingEmit, serve_in_thread
 
 from emulator.conftest import read_until
 from prefect_zoom.webhooks import create_receiver_app, url_validation_answer

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from connection_helpers import s2s_credentials
+from helpers.connections import s2s_credentials
 
 from zoom_emulator import ZoomEmulator
 

@@ -18,7 +18,8 @@ from urllib.parse import quote
 
 import fsspec
 import pytest
-from flow_helpers import run_async
+from helpers.flows import run_async
+from helpers.recordings import configured
 from prefect import get_client
 from prefect.client.schemas.filters import (
     ArtifactFilter,
@@ -30,7 +31,6 @@ from prefect.filesystems import LocalFileSystem, RemoteFileSystem
 from prefect.logging.handlers import APILogWorker
 from prefect.settings import PREFECT_API_URL
 from prefect.states import State
-from recording_helpers import configured
 
 from prefect_zoom.flows import ArchiveReport, archive_recordings
 from prefect_zoom.flows._manifest import MANIFEST_NAME

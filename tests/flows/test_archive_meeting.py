@@ -14,10 +14,10 @@ from typing import Any
 
 import httpx
 import pytest
-from connection_helpers import s2s_credentials
-from prefect_server_helpers import archived_by_file_id
+from helpers.connections import s2s_credentials
+from helpers.prefect_server import archived_by_file_id
+from helpers.webhooks import SECRET, RecordingEmit, serve_in_thread
 from pydantic import SecretStr
-from webhook_helpers import SECRET, RecordingEmit, serve_in_thread
 
 from prefect_zoom.exceptions import ZoomAuthError, ZoomInputError
 from prefect_zoom.flows import ArchiveReport, archive_meeting_recordings, archive_recordings

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from connection_helpers import oauth_credentials, s2s_credentials
+from helpers.connections import oauth_credentials, s2s_credentials
 from prefect import flow
 
 from prefect_zoom.catalog import OPERATIONS

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from connection_helpers import oauth_credentials, s2s_credentials
+from helpers.connections import oauth_credentials, s2s_credentials
 from prefect import flow, unmapped
 from prefect.client.orchestration import get_client
 from prefect.states import State

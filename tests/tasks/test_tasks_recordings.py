@@ -10,9 +10,9 @@ from typing import Any
 
 import fsspec
 import pytest
+from helpers.recordings import TODAY, add_recording, expected_sha, sha256_of
 from prefect import flow
 from prefect.filesystems import LocalFileSystem, RemoteFileSystem
-from recording_helpers import TODAY, add_recording, expected_sha, sha256_of
 
 from prefect_zoom.exceptions import ZoomInputError, ZoomMissingScopesError, ZoomNotFoundError
 from prefect_zoom.models import RecordingMeeting

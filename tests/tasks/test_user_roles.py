@@ -7,7 +7,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from connection_helpers import s2s_credentials
+from helpers.connections import s2s_credentials
 
 from prefect_zoom.flows import users_report
 from prefect_zoom.tasks import list_users

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import fsspec
 import pytest
-from connection_helpers import s2s_credentials
+from helpers.connections import s2s_credentials
+from helpers.recordings import emulator_mp4, expected_sha
 from prefect.filesystems import LocalFileSystem, RemoteFileSystem, WritableFileSystem
-from recording_helpers import emulator_mp4, expected_sha
 
 from prefect_zoom.exceptions import ZoomInputError
 from prefect_zoom.transfer import (

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from connection_helpers import s2s_credentials
-from recording_helpers import emulator_mp4, expected_sha, sha256_of
+from helpers.connections import s2s_credentials
+from helpers.recordings import emulator_mp4, expected_sha, sha256_of
 
 from prefect_zoom.exceptions import ZoomInputError, ZoomNotFoundError
 from prefect_zoom.transfer import (

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from connection_helpers import s2s_credentials
-from recording_helpers import emulator_mp4, expected_sha, sha256_of
+from helpers.connections import s2s_credentials
+from helpers.recordings import emulator_mp4, expected_sha, sha256_of
 
 from prefect_zoom.exceptions import ZoomInputError
 from prefect_zoom.transfer import (

@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 import pytest
-from webhook_helpers import SECRET, recording_completed, signed
+from helpers.webhooks import SECRET, recording_completed, signed
 
 from prefect_zoom.exceptions import WebhookRejectedError
 from prefect_zoom.webhooks.envelope import (

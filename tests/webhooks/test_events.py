@@ -6,8 +6,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from helpers.webhooks import recording_completed
 from prefect.events import Event
-from webhook_helpers import recording_completed
 
 from prefect_zoom.webhooks.envelope import SECRET_KEYS, parse_envelope
 from prefect_zoom.webhooks.events import (

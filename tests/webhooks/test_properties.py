@@ -16,9 +16,9 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from helpers.webhooks import SECRET, RecordingEmit, recording_completed, signed
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from webhook_helpers import SECRET, RecordingEmit, recording_completed, signed
 
 from prefect_zoom.webhooks import create_receiver_app
 from prefect_zoom.webhooks.receiver import ReceiverSettings, WebhookReceiver

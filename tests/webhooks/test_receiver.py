@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Callable
 import httpx
 import pytest
 from fastapi import FastAPI
-from webhook_helpers import SECRET, RecordingEmit, recording_completed, serve_in_thread, signed
+from helpers.webhooks import SECRET, RecordingEmit, recording_completed, serve_in_thread, signed
 
 from prefect_zoom.webhooks import (
     create_receiver_app,

@@ -6,7 +6,7 @@ import hashlib
 import hmac
 
 import pytest
-from webhook_helpers import SECRET
+from helpers.webhooks import SECRET
 
 from prefect_zoom.webhooks import (
     BadSignatureError,

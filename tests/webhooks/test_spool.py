@@ -15,7 +15,7 @@ import httpx
 import pytest
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from webhook_helpers import SECRET, RecordingEmit, recording_completed, serve_in_thread, signed
+from helpers.webhooks import SECRET, RecordingEmit, recording_completed, serve_in_thread, signed
 
 from prefect_zoom.webhooks import create_receiver_app
 from prefect_zoom.webhooks.delivery import EventRefused, PrefectAPIError, PrefectEventSender

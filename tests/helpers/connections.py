@@ -8,8 +8,8 @@ from typing import TypeVar, cast
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 import httpx
-from prefect_server_helpers import prefect_env
 
+from helpers.prefect_server import prefect_env
 from prefect_zoom import ZoomOAuthCredentials, ZoomServerToServerCredentials
 from prefect_zoom.auth.endpoint import TokenEndpoint
 from prefect_zoom.blocks._base import ZoomCredentialsBase

@@ -26,7 +26,7 @@ from prefect_zoom.flows._manifest import MANIFEST_NAME
 if TYPE_CHECKING:
     from zoom_emulator import ZoomEmulator
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DEPLOYMENTS_DIR = ROOT / "deployments"
 PREFECT = Path(sys.executable).with_name("prefect")
 TERMINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}

@@ -2,7 +2,7 @@
 
 One process of the shared-connection test and benchmark::
 
-    PREFECT_API_URL=... PREFECT_HOME=... python tests/shared_connection_worker.py \\
+    PREFECT_API_URL=... PREFECT_HOME=... python tests/helpers/shared_connection_worker.py \\
         --block NAME [--kind oauth|s2s] [--duration 20] [--concurrency 25] [--mode threads|asyncio]
 
 With ``--wait-for-go`` it prints ``ready`` once set up and starts when a line arrives on stdin, so

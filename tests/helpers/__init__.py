@@ -1,0 +1,1 @@
+"""Shared test helpers: emulator-backed connections, Prefect servers, flows, webhooks, chaos."""
