@@ -29,6 +29,7 @@ from helpers.prefect_server import (
     deploy_project,
     group_alive,
     prefect_env,
+    prefect_server,
     tail,
     wait_for,
     wait_healthy,
@@ -66,14 +67,7 @@ def test_a_recording_completed_webhook_archives_the_recording(tmp_path: Path) ->
     prefect = str(PREFECT)
 
     with ExitStack() as stack:
-        server = stack.enter_context(
-            background(
-                [prefect, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-                env,
-                logs["server"],
-                cwd=tmp_path,
-            )
-        )
+        server = stack.enter_context(prefect_server(port, env, logs["server"], cwd=tmp_path))
         # no seeded recordings: the archive must hold exactly the recording the webhook announces
         emulator = stack.enter_context(
             ZoomEmulator(EmulatorConfig(recordings_per_user=0, recording_bytes=200_000))

@@ -18,6 +18,7 @@ from helpers.prefect_server import (
     deploy_project,
     group_alive,
     prefect_env,
+    prefect_server,
     run,
     tail,
     wait_healthy,
@@ -53,14 +54,7 @@ def test_deploy_all_and_a_process_worker_archive_the_recordings(tmp_path: Path) 
     prefect = str(PREFECT)
 
     with ExitStack() as stack:
-        server = stack.enter_context(
-            background(
-                [prefect, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-                env,
-                server_log,
-                cwd=tmp_path,
-            )
-        )
+        server = stack.enter_context(prefect_server(port, env, server_log, cwd=tmp_path))
         emulator = stack.enter_context(
             ZoomEmulator(EmulatorConfig(recordings_per_user=2, recording_bytes=200_000))
         )

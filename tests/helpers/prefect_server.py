@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -96,6 +96,18 @@ def background(
             yield process
         finally:
             stop(process)
+
+
+def server_args(port: int) -> list[str]:
+    """The command that starts a Prefect server on a loopback port."""
+    return [str(PREFECT), "server", "start", "--host", "127.0.0.1", "--port", str(port)]
+
+
+def prefect_server(
+    port: int, env: dict[str, str], log: Path, cwd: Path
+) -> AbstractContextManager[subprocess.Popen[bytes]]:
+    """A Prefect server on a loopback port in the background, stopped on exit."""
+    return background(server_args(port), env, log, cwd=cwd)
 
 
 def run(
