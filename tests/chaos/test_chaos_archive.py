@@ -17,6 +17,8 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -98,16 +100,26 @@ def seed_big_files(emulator: ZoomEmulator) -> None:
         )
 
 
-def start_child(block: str, destination: Path, concurrency: int) -> subprocess.Popen[str]:
-    """The archive flow in a child process against this session's Prefect API."""
+@contextmanager
+def archive_child(
+    block: str, destination: Path, concurrency: int
+) -> Iterator[subprocess.Popen[str]]:
+    """The archive flow in a child process against this session's Prefect API; killed on exit
+    if it is still running."""
     env = {**os.environ, "PREFECT_API_URL": str(PREFECT_API_URL.value())}
-    return subprocess.Popen(
+    child = subprocess.Popen(
         [sys.executable, "-c", CHILD_SCRIPT, block, str(destination), str(concurrency)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+    try:
+        yield child
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait(30)
 
 
 def wait_for_partial(child: subprocess.Popen[str], destination: Path, least: int) -> Path:
@@ -157,16 +169,11 @@ def test_revoked_connection_ends_with_authorize_again(
 ) -> None:
     seed_big_files(zoom_emulator)
     block = save_block(oauth_credentials(zoom_emulator))
-    child = start_child(block, tmp_path, concurrency=1)
-    try:
+    with archive_child(block, tmp_path, concurrency=1) as child:
         wait_for_partial(child, tmp_path, least=1)
         revoked = zoom_emulator.control("POST", "connections/revoke", json={})
         assert revoked["revoked_refresh_tokens"] >= 1
         stdout, stderr = child.communicate(timeout=CHILD_TIMEOUT)  # a hang fails here
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait(30)
     lines = stdout.strip().splitlines()
     assert lines, stderr[-3000:]
     outcome = json.loads(lines[-1])
@@ -190,15 +197,10 @@ def test_worker_killed_mid_download_then_rerun_completes(
 ) -> None:
     seed_big_files(zoom_emulator)
     block = save_block(s2s_credentials(zoom_emulator))
-    child = start_child(block, tmp_path, concurrency=2)
-    try:
+    with archive_child(block, tmp_path, concurrency=2) as child:
         partial = wait_for_partial(child, tmp_path, least=1_000_000)
         child.send_signal(signal.SIGKILL)
         child.wait(30)
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait(30)
     assert child.returncode == -signal.SIGKILL
     assert len(archived_files(tmp_path)) < SIZE.big_files
     print(f"killed with {partial.name} partly downloaded")
