@@ -159,8 +159,11 @@ class Lease:
         self._expires = expires
         self._renewed = time.monotonic()
 
-    def renewed(self) -> None:
-        self._renewed = time.monotonic()
+    def renewed(self, sent_at: float) -> None:
+        """The heartbeat sent at ``sent_at`` (``time.monotonic()``) was stored. The lease counts
+        from when it was SENT: a waiter may have seen it as soon as the server stored it, long
+        before a slow answer came back, and counts its silence from then."""
+        self._renewed = max(self._renewed, sent_at)
 
     def remaining(self) -> float:
         """Seconds the lease lasts without another renewal (``inf``: it cannot expire)."""
@@ -304,8 +307,9 @@ class _PrefectSlot:
         )
 
     def start(self, client: SyncPrefectClient) -> None:
+        sent_at = time.monotonic()
         _write_record(client, self.key, self._record)
-        self.lease.renewed()
+        self.lease.renewed(sent_at)
         self._keeper.start()
 
     def _keep(self) -> None:
@@ -313,6 +317,7 @@ class _PrefectSlot:
 
         with get_client(sync_client=True) as client:
             while not self._stop.wait(HEARTBEAT_SECONDS):
+                sent_at = time.monotonic()
                 try:
                     client.renew_concurrency_lease(self.lease_id, PREFECT_LEASE_SECONDS)
                     self._record["beat"] += 1
@@ -321,7 +326,7 @@ class _PrefectSlot:
                     note_api_trouble()
                     logger.debug("Could not renew the lease of %r: %s", self.key, exc)
                 else:
-                    self.lease.renewed()
+                    self.lease.renewed(sent_at)
 
     def release(self) -> None:
         from prefect.client.orchestration import get_client

@@ -238,6 +238,24 @@ def test_a_live_holder_keeps_the_lock_past_its_lease(monkeypatch: pytest.MonkeyP
         thread.join(60)
 
 
+def test_a_holder_counts_its_lease_from_when_its_heartbeat_was_sent(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A waiter may see a heartbeat the moment the server stores it and count its silence from
+    # then; if the holder counted from the (late) answer, it would think its lease longer than
+    # the waiter does, and could start a renewal after the waiter freed its lock.
+    late = 1.0
+    real_write = locks._write_record
+
+    def stored_then_answered_late(client: Any, key: str, value: dict[str, Any]) -> None:
+        real_write(client, key, value)
+        time.sleep(late)  # the answer's latency, not a wait for anything
+
+    monkeypatch.setattr(locks, "_write_record", stored_then_answered_late)
+    with locks.connection_lock(f"late-answers-{uuid.uuid4().hex[:6]}") as lease:
+        assert lease.remaining() <= locks.LEASE_SECONDS - late
+
+
 def test_an_unreachable_prefect_api_is_waited_for_and_named(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
