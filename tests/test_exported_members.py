@@ -52,6 +52,7 @@ EXPORTED = {
         "schedule_one_time_meeting",
         "schedule_recurring_meeting",
         "update_meeting",
+        "zoom_request",
     },
     "prefect_zoom.transfer": {
         # one file: the protocol and its options

@@ -13,6 +13,7 @@ from prefect_zoom.tasks.meetings import (
     schedule_recurring_meeting,
     update_meeting,
 )
+from prefect_zoom.tasks.raw import zoom_request
 from prefect_zoom.tasks.recordings import (
     delete_recordings,
     download_meeting_recordings,
@@ -43,4 +44,5 @@ __all__ = [
     "schedule_one_time_meeting",
     "schedule_recurring_meeting",
     "update_meeting",
+    "zoom_request",
 ]
