@@ -43,6 +43,7 @@ EXPORTED = {
         "get_meeting",
         "get_meeting_invitation",
         "get_meeting_recordings",
+        "get_transcript",
         "get_user",
         "list_meetings",
         "list_recordings",

@@ -22,6 +22,7 @@ from prefect_zoom.tasks.recordings import (
     list_recordings,
     recover_recordings,
 )
+from prefect_zoom.tasks.transcripts import get_transcript
 from prefect_zoom.tasks.users import get_user, list_users
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "get_meeting",
     "get_meeting_invitation",
     "get_meeting_recordings",
+    "get_transcript",
     "get_user",
     "list_meetings",
     "list_recordings",
