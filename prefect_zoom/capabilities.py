@@ -156,8 +156,19 @@ def tasks_by_operation() -> dict[str, tuple[str, ...]]:
     return {operation: tuple(sorted(names)) for operation, names in found.items()}
 
 
+RAW_REQUEST = Capability(
+    name="zoom_request",
+    kind="activity",
+    summary="METHOD /any/path (that endpoint's scopes: unknown in advance)",
+    operations=(),
+    gaps=(),
+    tasks=("zoom_request",),
+)
+"""The raw request activity: no catalog operation, so nothing to check ahead."""
+
+
 def activity_capabilities(granted_scopes: Iterable[str]) -> list[Capability]:
-    """One entry per catalog operation, in catalog order."""
+    """One entry per catalog operation, in catalog order, then the raw request."""
     granted = list(granted_scopes)
     by_op = tasks_by_operation()
     return [
@@ -170,7 +181,7 @@ def activity_capabilities(granted_scopes: Iterable[str]) -> list[Capability]:
             tasks=by_op.get(op.name, ()),
         )
         for op in OPERATIONS.values()
-    ]
+    ] + [RAW_REQUEST]
 
 
 def flow_capabilities(granted_scopes: Iterable[str]) -> list[Capability]:
@@ -205,6 +216,7 @@ def can_run(granted_scopes: Iterable[str], operation: str) -> bool:
 
 __all__ = [
     "FLOW_REQUIREMENTS",
+    "RAW_REQUEST",
     "Capability",
     "FlowOption",
     "FlowRequirements",

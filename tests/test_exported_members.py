@@ -43,6 +43,7 @@ EXPORTED = {
         "get_meeting",
         "get_meeting_invitation",
         "get_meeting_recordings",
+        "get_transcript",
         "get_user",
         "list_meetings",
         "list_recordings",
@@ -52,6 +53,7 @@ EXPORTED = {
         "schedule_one_time_meeting",
         "schedule_recurring_meeting",
         "update_meeting",
+        "zoom_request",
     },
     "prefect_zoom.transfer": {
         # one file: the protocol and its options

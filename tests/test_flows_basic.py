@@ -118,7 +118,7 @@ def test_check_connection_with_every_scope(zoom_emulator: ZoomEmulator, block_na
     assert (report.email, report.user_id) == (owner.email, owner.id)
     assert report.account_id == zoom_emulator.config.account_id
     assert set(report.granted_scopes) == set(emulator_scopes())  # what the emulator granted
-    assert {a.name for a in report.activities} == set(OPERATIONS)
+    assert {a.name for a in report.activities} == set(OPERATIONS) | {"zoom_request"}
     assert {f.name for f in report.flows} == set(FLOW_REQUIREMENTS)
     assert all(item.can_run for item in report.activities + report.flows)
     assert report.missing_scopes == []
@@ -544,7 +544,7 @@ def test_every_task_carries_the_documented_tags() -> None:
 
     import prefect_zoom.tasks as tasks
 
-    areas = {"meetings", "recordings", "users"}
+    areas = {"meetings", "recordings", "users", "raw"}
     for name in tasks.__all__:
         task = getattr(tasks, name)
         assert isinstance(task, Task), name

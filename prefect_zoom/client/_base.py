@@ -35,6 +35,7 @@ from prefect_zoom.client.policy import (
     check_scopes,
     resolve_operation,
 )
+from prefect_zoom.exceptions import ZoomInputError
 
 logger = logging.getLogger("prefect_zoom.client")
 
@@ -59,7 +60,7 @@ class ClientSettings(TypedDict, total=False):
 class RequestOptions(TypedDict, total=False):
     """What a request may carry besides its method and path."""
 
-    operation: str | None
+    operation: str | Operation | None
     """The catalog operation (scopes are checked, and the request paced, by it)."""
     params: Params
     json: Any
@@ -71,7 +72,7 @@ class RequestOptions(TypedDict, total=False):
 class PageOptions(TypedDict, total=False):
     """How a paged list is read."""
 
-    operation: str | None
+    operation: str | Operation | None
     page_size: int
     """Items per page (300 by default, Zoom's most)."""
 
@@ -230,7 +231,7 @@ class ClientCore(ABC, Generic[TransportT]):
             learn=self._learn_rate,
         )
 
-    def _prepare(self, method: str, path: str, operation: str | None) -> Attempts:
+    def _prepare(self, method: str, path: str, operation: str | Operation | None) -> Attempts:
         """Check the destination and the scopes before sending; start the attempt bookkeeping.
 
         An absolute URL (a download) must be one the connection's token may go to
@@ -293,8 +294,9 @@ class Pager:
     """Follows ``next_page_token`` until it is empty; stops (with a warning) on a repeated token."""
 
     def __init__(
-        self, path: str, items_key: str, params: Params, **options: Unpack[PageOptions]
+        self, path: str, items_key: str | None, params: Params, **options: Unpack[PageOptions]
     ) -> None:
+        """``items_key``: the page's key of the items (``None``: its only list)."""
         self.path = path
         self.items_key = items_key
         self.operation = options.get("operation")
@@ -318,7 +320,7 @@ class Pager:
     def take(self, page: Any) -> list[dict[str, Any]]:
         """The items of a page; remembers where the next one starts."""
         data = page if isinstance(page, dict) else {}
-        items = data.get(self.items_key) or []
+        items = data.get(self.items_key or _only_list(data, self.path)) or []
         token = str(data.get("next_page_token") or "")
         if not token:
             self._done = True
@@ -331,3 +333,15 @@ class Pager:
             self._seen.add(token)
             self._token = token
         return list(items)
+
+
+def _only_list(page: dict[str, Any], path: str) -> str:
+    """The key of a page's only list, for a pager not told its items key."""
+    lists = sorted(key for key, value in page.items() if isinstance(value, list))
+    if len(lists) != 1:
+        raise ZoomInputError(
+            "items_key",
+            f"a page of {path} holds {len(lists)} lists ({', '.join(lists) or 'none'})",
+            "Pass the name of the list to collect as items_key.",
+        )
+    return lists[0]

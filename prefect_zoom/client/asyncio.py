@@ -63,7 +63,11 @@ class AsyncZoomClient(ClientCore[httpx.AsyncBaseTransport]):
         return self._json(await self.request("GET", path, **options))
 
     async def paginate(
-        self, path: str, items_key: str, params: Params = None, **options: Unpack[PageOptions]
+        self,
+        path: str,
+        items_key: str | None,
+        params: Params = None,
+        **options: Unpack[PageOptions],
     ) -> AsyncIterator[dict[str, Any]]:
         """Every item of a paged list, following ``next_page_token``."""
         pager = Pager(path, items_key, params, **options)

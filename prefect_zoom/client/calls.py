@@ -30,7 +30,7 @@ def call(
     return zoom.request(
         bound.method,
         bound.path,
-        operation=bound.operation.name,
+        operation=bound.operation,
         params=params,
         json=json,
         expected=expected,
@@ -51,17 +51,18 @@ def call_json(
 def call_pages(
     zoom: ZoomClient,
     bound: BoundOperation,
-    items_key: str,
+    items_key: str | None,
     params: Mapping[str, Any] | None = None,
     *,
     page_size: int = 300,
 ) -> Iterator[dict[str, Any]]:
-    """Every item of a paged list operation, following ``next_page_token``."""
+    """Every item of a paged list operation, following ``next_page_token`` (``items_key``
+    ``None``: the items are the page's only list)."""
     return zoom.paginate(
         bound.path,
         items_key,
         params,
-        operation=bound.operation.name,
+        operation=bound.operation,
         page_size=page_size,
     )
 

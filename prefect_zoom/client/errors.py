@@ -117,7 +117,9 @@ def error_from_response(
         return ZoomMissingScopesError(
             message,
             missing_scopes=parse_missing_scopes(message),
-            scopes_to_add=list(operation.scopes_to_add()) if operation else None,
+            scopes_to_add=(
+                list(operation.scopes_to_add()) if operation and operation.all_scopes else None
+            ),
             reconnect_command=reconnect_command,
             **common,
         )

@@ -156,10 +156,11 @@ class Attempts:
         return self._retry_or_fail(self.policy.backoff(self.retries), error, type(exc).__name__)
 
 
-def resolve_operation(name: str | None) -> Operation | None:
-    """The catalog entry for an operation name (``None`` passes through)."""
-    if name is None:
-        return None
+def resolve_operation(name: str | Operation | None) -> Operation | None:
+    """The catalog entry for an operation name (an :class:`Operation` and ``None`` pass
+    through: a raw request's ad hoc operation carries only its rate label)."""
+    if name is None or isinstance(name, Operation):
+        return name
     try:
         return OPERATIONS[name]
     except KeyError:
@@ -170,6 +171,15 @@ def _template_regex(template: str) -> re.Pattern[str]:
     parts = re.split(r"(\{[^}]+\})", template.strip("/"))
     pattern = "".join(f"(?P<{p[1:-1]}>[^/]+)" if p.startswith("{") else re.escape(p) for p in parts)
     return re.compile(f"^/?{pattern}/?$")
+
+
+def operation_for(method: str, path: str) -> Operation | None:
+    """The catalog operation whose method and path template match a request, else ``None``."""
+    bare = path.split("?", 1)[0].strip("/")
+    for operation in OPERATIONS.values():
+        if operation.method == method.upper() and _template_regex(operation.path).match(bare):
+            return operation
+    return None
 
 
 def user_id_in(operation: Operation, path: str) -> str:
@@ -187,8 +197,9 @@ def check_scopes(
     *,
     reconnect_command: str | None = None,
 ) -> None:
-    """Raise :class:`ZoomMissingScopesError` before sending when the grant cannot do it."""
-    if operation is None or not granted:
+    """Raise :class:`ZoomMissingScopesError` before sending when the grant cannot do it
+    (an operation that declares no scopes, a raw request's, is left to Zoom)."""
+    if operation is None or not granted or not operation.all_scopes:
         return
     user_id = user_id_in(operation, path)
     if operation.is_satisfied_by(granted, user_id=user_id):

@@ -60,7 +60,11 @@ class ZoomClient(ClientCore[httpx.BaseTransport]):
         return self._json(self.request("GET", path, **options))
 
     def paginate(
-        self, path: str, items_key: str, params: Params = None, **options: Unpack[PageOptions]
+        self,
+        path: str,
+        items_key: str | None,
+        params: Params = None,
+        **options: Unpack[PageOptions],
     ) -> Iterator[dict[str, Any]]:
         """Every item of a paged list, following ``next_page_token``."""
         pager = Pager(path, items_key, params, **options)

@@ -92,6 +92,8 @@ class ArchiveReport(BaseModel):
     """With ``trash_after_archive``: the files left in Zoom, each with the reason."""
     processing_files: int = 0
     """Files Zoom is still processing: not archived yet (a later run archives them)."""
+    transcript_texts: list[str] = []
+    """With ``transcript_text``: the ``.txt`` files this run wrote beside archived transcripts."""
 
     def count(self, *statuses: str) -> int:
         return sum(row.status in statuses for row in self.files)

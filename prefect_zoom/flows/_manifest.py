@@ -136,7 +136,7 @@ class Manifest:
         # Stamp first: a file replaced between the stamp and the read only costs one more merge
         # (stamping after the read could mark a newer file as seen, and drop its entries).
         self._seen = self._stamp()
-        raw = self._read(self.destination)
+        raw = self.read_file(self.destination)
         if not raw:
             return {}
         try:
@@ -290,7 +290,7 @@ class Manifest:
             if self._seen is None or self._stamp() != self._seen:  # changed since: merge
                 self.entries = {**self._stored_entries(), **self.entries}
             lines = ",\n".join(entry.model_dump_json() for entry in self.entries.values())
-            self._write(self.destination, f'{{"files": [\n{lines}\n]}}\n'.encode())
+            self.write_file(self.destination, f'{{"files": [\n{lines}\n]}}\n'.encode())
             self._seen = self._stamp()
 
     def _lock(self) -> AbstractContextManager[object]:
@@ -302,30 +302,34 @@ class Manifest:
 
     # ---- storage -------------------------------------------------------------------------------
     @staticmethod
-    def _read(destination: Destination) -> bytes | None:
+    def read_file(destination: Destination, name: str = MANIFEST_NAME) -> bytes | None:
+        """The bytes of ``name`` (relative) in the destination; ``None`` when it is not there."""
         if isinstance(destination, (str, os.PathLike)):
-            path = Path(destination).expanduser() / MANIFEST_NAME
+            path = Path(destination).expanduser() / name
             return path.read_bytes() if path.exists() else None
         try:
-            data: bytes = run_sync(destination.read_path(MANIFEST_NAME))
+            data: bytes = run_sync(destination.read_path(name))
         except (FileNotFoundError, ValueError, OSError):
             return None
         return data
 
     @staticmethod
-    def _write(destination: Destination, data: bytes) -> None:
+    def write_file(destination: Destination, data: bytes, name: str = MANIFEST_NAME) -> None:
+        """Write ``name`` (relative) in the destination atomically: a temporary file beside it,
+        forced to disk, then renamed (a block's ``write_path`` for other destinations)."""
         if isinstance(destination, (str, os.PathLike)):
-            folder = Path(destination).expanduser()
+            target = Path(destination).expanduser() / name
+            folder = target.parent
             folder.mkdir(parents=True, exist_ok=True)
-            handle, temp_name = tempfile.mkstemp(prefix=f".{MANIFEST_NAME}.", dir=folder)
+            handle, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=folder)
             try:
                 with os.fdopen(handle, "wb") as out:
                     out.write(data)
                     out.flush()
                     os.fsync(out.fileno())
-                os.replace(temp_name, folder / MANIFEST_NAME)
+                os.replace(temp_name, target)
             except BaseException:
                 Path(temp_name).unlink(missing_ok=True)
                 raise
             return
-        run_sync(destination.write_path(MANIFEST_NAME, data))
+        run_sync(destination.write_path(name, data))

@@ -19,6 +19,7 @@ from prefect_zoom.flows._archive import (
     report_for,
 )
 from prefect_zoom.flows._manifest import ArchivePlan, Manifest
+from prefect_zoom.flows._transcript_text import write_transcript_texts
 from prefect_zoom.models.recordings import RecordingFile, RecordingMeeting
 from prefect_zoom.tasks.recordings import (
     delete_recordings,
@@ -41,6 +42,7 @@ async def archive_recordings(
     file_types: list[str] | None = None,
     trash_after_archive: bool = False,
     max_concurrency: int = 4,
+    transcript_text: bool = False,
 ) -> ArchiveReport:
     """Archive Zoom cloud recordings: list, download every file, verify, optionally trash in Zoom.
 
@@ -57,6 +59,9 @@ async def archive_recordings(
             destination (and forced to disk); files still processing, failed or left out stay in
             Zoom, and the report says why (recoverable in Zoom for 30 days).
         max_concurrency: Files downloaded at once.
+        transcript_text: Write ``<name>.txt`` beside each archived ``<name>.vtt`` transcript: its
+            plain text, one ``Speaker: text`` line per cue (written once, atomically, and
+            recorded in the manifest).
 
     A manifest in the destination records every verified file, so a rerun downloads nothing that is
     already archived and resumes files that were cut.
@@ -108,6 +113,8 @@ async def archive_recordings(
         manifest = Manifest.load(target)
 
     report = report_for(plan, outcome, manifest, found, wanted, target, (start, end))
+    if transcript_text:
+        report.transcript_texts = write_transcript_texts(manifest)
     if trash_after_archive:
         _trash_archived(credentials_block, found, plan, manifest, outcome, wanted, report)
     await publish(report)

@@ -15,6 +15,7 @@ from prefect_zoom.models.meetings import (
     ScheduledMeeting,
 )
 from prefect_zoom.models.recordings import DateRange, RecordingFile, RecordingMeeting
+from prefect_zoom.models.transcripts import Transcript, TranscriptSegment
 from prefect_zoom.models.users import User
 
 __all__ = [
@@ -32,6 +33,8 @@ __all__ = [
     "Registrant",
     "RegistrantRequest",
     "ScheduledMeeting",
+    "Transcript",
+    "TranscriptSegment",
     "User",
     "ZoomModel",
     "parse_input",

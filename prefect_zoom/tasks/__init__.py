@@ -13,6 +13,7 @@ from prefect_zoom.tasks.meetings import (
     schedule_recurring_meeting,
     update_meeting,
 )
+from prefect_zoom.tasks.raw import zoom_request
 from prefect_zoom.tasks.recordings import (
     delete_recordings,
     download_meeting_recordings,
@@ -21,6 +22,7 @@ from prefect_zoom.tasks.recordings import (
     list_recordings,
     recover_recordings,
 )
+from prefect_zoom.tasks.transcripts import get_transcript
 from prefect_zoom.tasks.users import get_user, list_users
 
 __all__ = [
@@ -34,6 +36,7 @@ __all__ = [
     "get_meeting",
     "get_meeting_invitation",
     "get_meeting_recordings",
+    "get_transcript",
     "get_user",
     "list_meetings",
     "list_recordings",
@@ -43,4 +46,5 @@ __all__ = [
     "schedule_one_time_meeting",
     "schedule_recurring_meeting",
     "update_meeting",
+    "zoom_request",
 ]

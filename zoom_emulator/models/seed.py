@@ -7,6 +7,7 @@ import hashlib
 from collections.abc import Collection
 from datetime import UTC, datetime, time, timedelta
 
+from zoom_emulator.models import content
 from zoom_emulator.models.state import EmulatorState, RecordingFile, RecordingMeeting, utcnow
 
 # file_type -> (extension, recording_type, content type, share of the MP4 size)
@@ -41,18 +42,22 @@ def add_recording(
     listed, but not downloadable until :func:`complete_processing`.
     """
     host = state.users[host_id]
+    speakers = [f"{host.first_name} {host.last_name}", "Ada Lovelace", "Alan Turing"]
     meeting_id = state.next_meeting_id()
     uuid = uuid or meeting_uuid(f"{host_id}/{meeting_id}")
     files = []
     for number, file_type in enumerate(file_types):
         extension, recording_type, content_type, share = FILE_KINDS[file_type]
         file_id = hashlib.sha1(f"{uuid}/{number}/{file_type}".encode()).hexdigest()[:36]
+        size = max(1, int(mp4_bytes * share))
+        if file_type == "TRANSCRIPT":
+            size = len(content.make_transcript(file_id, speakers, duration))
         files.append(
             RecordingFile(
                 id=file_id,
                 file_type=file_type,
                 file_extension=extension,
-                file_size=max(1, int(mp4_bytes * share)),
+                file_size=size,
                 recording_type=recording_type,
                 content_type=content_type,
                 status="processing" if file_type in processing else "completed",
