@@ -366,3 +366,38 @@ def missing_scope_message(operation: Operation) -> str:
     """Zoom's message for a token that lacks the operation's scopes (HTTP 400, code 4711)."""
     wanted = ", ".join(operation.granular_scopes)
     return f"Invalid access token, does not contain scopes:[{wanted}]."
+
+
+# ---- finding an operation ----------------------------------------------------------------------
+def operation_named(name: str | Operation | None) -> Operation | None:
+    """The catalog entry for an operation name (an :class:`Operation` and ``None`` pass
+    through: a raw request's ad hoc operation carries only its rate label)."""
+    if name is None or isinstance(name, Operation):
+        return name
+    try:
+        return OPERATIONS[name]
+    except KeyError:
+        raise ValueError(f"unknown Zoom operation {name!r}; see prefect_zoom.catalog") from None
+
+
+def _template_regex(template: str) -> re.Pattern[str]:
+    parts = re.split(r"(\{[^}]+\})", template.strip("/"))
+    pattern = "".join(f"(?P<{p[1:-1]}>[^/]+)" if p.startswith("{") else re.escape(p) for p in parts)
+    return re.compile(f"^/?{pattern}/?$")
+
+
+def operation_for(method: str, path: str) -> Operation | None:
+    """The catalog operation whose method and path template match a request, else ``None``."""
+    bare = path.split("?", 1)[0].strip("/")
+    for operation in OPERATIONS.values():
+        if operation.method == method.upper() and _template_regex(operation.path).match(bare):
+            return operation
+    return None
+
+
+def user_id_in(operation: Operation, path: str) -> str:
+    """The ``{userId}`` a path of ``operation`` addresses (``me`` when the operation has none)."""
+    if "{userId}" not in operation.path:
+        return "me"
+    match = _template_regex(operation.path).match(path.split("?", 1)[0].strip("/"))
+    return match.group("userId") if match else "me"

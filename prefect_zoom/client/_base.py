@@ -25,16 +25,11 @@ from prefect_zoom._tls import shared_ssl_context
 from prefect_zoom._version import __version__
 from prefect_zoom.auth.httpx_auth import ZoomAuth
 from prefect_zoom.auth.manager import TokenProvider
-from prefect_zoom.catalog import Operation
+from prefect_zoom.catalog import Operation, operation_named
 from prefect_zoom.client.origins import check_token_destination
 from prefect_zoom.client.pacing import PACERS
-from prefect_zoom.client.policy import (
-    DEFAULT_EXPECTED,
-    Attempts,
-    RetryPolicy,
-    check_scopes,
-    resolve_operation,
-)
+from prefect_zoom.client.policy import DEFAULT_EXPECTED, Attempts, RetryPolicy
+from prefect_zoom.client.scopes import check_scopes
 from prefect_zoom.exceptions import ZoomInputError
 
 logger = logging.getLogger("prefect_zoom.client")
@@ -241,7 +236,7 @@ class ClientCore(ABC, Generic[TransportT]):
         absolute = _absolute(path)
         if absolute is not None:
             check_token_destination(absolute, httpx.URL(self.api_base_url))
-        op: Operation | None = resolve_operation(operation)
+        op: Operation | None = operation_named(operation)
         reconnect = self.tokens.reconnect_command
         check_scopes(op, path, self.granted_scopes, reconnect_command=reconnect)
         return Attempts(self.policy, method, operation=op, reconnect_command=reconnect)

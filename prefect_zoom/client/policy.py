@@ -1,4 +1,6 @@
-"""What to do after each answer (or network failure): one policy for the sync and async clients.
+"""What to do after each answer (or network failure): one policy for the sync and async clients
+(which operation a request is, and whether its scopes allow it, is :mod:`prefect_zoom.catalog`
+and :mod:`prefect_zoom.client.scopes`).
 
 * ``401`` (Zoom's code 124): the clients' ``httpx.Auth``
   (:class:`~prefect_zoom.auth.httpx_auth.ZoomAuth`) lets the connection adopt or renew its token
@@ -18,21 +20,16 @@
 from __future__ import annotations
 
 import random
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
 import httpx
 
-from prefect_zoom.catalog import OPERATIONS, Operation
+from prefect_zoom.catalog import Operation
 from prefect_zoom.client.errors import error_from_response, parse_retry_after
 from prefect_zoom.client.pacing import RatePlan, plan_from_env
-from prefect_zoom.exceptions import (
-    ZoomAPIError,
-    ZoomMissingScopesError,
-    ZoomServerError,
-)
+from prefect_zoom.exceptions import ZoomAPIError, ZoomServerError
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "PATCH"})
 NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
@@ -154,62 +151,3 @@ class Attempts:
         if self.method not in self.policy.retry_methods and not isinstance(exc, NEVER_SENT):
             return Step("fail", error=error)
         return self._retry_or_fail(self.policy.backoff(self.retries), error, type(exc).__name__)
-
-
-def resolve_operation(name: str | Operation | None) -> Operation | None:
-    """The catalog entry for an operation name (an :class:`Operation` and ``None`` pass
-    through: a raw request's ad hoc operation carries only its rate label)."""
-    if name is None or isinstance(name, Operation):
-        return name
-    try:
-        return OPERATIONS[name]
-    except KeyError:
-        raise ValueError(f"unknown Zoom operation {name!r}; see prefect_zoom.catalog") from None
-
-
-def _template_regex(template: str) -> re.Pattern[str]:
-    parts = re.split(r"(\{[^}]+\})", template.strip("/"))
-    pattern = "".join(f"(?P<{p[1:-1]}>[^/]+)" if p.startswith("{") else re.escape(p) for p in parts)
-    return re.compile(f"^/?{pattern}/?$")
-
-
-def operation_for(method: str, path: str) -> Operation | None:
-    """The catalog operation whose method and path template match a request, else ``None``."""
-    bare = path.split("?", 1)[0].strip("/")
-    for operation in OPERATIONS.values():
-        if operation.method == method.upper() and _template_regex(operation.path).match(bare):
-            return operation
-    return None
-
-
-def user_id_in(operation: Operation, path: str) -> str:
-    """The ``{userId}`` a path addresses (``me`` when the operation has none)."""
-    if "{userId}" not in operation.path:
-        return "me"
-    match = _template_regex(operation.path).match(path.split("?", 1)[0].strip("/"))
-    return match.group("userId") if match else "me"
-
-
-def check_scopes(
-    operation: Operation | None,
-    path: str,
-    granted: list[str] | None,
-    *,
-    reconnect_command: str | None = None,
-) -> None:
-    """Raise :class:`ZoomMissingScopesError` before sending when the grant cannot do it
-    (an operation that declares no scopes, a raw request's, is left to Zoom)."""
-    if operation is None or not granted or not operation.all_scopes:
-        return
-    user_id = user_id_in(operation, path)
-    if operation.is_satisfied_by(granted, user_id=user_id):
-        return
-    raise ZoomMissingScopesError(
-        f"The connection's scopes do not allow {operation.name} ({operation.method} "
-        f"{operation.path}); it needs one of: {', '.join(operation.usable_scopes(user_id=user_id))}.",
-        missing_scopes=list(operation.granular_scopes),
-        scopes_to_add=list(operation.scopes_to_add(user_id=user_id)),
-        reconnect_command=reconnect_command,
-        method=operation.method,
-        path=path,
-    )

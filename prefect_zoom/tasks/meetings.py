@@ -19,7 +19,8 @@ from pydantic import Field, StringConstraints
 
 from prefect_zoom.catalog import OPERATIONS, BoundOperation
 from prefect_zoom.client.calls import call, call_json, call_pages
-from prefect_zoom.client.policy import NEVER_SENT, check_scopes
+from prefect_zoom.client.policy import NEVER_SENT
+from prefect_zoom.client.scopes import check_scopes
 from prefect_zoom.exceptions import ZoomInputError, ZoomRateLimitError, ZoomServerError
 from prefect_zoom.models import (
     InviteLink,

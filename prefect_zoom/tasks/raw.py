@@ -19,10 +19,10 @@ from prefect import Task
 from prefect.client.schemas.objects import TaskRun
 from prefect.states import State
 
-from prefect_zoom.catalog import BoundOperation, Operation, RateLabel
+from prefect_zoom.catalog import BoundOperation, Operation, RateLabel, operation_for
 from prefect_zoom.client._base import MAX_PAGE_SIZE
 from prefect_zoom.client.calls import call, call_pages
-from prefect_zoom.client.policy import IDEMPOTENT_METHODS, NEVER_SENT, operation_for
+from prefect_zoom.client.policy import IDEMPOTENT_METHODS, NEVER_SENT
 from prefect_zoom.exceptions import ZoomInputError, ZoomServerError
 from prefect_zoom.tasks._common import (
     CredentialsLike,
