@@ -15,15 +15,17 @@ from prefect_zoom.models.meetings import (
     ScheduledMeeting,
 )
 from prefect_zoom.models.recordings import DateRange, RecordingFile, RecordingMeeting
-from prefect_zoom.models.users import User
+from prefect_zoom.models.users import CreatedUser, NewUser, User, UserChanges
 
 __all__ = [
+    "CreatedUser",
     "DateRange",
     "InviteLink",
     "Meeting",
     "MeetingRequest",
     "MeetingSettings",
     "MeetingType",
+    "NewUser",
     "Occurrence",
     "RecordingFile",
     "RecordingMeeting",
@@ -33,6 +35,7 @@ __all__ = [
     "RegistrantRequest",
     "ScheduledMeeting",
     "User",
+    "UserChanges",
     "ZoomModel",
     "parse_input",
 ]
