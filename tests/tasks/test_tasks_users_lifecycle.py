@@ -19,6 +19,7 @@ from prefect_zoom.exceptions import (
     ZoomNotFoundError,
 )
 from prefect_zoom.models import CreatedUser, User
+from prefect_zoom.models.users import CreateAction
 from prefect_zoom.tasks import (
     create_user,
     delete_user,
@@ -50,7 +51,7 @@ CREATE_ROUTE = "POST /v2/users"
         ("ssoCreate", "active"),
     ],
 )
-def test_create_user_with_each_action(block_name: str, action: str, status: str) -> None:
+def test_create_user_with_each_action(block_name: str, action: CreateAction, status: str) -> None:
     email = f"{action.lower()}-{uuid.uuid4().hex[:6]}@example.com"
     info: dict[str, Any] = {"email": email, "first_name": "Ada", "last_name": "Lovelace"}
     if action == "autoCreate":
@@ -107,7 +108,7 @@ def test_bad_input_fails_before_any_request(zoom_emulator: ZoomEmulator, block_n
     before = requests_made(zoom_emulator)
     ok = {"email": "a@example.com"}
     cases = [
-        ("action", lambda: create_user.fn(block_name, ok, "invite")),
+        ("action", lambda: create_user.fn(block_name, ok, "invite")),  # type: ignore[arg-type]
         ("user.email", lambda: create_user.fn(block_name, {"email": "not-an-email"})),
         ("user.type", lambda: create_user.fn(block_name, {"email": "a@example.com", "type": 3})),
         ("user.type", lambda: create_user.fn(block_name, {**ok, "type": 99}, "create")),
