@@ -15,10 +15,9 @@ from prefect_zoom.models.meetings import (
     ScheduledMeeting,
 )
 from prefect_zoom.models.recordings import DateRange, RecordingFile, RecordingMeeting
-from prefect_zoom.models.users import CreatedUser, NewUser, User, UserChanges
+from prefect_zoom.models.users import NewUser, User, UserChanges
 
 __all__ = [
-    "CreatedUser",
     "DateRange",
     "InviteLink",
     "Meeting",

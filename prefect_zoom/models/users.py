@@ -37,14 +37,19 @@ password, no sign-in) and ``ssoCreate`` (pre-provisioned SSO users) make an acti
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 
-class NewUser(ZoomModel):
-    """The ``user_info`` of ``POST /users`` (limits from Zoom's spec)."""
+class _Names(ZoomModel):
+    """The names a user is created or updated with (limits from Zoom's spec)."""
 
-    email: str = Field(max_length=128, pattern=EMAIL_PATTERN)
-    type: UserType = 1
     first_name: str | None = Field(None, max_length=64)
     last_name: str | None = Field(None, max_length=64)
     display_name: str | None = Field(None, max_length=128)
+
+
+class NewUser(_Names):
+    """The ``user_info`` of ``POST /users``."""
+
+    email: str = Field(max_length=128, pattern=EMAIL_PATTERN)
+    type: UserType = 1
     password: SecretStr | None = Field(None, min_length=8, max_length=32)
     """Only with ``autoCreate``; never logged or shown."""
 
@@ -55,22 +60,9 @@ class NewUser(ZoomModel):
         return body
 
 
-class CreatedUser(ZoomModel):
-    """Zoom's answer to ``POST /users``."""
+class UserChanges(_Names):
+    """The fields of ``PATCH /users/{userId}`` the pack types."""
 
-    id: str
-    email: str
-    first_name: str | None = None
-    last_name: str | None = None
-    type: int | None = None
-
-
-class UserChanges(ZoomModel):
-    """The fields of ``PATCH /users/{userId}`` the pack types (limits from Zoom's spec)."""
-
-    first_name: str | None = Field(None, max_length=64)
-    last_name: str | None = Field(None, max_length=64)
-    display_name: str | None = Field(None, max_length=128)
     type: UserType | None = None
     timezone: str | None = None
     dept: str | None = None

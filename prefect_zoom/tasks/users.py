@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any, Literal, get_args
 
-from prefect_zoom.catalog import OPERATIONS
+from prefect_zoom.catalog import OPERATIONS, BoundOperation
 from prefect_zoom.client.calls import call, call_json, call_pages
 from prefect_zoom.exceptions import ZoomInputError
-from prefect_zoom.models import CreatedUser, NewUser, User, UserChanges, parse_input
+from prefect_zoom.models import NewUser, User, UserChanges, parse_input
 from prefect_zoom.models.users import CreateAction
 from prefect_zoom.tasks._common import CredentialsLike, client_for, run_logger, zoom_task
 from prefect_zoom.tasks.meetings import check_choice, check_user_id, retry_if_not_created
@@ -50,6 +50,12 @@ def list_users(credentials: CredentialsLike, status: UserStatus = "active") -> l
     return users
 
 
+def _send(credentials: CredentialsLike, bound: BoundOperation, **request: Any) -> None:
+    """Send a change Zoom answers without a body we need (204, or 200 with ``{}``)."""
+    with client_for(credentials) as zoom:
+        call(zoom, bound, expected=(204, 200), **request)
+
+
 def check_new_user(action: Any, user: NewUser | dict[str, Any]) -> tuple[str, NewUser]:
     """The create action and the user's fields as Zoom accepts them together."""
     kind = check_choice(action, get_args(CreateAction), "action")
@@ -73,7 +79,7 @@ def check_new_user(action: Any, user: NewUser | dict[str, Any]) -> tuple[str, Ne
 )
 def create_user(
     credentials: CredentialsLike, user: NewUser | dict[str, Any], action: CreateAction = "create"
-) -> CreatedUser:
+) -> User:
     """Add a user to the account (``POST /users``) with one of Zoom's create ``action``s.
 
     ``create`` e-mails the person a confirmation link (they stay pending until they confirm);
@@ -91,7 +97,7 @@ def create_user(
             json={"action": kind, "user_info": info.to_zoom()},
             expected=(201, 200),
         )
-    created = CreatedUser.model_validate(response.json())
+    created = User.model_validate(response.json())
     run_logger().info("Created Zoom user %s (%s)", created.id, kind)
     return created
 
@@ -111,13 +117,7 @@ def update_user(
         raise ZoomInputError(
             "changes", "nothing to change", "Give at least one field, e.g. {'dept': 'Sales'}."
         )
-    with client_for(credentials) as zoom:
-        call(
-            zoom,
-            OPERATIONS["update_user"].bind(user_id=user_id),
-            json=body,
-            expected=(204, 200),
-        )
+    _send(credentials, OPERATIONS["update_user"].bind(user_id=user_id), json=body)
     run_logger().info("Updated Zoom user %s (%s)", user_id, ", ".join(sorted(body)))
 
 
@@ -130,13 +130,9 @@ def set_user_status(credentials: CredentialsLike, user_id: str, action: StatusAc
     """
     user_id = check_user_id(user_id)
     kind = check_choice(action, get_args(StatusAction), "action")
-    with client_for(credentials) as zoom:
-        call(
-            zoom,
-            OPERATIONS["update_user_status"].bind(user_id=user_id),
-            json={"action": kind},
-            expected=(200, 204),
-        )
+    _send(
+        credentials, OPERATIONS["update_user_status"].bind(user_id=user_id), json={"action": kind}
+    )
     run_logger().info("Zoom user %s: %s", user_id, kind)
 
 
@@ -181,13 +177,7 @@ def delete_user(
             "Give the email of the user who receives them.",
         )
     params |= {key: "true" for key, value in flags.items() if value}
-    with client_for(credentials) as zoom:
-        call(
-            zoom,
-            OPERATIONS["delete_user"].bind(user_id=user_id),
-            params=params,
-            expected=(204, 200),
-        )
+    _send(credentials, OPERATIONS["delete_user"].bind(user_id=user_id), params=params)
     run_logger().info("Zoom user %s: %s", user_id, kind)
 
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import math
 import time
 import uuid
-from typing import Any
+from typing import Any, get_args
 
 import pytest
-from helpers.connections import s2s_credentials
+from helpers.connections import s2s_block_without
 from prefect import flow
 
 from prefect_zoom.exceptions import (
@@ -18,7 +18,7 @@ from prefect_zoom.exceptions import (
     ZoomMissingScopesError,
     ZoomNotFoundError,
 )
-from prefect_zoom.models import CreatedUser, User
+from prefect_zoom.models import User
 from prefect_zoom.models.users import CreateAction
 from prefect_zoom.tasks import (
     create_user,
@@ -42,23 +42,16 @@ from zoom_emulator import EmulatorConfig, ZoomEmulator
 CREATE_ROUTE = "POST /v2/users"
 
 
-@pytest.mark.parametrize(
-    ("action", "status"),
-    [
-        ("create", "pending"),
-        ("autoCreate", "active"),
-        ("custCreate", "active"),
-        ("ssoCreate", "active"),
-    ],
-)
-def test_create_user_with_each_action(block_name: str, action: CreateAction, status: str) -> None:
+@pytest.mark.parametrize("action", get_args(CreateAction))
+def test_create_user_with_each_action(block_name: str, action: CreateAction) -> None:
+    status = "pending" if action == "create" else "active"  # `create` awaits confirmation
     email = f"{action.lower()}-{uuid.uuid4().hex[:6]}@example.com"
     info: dict[str, Any] = {"email": email, "first_name": "Ada", "last_name": "Lovelace"}
     if action == "autoCreate":
         info["password"] = "Pa55word!x"
 
     @flow
-    def onboard(credentials: str) -> tuple[CreatedUser, User]:
+    def onboard(credentials: str) -> tuple[User, User]:
         created = create_user(credentials, info, action)
         return created, get_user(credentials, created.id)
 
@@ -157,10 +150,7 @@ def test_existing_user_and_unknown_user(zoom_emulator: ZoomEmulator, block_name:
 
 
 def test_missing_scope_is_raised_at_once(zoom_emulator: ZoomEmulator) -> None:
-    app = zoom_emulator.state.apps[zoom_emulator.config.s2s_client_id]
-    app.scopes = [s for s in app.scopes if not s.startswith("user:write")]
-    name = f"zoom-s2s-{uuid.uuid4().hex[:10]}"
-    s2s_credentials(zoom_emulator).save(name, overwrite=True)
+    name = s2s_block_without(zoom_emulator, "user:write")
 
     @flow
     def create(credentials: str) -> tuple[BaseException, int]:
@@ -197,7 +187,7 @@ def test_per_second_429_is_waited_out_and_creates_once(
     monkeypatch.setattr(limiter, "check", busy_second)
 
     @flow
-    def busy(credentials: str) -> CreatedUser:
+    def busy(credentials: str) -> User:
         return create_user(credentials, {"email": "busy@example.com"})
 
     created = busy(block_name)

@@ -45,15 +45,13 @@ def create(state: EmulatorState, account_id: str, body: UserCreateIn) -> User:
     return user
 
 
+CREATED_FIELDS = ("id", "first_name", "last_name", "email", "type")
+
+
 def created_answer(user: User) -> dict[str, object]:
-    """The 201 answer of ``POST /users``."""
-    return {
-        "id": user.id,
-        "first_name": user.first_name,
-        "last_name": user.last_name,
-        "email": user.email,
-        "type": user.type,
-    }
+    """The 201 answer of ``POST /users``: these fields of the user."""
+    answer = user.as_zoom()
+    return {field: answer[field] for field in CREATED_FIELDS}
 
 
 def update(user: User, body: UserUpdateIn) -> None:
