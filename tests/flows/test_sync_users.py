@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from test_flows_basic import artifact_data
 
+from prefect_zoom.capabilities import capabilities
 from prefect_zoom.exceptions import AllRowsFailedError
 from prefect_zoom.flows import SyncRow, sync_users
 from zoom_emulator import EmulatorConfig, ZoomEmulator
@@ -137,3 +138,25 @@ def test_bad_input_is_refused_before_any_request(
         error = state.result(raise_on_failure=False)
         assert state.is_failed() and field in str(error), (kwargs, error)
     assert zoom_emulator.state.counters["requests"] == before
+
+
+def test_check_lists_the_lifecycle_activities_and_sync_users() -> None:
+    read_only = capabilities(["user:read:admin"])
+    by_name = {c.name: c for c in read_only}
+    assert by_name["create_user"].tasks == ("create_user",)
+    assert by_name["update_user_status"].tasks == ("set_user_status",)
+    assert by_name["delete_user"].tasks == ("delete_user",)
+    assert not by_name["create_user"].can_run
+    assert "user:write:user:admin" in by_name["create_user"].scopes_to_add
+    sync = by_name["sync_users"]
+    assert sync.can_run  # planning (the dry run) only lists users
+    (apply,) = sync.unavailable_options
+    assert apply.feature == "apply the plan"
+    assert {gap.operation for gap in apply.gaps} == {
+        "create_user",
+        "update_user",
+        "update_user_status",
+    }
+    granted = {c.name: c for c in capabilities(["user:read:admin", "user:write:admin"])}
+    assert granted["sync_users"].can_run and not granted["sync_users"].unavailable_options
+    assert all(granted[name].can_run for name in ("create_user", "update_user", "delete_user"))
