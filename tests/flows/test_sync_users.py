@@ -160,3 +160,14 @@ def test_check_lists_the_lifecycle_activities_and_sync_users() -> None:
     granted = {c.name: c for c in capabilities(["user:read:admin", "user:write:admin"])}
     assert granted["sync_users"].can_run and not granted["sync_users"].unavailable_options
     assert all(granted[name].can_run for name in ("create_user", "update_user", "delete_user"))
+
+
+def test_owner_and_admins_are_never_deactivated(
+    zoom_emulator: ZoomEmulator, block_name: str
+) -> None:
+    member(zoom_emulator, 2).role_name = "Admin"
+    plan = sync_users(block_name, [{"email": "ada@example.com"}])
+    assert actions(plan) == {
+        "ada@example.com": ("create", "planned"),
+        "user1@example.com": ("deactivate", "planned"),
+    }

@@ -103,7 +103,7 @@ class User:
             "language": "en-US",
             "phone_number": "",
             "status": self.status,
-            "role_id": "0" if self.role_name == "Owner" else "2",
+            "role_id": {"Owner": "0", "Admin": "1"}.get(self.role_name, "2"),
             "account_id": self.account_id,
             "account_number": 10000001,
             "cluster": "us06",
