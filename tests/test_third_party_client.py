@@ -15,15 +15,21 @@ from zoomus import ZoomClient
 from zoom_emulator import ZoomEmulator
 
 
-def test_zoomus_round_trip(zoom_emulator: ZoomEmulator) -> None:
+def zoomus_client(zoom_emulator: ZoomEmulator) -> ZoomClient:
+    """zoomus on the emulator's Server-to-Server app: only its two base URLs changed."""
     config = zoom_emulator.config
-    client = ZoomClient(
+    return ZoomClient(
         config.s2s_client_id,
         config.s2s_client_secret,
         api_account_id=config.account_id,
         base_uri=zoom_emulator.api_url,
         oauth_uri=f"{zoom_emulator.oauth_url}/token",
     )
+
+
+def test_zoomus_round_trip(zoom_emulator: ZoomEmulator) -> None:
+    config = zoom_emulator.config
+    client = zoomus_client(zoom_emulator)
 
     me = client.user.get(id="me")
     assert me.status_code == 200, me.text
@@ -58,14 +64,7 @@ def test_zoomus_round_trip(zoom_emulator: ZoomEmulator) -> None:
 
 
 def test_zoomus_users_lifecycle(zoom_emulator: ZoomEmulator) -> None:
-    config = zoom_emulator.config
-    client = ZoomClient(
-        config.s2s_client_id,
-        config.s2s_client_secret,
-        api_account_id=config.account_id,
-        base_uri=zoom_emulator.api_url,
-        oauth_uri=f"{zoom_emulator.oauth_url}/token",
-    )
+    client = zoomus_client(zoom_emulator)
     info = {"email": "ada@example.com", "type": 1, "first_name": "Ada", "last_name": "Lovelace"}
     created = client.user.create(action="custCreate", user_info=info)
     assert created.status_code == 201, created.text

@@ -136,7 +136,12 @@ def set_user_status(credentials: CredentialsLike, user_id: str, action: StatusAc
     run_logger().info("Zoom user %s: %s", user_id, kind)
 
 
-@zoom_task("delete_user", name="Zoom: delete user", tags=("users",))
+@zoom_task(
+    "delete_user",
+    name="Zoom: delete user",
+    tags=("users",),
+    retry_condition=retry_if_not_created,
+)
 def delete_user(
     credentials: CredentialsLike,
     user_id: str,
@@ -152,7 +157,8 @@ def delete_user(
 
     Their meetings, webinars, recordings and whiteboards move to ``transfer_email`` when the
     matching ``transfer_*`` flag is set (checked before any request: a transfer needs the email).
-    Safe to run again only in effect: a second try finds no user (404 code 1001).
+    Retried only when Zoom surely did not act (a per-second 429, or no connection made): a
+    5xx may come after the user was removed, and a second try would then fail with 404 code 1001.
     Needs `user:write:admin` or `user:delete:user:admin` (granular).
     """
     user_id = check_user_id(user_id)
