@@ -78,6 +78,17 @@ FLOW_REQUIREMENTS: dict[str, FlowRequirements] = {
             "The account's active users, as a table and a CSV file.",
             required=("list_users",),
         ),
+        FlowRequirements(
+            "sync_users",
+            "Make the account's users match a list (create, update, deactivate); dry run first.",
+            required=("list_users",),
+            options=(
+                FlowOption(
+                    "apply the plan",
+                    ("create_user", "update_user", "update_user_status"),
+                ),
+            ),
+        ),
     ]
 }
 """Flow name → what it calls. Names of operations refer to :data:`OPERATIONS`."""

@@ -225,6 +225,17 @@ OPERATIONS: dict[str, Operation] = {
             extra_classic=("user_info:read",),
         ),
         _op("list_users", "GET", "/users", M, "user:read", "user:read:list_users", admin_only=True),
+        _op("create_user", "POST", "/users", L, "user:write", "user:write:user", admin_only=True),
+        _op("update_user", "PATCH", "/users/{userId}", L, "user:write", "user:update:user"),
+        _op(
+            "update_user_status",
+            "PUT",
+            "/users/{userId}/status",
+            L,
+            "user:write",
+            "user:update:status",
+        ),
+        _op("delete_user", "DELETE", "/users/{userId}", L, "user:write", "user:delete:user"),
         # meetings
         _op(
             "create_meeting",

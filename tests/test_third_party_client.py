@@ -15,15 +15,21 @@ from zoomus import ZoomClient
 from zoom_emulator import ZoomEmulator
 
 
-def test_zoomus_round_trip(zoom_emulator: ZoomEmulator) -> None:
+def zoomus_client(zoom_emulator: ZoomEmulator) -> ZoomClient:
+    """zoomus on the emulator's Server-to-Server app: only its two base URLs changed."""
     config = zoom_emulator.config
-    client = ZoomClient(
+    return ZoomClient(
         config.s2s_client_id,
         config.s2s_client_secret,
         api_account_id=config.account_id,
         base_uri=zoom_emulator.api_url,
         oauth_uri=f"{zoom_emulator.oauth_url}/token",
     )
+
+
+def test_zoomus_round_trip(zoom_emulator: ZoomEmulator) -> None:
+    config = zoom_emulator.config
+    client = zoomus_client(zoom_emulator)
 
     me = client.user.get(id="me")
     assert me.status_code == 200, me.text
@@ -55,3 +61,18 @@ def test_zoomus_round_trip(zoom_emulator: ZoomEmulator) -> None:
     assert len(download.content) == recording_file["file_size"]
     expected = zoom_emulator.control("GET", f"files/{recording_file['id']}")["sha256"]
     assert hashlib.sha256(download.content).hexdigest() == expected
+
+
+def test_zoomus_users_lifecycle(zoom_emulator: ZoomEmulator) -> None:
+    client = zoomus_client(zoom_emulator)
+    info = {"email": "ada@example.com", "type": 1, "first_name": "Ada", "last_name": "Lovelace"}
+    created = client.user.create(action="custCreate", user_info=info)
+    assert created.status_code == 201, created.text
+    user_id = created.json()["id"]
+    assert client.user.get(id=user_id).json()["first_name"] == "Ada"
+    assert client.user.update(id=user_id, dept="Research").status_code == 204
+    assert client.user.update_status(id=user_id, action="deactivate").status_code == 200
+    inactive = client.user.list(status="inactive").json()["users"]
+    assert [(u["id"], u["dept"]) for u in inactive] == [(user_id, "Research")]
+    assert client.user.delete(id=user_id, action="delete").status_code == 204
+    assert client.user.get(id=user_id).status_code == 404

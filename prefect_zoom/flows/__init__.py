@@ -6,16 +6,19 @@ from prefect_zoom.flows.archive_recordings import archive_recordings
 from prefect_zoom.flows.check_connection import ConnectionReport, check_connection
 from prefect_zoom.flows.meetings_report import meetings_report
 from prefect_zoom.flows.schedule_meetings import RowResult, schedule_meetings
+from prefect_zoom.flows.sync_users import SyncRow, sync_users
 from prefect_zoom.flows.users_report import users_report
 
 __all__ = [
     "ArchiveReport",
     "ConnectionReport",
     "RowResult",
+    "SyncRow",
     "archive_meeting_recordings",
     "archive_recordings",
     "check_connection",
     "meetings_report",
     "schedule_meetings",
+    "sync_users",
     "users_report",
 ]

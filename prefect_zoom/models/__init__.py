@@ -16,7 +16,7 @@ from prefect_zoom.models.meetings import (
 )
 from prefect_zoom.models.recordings import DateRange, RecordingFile, RecordingMeeting
 from prefect_zoom.models.transcripts import Transcript, TranscriptSegment
-from prefect_zoom.models.users import User
+from prefect_zoom.models.users import NewUser, User, UserChanges
 
 __all__ = [
     "DateRange",
@@ -25,6 +25,7 @@ __all__ = [
     "MeetingRequest",
     "MeetingSettings",
     "MeetingType",
+    "NewUser",
     "Occurrence",
     "RecordingFile",
     "RecordingMeeting",
@@ -36,6 +37,7 @@ __all__ = [
     "Transcript",
     "TranscriptSegment",
     "User",
+    "UserChanges",
     "ZoomModel",
     "parse_input",
 ]

@@ -23,14 +23,23 @@ from prefect_zoom.tasks.recordings import (
     recover_recordings,
 )
 from prefect_zoom.tasks.transcripts import get_transcript
-from prefect_zoom.tasks.users import get_user, list_users
+from prefect_zoom.tasks.users import (
+    create_user,
+    delete_user,
+    get_user,
+    list_users,
+    set_user_status,
+    update_user,
+)
 
 __all__ = [
     "add_meeting_registrant",
     "create_invitation_links",
     "create_meeting",
+    "create_user",
     "delete_meeting",
     "delete_recordings",
+    "delete_user",
     "download_meeting_recordings",
     "download_recording_file",
     "get_meeting",
@@ -45,6 +54,8 @@ __all__ = [
     "schedule_meeting_once",
     "schedule_one_time_meeting",
     "schedule_recurring_meeting",
+    "set_user_status",
     "update_meeting",
+    "update_user",
     "zoom_request",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import TypeVar, cast
@@ -127,6 +128,15 @@ def s2s_credentials(emulator: ZoomEmulator) -> ZoomServerToServerCredentials:
         api_base_url=emulator.api_url,
         oauth_base_url=emulator.oauth_url,
     )
+
+
+def s2s_block_without(emulator: ZoomEmulator, prefix: str) -> str:
+    """The name of a saved Server-to-Server block whose app lost every scope starting ``prefix``."""
+    app = emulator.state.apps[emulator.config.s2s_client_id]
+    app.scopes = [s for s in app.scopes if not s.startswith(prefix)]
+    name = f"zoom-s2s-{uuid.uuid4().hex[:10]}"
+    s2s_credentials(emulator).save(name, overwrite=True)
+    return name
 
 
 def connect_s2s_args(emulator: ZoomEmulator, block: str) -> list[str]:

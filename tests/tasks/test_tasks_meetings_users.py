@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import logging
 import random
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from helpers.connections import oauth_credentials, s2s_credentials
+from helpers.connections import oauth_credentials, s2s_block_without, s2s_credentials
 from helpers.flows import failure_and_runs
 from prefect import flow, unmapped
 from prefect.client.orchestration import get_client
@@ -279,10 +278,7 @@ def test_bad_input_fails_before_any_request(zoom_emulator: ZoomEmulator, block_n
 
 # ---- failures: scopes, limits, transient errors -----------------------------------------------
 def test_missing_scope_is_raised_at_once(zoom_emulator: ZoomEmulator) -> None:
-    app = zoom_emulator.state.apps[zoom_emulator.config.s2s_client_id]
-    app.scopes = [s for s in app.scopes if not s.startswith("meeting:write")]
-    name = f"zoom-s2s-{uuid.uuid4().hex[:10]}"
-    s2s_credentials(zoom_emulator).save(name, overwrite=True)
+    name = s2s_block_without(zoom_emulator, "meeting:write")
 
     @flow
     def create(credentials: str) -> tuple[BaseException, int]:

@@ -56,7 +56,8 @@ class OAuthError(Exception):
 
 # Zoom's REST API errors the emulator answers: name -> (HTTP status, code, message template).
 # Sources: https://developers.zoom.us/docs/api/errors (the JSON shape, 124, 300, 4711), the spec's
-# `responses` of each operation (200, 1001, 1010, 3000, 3001, 3002, 3301, 404 for registration),
+# `responses` of each operation (200, 1001, 1010, 3000, 3001, 3002, 3301, 404 for registration;
+# for users: 409/1005, 300, 200 and 1117 of userCreate, userStatus and userDelete),
 # and Zoom staff on https://devforum.zoom.us/t/granular-scopes-specification-change-of-scope-setting-for-creating-oauth-apps-on-the-developer-site/108207
 # (the 4711 message). docs/zoom-behaviour.md ("REST API: errors") lists them with the same sources.
 _QUERY_TOKEN = "Invalid access token, this access token is not supported as query parameter string."
@@ -82,6 +83,20 @@ ERRORS: dict[str, tuple[int, int, str]] = {
     "registration_off": (404, 404, _NO_REGISTRATION),
     "no_recording": (404, 3301, "This recording does not exist."),
     "range_too_long": (400, 300, _RANGE_TOO_LONG),
+    "email_taken": (409, 1005, 'Email "{email}" has already been used.'),
+    "sso_type_only": (400, 300, "User type 99 (None) can only be set with the ssoCreate action."),
+    "admin_status": (
+        400,
+        200,
+        "Zoom Room and Admin users' status cannot be activated or deactivated.",
+    ),
+    "cannot_remove_owner": (400, 1117, "You can not disassociate an Admin user."),
+    "transfer_to_self": (
+        400,
+        300,
+        "The transfer-to email address cannot be the same as the unlinked or deleted user's email "
+        "address.",
+    ),
 }
 
 

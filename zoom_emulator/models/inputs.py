@@ -116,3 +116,40 @@ class RegistrantIn(_Body):
     custom_questions: list[CustomQuestionIn] | None = None
     language: str | None = None
     auto_approve: bool | None = None
+
+
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+
+
+class UserInfoIn(_Body):
+    email: str = Field(max_length=128, pattern=EMAIL_PATTERN)
+    type: Literal[1, 2, 99]
+    first_name: str | None = Field(None, max_length=64)
+    last_name: str | None = Field(None, max_length=64)
+    display_name: str | None = Field(None, max_length=128)
+    password: str | None = Field(None, min_length=8, max_length=32)
+
+
+class UserCreateIn(_Body):
+    """Body of ``POST /users``."""
+
+    action: Literal["create", "autoCreate", "custCreate", "ssoCreate"]
+    user_info: UserInfoIn
+
+
+class UserUpdateIn(_Body):
+    """Body of ``PATCH /users/{userId}`` (the profile fields the emulator keeps)."""
+
+    first_name: str | None = Field(None, max_length=64)
+    last_name: str | None = Field(None, max_length=64)
+    display_name: str | None = Field(None, max_length=128)
+    type: Literal[1, 2, 99] | None = None
+    timezone: str | None = None
+    dept: str | None = None
+    job_title: str | None = Field(None, max_length=128)
+
+
+class UserStatusIn(_Body):
+    """Body of ``PUT /users/{userId}/status``."""
+
+    action: Literal["activate", "deactivate", "clock_in", "clock_out"]

@@ -33,6 +33,10 @@ _LABEL_LINE = re.compile(r"Rate Limit Label\]\([^)]*\):\*\*\s*`([A-Za-z-]+)`")
 SERVED: dict[str, str] = {
     "get_user": "user",
     "list_users": "users",
+    "create_user": "userCreate",
+    "update_user": "userUpdate",
+    "update_user_status": "userStatus",
+    "delete_user": "userDelete",
     "create_meeting": "meetingCreate",
     "list_meetings": "meetings",
     "get_meeting": "meeting",
@@ -56,6 +60,10 @@ SERVED: dict[str, str] = {
 GRANULAR_SCOPES: dict[str, str] = {
     "get_user": "user:read:user",
     "list_users": "user:read:list_users",
+    "create_user": "user:write:user",
+    "update_user": "user:update:user",
+    "update_user_status": "user:update:status",
+    "delete_user": "user:delete:user",
     "list_meetings": "meeting:read:list_meetings",
     "get_meeting": "meeting:read:meeting",
     "update_meeting": "meeting:update:meeting",

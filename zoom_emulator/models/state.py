@@ -75,6 +75,10 @@ class User:
     pmi: int = 0
     timezone: str = "UTC"
     created_at: str = ""
+    display_name: str | None = None  # None: first and last name
+    dept: str = ""
+    job_title: str = ""
+    created_by: str = ""  # the create action of a user made through POST /users
 
     def as_zoom(self) -> dict[str, Any]:
         """The user as ``GET /users/{userId}`` answers it."""
@@ -82,7 +86,7 @@ class User:
             "id": self.id,
             "first_name": self.first_name,
             "last_name": self.last_name,
-            "display_name": f"{self.first_name} {self.last_name}",
+            "display_name": self.display_name or f"{self.first_name} {self.last_name}".strip(),
             "email": self.email,
             "type": self.type,
             "role_name": self.role_name,
@@ -91,14 +95,15 @@ class User:
             "personal_meeting_url": f"https://emulator.zoom.us/j/{self.pmi}",
             "timezone": self.timezone,
             "verified": 1,
-            "dept": "",
+            "dept": self.dept,
+            "job_title": self.job_title,
             "created_at": self.created_at,
             "last_login_time": self.created_at,
             "pic_url": "",
             "language": "en-US",
             "phone_number": "",
             "status": self.status,
-            "role_id": "0" if self.role_name == "Owner" else "2",
+            "role_id": {"Owner": "0", "Admin": "1"}.get(self.role_name, "2"),
             "account_id": self.account_id,
             "account_number": 10000001,
             "cluster": "us06",
