@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -71,3 +72,13 @@ def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
     with moto_s3(tmp_path_factory.mktemp("moto") / "moto.log") as endpoint:
         yield endpoint
+
+
+@pytest.fixture
+def private_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """``tmp_path`` as the system's temporary folder, with no staging folder chosen yet."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    from prefect_zoom.transfer import files
+
+    monkeypatch.setattr(files, "_staging", None)
+    return tmp_path

@@ -40,6 +40,7 @@ from prefect_zoom.transfer.destinations import (
     FsspecStore,
     LocalFolder,
     UploadStore,
+    is_missing_object,
     run_sync,
     store_for,
 )
@@ -320,6 +321,10 @@ class Manifest:
             data: bytes = run_sync(destination.read_path(MANIFEST_NAME))
         except (FileNotFoundError, ValueError, OSError):
             return None
+        except Exception as error:  # an S3 bucket block's 404
+            if is_missing_object(error):
+                return None
+            raise
         return data
 
     @staticmethod

@@ -87,6 +87,16 @@ def run_sync(value: Any) -> Any:
     return value
 
 
+def is_missing_object(error: BaseException) -> bool:
+    """True when a block's error says the object is not there: ``FileNotFoundError``, or an S3
+    ``ClientError`` with code 404 / ``NoSuchKey`` (recognised without importing botocore)."""
+    if isinstance(error, FileNotFoundError):
+        return True
+    response = getattr(error, "response", None)
+    code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None
+    return code in ("404", "NoSuchKey", "NotFound")
+
+
 # ---- adapters ----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class FileTransfer:
@@ -236,9 +246,8 @@ class UploadStore(Store):
         client = self.block.credentials.get_s3_client()  # type: ignore[attr-defined]
         try:
             head = client.head_object(Bucket=self.block.bucket_name, Key=self.key(relative_path))  # type: ignore[attr-defined]
-        except Exception as error:  # botocore's ClientError, without importing botocore
-            code = getattr(error, "response", {}).get("Error", {}).get("Code")
-            if code in ("404", "NoSuchKey", "NotFound"):
+        except Exception as error:
+            if is_missing_object(error):
                 return None
             raise
         return int(head["ContentLength"])
@@ -359,5 +368,6 @@ __all__ = [
     "beside",
     "check_relative_path",
     "download_recording",
+    "is_missing_object",
     "store_for",
 ]
