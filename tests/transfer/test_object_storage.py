@@ -15,8 +15,8 @@ from prefect.filesystems import WritableFileSystem
 from prefect_aws.s3 import S3Bucket
 
 from prefect_zoom.exceptions import ZoomInputError
-from prefect_zoom.transfer import destinations, download_recording, staging_root
-from prefect_zoom.transfer.destinations import IN_MEMORY_LIMIT, UploadStore, store_for
+from prefect_zoom.transfer import IN_MEMORY_LIMIT, destinations, download_recording, staging_root
+from prefect_zoom.transfer.destinations import UploadStore, store_for
 from zoom_emulator import ZoomEmulator
 
 WRITTEN: dict[str, bytes] = {}
