@@ -135,23 +135,15 @@ def test_a_large_recording_goes_to_s3_without_passing_through_memory(
     zoom_emulator: ZoomEmulator,
     block_name: str,
     s3_endpoint: str,
-    monkeypatch: pytest.MonkeyPatch,
+    read_bytes_calls: list[Path],
 ) -> None:
     bucket, slug = saved_bucket(s3_endpoint)
     asyncio.run(archive_recordings(block_name, destination_block=slug, file_types=["CHAT"]))
-    read: list[Path] = []
-    real_read_bytes = Path.read_bytes
-
-    def spy(self: Path) -> bytes:
-        read.append(self)
-        return real_read_bytes(self)
-
-    monkeypatch.setattr(Path, "read_bytes", spy)
     before = current_rss_kib()
     report = asyncio.run(archive_recordings(block_name, destination_block=slug, file_types=["MP4"]))
     peak_growth_mib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
     (row,) = report.files
     assert (row.status, row.size) == ("downloaded", 200_000_000)
     assert object_sizes(bucket)[row.path] == 200_000_000
-    assert not [path for path in read if path.suffix == ".mp4"]
+    assert not [path for path in read_bytes_calls if path.suffix == ".mp4"]
     assert peak_growth_mib < 100, f"peak memory grew by {peak_growth_mib:.0f} MiB"

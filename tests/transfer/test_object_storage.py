@@ -34,20 +34,6 @@ class WritePathOnly(WritableFileSystem):
         WRITTEN[path] = content
 
 
-@pytest.fixture
-def read_bytes_calls(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
-    """Every path ``Path.read_bytes`` is called on during the test."""
-    calls: list[Path] = []
-    real = Path.read_bytes
-
-    def spy(self: Path) -> bytes:
-        calls.append(self)
-        return real(self)
-
-    monkeypatch.setattr(Path, "read_bytes", spy)
-    return calls
-
-
 def test_an_s3_bucket_block_gets_an_upload_adapter(s3_endpoint: str) -> None:
     store = store_for(new_bucket(s3_endpoint, folder="a/b/"))
     assert isinstance(store, UploadStore) and store.checks_sizes
