@@ -74,6 +74,16 @@ def test_archives_to_an_s3_bucket_and_a_rerun_downloads_nothing(
     assert [row.path for row in third.files if row.status == "downloaded"] == [gone]
     assert object_sizes(bucket)[gone] == entries[gone]["size"]
 
+    # A manifest that cannot be read is set aside; the objects' sizes spare every download.
+    bucket.write_path(MANIFEST_NAME, b"[1, 2")
+    downloads = zoom_emulator.state.counters["downloads"]
+    fourth = asyncio.run(archive_recordings(block_name, whole_account=True, destination_block=slug))
+    assert (
+        fourth.count("downloaded") == 0 and zoom_emulator.state.counters["downloads"] == downloads
+    )
+    assert set(manifest_of(bucket)) == set(entries)
+    assert [key for key in object_sizes(bucket) if ".corrupt-" in key]
+
 
 @pytest.mark.usefixtures("private_tmp")
 @configured(recordings_per_user=1, recording_bytes=200_000)
