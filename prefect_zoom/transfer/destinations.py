@@ -237,9 +237,10 @@ class UploadStore(Store):
         )
 
     def key(self, relative_path: str) -> str:
-        """The object's key: the block's ``basepath`` (S3's ``bucket_folder``) joined with it."""
-        basepath = str(getattr(self.block, "basepath", "") or "").strip("/")
-        return f"{basepath}/{relative_path}" if basepath else relative_path
+        """The object's key: the block's ``basepath`` (S3's ``bucket_folder``) joined with it, as
+        ``S3Bucket.upload_from_path`` joins them."""
+        basepath = str(getattr(self.block, "basepath", "") or "")
+        return PurePosixPath(basepath, relative_path).as_posix() if basepath else relative_path
 
     def size(self, relative_path: str) -> int | None:
         """The stored object's size, ``None`` when there is none (only when :attr:`checks_sizes`)."""

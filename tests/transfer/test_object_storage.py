@@ -34,10 +34,18 @@ class WritePathOnly(WritableFileSystem):
         WRITTEN[path] = content
 
 
-def test_an_s3_bucket_block_gets_an_upload_adapter(s3_endpoint: str) -> None:
-    store = store_for(new_bucket(s3_endpoint, folder="a/b/"))
+@pytest.mark.parametrize("folder", ["", "zoom", "a/b/", "/lead"])
+def test_an_s3_bucket_block_gets_an_upload_adapter_whose_keys_are_the_blocks(
+    s3_endpoint: str, folder: str, tmp_path: Path
+) -> None:
+    bucket = new_bucket(s3_endpoint, folder=folder)
+    store = store_for(bucket)
     assert isinstance(store, UploadStore) and store.checks_sizes
-    assert store.key("2026/x.mp4") == "a/b/2026/x.mp4"
+    assert store.size("2026/x.mp4") is None
+    (tmp_path / "x.mp4").write_bytes(b"12345")
+    assert bucket.upload_from_path(tmp_path / "x.mp4", "2026/x.mp4") == store.key("2026/x.mp4")
+    assert store.size("2026/x.mp4") == 5 and store.holds("2026/x.mp4", 5)
+    assert not store.holds("2026/x.mp4", 6)
 
 
 @pytest.mark.usefixtures("private_tmp")
