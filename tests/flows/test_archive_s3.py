@@ -44,6 +44,7 @@ def file_id(path: str) -> str:
     return path.rsplit("_", 1)[1].split(".")[0]
 
 
+@pytest.mark.usefixtures("private_tmp")
 @configured(seed_users=2, recordings_per_user=1, recording_bytes=300_000)
 def test_archives_to_an_s3_bucket_and_a_rerun_downloads_nothing(
     emulator_config: EmulatorConfig, zoom_emulator: ZoomEmulator, block_name: str, s3_endpoint: str
@@ -139,6 +140,7 @@ def current_rss_kib() -> int:
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("private_tmp")
 @configured(recordings_per_user=1, recording_bytes=200_000_000)
 def test_a_large_recording_goes_to_s3_without_passing_through_memory(
     emulator_config: EmulatorConfig,
@@ -155,5 +157,6 @@ def test_a_large_recording_goes_to_s3_without_passing_through_memory(
     (row,) = report.files
     assert (row.status, row.size) == ("downloaded", 200_000_000)
     assert object_sizes(bucket)[row.path] == 200_000_000
+    assert list(staging_root().iterdir()) == []
     assert not [path for path in read_bytes_calls if path.suffix == ".mp4"]
     assert peak_growth_mib < 100, f"peak memory grew by {peak_growth_mib:.0f} MiB"
