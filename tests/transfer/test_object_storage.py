@@ -4,6 +4,7 @@ streams from the staged file and is checked after upload; ``write_path``-only bl
 from __future__ import annotations
 
 import hashlib
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +93,41 @@ def test_an_upload_the_bucket_does_not_hold_whole_fails_and_keeps_the_staged_cop
         result = download_recording(zoom, file, bucket, "m/x.mp4")
     assert result.status == "resumed" and object_sizes(bucket) == {"m/x.mp4": 300_000}
     assert zoom_emulator.state.counters["downloads"] == downloads  # uploaded from staging
+
+
+class UploadOnly(WritableFileSystem):
+    """A block like prefect-gcp's ``GcsBucket``: ``upload_from_path``, no S3 client."""
+
+    _block_type_slug = "prefect-zoom-test-upload-only"
+    folder: str
+
+    async def read_path(self, path: str) -> bytes:
+        raise FileNotFoundError(path)
+
+    async def write_path(self, path: str, content: bytes) -> None:
+        raise AssertionError("an upload block gets no bytes in memory")
+
+    def upload_from_path(self, from_path: Path, to_path: str) -> str:
+        target = Path(self.folder, to_path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(from_path, target)
+        return to_path
+
+
+@pytest.mark.usefixtures("private_tmp")
+def test_any_block_with_upload_from_path_gets_the_staged_file_streamed(
+    zoom_emulator: ZoomEmulator, tmp_path: Path, read_bytes_calls: list[Path]
+) -> None:
+    file_id, file = emulator_mp4(zoom_emulator, 250_000)
+    block = UploadOnly(folder=str(tmp_path / "bucket"))
+    store = store_for(block)
+    assert isinstance(store, UploadStore) and not store.checks_sizes
+    with s2s_credentials(zoom_emulator).get_client() as zoom:
+        result = download_recording(zoom, file, block, "m/x.mp4")
+    uploaded = tmp_path / "bucket" / "m" / "x.mp4"
+    assert result.status == "downloaded" and result.size == uploaded.stat().st_size == 250_000
+    assert result.sha256 == expected_sha(zoom_emulator, file_id)
+    assert read_bytes_calls == [] and list(staging_root().iterdir()) == []
 
 
 def test_write_path_is_refused_above_the_limit_before_any_request(
