@@ -24,6 +24,8 @@ from prefect_zoom.flows._manifest import MANIFEST_NAME
 from prefect_zoom.transfer import staging_root
 from zoom_emulator import EmulatorConfig, ZoomEmulator
 
+pytestmark = pytest.mark.usefixtures("private_tmp")  # staged files in the test's own folder
+
 
 def saved_bucket(endpoint: str) -> tuple[S3Bucket, str]:
     """A new bucket saved as an ``S3Bucket`` block; the block and its ``destination_block`` slug."""
@@ -44,7 +46,6 @@ def file_id(path: str) -> str:
     return path.rsplit("_", 1)[1].split(".")[0]
 
 
-@pytest.mark.usefixtures("private_tmp")
 @configured(seed_users=2, recordings_per_user=1, recording_bytes=300_000)
 def test_archives_to_an_s3_bucket_and_a_rerun_downloads_nothing(
     emulator_config: EmulatorConfig, zoom_emulator: ZoomEmulator, block_name: str, s3_endpoint: str
@@ -86,7 +87,6 @@ def test_archives_to_an_s3_bucket_and_a_rerun_downloads_nothing(
     assert [key for key in object_sizes(bucket) if ".corrupt-" in key]
 
 
-@pytest.mark.usefixtures("private_tmp")
 @configured(recordings_per_user=1, recording_bytes=200_000)
 def test_a_failed_or_cut_upload_is_not_recorded_nor_trashed_and_the_rerun_completes(
     emulator_config: EmulatorConfig,
@@ -140,7 +140,6 @@ def current_rss_kib() -> int:
 
 
 @pytest.mark.slow
-@pytest.mark.usefixtures("private_tmp")
 @configured(recordings_per_user=1, recording_bytes=200_000_000)
 def test_a_large_recording_goes_to_s3_without_passing_through_memory(
     emulator_config: EmulatorConfig,
