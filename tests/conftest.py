@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 
@@ -17,6 +19,8 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
 from zoom_emulator import EmulatorConfig, ZoomEmulator  # noqa: E402
+
+T = TypeVar("T")
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -50,15 +54,48 @@ def shared_emulator() -> Iterator[ZoomEmulator]:
         yield emulator
 
 
+def record_calls(
+    monkeypatch: pytest.MonkeyPatch, owner: Any, name: str, note: Callable[[Any], T]
+) -> list[T]:
+    """Wrap ``owner.<name>`` for the test: each call runs as before, and ``note`` of its first
+    argument is appended to the list returned."""
+    notes: list[T] = []
+    real = getattr(owner, name)
+
+    def spy(first: Any, *args: Any, **kwargs: Any) -> Any:
+        notes.append(note(first))
+        return real(first, *args, **kwargs)
+
+    monkeypatch.setattr(owner, name, spy)
+    return notes
+
+
 @pytest.fixture
 def fsynced(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The paths every ``os.fsync`` call of the test forced to disk, in order."""
-    paths: list[str] = []
-    real_fsync = os.fsync
+    return record_calls(monkeypatch, os, "fsync", lambda fd: os.readlink(f"/proc/self/fd/{fd}"))
 
-    def spy(fd: int) -> None:
-        paths.append(os.readlink(f"/proc/self/fd/{fd}"))
-        real_fsync(fd)
 
-    monkeypatch.setattr(os, "fsync", spy)
-    return paths
+@pytest.fixture(scope="session")
+def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real S3 API on loopback (moto's server in a child process) for the whole session."""
+    from helpers.s3 import moto_s3
+
+    with moto_s3(tmp_path_factory.mktemp("moto") / "moto.log") as endpoint:
+        yield endpoint
+
+
+@pytest.fixture
+def private_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """``tmp_path`` as the system's temporary folder, with no staging folder chosen yet."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    from prefect_zoom.transfer import files
+
+    monkeypatch.setattr(files, "_staging", None)
+    return tmp_path
+
+
+@pytest.fixture
+def read_bytes_calls(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """Every path ``Path.read_bytes`` is called on during the test."""
+    return record_calls(monkeypatch, Path, "read_bytes", lambda path: path)

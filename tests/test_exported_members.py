@@ -76,6 +76,7 @@ EXPORTED = {
         "download_recording",
         "check_relative_path",
         "beside",
+        "IN_MEMORY_LIMIT",
         # many files
         "download_many",
         "DownloadJob",

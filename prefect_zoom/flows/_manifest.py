@@ -5,7 +5,7 @@ from whichever machine, sees what is there. It is rewritten atomically as files 
 a second in the archive flows), one JSON line per file.
 
 An entry is trusted only while the destination still holds its file with the recorded size (a
-local file, or a ``RemoteFileSystem`` object). A verified file is never replaced: a different copy
+local file, a ``RemoteFileSystem`` object, or an S3 bucket block's object). A verified file is never replaced: a different copy
 (another size under the same path) is planned beside it (:meth:`Manifest.plan`). A manifest that
 cannot be read is set aside (renamed ``zoom-archive-manifest.json.corrupt-<UTC time>``, with a
 warning) and rebuilt from the files in the destination.
@@ -36,7 +36,14 @@ from prefect_zoom.transfer import (
     beside,
     check_relative_path,
 )
-from prefect_zoom.transfer.destinations import FsspecStore, LocalFolder, run_sync, store_for
+from prefect_zoom.transfer.destinations import (
+    FsspecStore,
+    LocalFolder,
+    UploadStore,
+    is_missing_object,
+    run_sync,
+    store_for,
+)
 
 MANIFEST_NAME = "zoom-archive-manifest.json"
 CORRUPT_SUFFIX = ".corrupt-"
@@ -227,11 +234,15 @@ class Manifest:
         """True when the destination still has the entry's file with its size.
 
         A local file is checked on disk, a ``RemoteFileSystem`` object with the store's
-        ``info``; other blocks cannot be asked cheaply, so their entries are trusted.
+        ``info``, an S3 bucket block's object with ``head_object``
+        (:class:`~prefect_zoom.transfer.destinations.UploadStore`); other blocks cannot be asked
+        cheaply, so their entries are trusted.
         """
         on_disk = self.local_path(entry.path)
         if on_disk is not None:
             return on_disk.is_file() and on_disk.stat().st_size == entry.size
+        if isinstance(self.store, UploadStore):
+            return self.store.holds(entry.path, entry.size)
         remote = self._remote_block()
         if remote is None:
             return True
@@ -311,6 +322,10 @@ class Manifest:
             data: bytes = run_sync(destination.read_path(name))
         except (FileNotFoundError, ValueError, OSError):
             return None
+        except Exception as error:  # an S3 bucket block's 404
+            if is_missing_object(error):
+                return None
+            raise
         return data
 
     @staticmethod

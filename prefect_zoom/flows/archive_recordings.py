@@ -53,7 +53,8 @@ async def archive_recordings(
         users: Users (ids or emails) to archive; default ``me``.
         whole_account: Archive every user's recordings (account admin scopes) instead of ``users``.
         destination: Local folder for the archive (ignored when ``destination_block`` is set).
-        destination_block: A Prefect file system block, as ``<block-type-slug>/<name>``.
+        destination_block: A Prefect file system block, as ``<block-type-slug>/<name>``
+            (e.g. ``s3-bucket/zoom-archive`` for prefect-aws's ``S3Bucket``).
         file_types: Only these file types (e.g. ``["MP4", "TRANSCRIPT"]``); default all.
         trash_after_archive: Move to Zoom's trash, file by file, each file verified in the
             destination (and forced to disk); files still processing, failed or left out stay in

@@ -12,6 +12,7 @@ See ``docs/recordings.md``.
 
 from prefect_zoom.exceptions import UnsafePartialError, ZoomDownloadError
 from prefect_zoom.transfer.destinations import (
+    IN_MEMORY_LIMIT,
     Destination,
     beside,
     check_relative_path,
@@ -30,6 +31,7 @@ from prefect_zoom.transfer.protocol import (
 __all__ = [
     "CHUNK_SIZE",
     "DEFAULT_RETRY_DELAYS",
+    "IN_MEMORY_LIMIT",
     "Destination",
     "DownloadJob",
     "DownloadResult",

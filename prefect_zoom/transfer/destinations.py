@@ -6,9 +6,13 @@
   ``gs://``, ``memory://``, ``file://`` …). The file is staged in the private staging folder
   (:func:`~prefect_zoom.transfer.staging_root`), uploaded under a temporary name and moved into
   place (atomic where the store's ``mv`` is; on object stores the final object appears whole).
+* :class:`UploadStore`: a storage block with ``upload_from_path`` (prefect-aws ``S3Bucket``,
+  prefect-gcp ``GcsBucket``, prefect-azure's container), found by duck typing. The staged file is
+  streamed by the block (boto3 uploads large files in parts), never read into memory; the
+  object's size is checked after the upload where the block tells it (see the class).
 * :class:`BlockStore`: any other ``WritableFileSystem`` block. It gets the bytes through
-  ``write_path``, which reads the **whole file into memory**: prefer a folder,
-  ``LocalFileSystem`` or ``RemoteFileSystem`` for large recordings.
+  ``write_path``, which takes the **whole file in memory**, so files above
+  :data:`IN_MEMORY_LIMIT` are refused (use one of the blocks above).
 
 Prefect's blocks resolve a relative path with their private ``_resolve_path``; they have no public
 method for it, so the adapters join the block's public ``basepath`` with a path that
@@ -45,6 +49,9 @@ if TYPE_CHECKING:
 
 Destination: TypeAlias = "str | os.PathLike[str] | WritableFileSystem"
 
+IN_MEMORY_LIMIT = 64 * 1024 * 1024
+"""The largest file handed to a block's ``write_path``, which takes the whole file as bytes."""
+
 
 # ---- paths -------------------------------------------------------------------------------------
 def check_relative_path(relative_path: str) -> str:
@@ -78,6 +85,16 @@ def run_sync(value: Any) -> Any:
 
         return run_coro_as_sync(value)
     return value
+
+
+def is_missing_object(error: BaseException) -> bool:
+    """True when a block's error says the object is not there: ``FileNotFoundError``, or an S3
+    ``ClientError`` with code 404 / ``NoSuchKey`` (recognised without importing botocore)."""
+    if isinstance(error, FileNotFoundError):
+        return True
+    response = getattr(error, "response", None)
+    code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None
+    return code in ("404", "NoSuchKey", "NotFound")
 
 
 # ---- adapters ----------------------------------------------------------------------------------
@@ -195,17 +212,101 @@ class FsspecStore(Store):
         return local.model_copy(update={"path": remote})
 
 
-class BlockStore(Store):
-    """Any other ``WritableFileSystem`` block: stage locally, then ``write_path`` (in memory)."""
+class UploadStore(Store):
+    """A block with ``upload_from_path(from_path, to_path)``: stage locally, let the block stream
+    the staged file, then check the object's size.
+
+    The object appears whole once its upload completes (S3's PUT or CompleteMultipartUpload), so
+    a cut upload leaves nothing under the final name; boto3 aborts a failed multipart upload
+    itself (a killed process leaves its parts, which a bucket lifecycle rule removes). The size is
+    read back with ``head_object`` for blocks that are S3 buckets (``bucket_name`` and
+    ``credentials.get_s3_client()``, as prefect-aws's ``S3Bucket``); the ETag is not compared, as
+    a multipart upload's ETag is no MD5 of the file (boto3 sends a CRC checksum per part, which S3
+    checks on receipt). Other blocks' objects cannot be asked cheaply: their uploads are trusted.
+    """
 
     def __init__(self, block: WritableFileSystem) -> None:
         self.block = block
 
+    @property
+    def checks_sizes(self) -> bool:
+        """True when the block is an S3 bucket whose objects' sizes can be read back."""
+        credentials = getattr(self.block, "credentials", None)
+        return bool(getattr(self.block, "bucket_name", None)) and callable(
+            getattr(credentials, "get_s3_client", None)
+        )
+
+    def key(self, relative_path: str) -> str:
+        """The object's key: the block's ``basepath`` (S3's ``bucket_folder``) joined with it, as
+        ``S3Bucket.upload_from_path`` joins them."""
+        basepath = str(getattr(self.block, "basepath", "") or "")
+        return PurePosixPath(basepath, relative_path).as_posix() if basepath else relative_path
+
+    def size(self, relative_path: str) -> int | None:
+        """The stored object's size, ``None`` when there is none (only when :attr:`checks_sizes`)."""
+        client = self.block.credentials.get_s3_client()  # type: ignore[attr-defined]
+        try:
+            head = client.head_object(Bucket=self.block.bucket_name, Key=self.key(relative_path))  # type: ignore[attr-defined]
+        except Exception as error:
+            if is_missing_object(error):
+                return None
+            raise
+        return int(head["ContentLength"])
+
+    def holds(self, relative_path: str, size: int | None) -> bool:
+        """True when the object is there (with ``size`` when given); unchecked blocks: True."""
+        if not self.checks_sizes:
+            return True
+        there = self.size(relative_path)
+        return there is not None and (size is None or there == size)
+
     def download(self, transfer: FileTransfer) -> DownloadResult:
-        relative_path = transfer.relative_path
+        file, log, relative_path = transfer.file, transfer.log, transfer.relative_path
+        name = f"{type(self.block).__name__}:{getattr(self.block, 'bucket_name', '')}:"
+        there = self.size(relative_path) if self.checks_sizes else None
+        if there is not None and (file.file_size is None or there == file.file_size):
+            log.info("%s already at %s; skipped", describe(file), self.key(relative_path))
+            return skipped(file, transfer.meeting_uuid, relative_path, there)
+        staged, local = transfer.staged(f"{name}{self.key(relative_path)}")
+        uploaded = run_sync(self.block.upload_from_path(staged, relative_path))  # type: ignore[attr-defined]
+        if self.checks_sizes and not self.holds(relative_path, local.size):
+            raise OSError(
+                f"{relative_path}: the upload ended but the bucket does not hold "
+                f"{local.size} bytes under {self.key(relative_path)!r}; the next run uploads it again"
+            )
+        shutil.rmtree(staged.parent, ignore_errors=True)
+        log.info("%s uploaded to %s", describe(file), uploaded or relative_path)
+        return local.model_copy(update={"path": relative_path})
+
+
+class BlockStore(Store):
+    """Any other ``WritableFileSystem`` block: stage locally, then ``write_path`` (in memory), for
+    files up to :data:`IN_MEMORY_LIMIT`."""
+
+    def __init__(self, block: WritableFileSystem) -> None:
+        self.block = block
+
+    def refuse(self, size: int) -> ZoomInputError:
+        """The error for a file too large to hand over in memory."""
+        return ZoomInputError(
+            "destination",
+            f"a {size:,}-byte file would go whole into memory through "
+            f"{type(self.block).__name__}.write_path (the limit is {IN_MEMORY_LIMIT:,} bytes)",
+            "Use a block with upload_from_path (prefect-aws S3Bucket, prefect-gcp GcsBucket, "
+            "prefect-azure AzureBlobStorageContainer) or a RemoteFileSystem with the store's URL "
+            "(s3://…, gs://…, az://…), which stream from disk.",
+        )
+
+    def download(self, transfer: FileTransfer) -> DownloadResult:
+        relative_path, size = transfer.relative_path, transfer.file.file_size
+        if size is not None and size > IN_MEMORY_LIMIT:
+            raise self.refuse(size)  # before any request
         staged, local = transfer.staged(
             f"{type(self.block).__name__}:{id(self.block)}:{relative_path}"
         )
+        if local.size > IN_MEMORY_LIMIT:  # Zoom gave no size: known once staged
+            shutil.rmtree(staged.parent, ignore_errors=True)
+            raise self.refuse(local.size)
         written = run_sync(self.block.write_path(relative_path, staged.read_bytes()))
         shutil.rmtree(staged.parent, ignore_errors=True)
         return local.model_copy(update={"path": str(written or relative_path)})
@@ -226,6 +327,8 @@ def store_for(destination: Destination | Store) -> Store:
     if isinstance(destination, RemoteFileSystem):
         return FsspecStore(destination)
     if isinstance(destination, WritableFileSystem):
+        if callable(getattr(destination, "upload_from_path", None)):
+            return UploadStore(destination)
         return BlockStore(destination)
     raise ZoomInputError(
         "destination",
@@ -255,14 +358,17 @@ def download_recording(
 
 
 __all__ = [
+    "IN_MEMORY_LIMIT",
     "BlockStore",
     "Destination",
     "FileTransfer",
     "FsspecStore",
     "LocalFolder",
     "Store",
+    "UploadStore",
     "beside",
     "check_relative_path",
     "download_recording",
+    "is_missing_object",
     "store_for",
 ]
