@@ -117,14 +117,16 @@ def prefect_api_url() -> str | None:
 
 
 def note_api_trouble() -> None:
-    """Remember that the configured Prefect API just failed to answer (down, 5xx, a failed save)."""
+    """Remember that the connection's shared state may lag behind another machine: the configured
+    Prefect API just failed (down, 5xx, a failed save) or answered very slowly, or a lock holder
+    went silent (it may have renewed at Zoom without saving, as one that lost the API does)."""
     url = prefect_api_url()
     if url:
         _api_trouble_at[url] = time.monotonic()
 
 
 def api_trouble_within(seconds: float) -> bool:
-    """Whether this process saw the configured Prefect API fail within the last ``seconds``."""
+    """Whether this process saw trouble (:func:`note_api_trouble`) within the last ``seconds``."""
     url = prefect_api_url()
     seen = _api_trouble_at.get(url) if url else None
     return seen is not None and time.monotonic() - seen <= seconds
@@ -269,6 +271,7 @@ def _deal_with_silence(client: SyncPrefectClient, key: str, watch: HolderWatch) 
     record = _read_record(client, key)
     action = watch.see(record, time.monotonic())
     if action == "release":
+        note_api_trouble()
         lease = (record or {}).get("lease")
         if lease:
             logger.warning("Freeing the lock of Zoom connection %r: its holder went silent", key)

@@ -64,6 +64,9 @@ may have renewed just as the API went away, and saves them as soon as it takes t
 OUTAGE_MEMORY_SECONDS = 120.0
 """How recent a Prefect API failure seen by this process must be for a refusal to wait
 ``REFUSED_GRACE_SECONDS``; without one, a refused refresh (a revoked app) fails at once."""
+SLOW_API_SECONDS = 5.0
+"""A reload that took longer went through an outage (Prefect's client retries quietly): it counts
+as Prefect API trouble, like a reload that failed."""
 FOLLOW_TIMEOUT_SECONDS = 300.0
 """The longest a caller waits for the renewal another caller of this process leads."""
 
@@ -245,12 +248,15 @@ class Renewal:
                     flight.set_result(None)
 
     def _try_load(self) -> Flow[TokenSet | None]:
+        started = time.monotonic()
         try:
             stored: TokenSet | None = yield Load()
         except Exception as exc:  # the Prefect API is away: the lock waits for it
             note_api_trouble()
             logger.debug("Could not reload %s: %s", self.names.lock_key, exc)
             return None
+        if time.monotonic() - started > SLOW_API_SECONDS:
+            note_api_trouble()  # Prefect's client retried through an outage: it was away
         return stored
 
     def _renew(self, rejected: str | None) -> Flow[str]:
@@ -374,8 +380,10 @@ class Renewal:
         After a Prefect API outage, another machine can hold a refresh it could not save (it
         renewed just as the API went away; its recovery store is its own): Zoom refuses the
         block's rotated-out refresh token until that machine saves. So a refusal soon after this
-        process saw the API fail waits for the block to move on (``REFUSED_GRACE_SECONDS``)
-        instead of failing at once; any other refusal (a revoked app) fails at once.
+        process saw trouble (the API failed or crawled, or a lock holder went silent:
+        :func:`~prefect_zoom.auth.locks.note_api_trouble`) waits for the block to move on
+        (``REFUSED_GRACE_SECONDS``) instead of failing at once; any other refusal (a revoked
+        app) fails at once.
         """
         tokens = self.tokens
         if (

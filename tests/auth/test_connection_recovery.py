@@ -191,6 +191,8 @@ def test_a_silent_holder_is_freed_within_seconds(short_waits: None) -> None:
     # freed within the bounded wait (45 s here), not after Prefect's own lease of the slot
     with locks.connection_lock(key) as lease:
         assert lease.remaining() > 0
+    # the dead holder may have renewed at Zoom without saving: a refusal may wait for its save
+    assert locks.api_trouble_within(60)
 
 
 def test_a_slot_taken_without_a_heartbeat_is_recreated(short_waits: None) -> None:

@@ -184,6 +184,24 @@ def test_after_an_outage_a_refusal_waits_for_a_newer_stored_token(
     assert script.asked.count("Pause") == 2
 
 
+def test_a_reload_that_crawled_through_an_outage_counts_as_trouble(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Prefect's client retries through a short outage without raising: only the time tells
+    monkeypatch.setattr(locks, "prefect_api_url", lambda: "http://prefect.test/api")
+    monkeypatch.setattr(core, "SLOW_API_SECONDS", -1.0)  # every reload counts as slow
+    stale, newer = tokens("at-1", age=4000), tokens("at-newer", age=1)
+    script = Script(
+        {
+            "recovery recall": None,
+            "Load": [stale, stale, stale, newer],
+            "Renew": [ZoomAuthorizeAgainError("Invalid Token!", hint="authorize again")],
+        }
+    )
+    assert script.run(Renewal(Names(), stale).token(rejected=None)) == "at-newer"
+    assert script.asked.count("Renew") == 1
+
+
 def test_followers_wait_for_the_leader_instead_of_renewing() -> None:
     renewal = Renewal(Names(), tokens("at-1", age=4000))
     leader = renewal.token(rejected=None)
