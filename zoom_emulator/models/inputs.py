@@ -116,3 +116,51 @@ class RegistrantIn(_Body):
     custom_questions: list[CustomQuestionIn] | None = None
     language: str | None = None
     auto_approve: bool | None = None
+
+
+MAX_STATUS_REGISTRANTS = 30
+"""Registrants one ``PUT …/registrants/status`` may name (the spec's ``registrants`` maximum)."""
+
+QUESTION_FIELDS = Literal[
+    "last_name",
+    "address",
+    "city",
+    "country",
+    "zip",
+    "state",
+    "phone",
+    "industry",
+    "org",
+    "job_title",
+    "purchasing_time_frame",
+    "role_in_purchase_process",
+    "no_of_employees",
+    "comments",
+]
+
+
+class RegistrantRefIn(_Body):
+    id: str | None = None
+    email: str | None = None
+
+
+class RegistrantStatusIn(_Body):
+    action: Literal["approve", "cancel", "deny"]
+    registrants: list[RegistrantRefIn] = Field(min_length=1, max_length=MAX_STATUS_REGISTRANTS)
+
+
+class QuestionIn(_Body):
+    field_name: QUESTION_FIELDS
+    required: bool = False
+
+
+class CustomQuestionDefIn(_Body):
+    title: str = Field(min_length=1)
+    type: Literal["short", "single"] = "short"
+    required: bool = False
+    answers: list[str] | None = None
+
+
+class RegistrationQuestionsIn(_Body):
+    questions: list[QuestionIn] | None = None
+    custom_questions: list[CustomQuestionDefIn] | None = None

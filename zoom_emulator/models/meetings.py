@@ -135,11 +135,12 @@ class Meeting:
     tracking_fields: list[dict[str, Any]] | None = None
     registration_url: str | None = None
     registrants: list[Registrant] = field(default_factory=list)
+    registration_questions: dict[str, Any] | None = None
 
     def as_zoom(self) -> dict[str, Any]:
         """The meeting's Zoom JSON (a copy): what create and ``GET /meetings/{id}`` answer."""
         fields = dataclasses.asdict(self)
-        del fields["registrants"]
+        del fields["registrants"], fields["registration_questions"]
         return {key: value for key, value in fields.items() if value is not None}
 
     def listed(self) -> dict[str, Any]:
