@@ -1,11 +1,15 @@
-"""Helpers for emulator tests: tokens minted straight into the emulator's state."""
+"""Helpers for emulator tests: tokens minted straight into the emulator's state, and checks of
+Zoom's answers (errors by shape, a created meeting by the spec)."""
 
 from __future__ import annotations
 
 import subprocess
 from collections.abc import Iterable
+from typing import Any
 
+import httpx
 import pytest
+from helpers.zoom_spec import assert_matches_spec
 
 from zoom_emulator import ZoomEmulator
 from zoom_emulator.models.operations import all_scopes
@@ -33,6 +37,32 @@ def mint_token(
     email = user_email or config.user_email
     user = next(u for u in state.users.values() if u.email == email)
     return state.issue_access_token(app, user_id=user.id, scopes=list(scopes)).value
+
+
+def assert_zoom_error(
+    response: httpx.Response, status: int, code: int, message: str | None = None
+) -> dict[str, Any]:
+    """A Zoom error answer: status, ``code``, ``message`` and a tracking id header."""
+    assert response.status_code == status, response.text
+    body: dict[str, Any] = response.json()
+    assert body["code"] == code, body
+    assert isinstance(body["message"], str) and body["message"]
+    if message is not None:
+        assert body["message"] == message
+    assert response.headers["x-zm-trackingid"].startswith("v=2.0;")
+    return body
+
+
+def error_fields(response: httpx.Response) -> set[str]:
+    body = assert_zoom_error(response, 400, 300, "Validation Failed.")
+    return {error["field"] for error in body["errors"]}
+
+
+def create(client: httpx.Client, body: dict[str, Any], user_id: str = "me") -> dict[str, Any]:
+    response = client.post(f"/users/{user_id}/meetings", json=body)
+    assert response.status_code == 201, response.text
+    created: dict[str, Any] = assert_matches_spec(response, "POST", "/users/{userId}/meetings")
+    return created
 
 
 @pytest.fixture

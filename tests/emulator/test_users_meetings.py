@@ -20,7 +20,7 @@ from helpers.zoom_spec import assert_matches_spec, response_schema
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from emulator.conftest import mint_token
+from emulator.conftest import assert_zoom_error, create, error_fields, mint_token
 from zoom_emulator import EmulatorConfig, ZoomEmulator
 from zoom_emulator.models.state import User
 
@@ -50,32 +50,6 @@ def user_client(zoom: ZoomEmulator, scopes: list[str], email: str) -> httpx.Clie
 
 def member(zoom: ZoomEmulator, number: int = 1) -> User:
     return next(u for u in zoom.state.users.values() if u.email == f"user{number}@example.com")
-
-
-def assert_zoom_error(
-    response: httpx.Response, status: int, code: int, message: str | None = None
-) -> dict[str, Any]:
-    """A Zoom error answer: status, ``code``, ``message`` and a tracking id header."""
-    assert response.status_code == status, response.text
-    body: dict[str, Any] = response.json()
-    assert body["code"] == code, body
-    assert isinstance(body["message"], str) and body["message"]
-    if message is not None:
-        assert body["message"] == message
-    assert response.headers["x-zm-trackingid"].startswith("v=2.0;")
-    return body
-
-
-def error_fields(response: httpx.Response) -> set[str]:
-    body = assert_zoom_error(response, 400, 300, "Validation Failed.")
-    return {error["field"] for error in body["errors"]}
-
-
-def create(client: httpx.Client, body: dict[str, Any], user_id: str = "me") -> dict[str, Any]:
-    response = client.post(f"/users/{user_id}/meetings", json=body)
-    assert response.status_code == 201, response.text
-    created: dict[str, Any] = assert_matches_spec(response, "POST", MEETINGS)
-    return created
 
 
 def get_meeting(client: httpx.Client, meeting_id: int) -> dict[str, Any]:
