@@ -52,6 +52,12 @@ EXPORTED = {
         "schedule_one_time_meeting",
         "schedule_recurring_meeting",
         "update_meeting",
+        # meeting registrants
+        "delete_meeting_registrant",
+        "get_meeting_registration_questions",
+        "list_meeting_registrants",
+        "update_meeting_registrant_status",
+        "update_meeting_registration_questions",
     },
     "prefect_zoom.transfer": {
         # one file: the protocol and its options

@@ -15,12 +15,22 @@ from prefect_zoom.models.meetings import (
     ScheduledMeeting,
 )
 from prefect_zoom.models.recordings import DateRange, RecordingFile, RecordingMeeting
+from prefect_zoom.models.registrants import (
+    CustomRegistrationQuestion,
+    MeetingRegistrant,
+    RegistrantAction,
+    RegistrantStatus,
+    RegistrationQuestion,
+    RegistrationQuestions,
+)
 from prefect_zoom.models.users import User
 
 __all__ = [
+    "CustomRegistrationQuestion",
     "DateRange",
     "InviteLink",
     "Meeting",
+    "MeetingRegistrant",
     "MeetingRequest",
     "MeetingSettings",
     "MeetingType",
@@ -30,7 +40,11 @@ __all__ = [
     "Recurrence",
     "RecurrenceType",
     "Registrant",
+    "RegistrantAction",
     "RegistrantRequest",
+    "RegistrantStatus",
+    "RegistrationQuestion",
+    "RegistrationQuestions",
     "ScheduledMeeting",
     "User",
     "ZoomModel",

@@ -21,6 +21,13 @@ from prefect_zoom.tasks.recordings import (
     list_recordings,
     recover_recordings,
 )
+from prefect_zoom.tasks.registrants import (
+    delete_meeting_registrant,
+    get_meeting_registration_questions,
+    list_meeting_registrants,
+    update_meeting_registrant_status,
+    update_meeting_registration_questions,
+)
 from prefect_zoom.tasks.users import get_user, list_users
 
 __all__ = [
@@ -28,13 +35,16 @@ __all__ = [
     "create_invitation_links",
     "create_meeting",
     "delete_meeting",
+    "delete_meeting_registrant",
     "delete_recordings",
     "download_meeting_recordings",
     "download_recording_file",
     "get_meeting",
     "get_meeting_invitation",
     "get_meeting_recordings",
+    "get_meeting_registration_questions",
     "get_user",
+    "list_meeting_registrants",
     "list_meetings",
     "list_recordings",
     "list_users",
@@ -43,4 +53,6 @@ __all__ = [
     "schedule_one_time_meeting",
     "schedule_recurring_meeting",
     "update_meeting",
+    "update_meeting_registrant_status",
+    "update_meeting_registration_questions",
 ]

@@ -1,10 +1,13 @@
-"""Calling the async archive flows from synchronous tests and scripts."""
+"""Calling the async archive flows from synchronous tests and scripts; how a task run ended."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
-from typing import TypeVar
+from typing import Any, TypeVar
+
+from prefect.client.orchestration import get_client
+from prefect.states import State
 
 T = TypeVar("T")
 
@@ -20,3 +23,17 @@ def run_async(call: Awaitable[T]) -> T:
         return await call
 
     return asyncio.run(wait())
+
+
+def run_count(state: State[Any]) -> int:
+    """How many times the task run of ``state`` ran (1: never retried)."""
+    with get_client(sync_client=True) as client:
+        run = client.read_task_run(state.state_details.task_run_id)  # type: ignore[arg-type]
+    return run.run_count
+
+
+def failure_and_runs(state: State[Any]) -> tuple[BaseException, int]:
+    """A failed task's exception and how many times the task ran (1: never retried)."""
+    error = state.result(raise_on_failure=False)
+    assert isinstance(error, BaseException), state
+    return error, run_count(state)

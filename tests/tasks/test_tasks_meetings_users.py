@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 from helpers.connections import oauth_credentials, s2s_credentials
+from helpers.flows import failure_and_runs
 from prefect import flow, unmapped
 from prefect.client.orchestration import get_client
-from prefect.states import State
 
 from prefect_zoom.exceptions import (
     ZoomInputError,
@@ -53,15 +53,6 @@ def configured(**settings: object) -> pytest.MarkDecorator:
 
 def requests_made(emulator: ZoomEmulator) -> int:
     return emulator.state.counters["requests"]
-
-
-def failure_and_runs(state: State[Any]) -> tuple[BaseException, int]:
-    """A failed task's exception and how many times the task ran (1: never retried)."""
-    error = state.result(raise_on_failure=False)
-    assert isinstance(error, BaseException), state
-    with get_client(sync_client=True) as client:
-        run = client.read_task_run(state.state_details.task_run_id)  # type: ignore[arg-type]
-    return error, run.run_count
 
 
 def input_error(call: Callable[[], Any]) -> ZoomInputError:
