@@ -531,7 +531,8 @@ def add_meeting_registrant(
     """Register someone (email, first name, optional last name) for a meeting.
 
     The meeting needs registration on (``settings.approval_type`` 0 or 1). Needs `meeting:write`
-    (classic) or `meeting:write:registrant` (granular). Returns the registrant's join URL.
+    (classic) or `meeting:write:registrant` (granular). Returns the registrant's join URL. Safe to
+    retry: Zoom answers an email already registered with that registration again.
     """
     meeting_id = check_meeting_id(meeting_id)
     request = parse_input(RegistrantRequest, registrant, prefix="registrant")
