@@ -8,7 +8,10 @@ Zoom answers 404 code 404, raised as ``ZoomNotFoundError`` whose hint says how t
 
 from __future__ import annotations
 
-from typing import Any, get_args
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar, get_args
+
+from prefect import Task
 
 from prefect_zoom.catalog import OPERATIONS
 from prefect_zoom.client.calls import call, call_json, call_pages
@@ -29,8 +32,16 @@ from prefect_zoom.tasks._common import (
 )
 from prefect_zoom.tasks.meetings import check_choice, check_meeting_id, check_occurrence_id
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
 STATUS_BATCH = 30
 """Registrants one status change may name (the ``registrants`` maximum of Zoom's spec)."""
+
+
+def _registrant_task(operation: str) -> Callable[[Callable[P, R]], Task[P, R]]:
+    """The decorator of these tasks: named after their operation ("Zoom: list meeting …")."""
+    return zoom_task(operation, name=f"Zoom: {operation.replace('_', ' ')}", tags=("meetings",))
 
 
 def check_registrants(value: Any) -> list[dict[str, str]]:
@@ -62,7 +73,7 @@ def check_registrant_id(value: Any) -> str:
     return value.strip()
 
 
-@zoom_task("list_meeting_registrants", name="Zoom: list meeting registrants", tags=("meetings",))
+@_registrant_task("list_meeting_registrants")
 def list_meeting_registrants(
     credentials: CredentialsLike,
     meeting_id: int,
@@ -96,11 +107,7 @@ def list_meeting_registrants(
     return found
 
 
-@zoom_task(
-    "update_meeting_registrant_status",
-    name="Zoom: update meeting registrant status",
-    tags=("meetings",),
-)
+@_registrant_task("update_meeting_registrant_status")
 def update_meeting_registrant_status(
     credentials: CredentialsLike,
     meeting_id: int,
@@ -135,7 +142,7 @@ def update_meeting_registrant_status(
     return len(entries)
 
 
-@zoom_task("delete_meeting_registrant", name="Zoom: delete meeting registrant", tags=("meetings",))
+@_registrant_task("delete_meeting_registrant")
 def delete_meeting_registrant(
     credentials: CredentialsLike,
     meeting_id: int,
@@ -174,11 +181,7 @@ def delete_meeting_registrant(
     return True
 
 
-@zoom_task(
-    "get_meeting_registration_questions",
-    name="Zoom: get meeting registration questions",
-    tags=("meetings",),
-)
+@_registrant_task("get_meeting_registration_questions")
 def get_meeting_registration_questions(
     credentials: CredentialsLike, meeting_id: int
 ) -> RegistrationQuestions:
@@ -194,11 +197,7 @@ def get_meeting_registration_questions(
     return RegistrationQuestions.model_validate(data or {})
 
 
-@zoom_task(
-    "update_meeting_registration_questions",
-    name="Zoom: update meeting registration questions",
-    tags=("meetings",),
-)
+@_registrant_task("update_meeting_registration_questions")
 def update_meeting_registration_questions(
     credentials: CredentialsLike,
     meeting_id: int,

@@ -65,6 +65,19 @@ def create(client: httpx.Client, body: dict[str, Any], user_id: str = "me") -> d
     return created
 
 
+def daily_registration_meeting(
+    client: httpx.Client, occurrences: int, approval_type: int
+) -> dict[str, Any]:
+    """A daily meeting (from 2031-03-01 08:00 UTC) with registration on, as created."""
+    body = {
+        "type": 8,
+        "start_time": "2031-03-01T08:00:00Z",
+        "recurrence": {"type": 1, "end_times": occurrences},
+        "settings": {"approval_type": approval_type},
+    }
+    return create(client, body)
+
+
 @pytest.fixture
 def auth_headers(zoom_emulator: ZoomEmulator) -> dict[str, str]:
     """Bearer headers of an S2S token with every scope."""

@@ -13,7 +13,13 @@ import httpx
 import pytest
 from helpers.zoom_spec import assert_matches_spec
 
-from emulator.conftest import assert_zoom_error, create, error_fields, mint_token
+from emulator.conftest import (
+    assert_zoom_error,
+    create,
+    daily_registration_meeting,
+    error_fields,
+    mint_token,
+)
 from zoom_emulator import ZoomEmulator
 
 REGISTRANTS = "/meetings/{meetingId}/registrants"
@@ -140,15 +146,7 @@ def test_delete_a_registrant(client: httpx.Client) -> None:
 
 
 def test_delete_from_one_occurrence(client: httpx.Client) -> None:
-    meeting = create(
-        client,
-        {
-            "type": 8,
-            "start_time": "2031-03-01T08:00:00Z",
-            "recurrence": {"type": 1, "end_times": 2},
-            "settings": {"approval_type": 0},
-        },
-    )
+    meeting = daily_registration_meeting(client, 2, approval_type=0)
     first, second = (o["occurrence_id"] for o in meeting["occurrences"])
     ann = register(client, meeting["id"], "ann@example.com")
     path = f"/meetings/{meeting['id']}/registrants/{ann['registrant_id']}"

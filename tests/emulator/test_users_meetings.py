@@ -20,7 +20,13 @@ from helpers.zoom_spec import assert_matches_spec, response_schema
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from emulator.conftest import assert_zoom_error, create, error_fields, mint_token
+from emulator.conftest import (
+    assert_zoom_error,
+    create,
+    daily_registration_meeting,
+    error_fields,
+    mint_token,
+)
 from zoom_emulator import EmulatorConfig, ZoomEmulator
 from zoom_emulator.models.state import User
 
@@ -612,15 +618,7 @@ def test_registrants(zoom_emulator: ZoomEmulator, client: httpx.Client) -> None:
 
 
 def test_registrant_of_a_recurring_meeting_gets_occurrences(client: httpx.Client) -> None:
-    meeting = create(
-        client,
-        {
-            "type": 8,
-            "start_time": "2031-03-01T08:00:00Z",
-            "recurrence": {"type": 1, "end_times": 3},
-            "settings": {"approval_type": 1},
-        },
-    )
+    meeting = daily_registration_meeting(client, 3, approval_type=1)
     first = meeting["occurrences"][0]["occurrence_id"]
     response = client.post(
         f"/meetings/{meeting['id']}/registrants",

@@ -3,9 +3,12 @@ as a string is refused; unknown fields are ignored). Limits from the spec's requ
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from zoom_emulator.models.operations import load_spec
 
 MAX_END_TIMES = 60
 PASSWORD_PATTERN = r"^[A-Za-z0-9@_*\-]*$"
@@ -121,23 +124,6 @@ class RegistrantIn(_Body):
 MAX_STATUS_REGISTRANTS = 30
 """Registrants one ``PUT …/registrants/status`` may name (the spec's ``registrants`` maximum)."""
 
-QUESTION_FIELDS = Literal[
-    "last_name",
-    "address",
-    "city",
-    "country",
-    "zip",
-    "state",
-    "phone",
-    "industry",
-    "org",
-    "job_title",
-    "purchasing_time_frame",
-    "role_in_purchase_process",
-    "no_of_employees",
-    "comments",
-]
-
 
 class RegistrantRefIn(_Body):
     id: str | None = None
@@ -149,9 +135,24 @@ class RegistrantStatusIn(_Body):
     registrants: list[RegistrantRefIn] = Field(min_length=1, max_length=MAX_STATUS_REGISTRANTS)
 
 
+@cache
+def question_fields() -> frozenset[str]:
+    """The standard registration fields a form may ask for: the spec's ``field_name`` enum."""
+    operation = load_spec()["paths"]["/meetings/{meetingId}/registrants/questions"]["patch"]
+    schema = operation["requestBody"]["content"]["application/json"]["schema"]
+    return frozenset(schema["properties"]["questions"]["items"]["properties"]["field_name"]["enum"])
+
+
 class QuestionIn(_Body):
-    field_name: QUESTION_FIELDS
+    field_name: str
     required: bool = False
+
+    @field_validator("field_name")
+    @classmethod
+    def _known_field(cls, value: str) -> str:
+        if value not in question_fields():
+            raise ValueError(f"must be one of {', '.join(sorted(question_fields()))}")
+        return value
 
 
 class CustomQuestionDefIn(_Body):

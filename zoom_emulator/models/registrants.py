@@ -7,7 +7,8 @@ needs registration on (:func:`~zoom_emulator.models.meetings.check_registration_
 
 * ``cancel`` (of an approved registrant) lists them as ``denied``, the spec's list knowing only
   ``approved``, ``denied`` and ``pending``; setting the status a registrant already has changes
-  nothing, so the same ``PUT`` sent twice has the effect of one;
+  nothing, so the same ``PUT`` sent twice has the effect of one; a registrant has one status for
+  all occurrences (the ``occurrence_id`` of a status change is ignored);
 * a registrant a status change names that the meeting does not have is 400 code 300 (field
   ``registrants``), and nothing changes;
 * an unknown registrant id on ``DELETE`` is 400 code 300 "The value that you entered for the

@@ -40,11 +40,10 @@ async def list_meeting_registrants(
 
 @router.put("/meetings/{meetingId}/registrants/status", status_code=204)
 async def update_meeting_registrant_status(
-    request: Request,
-    occurrence_id: str | None = Query(None),
-    meeting: Meeting = Depends(meeting_for("update_meeting_registrant_status")),
+    request: Request, meeting: Meeting = Depends(meeting_for("update_meeting_registrant_status"))
 ) -> Response:
-    """``PUT /meetings/{meetingId}/registrants/status``: approve, deny or cancel up to 30."""
+    """``PUT /meetings/{meetingId}/registrants/status``: approve, deny or cancel up to 30
+    (an ``occurrence_id`` is ignored: a registrant has one status)."""
     body = await read_body(request, RegistrantStatusIn)
     registrants.set_status(meeting, body)
     return Response(status_code=204)
@@ -53,8 +52,8 @@ async def update_meeting_registrant_status(
 @router.delete("/meetings/{meetingId}/registrants/{registrantId}", status_code=204)
 async def delete_meeting_registrant(
     registrantId: str,
-    occurrence_id: str | None = Query(None),
     meeting: Meeting = Depends(meeting_for("delete_meeting_registrant")),
+    occurrence_id: str | None = Query(None),
 ) -> Response:
     """``DELETE /meetings/{meetingId}/registrants/{registrantId}``: 204 without a body."""
     registrants.delete(meeting, registrantId, occurrence_id)
