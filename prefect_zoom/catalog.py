@@ -68,6 +68,8 @@ class PathParams(TypedDict, total=False):
     """A recording file id in a download URL (``{fileId}``)."""
     registrant_id: str
     """A meeting registrant's id (``{registrantId}``)."""
+    webinar_id: int | str
+    """A webinar number (``{webinarId}``)."""
 
 
 def encode_meeting_id(meeting_id: int | str) -> str:
@@ -108,6 +110,7 @@ _PARAMETERS: dict[str, tuple[str, Callable[..., str]]] = {
     "recordingId": ("recording_id", _encode_segment),
     "fileId": ("file_id", _encode_segment),
     "registrantId": ("registrant_id", _encode_segment),
+    "webinarId": ("webinar_id", encode_meeting_id),
 }
 """Zoom's placeholder -> (the :class:`PathParams` key that fills it, how its value is encoded)."""
 
@@ -330,6 +333,34 @@ OPERATIONS: dict[str, Operation] = {
             L,
             "meeting:write",
             "meeting:update:registration_questions",
+        ),
+        # webinars
+        _op(
+            "create_webinar",
+            "POST",
+            "/users/{userId}/webinars",
+            L,
+            "webinar:write",
+            "webinar:write:webinar",
+        ),
+        _op(
+            "list_webinars",
+            "GET",
+            "/users/{userId}/webinars",
+            M,
+            "webinar:read",
+            "webinar:read:list_webinars",
+        ),
+        _op(
+            "get_webinar", "GET", "/webinars/{webinarId}", L, "webinar:read", "webinar:read:webinar"
+        ),
+        _op(
+            "delete_webinar",
+            "DELETE",
+            "/webinars/{webinarId}",
+            L,
+            "webinar:write",
+            "webinar:delete:webinar",
         ),
         # recordings
         _op(

@@ -34,6 +34,7 @@ SAMPLES: PathParams = {
     "recording_id": "file/1",
     "file_id": "f1",
     "registrant_id": "r/1",
+    "webinar_id": 99289110036,
 }
 """A value for every path parameter, each one that needs encoding."""
 
@@ -47,6 +48,7 @@ def params_for(template: str) -> dict[str, Any]:
         "recordingId": "recording_id",
         "fileId": "file_id",
         "registrantId": "registrant_id",
+        "webinarId": "webinar_id",
     }
     return {names[p]: SAMPLES[names[p]] for p in re.findall(r"\{(\w+)\}", template)}  # type: ignore[literal-required]
 

@@ -69,23 +69,34 @@ class TrackingFieldIn(_Body):
     value: str | None = None
 
 
-class MeetingIn(_Body):
-    """Body of create (``POST /users/{userId}/meetings``) and update (``PATCH``)."""
+class _ScheduledIn(_Body):
+    """What meetings and webinars are scheduled with alike."""
 
     topic: str | None = Field(None, max_length=200)
-    type: Literal[1, 2, 3, 8] | None = None
     start_time: str | None = None
     duration: int | None = Field(None, ge=0)
     timezone: str | None = None
     password: str | None = Field(None, max_length=10, pattern=PASSWORD_PATTERN)
     agenda: str | None = Field(None, max_length=2000)
+    schedule_for: str | None = None
+    settings: SettingsIn | None = None
+
+
+class MeetingIn(_ScheduledIn):
+    """Body of create (``POST /users/{userId}/meetings``) and update (``PATCH``)."""
+
+    type: Literal[1, 2, 3, 8] | None = None
     default_password: bool | None = None
     pre_schedule: bool | None = None
-    schedule_for: str | None = None
     recurrence: RecurrenceIn | None = None
-    settings: SettingsIn | None = None
     tracking_fields: list[TrackingFieldIn] | None = None
     template_id: str | None = None
+
+
+class WebinarIn(_ScheduledIn):
+    """Body of ``POST /users/{userId}/webinars``: one-time webinars (type 5) only, so far."""
+
+    type: Literal[5] | None = None
 
 
 class AttendeeIn(_Body):
