@@ -58,6 +58,11 @@ EXPORTED = {
         "list_meeting_registrants",
         "update_meeting_registrant_status",
         "update_meeting_registration_questions",
+        # webinars
+        "delete_webinar",
+        "get_webinar",
+        "list_webinars",
+        "schedule_one_time_webinar",
     },
     "prefect_zoom.transfer": {
         # one file: the protocol and its options

@@ -13,6 +13,7 @@ from prefect_zoom.models.meetings import (
     Registrant,
     RegistrantRequest,
     ScheduledMeeting,
+    Webinar,
 )
 from prefect_zoom.models.recordings import DateRange, RecordingFile, RecordingMeeting
 from prefect_zoom.models.registrants import (
@@ -47,6 +48,7 @@ __all__ = [
     "RegistrationQuestions",
     "ScheduledMeeting",
     "User",
+    "Webinar",
     "ZoomModel",
     "parse_input",
 ]

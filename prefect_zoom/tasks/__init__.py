@@ -29,6 +29,12 @@ from prefect_zoom.tasks.registrants import (
     update_meeting_registration_questions,
 )
 from prefect_zoom.tasks.users import get_user, list_users
+from prefect_zoom.tasks.webinars import (
+    delete_webinar,
+    get_webinar,
+    list_webinars,
+    schedule_one_time_webinar,
+)
 
 __all__ = [
     "add_meeting_registrant",
@@ -37,6 +43,7 @@ __all__ = [
     "delete_meeting",
     "delete_meeting_registrant",
     "delete_recordings",
+    "delete_webinar",
     "download_meeting_recordings",
     "download_recording_file",
     "get_meeting",
@@ -44,13 +51,16 @@ __all__ = [
     "get_meeting_recordings",
     "get_meeting_registration_questions",
     "get_user",
+    "get_webinar",
     "list_meeting_registrants",
     "list_meetings",
     "list_recordings",
     "list_users",
+    "list_webinars",
     "recover_recordings",
     "schedule_meeting_once",
     "schedule_one_time_meeting",
+    "schedule_one_time_webinar",
     "schedule_recurring_meeting",
     "update_meeting",
     "update_meeting_registrant_status",

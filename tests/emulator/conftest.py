@@ -4,7 +4,7 @@ Zoom's answers (errors by shape, a created meeting by the spec)."""
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import httpx
@@ -93,3 +93,16 @@ def read_until(process: subprocess.Popen[str], marker: str) -> str:
         if marker in line:
             return "".join(seen)
     raise AssertionError(f"{process.args!r} exited before printing {marker!r}:\n" + "".join(seen))
+
+
+@pytest.fixture
+def client(zoom_emulator: ZoomEmulator, auth_headers: dict[str, str]) -> Iterator[httpx.Client]:
+    """An HTTP client on ``/v2`` with an all-scopes S2S token."""
+    with httpx.Client(base_url=zoom_emulator.api_url, headers=auth_headers, timeout=10) as http:
+        yield http
+
+
+def scoped_client(emulator: ZoomEmulator, scopes: list[str]) -> httpx.Client:
+    """An HTTP client on ``/v2`` with an S2S token holding only ``scopes`` (close it)."""
+    token = mint_token(emulator, scopes)
+    return httpx.Client(base_url=emulator.api_url, headers={"Authorization": f"Bearer {token}"})

@@ -6,11 +6,9 @@ helper checks that the spec gives them no body).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import pytest
 from helpers.zoom_spec import assert_matches_spec
 
 from emulator.conftest import (
@@ -18,7 +16,7 @@ from emulator.conftest import (
     create,
     daily_registration_meeting,
     error_fields,
-    mint_token,
+    scoped_client,
 )
 from zoom_emulator import ZoomEmulator
 
@@ -26,12 +24,6 @@ REGISTRANTS = "/meetings/{meetingId}/registrants"
 STATUS = "/meetings/{meetingId}/registrants/status"
 ONE = "/meetings/{meetingId}/registrants/{registrantId}"
 QUESTIONS = "/meetings/{meetingId}/registrants/questions"
-
-
-@pytest.fixture
-def client(zoom_emulator: ZoomEmulator, auth_headers: dict[str, str]) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=zoom_emulator.api_url, headers=auth_headers, timeout=10) as http:
-        yield http
 
 
 def register(client: httpx.Client, meeting_id: int, email: str) -> dict[str, Any]:
@@ -202,10 +194,7 @@ def test_unknown_meeting_and_missing_scope(
 ) -> None:
     assert_zoom_error(client.get("/meetings/81000000999/registrants"), 404, 3001)
     meeting_id = manual_meeting(client)
-    token = mint_token(zoom_emulator, ["meeting:write"])
-    with httpx.Client(
-        base_url=zoom_emulator.api_url, headers={"Authorization": f"Bearer {token}"}
-    ) as http:
+    with scoped_client(zoom_emulator, ["meeting:write"]) as http:
         refused = http.get(f"/meetings/{meeting_id}/registrants")
         body = assert_zoom_error(refused, 400, 4711)
         assert "meeting:read:list_registrants" in body["message"]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from typing import Any
@@ -39,13 +38,6 @@ def emulator_config(request: pytest.FixtureRequest) -> EmulatorConfig:
     """Three users by default; parametrize indirectly for another config."""
     config: EmulatorConfig = getattr(request, "param", EmulatorConfig(seed_users=3))
     return config
-
-
-@pytest.fixture
-def client(zoom_emulator: ZoomEmulator, auth_headers: dict[str, str]) -> Iterator[httpx.Client]:
-    """An HTTP client on ``/v2`` with an all-scopes S2S token."""
-    with httpx.Client(base_url=zoom_emulator.api_url, headers=auth_headers, timeout=10) as http:
-        yield http
 
 
 def user_client(zoom: ZoomEmulator, scopes: list[str], email: str) -> httpx.Client:

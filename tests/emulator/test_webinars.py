@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import pytest
 from helpers.zoom_spec import assert_matches_spec
 
-from emulator.conftest import assert_zoom_error, error_fields, mint_token
+from emulator.conftest import assert_zoom_error, error_fields, scoped_client
 from zoom_emulator import ZoomEmulator
 
 WEBINARS = "/users/{userId}/webinars"
 WEBINAR = "/webinars/{webinarId}"
-
-
-@pytest.fixture
-def client(zoom_emulator: ZoomEmulator, auth_headers: dict[str, str]) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=zoom_emulator.api_url, headers=auth_headers, timeout=10) as http:
-        yield http
 
 
 def schedule(client: httpx.Client, body: dict[str, Any]) -> dict[str, Any]:
@@ -85,10 +77,7 @@ def test_bad_bodies_and_a_basic_host(zoom_emulator: ZoomEmulator, client: httpx.
 
 def test_missing_scope_is_400_4711(zoom_emulator: ZoomEmulator, client: httpx.Client) -> None:
     webinar = schedule(client, {"topic": "scoped"})
-    token = mint_token(zoom_emulator, ["webinar:read"])
-    with httpx.Client(
-        base_url=zoom_emulator.api_url, headers={"Authorization": f"Bearer {token}"}
-    ) as http:
+    with scoped_client(zoom_emulator, ["webinar:read"]) as http:
         assert_matches_spec(http.get(f"/webinars/{webinar['id']}"), "GET", WEBINAR)
         refused = http.delete(f"/webinars/{webinar['id']}")
         body = assert_zoom_error(refused, 400, 4711)
