@@ -15,15 +15,21 @@ from zoomus import ZoomClient
 from zoom_emulator import ZoomEmulator
 
 
-def test_zoomus_round_trip(zoom_emulator: ZoomEmulator) -> None:
+def zoomus_client(zoom_emulator: ZoomEmulator) -> ZoomClient:
+    """zoomus on the emulator's Server-to-Server app: only its two base URLs are changed."""
     config = zoom_emulator.config
-    client = ZoomClient(
+    return ZoomClient(
         config.s2s_client_id,
         config.s2s_client_secret,
         api_account_id=config.account_id,
         base_uri=zoom_emulator.api_url,
         oauth_uri=f"{zoom_emulator.oauth_url}/token",
     )
+
+
+def test_zoomus_round_trip(zoom_emulator: ZoomEmulator) -> None:
+    config = zoom_emulator.config
+    client = zoomus_client(zoom_emulator)
 
     me = client.user.get(id="me")
     assert me.status_code == 200, me.text
@@ -55,3 +61,19 @@ def test_zoomus_round_trip(zoom_emulator: ZoomEmulator) -> None:
     assert len(download.content) == recording_file["file_size"]
     expected = zoom_emulator.control("GET", f"files/{recording_file['id']}")["sha256"]
     assert hashlib.sha256(download.content).hexdigest() == expected
+
+
+def test_zoomus_webinars(zoom_emulator: ZoomEmulator) -> None:
+    client = zoomus_client(zoom_emulator)
+    # zoomus sends webinar fields as given (its meeting create formats start_time itself)
+    created = client.webinar.create(
+        user_id="me", topic="Launch", type=5, start_time="2031-05-01T16:00:00Z", duration=60
+    )
+    assert created.status_code == 201, created.text
+    webinar = created.json()
+    fetched = client.webinar.get(id=webinar["id"])
+    assert fetched.status_code == 200 and fetched.json()["topic"] == "Launch"
+    listed = client.webinar.list(user_id="me")
+    assert [w["id"] for w in listed.json()["webinars"]] == [webinar["id"]]
+    assert client.webinar.delete(id=webinar["id"]).status_code == 204
+    assert client.webinar.get(id=webinar["id"]).status_code == 404

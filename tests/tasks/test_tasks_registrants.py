@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from helpers.connections import s2s_credentials
 from helpers.flows import failure_and_runs, run_count
+from helpers.limits import use_up_per_second_limit
 from helpers.recordings import configured
 from prefect import flow
 from prefect.states import State
@@ -33,7 +34,6 @@ from prefect_zoom.tasks import (
     update_meeting_registration_questions,
 )
 from zoom_emulator import EmulatorConfig, FaultSettings, ZoomEmulator
-from zoom_emulator.models.state import now
 
 LIST_ROUTE = "GET /v2/meetings/{meetingId}/registrants"
 STATUS_ROUTE = "PUT /v2/meetings/{meetingId}/registrants/status"
@@ -227,11 +227,7 @@ def test_a_per_second_429_is_waited_out(
     emulator_config: EmulatorConfig, zoom_emulator: ZoomEmulator, block_name: str
 ) -> None:
     meeting_id = new_meeting(block_name).id
-    limiter = zoom_emulator.app.state.rate_limiter
-    account = zoom_emulator.config.account_id
-    slot = math.floor(now())
-    for second in range(slot, slot + 2):  # this second and the next are used up
-        limiter._windows[(account, "Medium", second)] = 20
+    use_up_per_second_limit(zoom_emulator, "Medium")
 
     @flow
     def listing(credentials: str) -> list[MeetingRegistrant]:

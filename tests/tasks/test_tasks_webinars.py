@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 from helpers.connections import s2s_credentials
 from helpers.flows import failure_and_runs
+from helpers.limits import use_up_per_second_limit
 from helpers.recordings import configured
 from prefect import flow
 
@@ -28,9 +29,8 @@ from prefect_zoom.tasks import (
 from zoom_emulator import EmulatorConfig, FaultSettings, ZoomEmulator
 
 CREATE_ROUTE = "POST /v2/users/{userId}/webinars"
-NEXT_WEEK = (datetime.now(UTC) + timedelta(days=7)).replace(
-    hour=16, minute=0, second=0, microsecond=0
-)
+LAUNCH = datetime(2031, 6, 2, 16, tzinfo=UTC)  # upcoming
+LAST_YEAR = datetime(2024, 6, 2, 16, tzinfo=UTC)  # over
 
 
 def test_webinar_lifecycle(zoom_emulator: ZoomEmulator, block_name: str) -> None:
@@ -39,14 +39,12 @@ def test_webinar_lifecycle(zoom_emulator: ZoomEmulator, block_name: str) -> None
         webinar = schedule_one_time_webinar(
             credentials,
             "Product launch",
-            NEXT_WEEK,
+            LAUNCH,
             60,
             password="launch1",
             settings={"approval_type": 0},
         )
-        past = schedule_one_time_webinar(
-            credentials, "Last year", NEXT_WEEK - timedelta(days=400), 30
-        )
+        past = schedule_one_time_webinar(credentials, "Last year", LAST_YEAR, 30)
         found = {
             "webinar": webinar,
             "fetched": get_webinar(credentials, webinar.id),
@@ -60,7 +58,7 @@ def test_webinar_lifecycle(zoom_emulator: ZoomEmulator, block_name: str) -> None
     out = lifecycle(block_name)
     webinar = out["webinar"]
     assert isinstance(webinar, Webinar) and webinar.type == 5
-    assert webinar.start_time == NEXT_WEEK and webinar.duration == 60
+    assert webinar.start_time == LAUNCH and webinar.duration == 60
     assert webinar.password == "launch1" and webinar.join_url
     assert "start_url" not in repr(webinar) and "launch1" not in repr(webinar)
     fetched = out["fetched"]
@@ -81,7 +79,7 @@ def test_failures(zoom_emulator: ZoomEmulator, block_name: str) -> None:
             failure_and_runs(get_webinar(credentials, 81_000_000_999, return_state=True)),
             failure_and_runs(
                 schedule_one_time_webinar(
-                    credentials, "No plan", NEXT_WEEK, 30, user_id=basic.email, return_state=True
+                    credentials, "No plan", LAUNCH, 30, user_id=basic.email, return_state=True
                 )
             ),
         ]
@@ -94,18 +92,20 @@ def test_failures(zoom_emulator: ZoomEmulator, block_name: str) -> None:
     assert zoom_emulator.state.webinars == {}
 
 
+@flow
+def schedule_failing(credentials: str) -> tuple[BaseException, int]:
+    """Schedule a webinar that must fail: the error and how many times the task ran."""
+    state = schedule_one_time_webinar(credentials, "Once", LAUNCH, 30, return_state=True)
+    return failure_and_runs(state)
+
+
 def test_missing_scope_is_not_retried(zoom_emulator: ZoomEmulator) -> None:
     app = zoom_emulator.state.apps[zoom_emulator.config.s2s_client_id]
     app.scopes = [s for s in app.scopes if not s.startswith("webinar:write")]
-    name = f"zoom-s2s-{uuid.uuid4().hex[:10]}"
+    name = f"zoom-s2s-{uuid.uuid4().hex[:10]}"  # a new block: a token with fewer scopes
     s2s_credentials(zoom_emulator).save(name, overwrite=True)
 
-    @flow
-    def schedule(credentials: str) -> tuple[BaseException, int]:
-        state = schedule_one_time_webinar(credentials, "x", NEXT_WEEK, 30, return_state=True)
-        return failure_and_runs(state)
-
-    error, runs = schedule(name)
+    error, runs = schedule_failing(name)
     assert isinstance(error, ZoomMissingScopesError) and runs == 1
     assert error.scopes_to_add == ["webinar:write", "webinar:write:webinar"]
     assert zoom_emulator.state.counters[f"{CREATE_ROUTE} 400"] == 1
@@ -116,30 +116,40 @@ def test_a_lost_create_answer_is_not_retried(
     emulator_config: EmulatorConfig, zoom_emulator: ZoomEmulator, block_name: str
 ) -> None:
     """Zoom may have created the webinar: another try could make a second one."""
-
-    @flow
-    def schedule(credentials: str) -> tuple[BaseException, int]:
-        state = schedule_one_time_webinar(credentials, "Once", NEXT_WEEK, 30, return_state=True)
-        return failure_and_runs(state)
-
-    error, runs = schedule(block_name)
+    error, runs = schedule_failing(block_name)
     assert isinstance(error, ZoomServerError) and runs == 1
     assert zoom_emulator.state.counters["fault lost write"] == 1
     assert [w.topic for w in zoom_emulator.state.webinars.values()] == ["Once"]
 
 
+@configured(rate_limits="pro")
+def test_a_per_second_429_is_waited_out(
+    emulator_config: EmulatorConfig, zoom_emulator: ZoomEmulator, block_name: str
+) -> None:
+    use_up_per_second_limit(zoom_emulator, "Medium")  # the label of list_webinars
+
+    @flow
+    def listing(credentials: str) -> list[Webinar]:
+        return list_webinars(credentials)
+
+    assert listing(block_name) == []
+    counters = zoom_emulator.state.counters
+    assert counters["rate_limited QPS"] >= 1
+    assert counters["GET /v2/users/{userId}/webinars 200"] == 1
+
+
 @pytest.mark.parametrize(
     ("field", "make"),
     [
-        ("webinar.topic", lambda c: schedule_one_time_webinar(c, " ", NEXT_WEEK, 30)),
+        ("webinar.topic", lambda c: schedule_one_time_webinar(c, " ", LAUNCH, 30)),
         (
             "start_time",
             lambda c: schedule_one_time_webinar(c, "t", datetime(2031, 1, 1, 9), 30),
         ),
-        ("webinar.duration", lambda c: schedule_one_time_webinar(c, "t", NEXT_WEEK, 0)),
+        ("webinar.duration", lambda c: schedule_one_time_webinar(c, "t", LAUNCH, 0)),
         (
             "webinar.password",
-            lambda c: schedule_one_time_webinar(c, "t", NEXT_WEEK, 30, password="x" * 11),
+            lambda c: schedule_one_time_webinar(c, "t", LAUNCH, 30, password="x" * 11),
         ),
         ("webinar_id", lambda c: get_webinar(c, 0)),
         ("webinar_id", lambda c: delete_webinar(c, "abc")),  # type: ignore[call-overload]
