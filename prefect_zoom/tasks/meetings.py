@@ -255,7 +255,7 @@ def delete_scheduled(
     with client_for(credentials) as zoom:
         call(zoom, delete, params=params or None, expected=(204, 200))
     what = f"occurrence {occurrence} of {delete.path}" if occurrence else delete.path
-    run_logger().info("Deleted Zoom %s", what)
+    run_logger().info("Deleted %s on Zoom", what)
 
 
 def list_of_kind(
