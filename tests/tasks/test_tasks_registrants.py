@@ -227,10 +227,10 @@ def test_a_per_second_429_is_waited_out(
     emulator_config: EmulatorConfig, zoom_emulator: ZoomEmulator, block_name: str
 ) -> None:
     meeting_id = new_meeting(block_name).id
-    use_up_per_second_limit(zoom_emulator, "Medium")
 
     @flow
     def listing(credentials: str) -> list[MeetingRegistrant]:
+        use_up_per_second_limit(zoom_emulator, "Medium", seconds=3)  # list: a Medium call
         return list_meeting_registrants(credentials, meeting_id, "pending")
 
     assert listing(block_name) == []

@@ -126,10 +126,10 @@ def test_a_lost_create_answer_is_not_retried(
 def test_a_per_second_429_is_waited_out(
     emulator_config: EmulatorConfig, zoom_emulator: ZoomEmulator, block_name: str
 ) -> None:
-    use_up_per_second_limit(zoom_emulator, "Medium")  # the label of list_webinars
 
     @flow
     def listing(credentials: str) -> list[Webinar]:
+        use_up_per_second_limit(zoom_emulator, "Medium", seconds=3)  # list: a Medium call
         return list_webinars(credentials)
 
     assert listing(block_name) == []
