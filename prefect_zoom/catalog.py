@@ -66,6 +66,10 @@ class PathParams(TypedDict, total=False):
     """A recording file id (``{recordingId}``)."""
     file_id: str
     """A recording file id in a download URL (``{fileId}``)."""
+    registrant_id: str
+    """A meeting registrant's id (``{registrantId}``)."""
+    webinar_id: int | str
+    """A webinar number (``{webinarId}``)."""
 
 
 def encode_meeting_id(meeting_id: int | str) -> str:
@@ -105,6 +109,8 @@ _PARAMETERS: dict[str, tuple[str, Callable[..., str]]] = {
     "accountId": ("account_id", _encode_segment),
     "recordingId": ("recording_id", _encode_segment),
     "fileId": ("file_id", _encode_segment),
+    "registrantId": ("registrant_id", _encode_segment),
+    "webinarId": ("webinar_id", encode_meeting_id),
 }
 """Zoom's placeholder -> (the :class:`PathParams` key that fills it, how its value is encoded)."""
 
@@ -297,6 +303,75 @@ OPERATIONS: dict[str, Operation] = {
             L,
             "meeting:write",
             "meeting:write:registrant",
+        ),
+        # meeting registrants and registration questions
+        _op(
+            "list_meeting_registrants",
+            "GET",
+            "/meetings/{meetingId}/registrants",
+            M,
+            "meeting:read",
+            "meeting:read:list_registrants",
+        ),
+        _op(
+            "update_meeting_registrant_status",
+            "PUT",
+            "/meetings/{meetingId}/registrants/status",
+            M,
+            "meeting:write",
+            "meeting:update:registrant_status",
+        ),
+        _op(
+            "delete_meeting_registrant",
+            "DELETE",
+            "/meetings/{meetingId}/registrants/{registrantId}",
+            L,
+            "meeting:write",
+            "meeting:delete:registrant",
+        ),
+        _op(
+            "get_meeting_registration_questions",
+            "GET",
+            "/meetings/{meetingId}/registrants/questions",
+            L,
+            "meeting:read",
+            "meeting:read:list_registration_questions",
+        ),
+        _op(
+            "update_meeting_registration_questions",
+            "PATCH",
+            "/meetings/{meetingId}/registrants/questions",
+            L,
+            "meeting:write",
+            "meeting:update:registration_questions",
+        ),
+        # webinars
+        _op(
+            "create_webinar",
+            "POST",
+            "/users/{userId}/webinars",
+            L,
+            "webinar:write",
+            "webinar:write:webinar",
+        ),
+        _op(
+            "list_webinars",
+            "GET",
+            "/users/{userId}/webinars",
+            M,
+            "webinar:read",
+            "webinar:read:list_webinars",
+        ),
+        _op(
+            "get_webinar", "GET", "/webinars/{webinarId}", L, "webinar:read", "webinar:read:webinar"
+        ),
+        _op(
+            "delete_webinar",
+            "DELETE",
+            "/webinars/{webinarId}",
+            L,
+            "webinar:write",
+            "webinar:delete:webinar",
         ),
         # recordings
         _op(

@@ -33,6 +33,8 @@ SAMPLES: PathParams = {
     "account_id": "me",
     "recording_id": "file/1",
     "file_id": "f1",
+    "registrant_id": "r/1",
+    "webinar_id": 99289110036,
 }
 """A value for every path parameter, each one that needs encoding."""
 
@@ -45,6 +47,8 @@ def params_for(template: str) -> dict[str, Any]:
         "accountId": "account_id",
         "recordingId": "recording_id",
         "fileId": "file_id",
+        "registrantId": "registrant_id",
+        "webinarId": "webinar_id",
     }
     return {names[p]: SAMPLES[names[p]] for p in re.findall(r"\{(\w+)\}", template)}  # type: ignore[literal-required]
 

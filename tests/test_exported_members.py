@@ -58,6 +58,17 @@ EXPORTED = {
         "schedule_recurring_meeting",
         "update_meeting",
         "zoom_request",
+        # meeting registrants
+        "delete_meeting_registrant",
+        "get_meeting_registration_questions",
+        "list_meeting_registrants",
+        "update_meeting_registrant_status",
+        "update_meeting_registration_questions",
+        # webinars
+        "delete_webinar",
+        "get_webinar",
+        "list_webinars",
+        "schedule_one_time_webinar",
     },
     "prefect_zoom.transfer": {
         # one file: the protocol and its options

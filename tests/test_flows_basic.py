@@ -544,7 +544,7 @@ def test_every_task_carries_the_documented_tags() -> None:
 
     import prefect_zoom.tasks as tasks
 
-    areas = {"meetings", "recordings", "users", "raw"}
+    areas = {"meetings", "recordings", "users", "webinars", "raw"}
     for name in tasks.__all__:
         task = getattr(tasks, name)
         assert isinstance(task, Task), name

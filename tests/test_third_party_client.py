@@ -76,3 +76,19 @@ def test_zoomus_users_lifecycle(zoom_emulator: ZoomEmulator) -> None:
     assert [(u["id"], u["dept"]) for u in inactive] == [(user_id, "Research")]
     assert client.user.delete(id=user_id, action="delete").status_code == 204
     assert client.user.get(id=user_id).status_code == 404
+
+
+def test_zoomus_webinars(zoom_emulator: ZoomEmulator) -> None:
+    client = zoomus_client(zoom_emulator)
+    # zoomus sends webinar fields as given (its meeting create formats start_time itself)
+    created = client.webinar.create(
+        user_id="me", topic="Launch", type=5, start_time="2031-05-01T16:00:00Z", duration=60
+    )
+    assert created.status_code == 201, created.text
+    webinar = created.json()
+    fetched = client.webinar.get(id=webinar["id"])
+    assert fetched.status_code == 200 and fetched.json()["topic"] == "Launch"
+    listed = client.webinar.list(user_id="me")
+    assert [w["id"] for w in listed.json()["webinars"]] == [webinar["id"]]
+    assert client.webinar.delete(id=webinar["id"]).status_code == 204
+    assert client.webinar.get(id=webinar["id"]).status_code == 404

@@ -11,7 +11,15 @@ from zoom_emulator.config import EmulatorConfig
 from zoom_emulator.faults import CounterMiddleware, FaultMiddleware
 from zoom_emulator.models.ratelimit import RateLimiter
 from zoom_emulator.models.state import EmulatorState, build_state
-from zoom_emulator.routes import downloads, meetings, oauth, recordings, users
+from zoom_emulator.routes import (
+    downloads,
+    meetings,
+    oauth,
+    recordings,
+    registrants,
+    users,
+    webinars,
+)
 from zoom_emulator.routes.errors import install_error_handlers
 
 
@@ -33,6 +41,8 @@ def create_app(
     app.include_router(oauth.router, prefix="/oauth")
     app.include_router(users.router, prefix="/v2")
     app.include_router(meetings.router, prefix="/v2")
+    app.include_router(registrants.router, prefix="/v2")
+    app.include_router(webinars.router, prefix="/v2")
     app.include_router(recordings.router, prefix="/v2")
     app.include_router(downloads.router)
     app.include_router(control.router, prefix="/_emulator")

@@ -35,6 +35,12 @@ AUTHORIZE_AGAIN_CODES = frozenset({4733, 4734, 4735, 4737, 4741})
 PREAPPROVAL_CODES = frozenset({4738})
 BAD_CLIENT_CODES = frozenset({4702, 4704, 4706, 4709, 4717})
 VALIDATION_CODE = 300
+REGISTRATION_OFF_CODE = 404
+"""HTTP 404 code 404: "Registration has not been enabled for this meeting" (the spec)."""
+REGISTRATION_OFF_HINT = (
+    "Turn registration on: update the meeting with settings.approval_type 0 (automatic) or 1 "
+    "(manual approval); only scheduled (type 2) and fixed-time recurring (type 8) meetings take it."
+)
 
 _SCOPES_RE = re.compile(r"does not contain scopes\s*:\s*\[([^\]]*)\]", re.IGNORECASE)
 _PREAPPROVAL_RE = re.compile(r"pre-?approv", re.IGNORECASE)
@@ -135,6 +141,8 @@ def error_from_response(
     if status == 401 or code in BAD_CLIENT_CODES or oauth_error in ("invalid_client",):
         auth_hint = ZoomAuthError.default_hint + reconnect if reconnect_command else None
         return ZoomAuthError(message, hint=auth_hint, **common)
+    if status == 404 and code == REGISTRATION_OFF_CODE:
+        return ZoomNotFoundError(message, hint=REGISTRATION_OFF_HINT, **common)
     if status == 404:
         return ZoomNotFoundError(message, **common)
     if code == VALIDATION_CODE:

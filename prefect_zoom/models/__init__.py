@@ -13,15 +13,26 @@ from prefect_zoom.models.meetings import (
     Registrant,
     RegistrantRequest,
     ScheduledMeeting,
+    Webinar,
 )
 from prefect_zoom.models.recordings import DateRange, RecordingFile, RecordingMeeting
+from prefect_zoom.models.registrants import (
+    CustomRegistrationQuestion,
+    MeetingRegistrant,
+    RegistrantAction,
+    RegistrantStatus,
+    RegistrationQuestion,
+    RegistrationQuestions,
+)
 from prefect_zoom.models.transcripts import Transcript, TranscriptSegment
 from prefect_zoom.models.users import NewUser, User, UserChanges
 
 __all__ = [
+    "CustomRegistrationQuestion",
     "DateRange",
     "InviteLink",
     "Meeting",
+    "MeetingRegistrant",
     "MeetingRequest",
     "MeetingSettings",
     "MeetingType",
@@ -32,12 +43,17 @@ __all__ = [
     "Recurrence",
     "RecurrenceType",
     "Registrant",
+    "RegistrantAction",
     "RegistrantRequest",
+    "RegistrantStatus",
+    "RegistrationQuestion",
+    "RegistrationQuestions",
     "ScheduledMeeting",
     "Transcript",
     "TranscriptSegment",
     "User",
     "UserChanges",
+    "Webinar",
     "ZoomModel",
     "parse_input",
 ]

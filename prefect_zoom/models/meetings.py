@@ -242,3 +242,8 @@ class RegistrantRequest(ZoomModel):
     email: str = Field(..., pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     first_name: str = Field(..., min_length=1, max_length=64)
     last_name: str | None = Field(None, max_length=64)
+
+
+class Webinar(Meeting):
+    """A webinar as Zoom answers it: a meeting's fields, ``type`` 5 (one-time), 6 or 9
+    (recurring)."""

@@ -22,6 +22,13 @@ from prefect_zoom.tasks.recordings import (
     list_recordings,
     recover_recordings,
 )
+from prefect_zoom.tasks.registrants import (
+    delete_meeting_registrant,
+    get_meeting_registration_questions,
+    list_meeting_registrants,
+    update_meeting_registrant_status,
+    update_meeting_registration_questions,
+)
 from prefect_zoom.tasks.transcripts import get_transcript
 from prefect_zoom.tasks.users import (
     create_user,
@@ -31,6 +38,12 @@ from prefect_zoom.tasks.users import (
     set_user_status,
     update_user,
 )
+from prefect_zoom.tasks.webinars import (
+    delete_webinar,
+    get_webinar,
+    list_webinars,
+    schedule_one_time_webinar,
+)
 
 __all__ = [
     "add_meeting_registrant",
@@ -38,24 +51,33 @@ __all__ = [
     "create_meeting",
     "create_user",
     "delete_meeting",
+    "delete_meeting_registrant",
     "delete_recordings",
     "delete_user",
+    "delete_webinar",
     "download_meeting_recordings",
     "download_recording_file",
     "get_meeting",
     "get_meeting_invitation",
     "get_meeting_recordings",
+    "get_meeting_registration_questions",
     "get_transcript",
     "get_user",
+    "get_webinar",
+    "list_meeting_registrants",
     "list_meetings",
     "list_recordings",
     "list_users",
+    "list_webinars",
     "recover_recordings",
     "schedule_meeting_once",
     "schedule_one_time_meeting",
+    "schedule_one_time_webinar",
     "schedule_recurring_meeting",
     "set_user_status",
     "update_meeting",
+    "update_meeting_registrant_status",
+    "update_meeting_registration_questions",
     "update_user",
     "zoom_request",
 ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import partial
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal, TypeVar, get_args
 
 import httpx
 from prefect import Task
@@ -38,6 +38,7 @@ from prefect_zoom.models import (
 from prefect_zoom.tasks._common import CredentialsLike, client_for, run_logger, zoom_task
 from prefect_zoom.tasks._rerun import MAX_MARKED_AGENDA, key_in, marked_agenda, schedule_key
 
+ListedT = TypeVar("ListedT", bound=ZoomModel)
 MeetingListType = Literal["scheduled", "live", "upcoming", "upcoming_meetings", "previous_meetings"]
 MAX_INVITE_ATTENDEES = 500
 MAX_INVITE_TTL_SECONDS = 7_776_000  # 90 days
@@ -153,7 +154,7 @@ def _create(credentials: CredentialsLike, request: MeetingRequest, user_id: str)
         return _post_meeting(zoom, request, user_id)
 
 
-def _scheduled_request(
+def scheduled_request(
     topic: Any,
     start_time: Any,
     duration_minutes: Any,
@@ -162,24 +163,27 @@ def _scheduled_request(
     password: str | None,
     agenda: str | None,
     settings: MeetingSettings | dict[str, Any] | None,
+    *,
+    prefix: str = "meeting",
 ) -> MeetingRequest:
     """The checked request of a one-time meeting, or a fixed-time recurring one with
-    ``recurrence`` (the schedule tasks' parameters, in their order)."""
+    ``recurrence`` (the schedule tasks' parameters, in their order); errors name fields under
+    ``prefix`` (``meeting.topic``; a webinar's are ``webinar.topic``)."""
     if not isinstance(topic, str) or not topic.strip():
         raise ZoomInputError(
-            "meeting.topic", "a topic is required", "Give the meeting a non-empty topic."
+            f"{prefix}.topic", "a topic is required", f"Give the {prefix} a non-empty topic."
         )
     if start_time is None:
         raise ZoomInputError(
-            "meeting.start_time", "a start time is required", "Pass a datetime (time-zone aware)."
+            f"{prefix}.start_time", "a start time is required", "Pass a datetime (time-zone aware)."
         )
     if isinstance(duration_minutes, bool) or not isinstance(duration_minutes, int):
         raise ZoomInputError(
-            "meeting.duration", "expected whole minutes", "Pass duration_minutes as an int."
+            f"{prefix}.duration", "expected whole minutes", "Pass duration_minutes as an int."
         )
     if duration_minutes <= 0:
         raise ZoomInputError(
-            "meeting.duration",
+            f"{prefix}.duration",
             f"{duration_minutes} is not a positive number of minutes",
             "Pass a duration of at least one minute.",
         )
@@ -194,8 +198,8 @@ def _scheduled_request(
         "settings": settings,
     }
     if recurrence is not None:
-        data["recurrence"] = parse_input(Recurrence, recurrence, prefix="meeting.recurrence")
-    return parse_input(MeetingRequest, data, prefix="meeting")
+        data["recurrence"] = parse_input(Recurrence, recurrence, prefix=f"{prefix}.recurrence")
+    return parse_input(MeetingRequest, data, prefix=prefix)
 
 
 def keyed_request(
@@ -214,7 +218,7 @@ def keyed_request(
 
     The request's agenda starts with the key's marker line; raises ``ZoomInputError`` first.
     """
-    request = _scheduled_request(
+    request = scheduled_request(
         topic, start_time, duration_minutes, recurrence, timezone, password, agenda, settings
     )
     if agenda is not None and len(agenda) > MAX_MARKED_AGENDA:
@@ -236,6 +240,45 @@ def _find_keyed_meeting(zoom: Any, user_id: str, key: str) -> Meeting | None:
         if key_in(item.get("agenda")) == key:
             return Meeting.model_validate(item)
     return None
+
+
+def delete_scheduled(
+    credentials: CredentialsLike,
+    delete: BoundOperation,
+    occurrence: str | None,
+    reminder: dict[str, bool],
+) -> None:
+    """Send a meeting's or webinar's delete, of one ``occurrence`` when given; ``reminder``
+    names Zoom's e-mail flag and whether it is wanted."""
+    params: dict[str, Any] = {name: "true" for name, wanted in reminder.items() if wanted}
+    if occurrence:
+        params["occurrence_id"] = occurrence
+    with client_for(credentials) as zoom:
+        call(zoom, delete, params=params or None, expected=(204, 200))
+    what = f"occurrence {occurrence} of {delete.path}" if occurrence else delete.path
+    run_logger().info("Deleted %s on Zoom", what)
+
+
+def list_of_kind(
+    credentials: CredentialsLike,
+    operation: str,
+    user_id: str,
+    kind: str,
+    kinds: tuple[str, ...],
+    model: type[ListedT],
+) -> list[ListedT]:
+    """Every page of a user's list ``operation`` (``list_meetings``…) of one ``type``, each item
+    as ``model``."""
+    listing = OPERATIONS[operation].bind(user_id=check_user_id(user_id))
+    checked = check_choice(kind, kinds, "type")
+    items_key = operation.removeprefix("list_")
+    with client_for(credentials) as zoom:
+        found = [
+            model.model_validate(item)
+            for item in call_pages(zoom, listing, items_key, {"type": checked})
+        ]
+    run_logger().info("Listed %d %s Zoom %s", len(found), checked, items_key)
+    return found
 
 
 # ---- tasks --------------------------------------------------------------------------------------
@@ -272,7 +315,7 @@ def schedule_one_time_meeting(
     ``start_time`` is time-zone aware, or naive with ``timezone`` naming its zone. ``password``
     holds at most 10 letters, digits or ``@ - _ *``. Needs `meeting:write` / `meeting:write:meeting`.
     """
-    request = _scheduled_request(
+    request = scheduled_request(
         topic, start_time, duration_minutes, None, timezone, password, agenda, settings
     )
     return _create(credentials, request, check_user_id(user_id))
@@ -304,7 +347,7 @@ def schedule_recurring_meeting(
             "a recurring meeting needs a recurrence",
             "Pass e.g. {'type': 2, 'weekly_days': 'monday', 'end_times': 10}.",
         )
-    request = _scheduled_request(
+    request = scheduled_request(
         topic, start_time, duration_minutes, recurrence, timezone, password, agenda, settings
     )
     return _create(credentials, request, check_user_id(user_id))
@@ -439,23 +482,9 @@ def delete_meeting(
     Needs `meeting:write` (classic) or `meeting:delete:meeting` (granular).
     """
     meeting_id = check_meeting_id(meeting_id)
-    occurrence = check_occurrence_id(occurrence_id)
-    params: dict[str, Any] = {}
-    if occurrence:
-        params["occurrence_id"] = occurrence
-    if cancel_meeting_reminder:
-        params["cancel_meeting_reminder"] = "true"
-    with client_for(credentials) as zoom:
-        call(
-            zoom,
-            OPERATIONS["delete_meeting"].bind(meeting_id=meeting_id),
-            params=params or None,
-            expected=(204, 200),
-        )
-    if occurrence:
-        run_logger().info("Deleted occurrence %s of Zoom meeting %s", occurrence, meeting_id)
-    else:
-        run_logger().info("Deleted Zoom meeting %s", meeting_id)
+    delete = OPERATIONS["delete_meeting"].bind(meeting_id=meeting_id)
+    reminder = {"cancel_meeting_reminder": cancel_meeting_reminder}
+    delete_scheduled(credentials, delete, check_occurrence_id(occurrence_id), reminder)
 
 
 @zoom_task("list_meetings", name="Zoom: list meetings", tags=("meetings",))
@@ -468,15 +497,8 @@ def list_meetings(
 
     Needs `meeting:read` (classic) or `meeting:read:list_meetings` (granular).
     """
-    meetings_of = OPERATIONS["list_meetings"].bind(user_id=check_user_id(user_id))
-    kind = check_choice(type, get_args(MeetingListType), "type")
-    with client_for(credentials) as zoom:
-        meetings = [
-            Meeting.model_validate(item)
-            for item in call_pages(zoom, meetings_of, "meetings", {"type": kind})
-        ]
-    run_logger().info("Listed %d %s Zoom meeting(s)", len(meetings), kind)
-    return meetings
+    kinds = get_args(MeetingListType)
+    return list_of_kind(credentials, "list_meetings", user_id, type, kinds, Meeting)
 
 
 @zoom_task("create_invite_links", name="Zoom: create invitation links", tags=("meetings",))
@@ -532,7 +554,8 @@ def add_meeting_registrant(
     """Register someone (email, first name, optional last name) for a meeting.
 
     The meeting needs registration on (``settings.approval_type`` 0 or 1). Needs `meeting:write`
-    (classic) or `meeting:write:registrant` (granular). Returns the registrant's join URL.
+    (classic) or `meeting:write:registrant` (granular). Returns the registrant's join URL. Safe to
+    retry: Zoom answers an email already registered with that registration again.
     """
     meeting_id = check_meeting_id(meeting_id)
     request = parse_input(RegistrantRequest, registrant, prefix="registrant")

@@ -1,11 +1,15 @@
-"""Helpers for emulator tests: tokens minted straight into the emulator's state."""
+"""Helpers for emulator tests: tokens minted straight into the emulator's state, and checks of
+Zoom's answers (errors by shape, a created meeting by the spec)."""
 
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from typing import Any
 
+import httpx
 import pytest
+from helpers.zoom_spec import assert_matches_spec
 
 from zoom_emulator import ZoomEmulator
 from zoom_emulator.models.operations import all_scopes
@@ -35,6 +39,45 @@ def mint_token(
     return state.issue_access_token(app, user_id=user.id, scopes=list(scopes)).value
 
 
+def assert_zoom_error(
+    response: httpx.Response, status: int, code: int, message: str | None = None
+) -> dict[str, Any]:
+    """A Zoom error answer: status, ``code``, ``message`` and a tracking id header."""
+    assert response.status_code == status, response.text
+    body: dict[str, Any] = response.json()
+    assert body["code"] == code, body
+    assert isinstance(body["message"], str) and body["message"]
+    if message is not None:
+        assert body["message"] == message
+    assert response.headers["x-zm-trackingid"].startswith("v=2.0;")
+    return body
+
+
+def error_fields(response: httpx.Response) -> set[str]:
+    body = assert_zoom_error(response, 400, 300, "Validation Failed.")
+    return {error["field"] for error in body["errors"]}
+
+
+def create(client: httpx.Client, body: dict[str, Any], user_id: str = "me") -> dict[str, Any]:
+    response = client.post(f"/users/{user_id}/meetings", json=body)
+    assert response.status_code == 201, response.text
+    created: dict[str, Any] = assert_matches_spec(response, "POST", "/users/{userId}/meetings")
+    return created
+
+
+def daily_registration_meeting(
+    client: httpx.Client, occurrences: int, approval_type: int
+) -> dict[str, Any]:
+    """A daily meeting (from 2031-03-01 08:00 UTC) with registration on, as created."""
+    body = {
+        "type": 8,
+        "start_time": "2031-03-01T08:00:00Z",
+        "recurrence": {"type": 1, "end_times": occurrences},
+        "settings": {"approval_type": approval_type},
+    }
+    return create(client, body)
+
+
 @pytest.fixture
 def auth_headers(zoom_emulator: ZoomEmulator) -> dict[str, str]:
     """Bearer headers of an S2S token with every scope."""
@@ -50,3 +93,16 @@ def read_until(process: subprocess.Popen[str], marker: str) -> str:
         if marker in line:
             return "".join(seen)
     raise AssertionError(f"{process.args!r} exited before printing {marker!r}:\n" + "".join(seen))
+
+
+@pytest.fixture
+def client(zoom_emulator: ZoomEmulator, auth_headers: dict[str, str]) -> Iterator[httpx.Client]:
+    """An HTTP client on ``/v2`` with an all-scopes S2S token."""
+    with httpx.Client(base_url=zoom_emulator.api_url, headers=auth_headers, timeout=10) as http:
+        yield http
+
+
+def scoped_client(emulator: ZoomEmulator, scopes: list[str]) -> httpx.Client:
+    """An HTTP client on ``/v2`` with an S2S token holding only ``scopes`` (close it)."""
+    token = mint_token(emulator, scopes)
+    return httpx.Client(base_url=emulator.api_url, headers={"Authorization": f"Bearer {token}"})

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from typing import Any
@@ -20,7 +19,13 @@ from helpers.zoom_spec import assert_matches_spec, response_schema
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from emulator.conftest import mint_token
+from emulator.conftest import (
+    assert_zoom_error,
+    create,
+    daily_registration_meeting,
+    error_fields,
+    mint_token,
+)
 from zoom_emulator import EmulatorConfig, ZoomEmulator
 from zoom_emulator.models.state import User
 
@@ -35,13 +40,6 @@ def emulator_config(request: pytest.FixtureRequest) -> EmulatorConfig:
     return config
 
 
-@pytest.fixture
-def client(zoom_emulator: ZoomEmulator, auth_headers: dict[str, str]) -> Iterator[httpx.Client]:
-    """An HTTP client on ``/v2`` with an all-scopes S2S token."""
-    with httpx.Client(base_url=zoom_emulator.api_url, headers=auth_headers, timeout=10) as http:
-        yield http
-
-
 def user_client(zoom: ZoomEmulator, scopes: list[str], email: str) -> httpx.Client:
     """A client with a user-level OAuth token of ``email`` holding only ``scopes``."""
     token = mint_token(zoom, scopes, kind="oauth", user_email=email)
@@ -50,32 +48,6 @@ def user_client(zoom: ZoomEmulator, scopes: list[str], email: str) -> httpx.Clie
 
 def member(zoom: ZoomEmulator, number: int = 1) -> User:
     return next(u for u in zoom.state.users.values() if u.email == f"user{number}@example.com")
-
-
-def assert_zoom_error(
-    response: httpx.Response, status: int, code: int, message: str | None = None
-) -> dict[str, Any]:
-    """A Zoom error answer: status, ``code``, ``message`` and a tracking id header."""
-    assert response.status_code == status, response.text
-    body: dict[str, Any] = response.json()
-    assert body["code"] == code, body
-    assert isinstance(body["message"], str) and body["message"]
-    if message is not None:
-        assert body["message"] == message
-    assert response.headers["x-zm-trackingid"].startswith("v=2.0;")
-    return body
-
-
-def error_fields(response: httpx.Response) -> set[str]:
-    body = assert_zoom_error(response, 400, 300, "Validation Failed.")
-    return {error["field"] for error in body["errors"]}
-
-
-def create(client: httpx.Client, body: dict[str, Any], user_id: str = "me") -> dict[str, Any]:
-    response = client.post(f"/users/{user_id}/meetings", json=body)
-    assert response.status_code == 201, response.text
-    created: dict[str, Any] = assert_matches_spec(response, "POST", MEETINGS)
-    return created
 
 
 def get_meeting(client: httpx.Client, meeting_id: int) -> dict[str, Any]:
@@ -638,15 +610,7 @@ def test_registrants(zoom_emulator: ZoomEmulator, client: httpx.Client) -> None:
 
 
 def test_registrant_of_a_recurring_meeting_gets_occurrences(client: httpx.Client) -> None:
-    meeting = create(
-        client,
-        {
-            "type": 8,
-            "start_time": "2031-03-01T08:00:00Z",
-            "recurrence": {"type": 1, "end_times": 3},
-            "settings": {"approval_type": 1},
-        },
-    )
+    meeting = daily_registration_meeting(client, 3, approval_type=1)
     first = meeting["occurrences"][0]["occurrence_id"]
     response = client.post(
         f"/meetings/{meeting['id']}/registrants",

@@ -1,4 +1,4 @@
-"""Calling the async archive flows from synchronous tests and scripts; how a task run failed."""
+"""Calling the async archive flows from synchronous tests and scripts; how a task run ended."""
 
 from __future__ import annotations
 
@@ -25,10 +25,15 @@ def run_async(call: Awaitable[T]) -> T:
     return asyncio.run(wait())
 
 
+def run_count(state: State[Any]) -> int:
+    """How many times the task run of ``state`` ran (1: never retried)."""
+    with get_client(sync_client=True) as client:
+        run = client.read_task_run(state.state_details.task_run_id)  # type: ignore[arg-type]
+    return run.run_count
+
+
 def failure_and_runs(state: State[Any]) -> tuple[BaseException, int]:
     """A failed task's exception and how many times the task ran (1: never retried)."""
     error = state.result(raise_on_failure=False)
     assert isinstance(error, BaseException), state
-    with get_client(sync_client=True) as client:
-        run = client.read_task_run(state.state_details.task_run_id)  # type: ignore[arg-type]
-    return error, run.run_count
+    return error, run_count(state)

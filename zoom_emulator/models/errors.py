@@ -57,12 +57,17 @@ class OAuthError(Exception):
 # Zoom's REST API errors the emulator answers: name -> (HTTP status, code, message template).
 # Sources: https://developers.zoom.us/docs/api/errors (the JSON shape, 124, 300, 4711), the spec's
 # `responses` of each operation (200, 1001, 1010, 3000, 3001, 3002, 3301, 404 for registration;
-# for users: 409/1005, 300, 200 and 1117 of userCreate, userStatus and userDelete),
+# for users: 409/1005, 300, 200 and 1117 of userCreate, userStatus and userDelete; 200 and 3001
+# for webinars),
 # and Zoom staff on https://devforum.zoom.us/t/granular-scopes-specification-change-of-scope-setting-for-creating-oauth-apps-on-the-developer-site/108207
 # (the 4711 message). docs/zoom-behaviour.md ("REST API: errors") lists them with the same sources.
 _QUERY_TOKEN = "Invalid access token, this access token is not supported as query parameter string."
 _IN_PROGRESS = "Sorry, you cannot delete this meeting since it is in progress."
 _NO_REGISTRATION = "Registration has not been enabled for this meeting: {meeting_id}."
+_NO_WEBINAR_PLAN = (
+    "Subscription plan for webinar is missing. Enable webinar for this user once the "
+    "subscription plan is added:{user_id}."
+)
 _RANGE_TOO_LONG = (
     "The date range exceeds one month. 'from' and 'to' may be at most one month apart."
 )
@@ -81,6 +86,8 @@ ERRORS: dict[str, tuple[int, int, str]] = {
     "invalid_occurrence": (400, 3000, "Invalid occurrence_id."),
     "meeting_in_progress": (400, 3002, _IN_PROGRESS),
     "registration_off": (404, 404, _NO_REGISTRATION),
+    "webinar_not_found": (404, 3001, "Webinar does not exist: {webinar_id}."),
+    "no_webinar_plan": (400, 200, _NO_WEBINAR_PLAN),
     "no_recording": (404, 3301, "This recording does not exist."),
     "range_too_long": (400, 300, _RANGE_TOO_LONG),
     "email_taken": (409, 1005, 'Email "{email}" has already been used.'),

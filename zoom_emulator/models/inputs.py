@@ -3,9 +3,12 @@ as a string is refused; unknown fields are ignored). Limits from the spec's requ
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from zoom_emulator.models.operations import load_spec
 
 MAX_END_TIMES = 60
 PASSWORD_PATTERN = r"^[A-Za-z0-9@_*\-]*$"
@@ -66,23 +69,34 @@ class TrackingFieldIn(_Body):
     value: str | None = None
 
 
-class MeetingIn(_Body):
-    """Body of create (``POST /users/{userId}/meetings``) and update (``PATCH``)."""
+class _ScheduledIn(_Body):
+    """What meetings and webinars are scheduled with alike."""
 
     topic: str | None = Field(None, max_length=200)
-    type: Literal[1, 2, 3, 8] | None = None
     start_time: str | None = None
     duration: int | None = Field(None, ge=0)
     timezone: str | None = None
     password: str | None = Field(None, max_length=10, pattern=PASSWORD_PATTERN)
     agenda: str | None = Field(None, max_length=2000)
+    schedule_for: str | None = None
+    settings: SettingsIn | None = None
+
+
+class MeetingIn(_ScheduledIn):
+    """Body of create (``POST /users/{userId}/meetings``) and update (``PATCH``)."""
+
+    type: Literal[1, 2, 3, 8] | None = None
     default_password: bool | None = None
     pre_schedule: bool | None = None
-    schedule_for: str | None = None
     recurrence: RecurrenceIn | None = None
-    settings: SettingsIn | None = None
     tracking_fields: list[TrackingFieldIn] | None = None
     template_id: str | None = None
+
+
+class WebinarIn(_ScheduledIn):
+    """Body of ``POST /users/{userId}/webinars``: one-time webinars (type 5) only, so far."""
+
+    type: Literal[5] | None = None
 
 
 class AttendeeIn(_Body):
@@ -153,3 +167,49 @@ class UserStatusIn(_Body):
     """Body of ``PUT /users/{userId}/status``."""
 
     action: Literal["activate", "deactivate", "clock_in", "clock_out"]
+
+
+MAX_STATUS_REGISTRANTS = 30
+"""Registrants one ``PUT …/registrants/status`` may name (the spec's ``registrants`` maximum)."""
+
+
+class RegistrantRefIn(_Body):
+    id: str | None = None
+    email: str | None = None
+
+
+class RegistrantStatusIn(_Body):
+    action: Literal["approve", "cancel", "deny"]
+    registrants: list[RegistrantRefIn] = Field(min_length=1, max_length=MAX_STATUS_REGISTRANTS)
+
+
+@cache
+def question_fields() -> frozenset[str]:
+    """The standard registration fields a form may ask for: the spec's ``field_name`` enum."""
+    operation = load_spec()["paths"]["/meetings/{meetingId}/registrants/questions"]["patch"]
+    schema = operation["requestBody"]["content"]["application/json"]["schema"]
+    return frozenset(schema["properties"]["questions"]["items"]["properties"]["field_name"]["enum"])
+
+
+class QuestionIn(_Body):
+    field_name: str
+    required: bool = False
+
+    @field_validator("field_name")
+    @classmethod
+    def _known_field(cls, value: str) -> str:
+        if value not in question_fields():
+            raise ValueError(f"must be one of {', '.join(sorted(question_fields()))}")
+        return value
+
+
+class CustomQuestionDefIn(_Body):
+    title: str = Field(min_length=1)
+    type: Literal["short", "single"] = "short"
+    required: bool = False
+    answers: list[str] | None = None
+
+
+class RegistrationQuestionsIn(_Body):
+    questions: list[QuestionIn] | None = None
+    custom_questions: list[CustomQuestionDefIn] | None = None

@@ -26,12 +26,18 @@ import secrets
 import string
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from zoom_emulator.models.access import Caller, may_act_for
 from zoom_emulator.models.errors import ZoomError, validation_failed, zoom_error
-from zoom_emulator.models.inputs import InviteLinksIn, MeetingIn, RecurrenceIn, RegistrantIn
+from zoom_emulator.models.inputs import (
+    InviteLinksIn,
+    MeetingIn,
+    RecurrenceIn,
+    RegistrantIn,
+    WebinarIn,
+)
 from zoom_emulator.models.operations import Operation
 from zoom_emulator.models.recurrence import (
     compute_occurrences,
@@ -101,13 +107,16 @@ DEFAULT_SETTINGS: dict[str, Any] = {
 }
 
 
+S = TypeVar("S", bound="Scheduled")
+
+
 def _random(alphabet: str, length: int) -> str:
     return "".join(secrets.choice(alphabet) for _ in range(length))
 
 
 @dataclass
-class Meeting:
-    """One scheduled meeting. Optional parts of Zoom's JSON are ``None`` when absent."""
+class Scheduled:
+    """What a meeting and a webinar record share, in the order of Zoom's JSON."""
 
     uuid: str
     id: int
@@ -120,6 +129,12 @@ class Meeting:
     agenda: str
     created_at: str
     start_url: str
+
+
+@dataclass
+class Meeting(Scheduled):
+    """One scheduled meeting. Optional parts of Zoom's JSON are ``None`` when absent."""
+
     pre_schedule: bool
     settings: dict[str, Any]
     assistant_id: str = ""
@@ -135,11 +150,12 @@ class Meeting:
     tracking_fields: list[dict[str, Any]] | None = None
     registration_url: str | None = None
     registrants: list[Registrant] = field(default_factory=list)
+    registration_questions: dict[str, Any] | None = None
 
     def as_zoom(self) -> dict[str, Any]:
         """The meeting's Zoom JSON (a copy): what create and ``GET /meetings/{id}`` answer."""
         fields = dataclasses.asdict(self)
-        del fields["registrants"]
+        del fields["registrants"], fields["registration_questions"]
         return {key: value for key, value in fields.items() if value is not None}
 
     def listed(self) -> dict[str, Any]:
@@ -250,7 +266,9 @@ def merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def host_for_schedule(state: EmulatorState, caller: Caller, body: MeetingIn, host: User) -> User:
+def host_for_schedule(
+    state: EmulatorState, caller: Caller, body: MeetingIn | WebinarIn, host: User
+) -> User:
     """The host a create body names with ``schedule_for`` (else ``host``), or Zoom's error."""
     if not body.schedule_for:
         return host
@@ -314,19 +332,31 @@ def build_meeting(state: EmulatorState, host: User, body: MeetingIn) -> Meeting:
     return meeting
 
 
+def find_owned(
+    state: EmulatorState,
+    caller: Caller,
+    operation: Operation,
+    records: dict[int, S],
+    record_id: str,
+    not_found: ZoomError,
+) -> S:
+    """The record of ``record_id`` the caller may act on: ``not_found`` when unknown or on
+    another account, 400 code 3000 when a user-level caller may not act for its host."""
+    found = records.get(int(record_id)) if record_id.isascii() and record_id.isdigit() else None
+    host = state.users.get(found.host_id) if found is not None else None
+    if found is None or host is None or host.account_id != caller.account_id:
+        raise not_found
+    if not may_act_for(caller, operation, host):
+        raise zoom_error("cannot_access_meeting")
+    return found
+
+
 def find_meeting(
     state: EmulatorState, caller: Caller, meeting_id: str, operation: Operation
 ) -> Meeting:
     """A meeting the caller may act on: 404 code 3001 when unknown, 400 code 3000 when not theirs."""
-    if not (meeting_id.isascii() and meeting_id.isdigit()):
-        raise zoom_error("meeting_not_found", meeting_id=meeting_id)
-    meeting = state.meetings.get(int(meeting_id))
-    host = state.users.get(meeting.host_id) if meeting is not None else None
-    if meeting is None or host is None or host.account_id != caller.account_id:
-        raise zoom_error("meeting_not_found", meeting_id=meeting_id)
-    if not may_act_for(caller, operation, host):
-        raise zoom_error("cannot_access_meeting")
-    return meeting
+    not_found = zoom_error("meeting_not_found", meeting_id=meeting_id)
+    return find_owned(state, caller, operation, state.meetings, meeting_id, not_found)
 
 
 def list_meetings(

@@ -20,6 +20,7 @@ from zoom_emulator.models.operations import all_scopes
 
 if TYPE_CHECKING:
     from zoom_emulator.models.meetings import Meeting
+    from zoom_emulator.models.webinars import Webinar
 
 AppKind = Literal["oauth", "s2s"]
 
@@ -206,6 +207,7 @@ class EmulatorState:
     codes: dict[str, AuthCode] = field(default_factory=dict)
     signins: dict[str, SignIn] = field(default_factory=dict)  # consent pages awaiting an answer
     meetings: dict[int, Meeting] = field(default_factory=dict)
+    webinars: dict[int, Webinar] = field(default_factory=dict)
     recordings: dict[str, RecordingMeeting] = field(default_factory=dict)  # by uuid
     files: dict[str, tuple[str, RecordingFile]] = field(default_factory=dict)  # id -> (uuid, f)
     page_cursors: dict[str, PageCursor] = field(default_factory=dict)

@@ -19,8 +19,9 @@ from zoom_emulator.models.access import Caller, resolve_user
 from zoom_emulator.models.errors import validation_failed
 from zoom_emulator.models.inputs import InviteLinksIn, MeetingIn, RegistrantIn
 from zoom_emulator.models.meetings import Meeting
-from zoom_emulator.models.operations import operations
+from zoom_emulator.models.operations import Operation, operations
 from zoom_emulator.models.paging import paginate
+from zoom_emulator.models.state import EmulatorState
 from zoom_emulator.routes.auth import caller_for, state_of
 
 router = APIRouter()
@@ -29,6 +30,7 @@ BAD_JSON = "Request Body should be a valid JSON object."
 ListType = Literal["scheduled", "live", "upcoming", "upcoming_meetings", "previous_meetings"]
 
 M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
 
 
 async def read_body(request: Request, model: type[M]) -> M:
@@ -47,16 +49,26 @@ async def read_body(request: Request, model: type[M]) -> M:
         raise validation_failed(errors) from None
 
 
-def meeting_for(operation_name: str) -> Callable[..., Awaitable[Meeting]]:
-    """A FastAPI dependency: the caller's checks for the operation, then its ``{meetingId}``."""
+def found_by(
+    operation_name: str,
+    find: Callable[[EmulatorState, Caller, str, Operation], T],
+    placeholder: str,
+) -> Callable[..., Awaitable[T]]:
+    """A FastAPI dependency: the caller's checks for the operation, then what ``find`` finds
+    for the path's ``{placeholder}`` (a meeting by ``meetingId``, a webinar by ``webinarId``)."""
     operation = operations()[operation_name]
 
     async def dependency(
-        meetingId: str, request: Request, caller: Caller = Depends(caller_for(operation_name))
-    ) -> Meeting:
-        return meetings.find_meeting(state_of(request), caller, meetingId, operation)
+        request: Request, caller: Caller = Depends(caller_for(operation_name))
+    ) -> T:
+        return find(state_of(request), caller, request.path_params[placeholder], operation)
 
     return dependency
+
+
+def meeting_for(operation_name: str) -> Callable[..., Awaitable[Meeting]]:
+    """A FastAPI dependency: the caller's checks for the operation, then its ``{meetingId}``."""
+    return found_by(operation_name, meetings.find_meeting, "meetingId")
 
 
 @router.post("/users/{userId}/meetings", status_code=201)
