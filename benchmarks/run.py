@@ -465,7 +465,7 @@ def _list_everyone(base_url: str, user_ids: list[str], threads: int, policy: Any
                         zoom.paginate(
                             f"/users/{user_id}/recordings",
                             "meetings",
-                            params,
+                            params=params,
                             operation="list_user_recordings",
                         )
                     )

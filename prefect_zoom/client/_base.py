@@ -14,7 +14,7 @@ import asyncio
 import logging
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypedDict, TypeVar, Unpack
 
@@ -67,6 +67,8 @@ class RequestOptions(TypedDict, total=False):
 class PageOptions(TypedDict, total=False):
     """How a paged list is read."""
 
+    params: Params
+    """The list's query (``page_size`` and ``next_page_token`` are the pager's)."""
     operation: str | Operation | None
     page_size: int
     """Items per page (300 by default, Zoom's most)."""
@@ -288,14 +290,12 @@ def _absolute(path: str) -> httpx.URL | None:
 class Pager:
     """Follows ``next_page_token`` until it is empty; stops (with a warning) on a repeated token."""
 
-    def __init__(
-        self, path: str, items_key: str | None, params: Params, **options: Unpack[PageOptions]
-    ) -> None:
+    def __init__(self, path: str, items_key: str | None, **options: Unpack[PageOptions]) -> None:
         """``items_key``: the page's key of the items (``None``: its only list)."""
         self.path = path
         self.items_key = items_key
         self.operation = options.get("operation")
-        self.params = dict(params or {})
+        self.params = dict(options.get("params") or {})
         self.params["page_size"] = max(
             1, min(options.get("page_size", MAX_PAGE_SIZE), MAX_PAGE_SIZE)
         )
@@ -311,6 +311,11 @@ class Pager:
         if self._token:
             params["next_page_token"] = self._token
         return {"operation": self.operation, "params": params}
+
+    def items(self, fetch: Callable[[RequestOptions], Any]) -> Iterator[dict[str, Any]]:
+        """Every item, each page got with ``fetch(query)`` (the sync client's loop)."""
+        while (query := self.next_query()) is not None:
+            yield from self.take(fetch(query))
 
     def take(self, page: Any) -> list[dict[str, Any]]:
         """The items of a page; remembers where the next one starts."""

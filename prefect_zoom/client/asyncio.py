@@ -13,7 +13,6 @@ from prefect_zoom.client._base import (
     ClientCore,
     PageOptions,
     Pager,
-    Params,
     RequestOptions,
     aperform,
 )
@@ -63,14 +62,10 @@ class AsyncZoomClient(ClientCore[httpx.AsyncBaseTransport]):
         return self._json(await self.request("GET", path, **options))
 
     async def paginate(
-        self,
-        path: str,
-        items_key: str | None,
-        params: Params = None,
-        **options: Unpack[PageOptions],
+        self, path: str, items_key: str | None, **options: Unpack[PageOptions]
     ) -> AsyncIterator[dict[str, Any]]:
         """Every item of a paged list, following ``next_page_token``."""
-        pager = Pager(path, items_key, params, **options)
+        pager = Pager(path, items_key, **options)
         while (query := pager.next_query()) is not None:
             for item in pager.take(await self.get_json(path, **query)):
                 yield item

@@ -59,11 +59,7 @@ def call_pages(
     """Every item of a paged list operation, following ``next_page_token`` (``items_key``
     ``None``: the items are the page's only list)."""
     return zoom.paginate(
-        bound.path,
-        items_key,
-        params,
-        operation=bound.operation,
-        page_size=page_size,
+        bound.path, items_key, params=params, operation=bound.operation, page_size=page_size
     )
 
 

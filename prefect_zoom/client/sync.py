@@ -14,7 +14,6 @@ from prefect_zoom.client._base import (
     ClientCore,
     PageOptions,
     Pager,
-    Params,
     RequestOptions,
     perform,
 )
@@ -60,16 +59,10 @@ class ZoomClient(ClientCore[httpx.BaseTransport]):
         return self._json(self.request("GET", path, **options))
 
     def paginate(
-        self,
-        path: str,
-        items_key: str | None,
-        params: Params = None,
-        **options: Unpack[PageOptions],
+        self, path: str, items_key: str | None, **options: Unpack[PageOptions]
     ) -> Iterator[dict[str, Any]]:
         """Every item of a paged list, following ``next_page_token``."""
-        pager = Pager(path, items_key, params, **options)
-        while (query := pager.next_query()) is not None:
-            yield from pager.take(self.get_json(path, **query))
+        return Pager(path, items_key, **options).items(lambda query: self.get_json(path, **query))
 
     @contextmanager
     def stream(

@@ -17,7 +17,6 @@ import contextlib
 import json
 import os
 import stat
-import tempfile
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -44,6 +43,7 @@ from prefect_zoom.transfer.destinations import (
     run_sync,
     store_for,
 )
+from prefect_zoom.transfer.files import atomic_file
 
 MANIFEST_NAME = "zoom-archive-manifest.json"
 CORRUPT_SUFFIX = ".corrupt-"
@@ -333,18 +333,7 @@ class Manifest:
         """Write ``name`` (relative) in the destination atomically: a temporary file beside it,
         forced to disk, then renamed (a block's ``write_path`` for other destinations)."""
         if isinstance(destination, (str, os.PathLike)):
-            target = Path(destination).expanduser() / name
-            folder = target.parent
-            folder.mkdir(parents=True, exist_ok=True)
-            handle, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=folder)
-            try:
-                with os.fdopen(handle, "wb") as out:
-                    out.write(data)
-                    out.flush()
-                    os.fsync(out.fileno())
-                os.replace(temp_name, target)
-            except BaseException:
-                Path(temp_name).unlink(missing_ok=True)
-                raise
+            with atomic_file(Path(destination).expanduser() / name) as out:
+                out.write(data)
             return
         run_sync(destination.write_path(name, data))

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import csv
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -20,6 +18,7 @@ from prefect_zoom.catalog import OPERATIONS
 from prefect_zoom.client.calls import call_json
 from prefect_zoom.exceptions import ZoomAPIError, ZoomInputError, ZoomMissingScopesError
 from prefect_zoom.tasks._common import load_credentials, run_logger
+from prefect_zoom.transfer.files import atomic_file
 
 MAX_ARTIFACT_ROWS = 500
 """Table artifacts show at most this many rows; the CSV file holds them all."""
@@ -93,20 +92,11 @@ def write_csv(path: str, columns: Sequence[str], rows: Sequence[Mapping[str, Any
     written with a leading ``'``.
     """
     target = Path(path).expanduser().resolve()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(handle, "w", newline="", encoding="utf-8") as out:
-            writer = csv.DictWriter(out, fieldnames=list(columns), extrasaction="ignore")
-            writer.writeheader()
-            for row in rows:
-                writer.writerow({column: csv_cell(row.get(column)) for column in columns})
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp_name, target)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
+    with atomic_file(target, "w", newline="", encoding="utf-8") as out:
+        writer = csv.DictWriter(out, fieldnames=list(columns), extrasaction="ignore")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({column: csv_cell(row.get(column)) for column in columns})
     run_logger().info("Wrote %d row(s) to %s", len(rows), target)
     return str(target)
 

@@ -14,9 +14,9 @@ import os
 import stat
 import tempfile
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, BinaryIO, TypeAlias
+from typing import IO, Any, BinaryIO, TypeAlias
 
 from prefect_zoom.exceptions import UnsafePartialError
 
@@ -95,6 +95,23 @@ def open_partial(partial: Path, append: bool) -> BinaryIO:
         return os.fdopen(fd, "wb", buffering=0)
     except BaseException:
         os.close(fd)
+        raise
+
+
+@contextlib.contextmanager
+def atomic_file(target: Path, mode: str = "wb", **open_args: Any) -> Iterator[IO[Any]]:
+    """Write ``target`` atomically: a temporary file beside it, forced to disk, then renamed over
+    it, so ``target`` is never seen half-written (and the temporary file goes on failure)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(handle, mode, **open_args) as out:
+            yield out
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temp_name, target)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
         raise
 
 

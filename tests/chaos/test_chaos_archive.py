@@ -100,6 +100,19 @@ def seed_big_files(emulator: ZoomEmulator) -> None:
         )
 
 
+BIG_FILES_ONLY = pytest.mark.parametrize(
+    "emulator_config", [EmulatorConfig(recordings_per_user=0)], ids=["big"]
+)
+"""An emulator with no recordings of its own: the test's big files are all there is."""
+
+
+@pytest.fixture
+def big_files(emulator_config: EmulatorConfig, zoom_emulator: ZoomEmulator) -> None:
+    """The big recording files of this chaos size, seeded in the test's emulator (started with
+    ``emulator_config``, which :data:`BIG_FILES_ONLY` sets)."""
+    seed_big_files(zoom_emulator)
+
+
 @contextmanager
 def archive_child(
     block: str, destination: Path, concurrency: int
@@ -163,11 +176,10 @@ def test_archive_survives_faults(
 
 
 # ---- the grant dies --------------------------------------------------------------------------
-@pytest.mark.parametrize("emulator_config", [EmulatorConfig(recordings_per_user=0)], ids=["big"])
+@BIG_FILES_ONLY
 def test_revoked_connection_ends_with_authorize_again(
-    emulator_config: EmulatorConfig, zoom_emulator: ZoomEmulator, tmp_path: Path
+    zoom_emulator: ZoomEmulator, big_files: None, tmp_path: Path
 ) -> None:
-    seed_big_files(zoom_emulator)
     block = save_block(oauth_credentials(zoom_emulator))
     with archive_child(block, tmp_path, concurrency=1) as child:
         wait_for_partial(child, tmp_path, least=1)
@@ -191,11 +203,11 @@ def test_revoked_connection_ends_with_authorize_again(
 
 
 # ---- the worker dies -------------------------------------------------------------------------
-@pytest.mark.parametrize("emulator_config", [EmulatorConfig(recordings_per_user=0)], ids=["big"])
+@BIG_FILES_ONLY
 def test_worker_killed_mid_download_then_rerun_completes(
-    emulator_config: EmulatorConfig, zoom_emulator: ZoomEmulator, tmp_path: Path
+    zoom_emulator: ZoomEmulator, big_files: None, tmp_path: Path
 ) -> None:
-    seed_big_files(zoom_emulator)
+    """A worker killed with SIGKILL mid-download: the rerun resumes its partial file."""
     block = save_block(s2s_credentials(zoom_emulator))
     with archive_child(block, tmp_path, concurrency=2) as child:
         partial = wait_for_partial(child, tmp_path, least=1_000_000)

@@ -313,7 +313,7 @@ def test_paginate_follows_tokens_and_stops_on_a_repeat(caplog: pytest.LogCapture
     ]
     handler, seen = scripted(*(ok(page) for page in pages))
     with sync_client(handler) as zoom:
-        items = list(zoom.paginate("/users", "users", {"status": "active"}))
+        items = list(zoom.paginate("/users", "users", params={"status": "active"}))
     assert [item["id"] for item in items] == [1, 2, 3, 4]
     assert len(seen) == 3
     assert seen[0].url.params["page_size"] == "300"

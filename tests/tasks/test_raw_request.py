@@ -188,8 +188,8 @@ def test_check_api_path_normalises_slashes() -> None:
 
 
 def test_a_page_with_several_lists_asks_for_items_key() -> None:
-    pager = Pager("/report/things", None, None)
+    pager = Pager("/report/things", None)
     assert pager.take({"things": [{"id": 1}], "next_page_token": ""}) == [{"id": 1}]
     with pytest.raises(ZoomInputError) as caught:
-        Pager("/report/things", None, None).take({"things": [], "others": []})
+        Pager("/report/things", None).take({"things": [], "others": []})
     assert caught.value.field == "items_key" and "others, things" in caught.value.problem
