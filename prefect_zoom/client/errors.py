@@ -13,18 +13,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
-from prefect_zoom.exceptions import (
-    MISSING_SCOPES_CODE,
-    ZoomAPIError,
-    ZoomAuthError,
-    ZoomAuthorizeAgainError,
-    ZoomMissingScopesError,
-    ZoomNotFoundError,
-    ZoomPreapprovalRequiredError,
-    ZoomRateLimitError,
-    ZoomServerError,
-    ZoomValidationError,
-)
+from prefect_zoom import exceptions
 
 if TYPE_CHECKING:
     import httpx
@@ -93,7 +82,7 @@ def error_from_response(
     response: httpx.Response,
     operation: Operation | None = None,
     reconnect_command: str | None = None,
-) -> ZoomAPIError:
+) -> exceptions.ZoomAPIError:
     """The error that matches a failed Zoom answer (REST ``{code, message}`` or OAuth)."""
     body = _body(response)
     status = response.status_code
@@ -115,12 +104,12 @@ def error_from_response(
     reconnect = f" Run `{reconnect_command}`." if reconnect_command else ""
 
     if code in PREAPPROVAL_CODES or (status in (400, 401, 403) and _PREAPPROVAL_RE.search(message)):
-        return ZoomPreapprovalRequiredError(message, **common)
+        return exceptions.ZoomPreapprovalRequiredError(message, **common)
     if oauth_error == "invalid_grant" or code in AUTHORIZE_AGAIN_CODES:
         hint = "The Zoom connection is no longer authorized; authorize the app again." + reconnect
-        return ZoomAuthorizeAgainError(message, hint=hint, **common)
-    if code == MISSING_SCOPES_CODE or _SCOPES_RE.search(message):
-        return ZoomMissingScopesError(
+        return exceptions.ZoomAuthorizeAgainError(message, hint=hint, **common)
+    if code == exceptions.MISSING_SCOPES_CODE or _SCOPES_RE.search(message):
+        return exceptions.ZoomMissingScopesError(
             message,
             missing_scopes=parse_missing_scopes(message),
             scopes_to_add=(
@@ -131,7 +120,7 @@ def error_from_response(
         )
     if status == 429:
         headers = response.headers
-        return ZoomRateLimitError(
+        return exceptions.ZoomRateLimitError(
             message,
             limit_type=headers.get("x-ratelimit-type"),
             reset_at=parse_retry_after(headers.get("retry-after")),
@@ -139,17 +128,19 @@ def error_from_response(
             **common,
         )
     if status == 401 or code in BAD_CLIENT_CODES or oauth_error in ("invalid_client",):
-        auth_hint = ZoomAuthError.default_hint + reconnect if reconnect_command else None
-        return ZoomAuthError(message, hint=auth_hint, **common)
+        auth_hint = exceptions.ZoomAuthError.default_hint + reconnect if reconnect_command else None
+        return exceptions.ZoomAuthError(message, hint=auth_hint, **common)
     if status == 404 and code == REGISTRATION_OFF_CODE:
-        return ZoomNotFoundError(message, hint=REGISTRATION_OFF_HINT, **common)
+        return exceptions.ZoomNotFoundError(message, hint=REGISTRATION_OFF_HINT, **common)
     if status == 404:
-        return ZoomNotFoundError(message, **common)
+        return exceptions.ZoomNotFoundError(message, **common)
     if code == VALIDATION_CODE:
-        return ZoomValidationError(message, errors=list(body.get("errors") or []), **common)
+        return exceptions.ZoomValidationError(
+            message, errors=list(body.get("errors") or []), **common
+        )
     if status >= 500:
-        return ZoomServerError(message, **common)
-    return ZoomAPIError(message, **common)
+        return exceptions.ZoomServerError(message, **common)
+    return exceptions.ZoomAPIError(message, **common)
 
 
 def _has_request(response: httpx.Response) -> bool:

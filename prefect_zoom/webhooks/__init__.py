@@ -13,6 +13,14 @@ One job per module: :mod:`~prefect_zoom.webhooks.signature` (Zoom's HMAC),
 and the thread that empties it into Prefect). See ``docs/webhooks.md``.
 """
 
+from prefect_zoom.exceptions import (
+    BadSignatureError,
+    FutureTimestampError,
+    InvalidTimestampError,
+    MissingHeaderError,
+    StaleTimestampError,
+    WebhookVerificationError,
+)
 from prefect_zoom.webhooks.envelope import SECRET_KEYS
 from prefect_zoom.webhooks.events import prefect_event
 from prefect_zoom.webhooks.receiver import (
@@ -21,17 +29,7 @@ from prefect_zoom.webhooks.receiver import (
     WebhookReceiver,
     create_receiver_app,
 )
-from prefect_zoom.webhooks.signature import (
-    BadSignatureError,
-    FutureTimestampError,
-    InvalidTimestampError,
-    MissingHeaderError,
-    StaleTimestampError,
-    WebhookVerificationError,
-    sign,
-    url_validation_answer,
-    verify,
-)
+from prefect_zoom.webhooks.signature import sign, url_validation_answer, verify
 from prefect_zoom.webhooks.spool import Spool, SpoolError, default_spool_path
 
 __all__ = [

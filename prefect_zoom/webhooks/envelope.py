@@ -25,11 +25,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from prefect_zoom.exceptions import WebhookRejectedError as Rejected
+from prefect_zoom.exceptions import WebhookVerificationError
 from prefect_zoom.webhooks.signature import (
     DEFAULT_TOLERANCE_SECONDS,
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
-    WebhookVerificationError,
     verify,
 )
 

@@ -16,14 +16,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from prefect_zoom.exceptions import (
-    BadSignatureError,
-    FutureTimestampError,
-    InvalidTimestampError,
-    MissingHeaderError,
-    StaleTimestampError,
-    WebhookVerificationError,
-)
+from prefect_zoom import exceptions as refused
 
 SIGNATURE_HEADER = "x-zm-signature"
 TIMESTAMP_HEADER = "x-zm-request-timestamp"
@@ -56,7 +49,7 @@ def verify(
     now: float,
     tolerance_seconds: float = DEFAULT_TOLERANCE_SECONDS,
 ) -> None:
-    """Return if the request is Zoom's; raise a :class:`WebhookVerificationError` subclass if not.
+    """Return if the request is Zoom's; raise a :class:`~prefect_zoom.exceptions.WebhookVerificationError` subclass if not.
 
     ``now`` is the current time in seconds (``time.time()``); it is a parameter so callers and
     tests control the clock.
@@ -70,23 +63,27 @@ def verify(
             )
             if not value
         ]
-        raise MissingHeaderError(f"missing header(s): {', '.join(missing)}")
+        raise refused.MissingHeaderError(f"missing header(s): {', '.join(missing)}")
     text = timestamp_header.strip()
     if not (text.isascii() and text.isdigit() and len(text) <= _MAX_TIMESTAMP_DIGITS):
-        raise InvalidTimestampError(f"{TIMESTAMP_HEADER} must be whole seconds since the epoch")
+        raise refused.InvalidTimestampError(
+            f"{TIMESTAMP_HEADER} must be whole seconds since the epoch"
+        )
     age = now - int(text)
     if age > tolerance_seconds:
-        raise StaleTimestampError(
+        raise refused.StaleTimestampError(
             f"{TIMESTAMP_HEADER} is {int(age)} s old (more than {int(tolerance_seconds)} s)"
         )
     if -age > tolerance_seconds:
-        raise FutureTimestampError(
+        raise refused.FutureTimestampError(
             f"{TIMESTAMP_HEADER} is {int(-age)} s in the future (more than {int(tolerance_seconds)} s)"
         )
     expected = sign(secret, text, raw_body)
     given = signature_header.strip().encode("utf-8", "replace")
     if not hmac.compare_digest(expected.encode("ascii"), given):
-        raise BadSignatureError(f"{SIGNATURE_HEADER} does not match the body and secret token")
+        raise refused.BadSignatureError(
+            f"{SIGNATURE_HEADER} does not match the body and secret token"
+        )
 
 
 def encrypt_plain_token(secret: str | bytes, plain_token: str) -> str:
@@ -100,16 +97,18 @@ def url_validation_answer(secret: str | bytes, plain_token: str) -> dict[str, st
     return {"plainToken": plain_token, "encryptedToken": encrypt_plain_token(secret, plain_token)}
 
 
+# The verification errors' old import location (they are defined in prefect_zoom.exceptions).
+WebhookVerificationError = refused.WebhookVerificationError
+MissingHeaderError = refused.MissingHeaderError
+InvalidTimestampError = refused.InvalidTimestampError
+StaleTimestampError = refused.StaleTimestampError
+FutureTimestampError = refused.FutureTimestampError
+BadSignatureError = refused.BadSignatureError
+
 __all__ = [
     "DEFAULT_TOLERANCE_SECONDS",
     "SIGNATURE_HEADER",
     "TIMESTAMP_HEADER",
-    "BadSignatureError",
-    "FutureTimestampError",
-    "InvalidTimestampError",
-    "MissingHeaderError",
-    "StaleTimestampError",
-    "WebhookVerificationError",
     "encrypt_plain_token",
     "sign",
     "url_validation_answer",
