@@ -11,6 +11,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from prefect import task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NONE
+from prefect.futures import PrefectFuture
 from pydantic import BaseModel
 
 from prefect_zoom.capabilities import can_run
@@ -127,3 +128,16 @@ def describe_error(error: BaseException | None) -> str:
     if error is None:
         return "unknown error"
     return f"{type(error).__name__}: {error}"
+
+
+def task_outcome(future: PrefectFuture[Any]) -> tuple[Any, BaseException | None]:
+    """Wait for a submitted task: ``(result, None)`` when it completed, else ``(None, error)``
+    (a row's failure is reported with its row instead of failing the flow)."""
+    future.wait()
+    state = future.state
+    if state.is_completed():
+        return state.result(), None
+    error = state.result(raise_on_failure=False)
+    if not isinstance(error, BaseException):
+        error = RuntimeError(state.message or f"the task ended {state.name}")
+    return None, error

@@ -26,7 +26,12 @@ from prefect.variables import Variable
 from pydantic import BaseModel
 
 from prefect_zoom.exceptions import AllRowsFailedError, ZoomInputError, ZoomRateLimitError
-from prefect_zoom.flows._support import describe_error, publish_table, without_passcode
+from prefect_zoom.flows._support import (
+    describe_error,
+    publish_table,
+    task_outcome,
+    without_passcode,
+)
 from prefect_zoom.models import InviteLink, Meeting, Recurrence, ScheduledMeeting, parse_input
 from prefect_zoom.tasks._rerun import key_in
 from prefect_zoom.tasks.meetings import (
@@ -283,17 +288,6 @@ def _daily_limit_message(host: str, error: ZoomRateLimitError) -> str:
     return f"Zoom's daily limit of meeting creates for host {host} was reached; it resets at {when}"
 
 
-def _outcome(future: PrefectFuture[Any]) -> tuple[Any, BaseException | None]:
-    future.wait()
-    state = future.state
-    if state.is_completed():
-        return state.result(), None
-    error = state.result(raise_on_failure=False)
-    if not isinstance(error, BaseException):
-        error = RuntimeError(state.message or f"the task ended {state.name}")
-    return None, error
-
-
 # ---- what earlier runs did ----------------------------------------------------------------------
 def _earlier_meetings(
     credentials_block: str, hosts: Iterable[str]
@@ -305,7 +299,7 @@ def _earlier_meetings(
     }
     found: dict[str, dict[str, Meeting] | BaseException] = {}
     for host, future in futures.items():
-        meetings, error = _outcome(future)
+        meetings, error = task_outcome(future)
         if error is not None:
             found[host] = error
             continue
@@ -434,7 +428,7 @@ class _Run:
                     future = schedule_meeting_once.submit(self.credentials_block, **row.task_kwargs)
                     wave.append((row, future))
             for row, future in wave:
-                outcome, error = _outcome(future)
+                outcome, error = task_outcome(future)
                 if isinstance(outcome, ScheduledMeeting):
                     meeting, again = outcome.meeting, outcome.already_scheduled
                     status: Status = "already scheduled" if again else "created"
@@ -468,7 +462,7 @@ class _Run:
             )
             futures.append((row, meeting_id, made_at, links))
         for row, meeting_id, made_at, future in futures:
-            links, error = _outcome(future)
+            links, error = task_outcome(future)
             result = self.results[row.number]
             if error is not None:
                 result.error = (

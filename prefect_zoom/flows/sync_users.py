@@ -20,8 +20,7 @@ from prefect.futures import PrefectFuture
 from pydantic import BaseModel, Field, field_validator
 
 from prefect_zoom.exceptions import AllRowsFailedError, ZoomInputError
-from prefect_zoom.flows._support import csv_cell, describe_error, publish_table
-from prefect_zoom.flows.schedule_meetings import _outcome
+from prefect_zoom.flows._support import csv_cell, describe_error, publish_table, task_outcome
 from prefect_zoom.models import User, parse_input
 from prefect_zoom.models.users import EMAIL_PATTERN, CreateAction
 from prefect_zoom.tasks._common import run_logger
@@ -211,9 +210,9 @@ def sync_users(
             if item.status == "planned"
         ]
         for item, future in futures:
-            _, error = _outcome(future)
+            _, error = task_outcome(future)
             if error is None and item.action == "activate" and item.changes:
-                _, error = _outcome(
+                _, error = task_outcome(
                     _submit(
                         credentials_block,
                         item.model_copy(update={"action": "update"}),
