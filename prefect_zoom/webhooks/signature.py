@@ -16,7 +16,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from prefect_zoom import exceptions as refused
+from prefect_zoom import exceptions
+
+# The verification errors, importable from here too (their home before prefect_zoom.exceptions).
+WebhookVerificationError = exceptions.WebhookVerificationError
+MissingHeaderError = exceptions.MissingHeaderError
+InvalidTimestampError = exceptions.InvalidTimestampError
+StaleTimestampError = exceptions.StaleTimestampError
+FutureTimestampError = exceptions.FutureTimestampError
+BadSignatureError = exceptions.BadSignatureError
 
 SIGNATURE_HEADER = "x-zm-signature"
 TIMESTAMP_HEADER = "x-zm-request-timestamp"
@@ -63,27 +71,23 @@ def verify(
             )
             if not value
         ]
-        raise refused.MissingHeaderError(f"missing header(s): {', '.join(missing)}")
+        raise MissingHeaderError(f"missing header(s): {', '.join(missing)}")
     text = timestamp_header.strip()
     if not (text.isascii() and text.isdigit() and len(text) <= _MAX_TIMESTAMP_DIGITS):
-        raise refused.InvalidTimestampError(
-            f"{TIMESTAMP_HEADER} must be whole seconds since the epoch"
-        )
+        raise InvalidTimestampError(f"{TIMESTAMP_HEADER} must be whole seconds since the epoch")
     age = now - int(text)
     if age > tolerance_seconds:
-        raise refused.StaleTimestampError(
+        raise StaleTimestampError(
             f"{TIMESTAMP_HEADER} is {int(age)} s old (more than {int(tolerance_seconds)} s)"
         )
     if -age > tolerance_seconds:
-        raise refused.FutureTimestampError(
+        raise FutureTimestampError(
             f"{TIMESTAMP_HEADER} is {int(-age)} s in the future (more than {int(tolerance_seconds)} s)"
         )
     expected = sign(secret, text, raw_body)
     given = signature_header.strip().encode("utf-8", "replace")
     if not hmac.compare_digest(expected.encode("ascii"), given):
-        raise refused.BadSignatureError(
-            f"{SIGNATURE_HEADER} does not match the body and secret token"
-        )
+        raise BadSignatureError(f"{SIGNATURE_HEADER} does not match the body and secret token")
 
 
 def encrypt_plain_token(secret: str | bytes, plain_token: str) -> str:
@@ -96,14 +100,6 @@ def url_validation_answer(secret: str | bytes, plain_token: str) -> dict[str, st
     """The 200 body that answers an ``endpoint.url_validation`` challenge."""
     return {"plainToken": plain_token, "encryptedToken": encrypt_plain_token(secret, plain_token)}
 
-
-# The verification errors' old import location (they are defined in prefect_zoom.exceptions).
-WebhookVerificationError = refused.WebhookVerificationError
-MissingHeaderError = refused.MissingHeaderError
-InvalidTimestampError = refused.InvalidTimestampError
-StaleTimestampError = refused.StaleTimestampError
-FutureTimestampError = refused.FutureTimestampError
-BadSignatureError = refused.BadSignatureError
 
 __all__ = [
     "DEFAULT_TOLERANCE_SECONDS",

@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 from helpers.chaos import SIZE
 from helpers.connections import load_block, oauth_credentials, session_worker_env
-from helpers.prefect_server import PREFECT, background, prefect_env, server_args, tail, wait_healthy
+from helpers.prefect_server import PREFECT, prefect_env, prefect_server, tail, wait_healthy
 from helpers.shared_connection_worker import go, start_worker, wait_ready
 
 from prefect_zoom import ZoomOAuthCredentials
@@ -149,7 +149,6 @@ def test_a_prefect_server_outage_never_loses_the_connection(tmp_path: Path) -> N
     api = f"http://127.0.0.1:{port}/api"
     env = prefect_env(tmp_path / "prefect-home", api, PREFECT_LOGGING_LEVEL="WARNING")
     logs = {n: tmp_path / f"{n}.log" for n in ("server", "server-again", "setup")}
-    server_command = server_args(port)
     name = "zoom-outage"
     settle, after = 5.0, 12.0
     duration = settle + SIZE.outage_seconds + after + 15.0  # 15 s: the orphaned lock freed
@@ -157,7 +156,7 @@ def test_a_prefect_server_outage_never_loses_the_connection(tmp_path: Path) -> N
         emulator = stack.enter_context(ZoomEmulator(EmulatorConfig(access_token_ttl=2)))
         workers: list[subprocess.Popen[str]] = []
         stack.callback(kill_all, workers)
-        with background(server_command, env, logs["server"], cwd=tmp_path) as server:
+        with prefect_server(port, env, logs["server"], cwd=tmp_path) as server:
             wait_healthy(api, server, logs["server"], deadline=120)
             save_connection(emulator, name, env, logs["setup"])
             # two "machines": each process has its own PREFECT_HOME (file lock, recovery store)
@@ -173,10 +172,10 @@ def test_a_prefect_server_outage_never_loses_the_connection(tmp_path: Path) -> N
             while time.monotonic() < started + settle:
                 assert all(w.poll() is None for w in workers)
                 time.sleep(0.2)  # the workers call Zoom through a few renewals
-        down_at = time.monotonic()  # `background` stopped the server (SIGTERM, then its group)
+        down_at = time.monotonic()  # `prefect_server` stopped the server (SIGTERM, then its group)
         while time.monotonic() < down_at + SIZE.outage_seconds:
             time.sleep(0.2)  # the outage
-        with background(server_command, env, logs["server-again"], cwd=tmp_path) as server:
+        with prefect_server(port, env, logs["server-again"], cwd=tmp_path) as server:
             wait_healthy(api, server, logs["server-again"], deadline=120)
             back_at = time.time()
             summaries = [summary_of(w, timeout=duration + 180) for w in workers]

@@ -26,7 +26,7 @@ from helpers.prefect_server import (
     PREFECT,
     background,
     prefect_env,
-    server_args,
+    prefect_server,
     stop,
     tail,
     wait_for,
@@ -81,7 +81,6 @@ def test_receiver_with_prefect_down_then_killed_then_restarted_delivers_each_eve
     # fail fast while the API is away: the receiver's own retries are what is under test
     env = prefect_env(tmp_path / "prefect-home", api, PREFECT_CLIENT_MAX_RETRIES="0")
     receiver_env = {**env, "ZOOM_WEBHOOK_SECRET_TOKEN": SECRET}
-    server_command = server_args(port)
     receiver_args = [
         *(str(PREFECT_ZOOM), "webhook", "serve", "--host", "127.0.0.1"),
         *("--port", str(receiver_port), "--spool", str(tmp_path / "spool.sqlite3")),
@@ -120,7 +119,7 @@ def test_receiver_with_prefect_down_then_killed_then_restarted_delivers_each_eve
         return events
 
     with ExitStack() as stack:
-        server = stack.enter_context(background(server_command, env, logs["server"], cwd=tmp_path))
+        server = stack.enter_context(prefect_server(port, env, logs["server"], cwd=tmp_path))
         wait_healthy(api, server, logs["server"], deadline=DEADLINE)
         receiver = stack.enter_context(
             background(receiver_args, receiver_env, logs["receiver"], cwd=tmp_path)
@@ -152,7 +151,7 @@ def test_receiver_with_prefect_down_then_killed_then_restarted_delivers_each_eve
         receiver.wait(30)
 
         # Prefect back on the same database, the receiver back on the same spool
-        server = stack.enter_context(background(server_command, env, logs["server2"], cwd=tmp_path))
+        server = stack.enter_context(prefect_server(port, env, logs["server2"], cwd=tmp_path))
         wait_healthy(api, server, logs["server2"], deadline=DEADLINE)
         receiver = stack.enter_context(
             background(receiver_args, receiver_env, logs["receiver2"], cwd=tmp_path)

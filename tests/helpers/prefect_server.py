@@ -98,16 +98,12 @@ def background(
             stop(process)
 
 
-def server_args(port: int) -> list[str]:
-    """The command that starts a Prefect server on a loopback port."""
-    return [str(PREFECT), "server", "start", "--host", "127.0.0.1", "--port", str(port)]
-
-
 def prefect_server(
     port: int, env: dict[str, str], log: Path, cwd: Path
 ) -> AbstractContextManager[subprocess.Popen[bytes]]:
     """A Prefect server on a loopback port in the background, stopped on exit."""
-    return background(server_args(port), env, log, cwd=cwd)
+    command = [str(PREFECT), "server", "start", "--host", "127.0.0.1", "--port", str(port)]
+    return background(command, env, log, cwd=cwd)
 
 
 def run(
