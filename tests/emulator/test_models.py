@@ -9,6 +9,8 @@ from zoom_emulator import EmulatorConfig
 from zoom_emulator.models import meetings
 from zoom_emulator.models.errors import ZoomError
 from zoom_emulator.models.inputs import MeetingIn
+from zoom_emulator.models.operations import operations
+from zoom_emulator.models.ratelimit import RateLimiter
 from zoom_emulator.models.state import build_state
 
 
@@ -54,3 +56,31 @@ def test_an_update_is_a_new_record_and_a_bad_one_leaves_the_stored_meeting_alone
         meetings.updated(stored, _body(topic="Bad", timezone="Mars/Olympus"), None)
     assert (refused.value.status, refused.value.code) == (400, 300)
     assert stored.topic == "Old"
+
+
+def test_a_window_spent_on_arrival_waits_for_the_call_however_late_it_comes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The test hook for 429s: the window fills when the call comes, not when it was armed."""
+    state = build_state(EmulatorConfig(recordings_per_user=0, rate_limits="pro"))
+    limiter = RateLimiter(state)
+    account = state.config.account_id
+    medium = next(op for op in operations().values() if op.label == "Medium")
+    light = next(op for op in operations().values() if op.label == "Light")
+    clock = [1000.0]
+    monkeypatch.setattr("zoom_emulator.models.ratelimit.now", lambda: clock[0])
+
+    limiter.spend_on_arrival(account, "Medium", windows=2)
+    clock[0] = 1010.5  # a slow task: ten seconds later
+    limiter.check(account, light)  # another label leaves the trap armed
+    with pytest.raises(ZoomError) as first:
+        limiter.check(account, medium)
+    assert first.value.status == 429
+    assert first.value.headers["Retry-After"] == "1970-01-01T00:16:51Z"  # 1011
+    clock[0] = 1011.2
+    with pytest.raises(ZoomError):
+        limiter.check(account, medium)
+    clock[0] = 1012.0
+    limiter.check(account, medium)
+    limiter.check(account, medium)  # armed once: later calls count as usual
+    assert state.counters["rate_limited QPS"] == 2

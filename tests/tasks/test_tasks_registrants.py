@@ -230,7 +230,7 @@ def test_a_per_second_429_is_waited_out(
 
     @flow
     def listing(credentials: str) -> list[MeetingRegistrant]:
-        use_up_per_second_limit(zoom_emulator, "Medium", seconds=3)  # list: a Medium call
+        use_up_per_second_limit(zoom_emulator, "Medium", seconds=3)  # the list is a Medium call
         return list_meeting_registrants(credentials, meeting_id, "pending")
 
     assert listing(block_name) == []

@@ -129,7 +129,7 @@ def test_a_per_second_429_is_waited_out(
 
     @flow
     def listing(credentials: str) -> list[Webinar]:
-        use_up_per_second_limit(zoom_emulator, "Medium", seconds=3)  # list: a Medium call
+        use_up_per_second_limit(zoom_emulator, "Medium", seconds=3)  # the list is a Medium call
         return list_webinars(credentials)
 
     assert listing(block_name) == []

@@ -60,10 +60,17 @@ class RateLimiter:
         self._windows: dict[tuple[str, str, int], int] = defaultdict(int)
         self._daily: dict[tuple[str, str], int] = defaultdict(int)
         self._meeting_writes: dict[tuple[str, str], int] = defaultdict(int)
+        self._spend_on_arrival: dict[tuple[str, str], int] = {}
 
     @property
     def plan(self) -> str:
         return self.state.config.rate_limits
+
+    def spend_on_arrival(self, account_id: str, label: str, windows: int = 1) -> None:
+        """Make the account's next ``label`` call arrive in a spent window: its window and the
+        ``windows - 1`` after it are filled the moment it comes, so it and any retry inside them
+        get a 429, however long the caller takes to send it. For tests of 429 handling."""
+        self._spend_on_arrival[(account_id, label)] = windows
 
     def check(self, account_id: str, operation: Operation) -> None:
         """Count one request; raise Zoom's 429 when it goes over a limit."""
@@ -72,6 +79,9 @@ class RateLimiter:
         limit, window = PLANS[self.plan][operation.label]
         moment = now()
         slot = math.floor(moment / window)
+        spent = self._spend_on_arrival.pop((account_id, operation.label), 0)
+        for later in range(slot, slot + spent):
+            self._windows[(account_id, operation.label, later)] = limit
         key = (account_id, operation.label, slot)
         if self._windows[key] >= limit:
             self._reject(
