@@ -207,9 +207,9 @@ def _capability_list(
     return Group(*lines, Text(""))
 
 
-def _print_capabilities(out: Console, scopes: Iterable[str]) -> list[Operation]:
+def _print_capabilities(out: Console, scopes: Iterable[str]) -> list[Capability]:
     """Activities and flows as tables on a wide console, as lists on a narrow one (every
-    column stays visible); returns the operations the scopes do not allow."""
+    column stays visible); returns every activity listed."""
     granted = list(scopes)
     activities = activity_capabilities(granted)
     flows = flow_capabilities(granted)
@@ -225,7 +225,7 @@ def _print_capabilities(out: Console, scopes: Iterable[str]) -> list[Operation]:
             )
         )
         out.print(_capability_list("Flows", flows, _flow_lacks))
-    return [OPERATIONS[activity.name] for activity in activities if not activity.can_run]
+    return activities
 
 
 def _broken_hint(connection: ZoomCredentialsBase, name: str) -> str:
@@ -248,19 +248,20 @@ def _report(block: ZoomCredentialsBase, name: str, me: dict[str, Any] | None) ->
         say(out, f"Granted scopes ({len(scopes)}): {', '.join(scopes)}")
     else:
         say(out, "Granted scopes: Zoom reported none.", "yellow")
-    missing = _print_capabilities(out, scopes)
+    activities = _print_capabilities(out, scopes)
+    missing = [OPERATIONS[a.name] for a in activities if not a.can_run]
     if missing:
         names = ", ".join(op.name for op in missing)
         reconnect = block.connect_command(name)
         say(
             out,
-            f"{len(missing)} of {len(OPERATIONS)} activities lack a scope: {names}. To run them, "
+            f"{len(missing)} of {len(activities)} activities lack a scope: {names}. To run them, "
             "add one of the listed scopes for each in the Zoom App Marketplace (Manage → your "
             f"app → Scopes), then connect again: {reconnect}",
             "yellow",
         )
     else:
-        say(out, f"All {len(OPERATIONS)} activities can run.", "green")
+        say(out, f"All {len(activities)} activities can run.", "green")
     return missing
 
 
