@@ -13,7 +13,7 @@ from zoom_emulator.config import FaultSettings, RatePlan
 from zoom_emulator.models import content, past_meetings
 from zoom_emulator.models.errors import ZoomError, zoom_error
 from zoom_emulator.models.inputs import MeetingIn
-from zoom_emulator.models.meetings import build_meeting
+from zoom_emulator.models.meetings import Meeting, build_meeting
 from zoom_emulator.models.past_meetings import Attendee
 from zoom_emulator.models.seed import (
     FILE_KINDS,
@@ -225,7 +225,8 @@ class NewAttendee(BaseModel):
 class NewHeldMeeting(BaseModel):
     user: str = Field("me", description="Host: id or email; `me` is the account owner.")
     meeting_id: int | None = Field(
-        None, description="An instance of this scheduled meeting (its host, topic and type)."
+        None,
+        description="Another instance of this scheduled or held meeting (its host, topic, type).",
     )
     topic: str = "Held meeting"
     start_time: datetime | None = Field(None, description="Default: yesterday 10:00 UTC.")
@@ -239,24 +240,27 @@ async def hold_meeting(request: Request, new: NewHeldMeeting) -> dict[str, Any]:
     """Record an ended meeting instance and who attended when; then ``meeting.ended`` goes out
     when a webhook is subscribed. Answers the instance as ``GET /v2/past_meetings/{uuid}``."""
     state = state_of(request)
-    scheduled = state.meetings.get(new.meeting_id) if new.meeting_id is not None else None
-    if new.meeting_id is not None and scheduled is None:
+    number = new.meeting_id if new.meeting_id is not None else state.next_meeting_id()
+    held_before = [h for h in state.held_meetings.values() if h.meeting_id == number]
+    source: Meeting | past_meetings.HeldMeeting | None = state.meetings.get(number) or (
+        held_before[-1] if held_before else None
+    )
+    if new.meeting_id is not None and source is None:
         raise zoom_error("meeting_not_found", meeting_id=new.meeting_id)
-    number = scheduled.id if scheduled else state.next_meeting_id()
     start = new.start_time or datetime.now(UTC).replace(
         hour=10, minute=0, second=0, microsecond=0
     ) - timedelta(days=1)
     start = start if start.tzinfo else start.replace(tzinfo=UTC)
     held = past_meetings.hold(
         state,
-        state.users[scheduled.host_id] if scheduled else _host(state, new.user),
+        state.users[source.host_id] if source else _host(state, new.user),
         uuid=new.uuid or meeting_uuid(f"held/{number}/{start.isoformat()}"),
         meeting_id=number,
-        topic=scheduled.topic if scheduled else new.topic,
+        topic=source.topic if source else new.topic,
         start_time=start,
         duration=new.duration,
         attendees=[Attendee(a.name, a.email, tuple(a.sessions)) for a in new.attendees],
-        meeting_type=scheduled.type if scheduled else 2,
+        meeting_type=source.type if source else 2,
     )
     webhooks.meeting_ended(request, held)
     return past_meetings.details(state, held)
