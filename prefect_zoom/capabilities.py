@@ -79,6 +79,15 @@ FLOW_REQUIREMENTS: dict[str, FlowRequirements] = {
             required=("list_users",),
         ),
         FlowRequirements(
+            "attendance_report",
+            "Who attended ended meetings, when and how long, as a table and CSV files.",
+            required=("list_past_meeting_instances", "list_past_meeting_participants"),
+            options=(
+                FlowOption("the report view", ("report_meeting_participants",)),
+                FlowOption("every meeting of a day", ("list_meetings",)),
+            ),
+        ),
+        FlowRequirements(
             "sync_users",
             "Make the account's users match a list (create, update, deactivate); dry run first.",
             required=("list_users",),

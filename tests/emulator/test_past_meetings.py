@@ -136,6 +136,16 @@ def test_errors(zoom_emulator: ZoomEmulator, client: httpx.Client) -> None:
     not_ended = "The meeting ID is invalid or the meeting has not ended."
     for path in (f"/past_meetings/{scheduled['id']}", "/report/meetings/NoSuchUuid==/participants"):
         assert_zoom_error(client.get(path), 404, 3001, not_ended)
+    inner = hold(zoom_emulator, uuid="in/side==", attendees=[OWNER])  # "/" but not first
+    assert client.get(f"/past_meetings/{quote(inner['uuid'], safe='')}").json() == inner
+    hold(zoom_emulator, uuid=SLASHED_UUID, attendees=[OWNER])
+    assert client.get(f"/past_meetings/{ref(SLASHED_UUID)}/participants").status_code == 200
+    assert_zoom_error(  # "/" first, encoded once only: Zoom loses it and finds nothing
+        client.get(f"/past_meetings/{quote(SLASHED_UUID, safe='')}/participants"),
+        404,
+        3001,
+        not_ended,
+    )
     held = hold(zoom_emulator, attendees=[OWNER])
     account = zoom_emulator.state.accounts[zoom_emulator.config.account_id]
     account.plan = "basic"

@@ -146,7 +146,7 @@ def test_a_per_second_429_is_waited_out(
 
 BAD_INPUTS: list[tuple[str, Callable[[str], Any]]] = [
     ("meeting_id", lambda c: list_past_meeting_instances(c, 0)),
-    ("meeting_id", lambda c: list_past_meeting_instances(c, "NotANumber==")),  # type: ignore[arg-type]
+    ("meeting_id", lambda c: list_past_meeting_instances(c, "NotANumber==")),  # type: ignore[call-overload]
     ("meeting_id", lambda c: get_past_meeting(c, "  ")),
     ("meeting_id", lambda c: list_past_meeting_participants(c, "uuid?page_size=1")),
     ("meeting_id", lambda c: report_meeting_participants(c, "..")),

@@ -92,3 +92,15 @@ async def report_meeting_participants(
 ) -> dict[str, Any]:
     """``GET /report/meetings/{meetingId}/participants``: the report view (admin, paid plan)."""
     return await _participants(request, held, "report", page_size, next_page_token)
+
+
+# A singly encoded UUID that holds "/" arrives decoded: these unlisted routes let it reach the
+# handlers, which read the raw path as Zoom does. The details route goes last, as its pattern
+# would also take the others' paths.
+for _path, _handler in (
+    ("/past_meetings/{meetingId:path}/instances", list_past_meeting_instances),
+    ("/past_meetings/{meetingId:path}/participants", list_past_meeting_participants),
+    ("/report/meetings/{meetingId:path}/participants", report_meeting_participants),
+    ("/past_meetings/{meetingId:path}", get_past_meeting),
+):
+    router.add_api_route(_path, _handler, methods=["GET"], include_in_schema=False)
