@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -45,6 +45,7 @@ COLUMNS = (
     "minutes",
     "joins",
 )
+MAX_LAST_DAYS = 31
 VIEW_OPERATIONS: dict[str, str] = {
     "past_meetings": "list_past_meeting_participants",
     "report": "report_meeting_participants",
@@ -109,28 +110,45 @@ def merge_attendance(instance: Instance, rows: Iterable[Participant]) -> list[di
     return lines
 
 
+def _days_asked(day: date | None, last_days: int | None) -> tuple[date, date] | None:
+    """The first and last UTC day asked for (``None`` when a meeting is asked for instead)."""
+    if day is not None and last_days is not None:
+        raise ZoomInputError(
+            "last_days", "was given with day", "Pass a day or a number of last days, not both."
+        )
+    if last_days is not None:
+        if isinstance(last_days, bool) or not 1 <= last_days <= MAX_LAST_DAYS:
+            raise ZoomInputError(
+                "last_days",
+                f"{last_days!r} is not a number of days from 1 to {MAX_LAST_DAYS}",
+                "Pass 7 for the last week (yesterday and the six days before it, UTC).",
+            )
+        yesterday = datetime.now(UTC).date() - timedelta(days=1)
+        return yesterday - timedelta(days=last_days - 1), yesterday
+    return (day, day) if day is not None else None
+
+
 def _check_choice(
-    meeting_id: int | None, meeting_uuid: str | None, day: date | None
+    meeting_id: int | None, meeting_uuid: str | None, days: tuple[date, date] | None
 ) -> tuple[int | None, str | None]:
     """The meeting number and instance UUID asked for, once exactly one way is chosen."""
-    if day is not None and (meeting_id is not None or meeting_uuid is not None):
+    if days is not None and (meeting_id is not None or meeting_uuid is not None):
         raise ZoomInputError(
             "day",
-            "was given with meeting_id or meeting_uuid",
-            "Pass a day (every meeting of it) or a meeting, not both; nothing was read.",
+            "days were given with meeting_id or meeting_uuid",
+            "Pass days (every meeting of them) or a meeting, not both; nothing was read.",
         )
-    if day is None and meeting_id is None and meeting_uuid is None:
+    if days is None and meeting_id is None and meeting_uuid is None:
         raise ZoomInputError(
             "meeting_id",
-            "no meeting_id, meeting_uuid or day given",
-            "Pass a meeting number (all its ended instances), a meeting_uuid (one instance) "
-            "or a day (every meeting of it).",
+            "no meeting_id, meeting_uuid, day or last_days given",
+            "Pass a meeting number (all its ended instances), a meeting_uuid (one instance), "
+            "a day or last_days (every meeting of those days).",
         )
     number = check_meeting_id(meeting_id) if meeting_id is not None else None
     uuid = None
     if meeting_uuid is not None:
-        checked = check_meeting_ref(meeting_uuid, "meeting_uuid")
-        uuid = str(checked)
+        uuid = str(check_meeting_ref(meeting_uuid, "meeting_uuid"))
     return number, uuid
 
 
@@ -156,8 +174,11 @@ def _check_view(credentials_block: str, view: str) -> str:
     return operation.name
 
 
-def _instances_of_day(credentials_block: str, day: date, user_id: str | None) -> list[Instance]:
-    """Every ended instance that started on ``day`` (UTC) of the user's (or each user's) meetings."""
+def _instances_of_days(
+    credentials_block: str, days: tuple[date, date], user_id: str | None
+) -> list[Instance]:
+    """Every ended instance that started within ``days`` (UTC, both included) of the user's (or
+    each user's) meetings."""
     users = [user_id] if user_id else users_to_report(credentials_block, None)
     numbers = {
         meeting.id
@@ -168,7 +189,7 @@ def _instances_of_day(credentials_block: str, day: date, user_id: str | None) ->
     for number in sorted(numbers):
         for instance in list_past_meeting_instances(credentials_block, number):
             start = instance.start_time
-            if start is not None and start.astimezone(UTC).date() == day:
+            if start is not None and days[0] <= start.astimezone(UTC).date() <= days[1]:
                 found.append(Instance(number, instance.uuid, start))
     return found
 
@@ -179,6 +200,7 @@ def attendance_report(
     meeting_id: int | None = None,
     meeting_uuid: str | None = None,
     day: date | None = None,
+    last_days: int | None = None,
     user_id: str | None = None,
     view: AttendanceView = "past_meetings",
     destination: str = "zoom-reports/attendance",
@@ -188,14 +210,16 @@ def attendance_report(
     `zoom-attendance`; return the CSV files' absolute paths.
 
     Choose one: `meeting_id` (every ended instance of that meeting), `meeting_uuid` (that
-    instance; `meeting_id` may come with it and names the file), or `day` (every meeting that
-    started that UTC day, of `user_id` or of every active user the connection may list).
+    instance; `meeting_id` may come with it and names the file), `day` (every meeting that
+    started that UTC day) or `last_days` (7: yesterday and the six days before), of `user_id`
+    or of every active user the connection may list.
     `view`: `past_meetings` (`meeting:read` scopes) or `report` (`report:read:admin`); both
     need a paid plan. Files are named from Zoom's ids (`<meeting id>_<uuid digest>.csv`) and
     written atomically: a re-run replaces them.
     """
     logger = run_logger()
-    number, uuid = _check_choice(meeting_id, meeting_uuid, day)
+    days = _days_asked(day, last_days)
+    number, uuid = _check_choice(meeting_id, meeting_uuid, days)
     operation = _check_view(credentials_block, view)
     if uuid is not None:
         instances = [Instance(number, uuid)]
@@ -205,8 +229,8 @@ def attendance_report(
             for i in list_past_meeting_instances(credentials_block, number)
         ]
     else:
-        assert day is not None
-        instances = _instances_of_day(credentials_block, day, user_id)
+        assert days is not None
+        instances = _instances_of_days(credentials_block, days, user_id)
     participants = (
         list_past_meeting_participants
         if operation == "list_past_meeting_participants"

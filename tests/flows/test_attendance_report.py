@@ -3,24 +3,34 @@ re-runs, hostile names, the report view, a day's meetings, missing scopes and a 
 
 from __future__ import annotations
 
+import copy
 import csv
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
+import yaml
 from helpers.connections import s2s_credentials
+from helpers.webhooks import SECRET, RecordingEmit, serve_in_thread
+from prefect.events import Event
+from prefect.events.schemas.events import ResourceSpecification
+from prefect.server.events.actions import RunDeployment
+from prefect.utilities.schema_tools.hydration import HydrationContext, hydrate
 from test_flows_basic import artifact_data
 
 from prefect_zoom.capabilities import capabilities
 from prefect_zoom.client.errors import PAID_PLAN_HINT
 from prefect_zoom.exceptions import ZoomAPIError, ZoomInputError, ZoomMissingScopesError
 from prefect_zoom.flows import attendance_report
+from prefect_zoom.webhooks import create_receiver_app
 from zoom_emulator import ZoomEmulator
 
 ARTIFACT = "zoom-attendance"
 HOSTILE = '=HYPERLINK("http://evil.example","click")'
 SLASHED_UUID = "/../..//etc/passwd=="
+PREFECT_YAML = Path(__file__).resolve().parents[2] / "deployments" / "prefect.yaml"
 
 
 def hold(emulator: ZoomEmulator, **fields: Any) -> dict[str, Any]:
@@ -178,6 +188,9 @@ def test_bad_choices_are_refused_before_any_request(
         ({"day": date(2026, 11, 3), "meeting_id": 81000000001}, "day"),
         ({"meeting_uuid": "  "}, "meeting_uuid"),
         ({"meeting_id": -4}, "meeting_id"),
+        ({"last_days": 0}, "last_days"),
+        ({"last_days": 7, "day": date(2026, 11, 3)}, "last_days"),
+        ({"last_days": 7, "meeting_id": 81000000001}, "day"),
     ]
     for kwargs, field in cases:
         state = attendance_report(
@@ -201,3 +214,60 @@ def test_check_lists_the_attendance_activities_and_flow() -> None:
     flow = by_name["attendance_report"]
     assert flow.can_run
     assert [o.feature for o in flow.unavailable_options] == ["the report view"]
+
+
+def test_last_days_reads_the_week_before_today(
+    zoom_emulator: ZoomEmulator, block_name: str, tmp_path: Path
+) -> None:
+    today = datetime.now(UTC).replace(hour=6, minute=0, second=0, microsecond=0)
+    body = {"topic": "Daily", "start_time": (today - timedelta(days=9)).isoformat()}
+    meeting = zoom_emulator.control("POST", "meetings", json=body)
+    for days_ago in (8, 7, 1, 0):  # 8 days ago and today are outside the last 7 days
+        start = (today - timedelta(days=days_ago)).isoformat()
+        hold(zoom_emulator, meeting_id=meeting["id"], start_time=start, attendees=ATTENDEES[:1])
+    paths = attendance_report(block_name, last_days=7, destination=str(tmp_path))
+    starts = sorted(read_csv(p)[0]["instance_start"][:10] for p in paths)
+    assert starts == [(today - timedelta(days=d)).date().isoformat() for d in (7, 1)]
+
+
+def meeting_ended_event(zoom_emulator: ZoomEmulator, **fields: Any) -> tuple[Event, dict[str, Any]]:
+    """Hold a meeting with the receiver subscribed: the Prefect event it made of meeting.ended."""
+    emit = RecordingEmit()
+    app = create_receiver_app(SECRET, emit=emit)
+    with serve_in_thread(app) as base_url:
+        subscribed = httpx.put(
+            f"{zoom_emulator.base_url}/_emulator/webhook",
+            json={"url": f"{base_url}/zoom/webhook", "secret_token": SECRET},
+            timeout=10,
+        )
+        assert subscribed.status_code == 200, subscribed.text
+        held = hold(zoom_emulator, **fields)
+        zoom_emulator.control("GET", "webhook/deliveries", params={"wait": 10}, timeout=15)
+        assert app.state.receiver.drain(10)
+    (event,) = emit.calls
+    return Event(**event), held
+
+
+def test_the_meeting_ended_trigger_reports_that_instance(
+    zoom_emulator: ZoomEmulator, block_name: str, tmp_path: Path
+) -> None:
+    event, held = meeting_ended_event(zoom_emulator, uuid=SLASHED_UUID, attendees=ATTENDEES[1:2])
+    document = yaml.safe_load(PREFECT_YAML.read_text())
+    deployment = next(
+        d for d in document["deployments"] if d["name"] == "attendance-on-meeting-ended"
+    )
+    assert deployment["entrypoint"] == "prefect_zoom.flows.attendance_report.attendance_report"
+    (trigger,) = deployment["triggers"]
+    assert trigger["expect"] == [event.event] == ["zoom.meeting.ended"]
+    assert ResourceSpecification(trigger["match"]).matches(event.resource)
+    parameters = copy.deepcopy(trigger["parameters"])
+    RunDeployment._upgrade_v1_templates(parameters)  # as Prefect's trigger action renders them
+    context = HydrationContext(
+        raise_on_error=True, render_jinja=True, jinja_context={"event": event}
+    )
+    rendered = hydrate(parameters, context)
+    assert rendered == {"meeting_id": str(held["id"]), "meeting_uuid": SLASHED_UUID}
+    given = {**rendered, "credentials_block": block_name, "destination": str(tmp_path)}
+    paths = attendance_report(**attendance_report.validate_parameters(given))
+    assert [Path(p).name.split("_")[0] for p in paths] == [str(held["id"])]
+    assert [(r["name"], r["joins"]) for r in read_csv(paths[0])] == [("Ada Lovelace", "3")]
