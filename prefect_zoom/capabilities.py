@@ -81,10 +81,14 @@ FLOW_REQUIREMENTS: dict[str, FlowRequirements] = {
         FlowRequirements(
             "attendance_report",
             "Who attended ended meetings, when and how long, as a table and CSV files.",
-            required=("list_past_meeting_instances", "list_past_meeting_participants"),
+            required=("list_past_meeting_participants",),  # one instance (meeting.ended)
             options=(
+                FlowOption("every instance of a meeting", ("list_past_meeting_instances",)),
                 FlowOption("the report view", ("report_meeting_participants",)),
-                FlowOption("every meeting of a day", ("list_meetings",)),
+                FlowOption(
+                    "every meeting of some days", ("list_meetings", "list_past_meeting_instances")
+                ),
+                FlowOption("every user's meetings of those days (else your own)", ("list_users",)),
             ),
         ),
         FlowRequirements(

@@ -199,10 +199,10 @@ def attendance_report(
     credentials_block: str,
     meeting_id: int | None = None,
     meeting_uuid: str | None = None,
+    view: AttendanceView = "past_meetings",
     day: date | None = None,
     last_days: int | None = None,
     user_id: str | None = None,
-    view: AttendanceView = "past_meetings",
     destination: str = "zoom-reports/attendance",
 ) -> list[str]:
     """Write who attended ended Zoom meetings, when they first joined and last left and for how

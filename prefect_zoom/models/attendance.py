@@ -19,12 +19,12 @@ class PastMeetingInstance(ZoomModel):
 class PastMeeting(ZoomModel):
     """An ended meeting instance as ``get_past_meeting`` returns it."""
 
-    id: int
-    uuid: str
+    id: int = Field(..., description="The meeting number.")
+    uuid: str = Field(..., description="This instance's UUID.")
     topic: str | None = None
-    type: int | None = None
+    type: int | None = Field(None, description="1 instant, 2 scheduled, 3 and 8 recurring…")
     start_time: datetime | None = None
-    end_time: datetime | None = None
+    end_time: datetime | None = Field(None, description="When the instance ended.")
     duration: int | None = Field(None, description="Minutes.")
     host_id: str | None = None
     user_email: str | None = Field(None, description="The host's email.")

@@ -7,11 +7,10 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
-from helpers.webhooks import SECRET, RecordingEmit, serve_in_thread
+from helpers.webhooks import subscribed_receiver
 from helpers.zoom_spec import assert_matches_spec
 
 from emulator.conftest import assert_zoom_error, create, mint_token, scoped_client
-from prefect_zoom.webhooks import create_receiver_app
 from zoom_emulator import ZoomEmulator
 
 INSTANCES = "/past_meetings/{meetingId}/instances"
@@ -180,15 +179,7 @@ def test_scopes_and_other_hosts(zoom_emulator: ZoomEmulator, client: httpx.Clien
 
 
 def test_holding_a_meeting_sends_meeting_ended(zoom_emulator: ZoomEmulator) -> None:
-    emit = RecordingEmit()
-    app = create_receiver_app(SECRET, emit=emit)
-    with serve_in_thread(app) as base_url:
-        subscribed = httpx.put(
-            f"{zoom_emulator.base_url}/_emulator/webhook",
-            json={"url": f"{base_url}/zoom/webhook", "secret_token": SECRET},
-            timeout=10,
-        )
-        assert subscribed.status_code == 200, subscribed.text
+    with subscribed_receiver(zoom_emulator) as (app, emit):
         held = hold(zoom_emulator, topic="Retro", start_time="2026-11-20T15:00:00Z", duration=50)
         sent = zoom_emulator.control("GET", "webhook/deliveries", params={"wait": 10}, timeout=15)
         assert [d["event"] for d in sent["deliveries"]][-1] == "meeting.ended"

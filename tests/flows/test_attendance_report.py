@@ -10,10 +10,9 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import yaml
 from helpers.connections import s2s_credentials
-from helpers.webhooks import SECRET, RecordingEmit, serve_in_thread
+from helpers.webhooks import subscribed_receiver
 from prefect.events import Event
 from prefect.events.schemas.events import ResourceSpecification
 from prefect.server.events.actions import RunDeployment
@@ -24,7 +23,6 @@ from prefect_zoom.capabilities import capabilities
 from prefect_zoom.client.errors import PAID_PLAN_HINT
 from prefect_zoom.exceptions import ZoomAPIError, ZoomInputError, ZoomMissingScopesError
 from prefect_zoom.flows import attendance_report
-from prefect_zoom.webhooks import create_receiver_app
 from zoom_emulator import ZoomEmulator
 
 ARTIFACT = "zoom-attendance"
@@ -212,8 +210,13 @@ def test_check_lists_the_attendance_activities_and_flow() -> None:
         "report:read:list_meeting_participants:admin",
     )
     flow = by_name["attendance_report"]
-    assert flow.can_run
-    assert [o.feature for o in flow.unavailable_options] == ["the report view"]
+    assert flow.can_run and flow.operations == ("list_past_meeting_participants",)
+    assert [o.feature for o in flow.unavailable_options] == [
+        "the report view",
+        "every user's meetings of those days (else your own)",
+    ]
+    report_only = {c.name: c for c in capabilities(["report:read:admin"])}["attendance_report"]
+    assert report_only.scopes_to_add == ("meeting:read", "meeting:read:list_past_participants")
 
 
 def test_last_days_reads_the_week_before_today(
@@ -232,15 +235,7 @@ def test_last_days_reads_the_week_before_today(
 
 def meeting_ended_event(zoom_emulator: ZoomEmulator, **fields: Any) -> tuple[Event, dict[str, Any]]:
     """Hold a meeting with the receiver subscribed: the Prefect event it made of meeting.ended."""
-    emit = RecordingEmit()
-    app = create_receiver_app(SECRET, emit=emit)
-    with serve_in_thread(app) as base_url:
-        subscribed = httpx.put(
-            f"{zoom_emulator.base_url}/_emulator/webhook",
-            json={"url": f"{base_url}/zoom/webhook", "secret_token": SECRET},
-            timeout=10,
-        )
-        assert subscribed.status_code == 200, subscribed.text
+    with subscribed_receiver(zoom_emulator) as (app, emit):
         held = hold(zoom_emulator, **fields)
         zoom_emulator.control("GET", "webhook/deliveries", params={"wait": 10}, timeout=15)
         assert app.state.receiver.drain(10)

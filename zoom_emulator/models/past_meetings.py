@@ -84,15 +84,9 @@ def hold(
     meeting_type: int = 2,
 ) -> HeldMeeting:
     """Record that a meeting instance was held, with each attendee's join/leave stretches."""
+    end_time = start_time + timedelta(minutes=duration)
     held = HeldMeeting(
-        uuid=uuid,
-        meeting_id=meeting_id,
-        account_id=host.account_id,
-        host_id=host.id,
-        topic=topic,
-        type=meeting_type,
-        start_time=start_time,
-        end_time=start_time + timedelta(minutes=duration),
+        uuid, meeting_id, host.account_id, host.id, topic, meeting_type, start_time, end_time
     )
     members = {u.email.lower(): u for u in state.users.values() if u.account_id == host.account_id}
     for attendee in attendees:
