@@ -79,6 +79,19 @@ FLOW_REQUIREMENTS: dict[str, FlowRequirements] = {
             required=("list_users",),
         ),
         FlowRequirements(
+            "attendance_report",
+            "Who attended ended meetings, when and how long, as a table and CSV files.",
+            required=("list_past_meeting_participants",),  # one instance (meeting.ended)
+            options=(
+                FlowOption("every instance of a meeting", ("list_past_meeting_instances",)),
+                FlowOption("the report view", ("report_meeting_participants",)),
+                FlowOption(
+                    "every meeting of some days", ("list_meetings", "list_past_meeting_instances")
+                ),
+                FlowOption("every user's meetings of those days (else your own)", ("list_users",)),
+            ),
+        ),
+        FlowRequirements(
             "sync_users",
             "Make the account's users match a list (create, update, deactivate); dry run first.",
             required=("list_users",),

@@ -373,6 +373,40 @@ OPERATIONS: dict[str, Operation] = {
             "webinar:write",
             "webinar:delete:webinar",
         ),
+        # past meetings and their attendance (report: admin only, Heavy)
+        _op(
+            "list_past_meeting_instances",
+            "GET",
+            "/past_meetings/{meetingId}/instances",
+            M,
+            "meeting:read",
+            "meeting:read:list_past_instances",
+        ),
+        _op(
+            "get_past_meeting",
+            "GET",
+            "/past_meetings/{meetingId}",
+            L,
+            "meeting:read",
+            "meeting:read:past_meeting",
+        ),
+        _op(
+            "list_past_meeting_participants",
+            "GET",
+            "/past_meetings/{meetingId}/participants",
+            M,
+            "meeting:read",
+            "meeting:read:list_past_participants",
+        ),
+        _op(
+            "report_meeting_participants",
+            "GET",
+            "/report/meetings/{meetingId}/participants",
+            RateLabel.HEAVY,
+            "report:read",
+            "report:read:list_meeting_participants",
+            admin_only=True,
+        ),
         # recordings
         _op(
             "list_user_recordings",

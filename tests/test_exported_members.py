@@ -38,6 +38,8 @@ EXPORTED: dict[str, set[str]] = {
         schedule_one_time_webinar schedule_recurring_meeting set_user_status update_meeting
         update_meeting_registrant_status update_meeting_registration_questions update_user
         zoom_request
+        get_past_meeting list_past_meeting_instances list_past_meeting_participants
+        report_meeting_participants
         """
     ),
     "prefect_zoom.transfer": names(
@@ -61,6 +63,7 @@ EXPORTED: dict[str, set[str]] = {
         archive_meeting_recordings archive_recordings ArchiveReport check_connection
         ConnectionReport meetings_report RowResult schedule_meetings sync_users SyncRow
         users_report
+        attendance_report
         """
     ),
     "zoom_emulator": names(

@@ -35,6 +35,8 @@ DEPLOYMENT_NAMES = {
     "weekly-meetings-report",
     "weekly-users-report",
     "archive-on-recording-completed",
+    "weekly-attendance-report",
+    "attendance-on-meeting-ended",
 }
 
 

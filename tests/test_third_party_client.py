@@ -92,3 +92,27 @@ def test_zoomus_webinars(zoom_emulator: ZoomEmulator) -> None:
     assert [w["id"] for w in listed.json()["webinars"]] == [webinar["id"]]
     assert client.webinar.delete(id=webinar["id"]).status_code == 204
     assert client.webinar.get(id=webinar["id"]).status_code == 404
+
+
+def test_zoomus_past_meetings(zoom_emulator: ZoomEmulator) -> None:
+    client = zoomus_client(zoom_emulator)
+    held = zoom_emulator.control(
+        "POST",
+        "past_meetings",
+        json={
+            "uuid": "/zoomus//held==",
+            "attendees": [{"name": "Ada", "sessions": [[0, 5], [10, 30]]}],
+        },
+    )
+    instances = client.past_meeting.list(meeting_id=str(held["id"]))
+    assert instances.status_code == 200, instances.text
+    assert [i["uuid"] for i in instances.json()["meetings"]] == [held["uuid"]]
+    details = client.past_meeting.get(meeting_id=held["uuid"])  # zoomus double-encodes it
+    assert details.status_code == 200, details.text
+    assert details.json()["total_minutes"] == 25
+    participants = client.past_meeting.get_participants(meeting_id=held["uuid"])
+    assert participants.status_code == 200, participants.text
+    assert [(p["name"], p["duration"]) for p in participants.json()["participants"]] == [
+        ("Ada", 300),
+        ("Ada", 1200),
+    ]

@@ -15,6 +15,7 @@ from zoom_emulator.routes import (
     downloads,
     meetings,
     oauth,
+    past_meetings,
     recordings,
     registrants,
     users,
@@ -44,6 +45,7 @@ def create_app(
     app.include_router(registrants.router, prefix="/v2")
     app.include_router(webinars.router, prefix="/v2")
     app.include_router(recordings.router, prefix="/v2")
+    app.include_router(past_meetings.router, prefix="/v2")
     app.include_router(downloads.router)
     app.include_router(control.router, prefix="/_emulator")
     app.add_middleware(FaultMiddleware, state=state, dice=random.Random(state.config.faults.seed))

@@ -10,11 +10,17 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from zoom_emulator.config import FaultSettings, RatePlan
-from zoom_emulator.models import content
+from zoom_emulator.models import content, past_meetings
 from zoom_emulator.models.errors import ZoomError, zoom_error
 from zoom_emulator.models.inputs import MeetingIn
-from zoom_emulator.models.meetings import build_meeting
-from zoom_emulator.models.seed import FILE_KINDS, add_recording, complete_processing
+from zoom_emulator.models.meetings import Meeting, build_meeting
+from zoom_emulator.models.past_meetings import Attendee
+from zoom_emulator.models.seed import (
+    FILE_KINDS,
+    add_recording,
+    complete_processing,
+    meeting_uuid,
+)
 from zoom_emulator.models.state import EmulatorState, RecordingMeeting, User, now, zoom_time
 from zoom_emulator.routes import webhooks
 from zoom_emulator.routes.auth import state_of
@@ -204,6 +210,60 @@ def _recording_answer(recording: RecordingMeeting) -> dict[str, Any]:
             for f in recording.files
         ],
     }
+
+
+class NewAttendee(BaseModel):
+    name: str = Field(min_length=1)
+    email: str = ""
+    sessions: list[tuple[int, int]] = Field(
+        default_factory=lambda: [(0, 30)],
+        min_length=1,
+        description="(join, leave) minutes after the start; several for someone who rejoined.",
+    )
+
+
+class NewHeldMeeting(BaseModel):
+    user: str = Field("me", description="Host: id or email; `me` is the account owner.")
+    meeting_id: int | None = Field(
+        None,
+        description="Another instance of this scheduled or held meeting (its host, topic, type).",
+    )
+    topic: str = "Held meeting"
+    start_time: datetime | None = Field(None, description="Default: yesterday 10:00 UTC.")
+    duration: int = Field(30, ge=1)
+    uuid: str | None = Field(None, description="Force a UUID (e.g. one with '/' or '//').")
+    attendees: list[NewAttendee] = Field(default_factory=list)
+
+
+@router.post("/past_meetings", status_code=201)
+async def hold_meeting(request: Request, new: NewHeldMeeting) -> dict[str, Any]:
+    """Record an ended meeting instance and who attended when; then ``meeting.ended`` goes out
+    when a webhook is subscribed. Answers the instance as ``GET /v2/past_meetings/{uuid}``."""
+    state = state_of(request)
+    number = new.meeting_id if new.meeting_id is not None else state.next_meeting_id()
+    held_before = [h for h in state.held_meetings.values() if h.meeting_id == number]
+    source: Meeting | past_meetings.HeldMeeting | None = state.meetings.get(number) or (
+        held_before[-1] if held_before else None
+    )
+    if new.meeting_id is not None and source is None:
+        raise zoom_error("meeting_not_found", meeting_id=new.meeting_id)
+    start = new.start_time or datetime.now(UTC).replace(
+        hour=10, minute=0, second=0, microsecond=0
+    ) - timedelta(days=1)
+    start = start if start.tzinfo else start.replace(tzinfo=UTC)
+    held = past_meetings.hold(
+        state,
+        state.users[source.host_id] if source else _host(state, new.user),
+        uuid=new.uuid or meeting_uuid(f"held/{number}/{start.isoformat()}"),
+        meeting_id=number,
+        topic=source.topic if source else new.topic,
+        start_time=start,
+        duration=new.duration,
+        attendees=[Attendee(a.name, a.email, tuple(a.sessions)) for a in new.attendees],
+        meeting_type=source.type if source else 2,
+    )
+    webhooks.meeting_ended(request, held)
+    return past_meetings.details(state, held)
 
 
 @router.post("/meetings", status_code=201)

@@ -1,6 +1,6 @@
 """``prefect-zoom serve``: run the schedules of ``deployments/prefect.yaml`` in one process.
 
-For people without a work pool: the nightly archive and the two weekly reports are served by
+For people without a work pool: the nightly archive and the weekly reports are served by
 Prefect's ``serve(...)`` from this process, with the same names, schedules and parameters as the
 deployments in ``deployments/prefect.yaml`` (a test keeps both in step). Parameters carry the
 connection's block NAME, never its secrets.
@@ -83,6 +83,17 @@ SCHEDULED_FLOWS: tuple[ScheduledFlow, ...] = (
     ),
     _weekly_report("meetings_report", "upcoming meetings per user", "upcoming-meetings.csv"),
     _weekly_report("users_report", "the account's users", "users.csv"),
+    ScheduledFlow(
+        name="weekly-attendance-report",
+        entrypoint="prefect_zoom.flows.attendance_report.attendance_report",
+        schedule="reports",
+        description=(
+            "Every Monday morning, who attended last week's meetings, as a table and CSV files."
+        ),
+        tags=("zoom", "reports"),
+        parameters={"last_days": 7},
+        in_archive_dir={"destination": "reports/attendance"},
+    ),
 )
 """The deployments of ``deployments/prefect.yaml``: the one place their settings live in code."""
 

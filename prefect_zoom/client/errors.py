@@ -30,9 +30,15 @@ REGISTRATION_OFF_HINT = (
     "Turn registration on: update the meeting with settings.approval_type 0 (automatic) or 1 "
     "(manual approval); only scheduled (type 2) and fixed-time recurring (type 8) meetings take it."
 )
+PAID_PLAN_HINT = (
+    "Zoom keeps this only for paid accounts (Pro or higher): upgrade the account's plan in the "
+    "Zoom web portal (Account Management → Billing); nothing can be read on a free plan."
+)
+"""HTTP 400 code 200 "Only available for paid account: {accountId}" (the spec)."""
 
 _SCOPES_RE = re.compile(r"does not contain scopes\s*:\s*\[([^\]]*)\]", re.IGNORECASE)
 _PREAPPROVAL_RE = re.compile(r"pre-?approv", re.IGNORECASE)
+_PAID_PLAN_RE = re.compile(r"only available for paid account", re.IGNORECASE)
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> datetime | None:
@@ -140,6 +146,8 @@ def error_from_response(
         )
     if status >= 500:
         return exceptions.ZoomServerError(message, **common)
+    if _PAID_PLAN_RE.search(message):
+        return exceptions.ZoomAPIError(message, hint=PAID_PLAN_HINT, **common)
     return exceptions.ZoomAPIError(message, **common)
 
 
@@ -154,6 +162,7 @@ def _has_request(response: httpx.Response) -> bool:
 __all__ = [
     "AUTHORIZE_AGAIN_CODES",
     "BAD_CLIENT_CODES",
+    "PAID_PLAN_HINT",
     "PREAPPROVAL_CODES",
     "VALIDATION_CODE",
     "error_from_response",

@@ -3,6 +3,7 @@
 from prefect_zoom.flows._archive import ArchiveReport
 from prefect_zoom.flows.archive_meeting_recordings import archive_meeting_recordings
 from prefect_zoom.flows.archive_recordings import archive_recordings
+from prefect_zoom.flows.attendance_report import attendance_report
 from prefect_zoom.flows.check_connection import ConnectionReport, check_connection
 from prefect_zoom.flows.meetings_report import meetings_report
 from prefect_zoom.flows.schedule_meetings import RowResult, schedule_meetings
@@ -16,6 +17,7 @@ __all__ = [
     "SyncRow",
     "archive_meeting_recordings",
     "archive_recordings",
+    "attendance_report",
     "check_connection",
     "meetings_report",
     "schedule_meetings",

@@ -1,6 +1,7 @@
 """Typed models of what the pack sends to and gets from Zoom (Zoom's extra fields are kept)."""
 
 from prefect_zoom.models._base import ZoomModel, parse_input
+from prefect_zoom.models.attendance import Participant, PastMeeting, PastMeetingInstance
 from prefect_zoom.models.meetings import (
     InviteLink,
     Meeting,
@@ -38,6 +39,9 @@ __all__ = [
     "MeetingType",
     "NewUser",
     "Occurrence",
+    "Participant",
+    "PastMeeting",
+    "PastMeetingInstance",
     "RecordingFile",
     "RecordingMeeting",
     "Recurrence",

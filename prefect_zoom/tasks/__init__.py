@@ -1,5 +1,11 @@
 """prefect-zoom tasks."""
 
+from prefect_zoom.tasks.attendance import (
+    get_past_meeting,
+    list_past_meeting_instances,
+    list_past_meeting_participants,
+    report_meeting_participants,
+)
 from prefect_zoom.tasks.meetings import (
     add_meeting_registrant,
     create_invitation_links,
@@ -61,15 +67,19 @@ __all__ = [
     "get_meeting_invitation",
     "get_meeting_recordings",
     "get_meeting_registration_questions",
+    "get_past_meeting",
     "get_transcript",
     "get_user",
     "get_webinar",
     "list_meeting_registrants",
     "list_meetings",
+    "list_past_meeting_instances",
+    "list_past_meeting_participants",
     "list_recordings",
     "list_users",
     "list_webinars",
     "recover_recordings",
+    "report_meeting_participants",
     "schedule_meeting_once",
     "schedule_one_time_meeting",
     "schedule_one_time_webinar",

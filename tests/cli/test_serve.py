@@ -26,9 +26,14 @@ from prefect_zoom.cli.serve import (
 )
 
 PREFECT_YAML = Path(__file__).resolve().parents[2] / "deployments" / "prefect.yaml"
-NAMES = ["nightly-archive", "weekly-meetings-report", "weekly-users-report"]
+NAMES = [
+    "nightly-archive",
+    "weekly-meetings-report",
+    "weekly-users-report",
+    "weekly-attendance-report",
+]
 # Started by events, not schedules: deployed from prefect.yaml only, never served.
-TRIGGERED = ["archive-on-recording-completed"]
+TRIGGERED = ["archive-on-recording-completed", "attendance-on-meeting-ended"]
 
 
 def yaml_deployments() -> dict[str, dict[str, Any]]:
@@ -58,7 +63,7 @@ def test_the_served_schedules_are_those_of_prefect_yaml(tmp_path: Path) -> None:
     for name in TRIGGERED:
         # an explicit empty list: without one, an interactive `prefect deploy` asks for a schedule
         assert "triggers" in in_yaml[name] and in_yaml[name]["schedules"] == []
-    assert sorted(spec.name for spec in SCHEDULED_FLOWS) == NAMES
+    assert sorted(spec.name for spec in SCHEDULED_FLOWS) == sorted(NAMES)
     archive_dir = str(tmp_path / "archive")
     built = {d.name: d for d in build_deployments("zoom-main", archive_dir)}
     for spec in SCHEDULED_FLOWS:
@@ -90,15 +95,17 @@ def test_build_deployments_with_the_defaults() -> None:
         "Zoom: archive recordings",
         "Zoom: upcoming meetings report",
         "Zoom: users report",
+        "Zoom: attendance report",
     ]
     crons = [(cron_of(d).cron, cron_of(d).timezone) for d in deployments]
     assert crons == [
         ("30 2 * * *", "UTC"),
         ("0 7 * * 1", "UTC"),
         ("0 7 * * 1", "UTC"),
+        ("0 7 * * 1", "UTC"),
     ]
     archive_dir = Path(DEFAULT_ARCHIVE_DIR).resolve()
-    archive, meetings, users = deployments
+    archive, meetings, users, attendance = deployments
     assert archive.parameters == {
         "credentials_block": "zoom-main",
         "destination": str(archive_dir),
@@ -115,6 +122,11 @@ def test_build_deployments_with_the_defaults() -> None:
         "credentials_block": "zoom-main",
         "output_csv": str(archive_dir / "reports" / "users.csv"),
     }
+    assert attendance.parameters == {
+        "credentials_block": "zoom-main",
+        "destination": str(archive_dir / "reports" / "attendance"),
+        "last_days": 7,
+    }
     assert all(d.work_pool_name is None for d in deployments)
 
 
@@ -129,6 +141,7 @@ def test_build_deployments_with_options(tmp_path: Path) -> None:
     crons = [(cron_of(d).cron, cron_of(d).timezone) for d in deployments]
     assert crons == [
         ("15 1 * * *", "America/New_York"),
+        ("0 8 * * 2", "America/New_York"),
         ("0 8 * * 2", "America/New_York"),
         ("0 8 * * 2", "America/New_York"),
     ]

@@ -12,17 +12,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from helpers.connections import s2s_credentials
 from helpers.prefect_server import archived_by_file_id
-from helpers.webhooks import SECRET, RecordingEmit, serve_in_thread
+from helpers.webhooks import subscribed_receiver
 from pydantic import SecretStr
 
 from prefect_zoom.exceptions import ZoomAuthError, ZoomInputError
 from prefect_zoom.flows import ArchiveReport, archive_meeting_recordings, archive_recordings
 from prefect_zoom.flows._manifest import MANIFEST_NAME
-from prefect_zoom.webhooks import create_receiver_app
 from zoom_emulator import EmulatorConfig, ZoomEmulator
 from zoom_emulator.models.downloads import issue_download_token
 
@@ -42,15 +40,7 @@ def event(zoom_emulator: ZoomEmulator) -> dict[str, Any]:
     The real path: the emulator validates and subscribes the receiver, a new recording makes it
     send a signed ``recording.completed``, and the receiver turns it into the Prefect event.
     """
-    emit = RecordingEmit()
-    app = create_receiver_app(SECRET, emit=emit)
-    with serve_in_thread(app) as base_url:
-        subscribed = httpx.put(
-            f"{zoom_emulator.base_url}/_emulator/webhook",
-            json={"url": f"{base_url}/zoom/webhook", "secret_token": SECRET},
-            timeout=10,
-        )
-        assert subscribed.status_code == 200, subscribed.text
+    with subscribed_receiver(zoom_emulator) as (app, emit):
         zoom_emulator.control(
             "POST",
             "recordings",

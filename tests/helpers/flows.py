@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from prefect.client.orchestration import get_client
 from prefect.states import State
+
+from prefect_zoom.exceptions import ZoomInputError
 
 T = TypeVar("T")
 
@@ -37,3 +39,18 @@ def failure_and_runs(state: State[Any]) -> tuple[BaseException, int]:
     error = state.result(raise_on_failure=False)
     assert isinstance(error, BaseException), state
     return error, run_count(state)
+
+
+def refused_in_a_flow(credentials: str, call: Callable[[str], Any]) -> ZoomInputError:
+    """The ``ZoomInputError`` that ``call(credentials)`` raises inside a flow run."""
+    from prefect import flow
+
+    @flow
+    def refused(credentials: str) -> ZoomInputError:
+        try:
+            call(credentials)
+        except ZoomInputError as error:
+            return error
+        raise AssertionError("the call was not refused")
+
+    return refused(credentials)

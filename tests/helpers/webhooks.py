@@ -10,10 +10,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import httpx
 import uvicorn
 
 from prefect_zoom.webhooks import sign
-from zoom_emulator import free_port
+from zoom_emulator import ZoomEmulator, free_port
 
 SECRET = "testWebhookSecretToken"
 
@@ -117,3 +118,21 @@ def serve_in_thread(app: Any) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+@contextmanager
+def subscribed_receiver(emulator: ZoomEmulator) -> Iterator[tuple[Any, RecordingEmit]]:
+    """The real receiver app, with an emitter that records its events, served in a thread and
+    subscribed to the emulator's webhooks (the challenge passed); yields the app and the emitter."""
+    from prefect_zoom.webhooks import create_receiver_app
+
+    emit = RecordingEmit()
+    app = create_receiver_app(SECRET, emit=emit)
+    with serve_in_thread(app) as base_url:
+        subscribed = httpx.put(
+            f"{emulator.base_url}/_emulator/webhook",
+            json={"url": f"{base_url}/zoom/webhook", "secret_token": SECRET},
+            timeout=10,
+        )
+        assert subscribed.status_code == 200, subscribed.text
+        yield app, emit

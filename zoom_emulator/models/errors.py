@@ -58,7 +58,7 @@ class OAuthError(Exception):
 # Sources: https://developers.zoom.us/docs/api/errors (the JSON shape, 124, 300, 4711), the spec's
 # `responses` of each operation (200, 1001, 1010, 3000, 3001, 3002, 3301, 404 for registration;
 # for users: 409/1005, 300, 200 and 1117 of userCreate, userStatus and userDelete; 200 and 3001
-# for webinars),
+# for webinars; 3001, 300 and 200 of pastMeetingDetails and pastMeetingParticipants),
 # and Zoom staff on https://devforum.zoom.us/t/granular-scopes-specification-change-of-scope-setting-for-creating-oauth-apps-on-the-developer-site/108207
 # (the 4711 message). docs/zoom-behaviour.md ("REST API: errors") lists them with the same sources.
 _QUERY_TOKEN = "Invalid access token, this access token is not supported as query parameter string."
@@ -90,6 +90,13 @@ ERRORS: dict[str, tuple[int, int, str]] = {
     "no_webinar_plan": (400, 200, _NO_WEBINAR_PLAN),
     "no_recording": (404, 3301, "This recording does not exist."),
     "range_too_long": (400, 300, _RANGE_TOO_LONG),
+    "past_meeting_not_found": (
+        404,
+        3001,
+        "The meeting ID is invalid or the meeting has not ended.",
+    ),
+    "cannot_access_past_meeting": (400, 300, "Cannot access meeting information."),
+    "paid_account_only": (400, 200, "Only available for paid account: {account_id}."),
     "email_taken": (409, 1005, 'Email "{email}" has already been used.'),
     "sso_type_only": (400, 300, "User type 99 (None) can only be set with the ssoCreate action."),
     "admin_status": (

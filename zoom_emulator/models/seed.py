@@ -1,4 +1,5 @@
-"""The data a new emulator starts with: the owner, more users, and cloud recordings of yesterday."""
+"""The data a new emulator starts with: the owner, more users, and cloud recordings of yesterday
+(each of a meeting that was held: its instance and who attended, see :func:`held_attendees`)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,15 @@ import hashlib
 from collections.abc import Collection
 from datetime import UTC, datetime, time, timedelta
 
-from zoom_emulator.models import content
-from zoom_emulator.models.state import EmulatorState, RecordingFile, RecordingMeeting, utcnow
+from zoom_emulator.models import content, past_meetings
+from zoom_emulator.models.past_meetings import Attendee
+from zoom_emulator.models.state import (
+    EmulatorState,
+    RecordingFile,
+    RecordingMeeting,
+    User,
+    utcnow,
+)
 
 # file_type -> (extension, recording_type, content type, share of the MP4 size)
 FILE_KINDS: dict[str, tuple[str, str, str, float]] = {
@@ -87,6 +95,17 @@ def complete_processing(recording: RecordingMeeting) -> list[RecordingFile]:
     return finished
 
 
+def held_attendees(host: User, duration: int) -> list[Attendee]:
+    """Who attended a seeded meeting: the host throughout, a colleague who dropped out and came
+    back (two rows), and a guest without an email."""
+    half = duration // 2
+    return [
+        Attendee(f"{host.first_name} {host.last_name}", host.email, ((0, duration),)),
+        Attendee("Ada Lovelace", "ada@example.org", ((1, half - 2), (half, duration))),
+        Attendee("Alan Turing", "", ((3, duration - 1),)),
+    ]
+
+
 def seed_world(state: EmulatorState) -> None:
     """The owner (email and password from the config), more users, yesterday's recordings."""
     config = state.config
@@ -103,10 +122,20 @@ def seed_world(state: EmulatorState) -> None:
     for user in list(state.users.values()):
         for number in range(config.recordings_per_user):
             start = datetime.combine(yesterday, time(9 + number % 12, 0), tzinfo=UTC)
-            add_recording(
+            recording = add_recording(
                 state,
                 user.id,
                 topic=f"{user.first_name}'s meeting {number + 1}",
                 start_time=start,
                 mp4_bytes=config.recording_bytes,
+            )
+            past_meetings.hold(
+                state,
+                user,
+                uuid=recording.uuid,
+                meeting_id=recording.meeting_id,
+                topic=recording.topic,
+                start_time=start,
+                duration=recording.duration,
+                attendees=held_attendees(user, recording.duration),
             )

@@ -20,6 +20,7 @@ from zoom_emulator.models.operations import all_scopes
 
 if TYPE_CHECKING:
     from zoom_emulator.models.meetings import Meeting
+    from zoom_emulator.models.past_meetings import HeldMeeting
     from zoom_emulator.models.webinars import Webinar
 
 AppKind = Literal["oauth", "s2s"]
@@ -209,6 +210,7 @@ class EmulatorState:
     meetings: dict[int, Meeting] = field(default_factory=dict)
     webinars: dict[int, Webinar] = field(default_factory=dict)
     recordings: dict[str, RecordingMeeting] = field(default_factory=dict)  # by uuid
+    held_meetings: dict[str, HeldMeeting] = field(default_factory=dict)  # ended, by uuid
     files: dict[str, tuple[str, RecordingFile]] = field(default_factory=dict)  # id -> (uuid, f)
     page_cursors: dict[str, PageCursor] = field(default_factory=dict)
     # what happened: requests by "METHOD /route status", token grants by grant type, 429s ...

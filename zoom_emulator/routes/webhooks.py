@@ -16,7 +16,10 @@ Adding a recording with ``POST /_emulator/recordings`` while subscribed sends
 ``recording.completed`` with the recording as the REST API lists it (absolute ``download_url``s
 of this emulator) and a ``download_token`` that downloads that meeting's files for 24 hours.
 A recording added with ``processing_file_types`` sends it only when
-``POST /_emulator/recordings/{uuid}/complete`` finishes processing, as Zoom does.
+``POST /_emulator/recordings/{uuid}/complete`` finishes processing, as Zoom does. Holding a
+meeting with ``POST /_emulator/past_meetings`` sends ``meeting.ended`` with the instance (``id``
+as a string, ``uuid``, ``host_id``, ``topic``, ``type``, ``start_time``, ``end_time``,
+``timezone``, ``duration``), as Zoom does when a meeting ends.
 
 Every request carries ``x-zm-request-timestamp`` (seconds), ``x-zm-signature``
 (``v0=HMAC_SHA256(secret_token, "v0:{timestamp}:{body}")``), ``x-zm-trackingid`` (one per event,
@@ -44,6 +47,7 @@ from pydantic import BaseModel, Field
 
 from zoom_emulator.models.downloads import issue_download_token
 from zoom_emulator.models.errors import ZoomError
+from zoom_emulator.models.past_meetings import HeldMeeting, ended_object
 from zoom_emulator.models.recordings import meeting_json
 from zoom_emulator.models.signing import (
     SIGNATURE_HEADER,
@@ -265,6 +269,15 @@ def recording_completed(request: Request, recording: RecordingMeeting) -> Delive
         "object": recording_object(state, recording, base_url),
     }
     return sender.dispatch("recording.completed", payload, download_token=token.value)
+
+
+def meeting_ended(request: Request, held: HeldMeeting) -> Delivery | None:
+    """Send ``meeting.ended`` for a meeting instance that was held, when a webhook is subscribed."""
+    sender = sender_of(request)
+    if not sender.url:
+        return None
+    payload = {"account_id": held.account_id, "object": ended_object(sender.state, held)}
+    return sender.dispatch("meeting.ended", payload)
 
 
 # ---- control routes -------------------------------------------------------------------------------
