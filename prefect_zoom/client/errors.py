@@ -136,7 +136,7 @@ def error_from_response(
     if status == 401 or code in BAD_CLIENT_CODES or oauth_error in ("invalid_client",):
         auth_hint = exceptions.ZoomAuthError.default_hint + reconnect if reconnect_command else None
         return exceptions.ZoomAuthError(message, hint=auth_hint, **common)
-    if status == 404 and code == REGISTRATION_OFF_CODE:
+    if status == 404 and code == REGISTRATION_OFF_CODE and "registration" in message.lower():
         return exceptions.ZoomNotFoundError(message, hint=REGISTRATION_OFF_HINT, **common)
     if status == 404:
         return exceptions.ZoomNotFoundError(message, **common)

@@ -282,6 +282,19 @@ def test_validation_not_found_and_invalid_grant() -> None:
         zoom.get_json("/users/me")
 
 
+@pytest.mark.parametrize(
+    ("message", "hinted"),
+    [("Registration has not been enabled for this meeting: 1.", True), ("Not Found", False)],
+)
+def test_only_a_registration_404_says_to_turn_registration_on(message: str, hinted: bool) -> None:
+    """Zoom's code 404 means "registration off" only with that message; a bare 404 (an unknown
+    path behind a proxy, say) must not send the user to the meeting's settings."""
+    handler, _ = scripted(zoom_error(404, 404, message))
+    with sync_client(handler) as zoom, pytest.raises(ZoomNotFoundError) as caught:
+        zoom.get_json("/meetings/1/registrants")
+    assert ("Turn registration on" in str(caught.value)) is hinted
+
+
 def test_error_text_names_everything_but_secrets() -> None:
     error = ZoomAPIError(
         "Meeting does not exist.",
