@@ -61,6 +61,7 @@ EXPORTED: dict[str, set[str]] = {
         archive_meeting_recordings archive_recordings ArchiveReport check_connection
         ConnectionReport meetings_report RowResult schedule_meetings sync_users SyncRow
         users_report
+        WatchCursor WatchReport watch_zoom
         """
     ),
     "zoom_emulator": names(
