@@ -26,7 +26,7 @@ from prefect_zoom.cli.serve import (
 )
 
 PREFECT_YAML = Path(__file__).resolve().parents[2] / "deployments" / "prefect.yaml"
-NAMES = ["nightly-archive", "weekly-meetings-report", "weekly-users-report"]
+NAMES = ["nightly-archive", "weekly-meetings-report", "weekly-users-report", "watch-zoom"]
 # Started by events, not schedules: deployed from prefect.yaml only, never served.
 TRIGGERED = ["archive-on-recording-completed"]
 
@@ -58,7 +58,7 @@ def test_the_served_schedules_are_those_of_prefect_yaml(tmp_path: Path) -> None:
     for name in TRIGGERED:
         # an explicit empty list: without one, an interactive `prefect deploy` asks for a schedule
         assert "triggers" in in_yaml[name] and in_yaml[name]["schedules"] == []
-    assert sorted(spec.name for spec in SCHEDULED_FLOWS) == NAMES
+    assert sorted(spec.name for spec in SCHEDULED_FLOWS) == sorted(NAMES)
     archive_dir = str(tmp_path / "archive")
     built = {d.name: d for d in build_deployments("zoom-main", archive_dir)}
     for spec in SCHEDULED_FLOWS:
@@ -90,15 +90,17 @@ def test_build_deployments_with_the_defaults() -> None:
         "Zoom: archive recordings",
         "Zoom: upcoming meetings report",
         "Zoom: users report",
+        "Zoom: watch for changes",
     ]
     crons = [(cron_of(d).cron, cron_of(d).timezone) for d in deployments]
     assert crons == [
         ("30 2 * * *", "UTC"),
         ("0 7 * * 1", "UTC"),
         ("0 7 * * 1", "UTC"),
+        ("*/5 * * * *", "UTC"),
     ]
     archive_dir = Path(DEFAULT_ARCHIVE_DIR).resolve()
-    archive, meetings, users = deployments
+    archive, meetings, users, watcher = deployments
     assert archive.parameters == {
         "credentials_block": "zoom-main",
         "destination": str(archive_dir),
@@ -115,6 +117,8 @@ def test_build_deployments_with_the_defaults() -> None:
         "credentials_block": "zoom-main",
         "output_csv": str(archive_dir / "reports" / "users.csv"),
     }
+    assert watcher.parameters == {"credentials_block": "zoom-main", "cursor_block": "zoom-watch"}
+    assert watcher.concurrency_limit == 1
     assert all(d.work_pool_name is None for d in deployments)
 
 
@@ -125,12 +129,14 @@ def test_build_deployments_with_options(tmp_path: Path) -> None:
         timezone="America/New_York",
         archive_cron="15 1 * * *",
         reports_cron="0 8 * * 2",
+        watch_cron="*/10 * * * *",
     )
     crons = [(cron_of(d).cron, cron_of(d).timezone) for d in deployments]
     assert crons == [
         ("15 1 * * *", "America/New_York"),
         ("0 8 * * 2", "America/New_York"),
         ("0 8 * * 2", "America/New_York"),
+        ("*/10 * * * *", "America/New_York"),
     ]
     assert deployments[0].parameters["destination"] == str(tmp_path.resolve())
     assert {d.parameters["credentials_block"] for d in deployments} == {"zoom-other"}
