@@ -14,7 +14,8 @@ Pure functions of the envelope and the raw body (no HTTP, no spool). The Prefect
                envelope's ``download_token`` when present
     occurred = event_ts
     id       = event_id(raw body): a retry, a replica or a re-send after a crash gives Prefect
-               the same id, and Prefect stores one event per id
+               the same id, and Prefect stores one event per id (the ``watch_zoom`` flow, which
+               polls instead, uses polled_event_id(event name, object key))
 
 The ``download_token`` of ``recording.completed`` is **kept** on purpose: it is short-lived
 (24 hours), read-only, limited to that meeting's recording files, and it is what a deployment
