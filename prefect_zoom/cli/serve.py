@@ -88,9 +88,9 @@ SCHEDULED_FLOWS: tuple[ScheduledFlow, ...] = (
     ScheduledFlow(
         name="watch-zoom",
         entrypoint="prefect_zoom.flows.watch_zoom.watch_zoom",
+        tags=("zoom", "watch"),
         schedule="watch",
         description="Every five minutes, Zoom's events by polling, for teams without a webhook.",
-        tags=("zoom", "watch"),
         parameters={"cursor_block": "zoom-watch"},
         concurrency_limit=1,
     ),

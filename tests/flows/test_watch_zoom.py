@@ -3,6 +3,7 @@ emits, re-runs that emit nothing again, a crash halfway and its re-run, overlapp
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import uuid
@@ -133,6 +134,8 @@ def test_first_run_emits_the_window_then_only_what_is_new(
     )
     back = stored([e["id"] for e in sent])
     assert sorted(e.event for e in back) == names(sent)
+    text = json.dumps([e["payload"] for e in sent])
+    assert "pwd=" not in text and '"password"' not in text and "start_url" not in text
 
     second = run(block_name, cursor)
     assert len(sent) == len(back) and second.emitted == {}
@@ -144,7 +147,10 @@ def test_first_run_emits_the_window_then_only_what_is_new(
     )
     third = run(block_name, cursor)
     assert third.emitted == {RECORDED: 1, REGISTERED: 1}
-    assert sent[-2:][0]["resource"]["zoom.meeting-uuid"] in (new["uuid"], upcoming.uuid)
+    latest = {e["event"]: e for e in sent[-2:]}
+    assert latest[RECORDED]["resource"]["zoom.meeting-uuid"] == new["uuid"]
+    assert latest[REGISTERED]["payload"]["object"]["registrant"]["email"] == "late@example.com"
+    assert len({e["id"] for e in sent}) == len(sent)
     assert run(block_name, cursor).emitted == {}
 
 
