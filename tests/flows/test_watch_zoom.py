@@ -7,6 +7,7 @@ import json
 import logging
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -36,6 +37,7 @@ NOW = datetime.now(UTC).replace(microsecond=0)
 RECORDED = "zoom.recording.completed"
 ENDED = "zoom.meeting.ended"
 REGISTERED = "zoom.meeting.registration_created"
+REGISTRANTS = "GET /v2/meetings/{meetingId}/registrants"
 
 
 @pytest.fixture
@@ -60,7 +62,8 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
 
 @flow
 def plan_meetings(credentials: str) -> tuple[Meeting, Meeting]:
-    """A meeting that ended an hour ago and one tomorrow taking registrants, with two."""
+    """A meeting that ended an hour ago, one tomorrow taking registrants (two so far), and one
+    without registration (its registrants answer 404)."""
     past = create_meeting(
         credentials, {"topic": "Retro", "start_time": NOW - timedelta(hours=2), "duration": 60}
     )
@@ -72,6 +75,7 @@ def plan_meetings(credentials: str) -> tuple[Meeting, Meeting]:
             "settings": {"approval_type": 0},
         },
     )
+    create_meeting(credentials, {"topic": "Open", "start_time": NOW + timedelta(days=2)})
     for number in range(2):
         add_meeting_registrant(
             credentials, upcoming.id, {"email": f"guest{number}@example.com", "first_name": "G"}
@@ -117,6 +121,7 @@ def test_first_run_emits_the_window_then_only_what_is_new(
     seeded = [r.uuid for r in zoom_emulator.state.recordings.values()]
 
     first = run(block_name, cursor)
+    assert zoom_emulator.state.counters[f"{REGISTRANTS} 404"] == 1  # passed over
     assert names(sent) == sorted([RECORDED] * len(seeded) + [ENDED] + [REGISTERED] * 2)
     assert first.emitted == {RECORDED: len(seeded), ENDED: 1, REGISTERED: 2}
     assert first.already_sent == 0 and not first.skipped
@@ -275,6 +280,21 @@ def test_an_overlapping_run_ends_without_doing_anything(
     assert report.skipped and report.emitted == {} and sent == []
     assert "Another watch_zoom run holds the cursor" in caplog.text
     assert run(block_name, cursor, watch=["recordings"]).emitted  # free again
+
+
+def test_two_runs_started_together_send_each_event_once(
+    zoom_emulator: ZoomEmulator, block_name: str, cursor: str, sent: list[dict[str, Any]]
+) -> None:
+    """Whichever takes the cursor first sends everything; the other waits for it, then finds
+    nothing new (or, had it waited less, would end skipped)."""
+    plan_meetings(block_name)
+    with ThreadPoolExecutor(2) as pool:
+        runs = [pool.submit(run, block_name, cursor, wait_seconds=120) for _ in range(2)]
+        reports = [r.result(timeout=300) for r in runs]
+    expected = len(zoom_emulator.state.recordings) + 1 + 2
+    assert len(sent) == len({e["id"] for e in sent}) == expected
+    assert sorted(sum(r.emitted.values()) for r in reports) == [0, expected]
+    assert sorted(r.already_sent for r in reports) == [0, expected]
 
 
 @pytest.mark.parametrize(
