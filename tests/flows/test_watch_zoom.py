@@ -327,3 +327,18 @@ def test_check_lists_the_watcher_with_its_scopes() -> None:
     assert "meeting:read" in watcher.scopes_to_add and "recording:read" in watcher.scopes_to_add
     (ready,) = [c for c in flow_capabilities(ALL_SCOPES) if c.name == "watch_zoom"]
     assert ready.can_run
+
+
+def test_the_cursor_forgets_only_what_no_later_window_lists() -> None:
+    day = timedelta(hours=24)
+    cursor = WatchCursor(sent={"old": NOW - 2 * day, "recent": NOW - day / 2})
+    assert cursor.window_start(NOW, day) == NOW - day  # first run: the lookback before now
+    cursor.advance(NOW, day, hold_from=None)
+    assert cursor.since == NOW and set(cursor.sent) == {"recent"}
+    later = NOW + day / 4
+    assert cursor.window_start(later, day) == NOW - day  # reaches back before the last end
+
+    processing = NOW - 3 * day  # a recording that started three days ago is still processing
+    held = WatchCursor(sent={"old": NOW - 2 * day})
+    held.advance(NOW, day, hold_from=processing)
+    assert held.window_start(later, day) == processing and set(held.sent) == {"old"}
