@@ -250,6 +250,36 @@ def test_a_run_cut_while_sending_is_completed_by_the_next(
     assert len({e["id"] for e in sent}) == len(sent) == total
 
 
+def test_zoom_failing_after_the_recordings_then_the_rerun_sends_the_rest_once(
+    zoom_emulator: ZoomEmulator,
+    block_name: str,
+    cursor: str,
+    sent: list[dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Once the first event is out, Zoom answers every call with a 5xx: the meetings cannot be
+    listed (retried, then the run fails). With Zoom back, the re-run sends only the rest."""
+    plan_meetings(block_name)
+    spied = PrefectEventSender.__call__
+
+    def then_zoom_fails(self: PrefectEventSender, **event: Any) -> None:
+        spied(self, **event)
+        zoom_emulator.control("PUT", "faults", json={"error_rate": 1.0})
+
+    monkeypatch.setattr(PrefectEventSender, "__call__", then_zoom_fails)
+    state = watch_zoom(block_name, cursor, lookback_hours=48, return_state=True)
+    assert state.is_failed()
+    assert set(names(sent)) == {RECORDED}
+    assert zoom_emulator.state.counters["fault 5xx"] >= 3  # the task tried three times
+
+    zoom_emulator.control("PUT", "faults", json={"error_rate": 0.0})
+    monkeypatch.setattr(PrefectEventSender, "__call__", spied)
+    rerun = run(block_name, cursor)
+    assert rerun.emitted == {ENDED: 1, REGISTERED: 2}
+    assert rerun.already_sent == len(zoom_emulator.state.recordings)
+    assert len({e["id"] for e in sent}) == len(sent)
+
+
 @configured(rate_limits="pro")
 def test_a_429_is_waited_out(
     emulator_config: EmulatorConfig,
