@@ -102,6 +102,12 @@ FLOW_REQUIREMENTS: dict[str, FlowRequirements] = {
                 ),
             ),
         ),
+        FlowRequirements(
+            "watch_zoom",
+            "Poll Zoom for completed recordings, ended meetings and new registrants; emit the "
+            "webhook receiver's Prefect events.",
+            required=("list_user_recordings", "list_meetings", "list_meeting_registrants"),
+        ),
     ]
 }
 """Flow name → what it calls. Names of operations refer to :data:`OPERATIONS`."""

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 import prefect_zoom.flows
 import prefect_zoom.tasks
 from prefect_zoom.cli import app
-from prefect_zoom.cli.serve import DEFAULT_TIMEZONE, build_deployments
+from prefect_zoom.cli.serve import DEFAULT_TIMEZONE, SCHEDULED_FLOWS, build_deployments
 
 PACKAGES = (prefect_zoom.tasks, prefect_zoom.flows)
 
@@ -80,7 +80,7 @@ def test_serve_schedules_in_utc_by_default_and_says_so() -> None:
     assert DEFAULT_TIMEZONE == "UTC"
     deployments = build_deployments("zoom-main")
     schedules = [entry.schedule for d in deployments for entry in d.schedules or []]
-    assert len(schedules) == len(deployments) == 3
+    assert len(schedules) == len(deployments) == len(SCHEDULED_FLOWS)
     assert all(isinstance(schedule, CronSchedule) for schedule in schedules)
     timezones = {schedule.timezone for schedule in schedules if isinstance(schedule, CronSchedule)}
     assert timezones == {"UTC"}

@@ -64,6 +64,7 @@ EXPORTED: dict[str, set[str]] = {
         ConnectionReport meetings_report RowResult schedule_meetings sync_users SyncRow
         users_report
         attendance_report
+        WatchCursor WatchReport watch_zoom
         """
     ),
     "zoom_emulator": names(

@@ -34,6 +34,7 @@ DEPLOYMENT_NAMES = {
     "nightly-archive",
     "weekly-meetings-report",
     "weekly-users-report",
+    "watch-zoom",
     "archive-on-recording-completed",
     "weekly-attendance-report",
     "attendance-on-meeting-ended",

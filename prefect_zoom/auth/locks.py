@@ -175,7 +175,7 @@ class Lease:
 
 
 # ---- the Prefect global concurrency limit, created on demand -----------------------------------
-def _ensure_limit(client: SyncPrefectClient, name: str) -> None:
+def ensure_single_slot_limit(client: SyncPrefectClient, name: str) -> None:
     """Create (or repair) a global concurrency limit of exactly 1 slot."""
     url = prefect_api_url() or ""
     if (url, name) in _ensured_limits:
@@ -356,7 +356,7 @@ def _take_prefect_slot(key: str, url: str) -> _PrefectSlot:
     with get_client(sync_client=True) as client:
         while True:
             try:
-                _ensure_limit(client, name)
+                ensure_single_slot_limit(client, name)
                 body = client.increment_concurrency_slots_with_lease(
                     names=[name], slots=1, mode="concurrency", lease_duration=PREFECT_LEASE_SECONDS
                 ).json()

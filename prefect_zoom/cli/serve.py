@@ -1,6 +1,7 @@
 """``prefect-zoom serve``: run the schedules of ``deployments/prefect.yaml`` in one process.
 
-For people without a work pool: the nightly archive and the weekly reports are served by
+For people without a work pool: the nightly archive, the weekly reports and the watcher
+(every five minutes) are served by
 Prefect's ``serve(...)`` from this process, with the same names, schedules and parameters as the
 deployments in ``deployments/prefect.yaml`` (a test keeps both in step). Parameters carry the
 connection's block NAME, never its secrets.
@@ -29,9 +30,10 @@ DEFAULT_TIMEZONE = "UTC"
 """Schedules run in UTC unless ``--timezone`` says otherwise (as in ``deployments/prefect.yaml``)."""
 DEFAULT_ARCHIVE_CRON = "30 2 * * *"
 DEFAULT_REPORTS_CRON = "0 7 * * 1"
+DEFAULT_WATCH_CRON = "*/5 * * * *"
 DEFAULT_ARCHIVE_DIR = "./zoom-archive"
 
-ScheduleKind = Literal["archive", "reports"]
+ScheduleKind = Literal["archive", "reports", "watch"]
 
 
 @dataclass(frozen=True)
@@ -94,12 +96,22 @@ SCHEDULED_FLOWS: tuple[ScheduledFlow, ...] = (
         parameters={"last_days": 7},
         in_archive_dir={"destination": "reports/attendance"},
     ),
+    ScheduledFlow(
+        name="watch-zoom",
+        entrypoint="prefect_zoom.flows.watch_zoom.watch_zoom",
+        tags=("zoom", "watch"),
+        schedule="watch",
+        description="Every five minutes, Zoom's events by polling, for teams without a webhook.",
+        parameters={"cursor_block": "zoom-watch"},
+        concurrency_limit=1,
+    ),
 )
 """The deployments of ``deployments/prefect.yaml``: the one place their settings live in code."""
 
 DEFAULT_CRONS: Mapping[ScheduleKind, str] = {
     "archive": DEFAULT_ARCHIVE_CRON,
     "reports": DEFAULT_REPORTS_CRON,
+    "watch": DEFAULT_WATCH_CRON,
 }
 
 
@@ -111,8 +123,10 @@ def build_deployments(
     archive_cron: str = DEFAULT_ARCHIVE_CRON,
     reports_cron: str = DEFAULT_REPORTS_CRON,
     name_suffix: str = "",
+    watch_cron: str = DEFAULT_WATCH_CRON,
 ) -> list[RunnerDeployment]:
-    """The served deployments: archive and reports, scheduled, with module-path entrypoints.
+    """The served deployments: archive, reports and watcher, scheduled, with module-path
+    entrypoints.
 
     ``archive_dir`` is made absolute, so runs write to the same folder whatever their cwd; the
     reports write their CSV files to its ``reports/`` folder, as in ``prefect.yaml``.
@@ -125,7 +139,11 @@ def build_deployments(
         raise ValueError("a credentials block name is required")
     if "/" in name_suffix:
         raise ValueError(f"--name-suffix {name_suffix!r}: a deployment name cannot hold '/'")
-    crons: dict[ScheduleKind, str] = {"archive": archive_cron, "reports": reports_cron}
+    crons: dict[ScheduleKind, str] = {
+        "archive": archive_cron,
+        "reports": reports_cron,
+        "watch": watch_cron,
+    }
     folder = Path(archive_dir).expanduser().resolve()
     deployments: list[RunnerDeployment] = []
     for spec in SCHEDULED_FLOWS:
@@ -198,6 +216,9 @@ def serve_command(
     reports_cron: Annotated[
         str, typer.Option("--reports-cron", help="When the two reports run (cron).")
     ] = DEFAULT_REPORTS_CRON,
+    watch_cron: Annotated[
+        str, typer.Option("--watch-cron", help="When the watcher polls Zoom (cron).")
+    ] = DEFAULT_WATCH_CRON,
     name_suffix: Annotated[
         str,
         typer.Option(
@@ -207,7 +228,8 @@ def serve_command(
         ),
     ] = "",
 ) -> None:
-    """Serve the nightly archive and the weekly reports from this process (no work pool needed)."""
+    """Serve the nightly archive, the weekly reports and the watcher from this process (no work
+    pool needed)."""
     from prefect import serve
 
     try:
@@ -218,6 +240,7 @@ def serve_command(
             archive_cron=archive_cron,
             reports_cron=reports_cron,
             name_suffix=name_suffix,
+            watch_cron=watch_cron,
         )
     except ValueError as error:
         raise typer.BadParameter(str(error)) from error

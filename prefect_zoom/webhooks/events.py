@@ -14,7 +14,8 @@ Pure functions of the envelope and the raw body (no HTTP, no spool). The Prefect
                envelope's ``download_token`` when present
     occurred = event_ts
     id       = event_id(raw body): a retry, a replica or a re-send after a crash gives Prefect
-               the same id, and Prefect stores one event per id
+               the same id, and Prefect stores one event per id (the ``watch_zoom`` flow, which
+               polls instead, uses polled_event_id(event name, object key))
 
 The ``download_token`` of ``recording.completed`` is **kept** on purpose: it is short-lived
 (24 hours), read-only, limited to that meeting's recording files, and it is what a deployment
@@ -145,6 +146,12 @@ def event_id(raw: bytes) -> uuid.UUID:
     return uuid.uuid5(_ID_NAMESPACE, body_digest(raw))
 
 
+def polled_event_id(event: str, key: str) -> uuid.UUID:
+    """The Prefect event id of an event found by polling (``watch_zoom``): the same Zoom event
+    (``recording.completed``) of the same object (its UUID) always gets the same id."""
+    return uuid.uuid5(_ID_NAMESPACE, f"polled:{event}:{key}")
+
+
 def delivery_keys(headers: Mapping[str, str], raw: bytes) -> list[str]:
     """What makes two deliveries the same: the raw body's hash, and Zoom's per-event tracking
     id (``x-zm-trackingid``, the same on Zoom's retries) or request id when present."""
@@ -163,6 +170,7 @@ __all__ = [
     "checked_event",
     "delivery_keys",
     "event_id",
+    "polled_event_id",
     "prefect_event",
     "resource_id",
 ]

@@ -202,7 +202,7 @@ def test_a_slot_taken_without_a_heartbeat_is_recreated(short_waits: None) -> Non
 
     key = f"orphan-slot-{uuid.uuid4().hex[:6]}"
     with get_client(sync_client=True) as client:
-        locks._ensure_limit(client, locks.limit_name(key))
+        locks.ensure_single_slot_limit(client, locks.limit_name(key))
         client.increment_concurrency_slots_with_lease(
             names=[locks.limit_name(key)], slots=1, mode="concurrency", lease_duration=600
         )

@@ -31,6 +31,7 @@ NAMES = [
     "weekly-meetings-report",
     "weekly-users-report",
     "weekly-attendance-report",
+    "watch-zoom",
 ]
 # Started by events, not schedules: deployed from prefect.yaml only, never served.
 TRIGGERED = ["archive-on-recording-completed", "attendance-on-meeting-ended"]
@@ -96,16 +97,17 @@ def test_build_deployments_with_the_defaults() -> None:
         "Zoom: upcoming meetings report",
         "Zoom: users report",
         "Zoom: attendance report",
+        "Zoom: watch for changes",
     ]
     crons = [(cron_of(d).cron, cron_of(d).timezone) for d in deployments]
     assert crons == [
         ("30 2 * * *", "UTC"),
         ("0 7 * * 1", "UTC"),
         ("0 7 * * 1", "UTC"),
-        ("0 7 * * 1", "UTC"),
+        ("*/5 * * * *", "UTC"),
     ]
     archive_dir = Path(DEFAULT_ARCHIVE_DIR).resolve()
-    archive, meetings, users, attendance = deployments
+    archive, meetings, users, attendance, watcher = deployments
     assert archive.parameters == {
         "credentials_block": "zoom-main",
         "destination": str(archive_dir),
@@ -127,6 +129,8 @@ def test_build_deployments_with_the_defaults() -> None:
         "destination": str(archive_dir / "reports" / "attendance"),
         "last_days": 7,
     }
+    assert watcher.parameters == {"credentials_block": "zoom-main", "cursor_block": "zoom-watch"}
+    assert watcher.concurrency_limit == 1
     assert all(d.work_pool_name is None for d in deployments)
 
 
@@ -137,6 +141,7 @@ def test_build_deployments_with_options(tmp_path: Path) -> None:
         timezone="America/New_York",
         archive_cron="15 1 * * *",
         reports_cron="0 8 * * 2",
+        watch_cron="*/10 * * * *",
     )
     crons = [(cron_of(d).cron, cron_of(d).timezone) for d in deployments]
     assert crons == [
@@ -144,6 +149,7 @@ def test_build_deployments_with_options(tmp_path: Path) -> None:
         ("0 8 * * 2", "America/New_York"),
         ("0 8 * * 2", "America/New_York"),
         ("0 8 * * 2", "America/New_York"),
+        ("*/10 * * * *", "America/New_York"),
     ]
     assert deployments[0].parameters["destination"] == str(tmp_path.resolve())
     assert {d.parameters["credentials_block"] for d in deployments} == {"zoom-other"}
