@@ -118,12 +118,7 @@ async def get_meeting(
     meeting: Meeting = Depends(meeting_for("get_meeting")),
 ) -> dict[str, Any]:
     """``GET /meetings/{meetingId}``: the stored meeting (one occurrence's time when asked)."""
-    answer = meeting.as_zoom()
-    if occurrence_id is not None:
-        occurrence = meeting.occurrence(occurrence_id)
-        answer["start_time"] = occurrence["start_time"]
-        answer["duration"] = occurrence["duration"]
-    return answer
+    return meeting.answer_at(meeting.as_zoom(), occurrence_id)
 
 
 @router.patch("/meetings/{meetingId}", status_code=204)

@@ -1,6 +1,8 @@
-"""Emulator routes: webinars (schedule, list, get, delete).
+"""Emulator routes: webinars (schedule, list, get, update, delete), their registrants (add,
+list, status, delete), and held webinars' participants and absentees.
 
-Thin: each parses its request, calls :mod:`zoom_emulator.models.webinars` and serialises.
+Thin: each parses its request, calls :mod:`zoom_emulator.models.webinars` (registrants:
+:mod:`zoom_emulator.models.registrants`, shared with meetings) and serialises.
 """
 
 from __future__ import annotations
@@ -10,22 +12,41 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from zoom_emulator.models import webinars
+from zoom_emulator.models import registrants, webinars
 from zoom_emulator.models.access import Caller, resolve_user
-from zoom_emulator.models.inputs import WebinarIn
-from zoom_emulator.models.meetings import host_for_schedule
+from zoom_emulator.models.inputs import RegistrantIn, RegistrantStatusIn, WebinarIn
+from zoom_emulator.models.meetings import host_for_schedule, register
 from zoom_emulator.models.operations import operations
 from zoom_emulator.models.paging import paginate
-from zoom_emulator.models.webinars import Webinar
+from zoom_emulator.models.recordings import decode_meeting_ref
+from zoom_emulator.models.webinars import PastWebinar, Webinar
 from zoom_emulator.routes.auth import caller_for, state_of
 from zoom_emulator.routes.meetings import found_by, read_body
+from zoom_emulator.routes.recordings import raw_meeting_ref
 
 router = APIRouter()
+
+Status = Literal["pending", "approved", "denied"]
 
 
 def webinar_for(operation_name: str) -> Callable[..., Awaitable[Webinar]]:
     """A FastAPI dependency: the caller's checks for the operation, then its ``{webinarId}``."""
     return found_by(operation_name, webinars.find_webinar, "webinarId")
+
+
+def held_for(operation_name: str) -> Callable[..., Awaitable[PastWebinar]]:
+    """A FastAPI dependency: the caller's checks, then the held webinar ``{webinarId}`` names
+    (an id, or an instance UUID encoded once or, with ``/``, twice)."""
+    operation = operations()[operation_name]
+
+    async def dependency(
+        request: Request, caller: Caller = Depends(caller_for(operation_name))
+    ) -> PastWebinar:
+        raw = raw_meeting_ref(request, 1, collection="past_webinars", placeholder="webinarId")
+        ref = decode_meeting_ref(raw)
+        return webinars.find_held(state_of(request), caller, ref, operation)
+
+    return dependency
 
 
 @router.get("/users/{userId}/webinars")
@@ -51,7 +72,7 @@ async def list_webinars(
 async def create_webinar(
     userId: str, request: Request, caller: Caller = Depends(caller_for("create_webinar"))
 ) -> dict[str, Any]:
-    """``POST /users/{userId}/webinars``: schedule a one-time webinar."""
+    """``POST /users/{userId}/webinars``: schedule a one-time or recurring webinar."""
     state = state_of(request)
     host = resolve_user(
         state, caller, userId, operations()["create_webinar"], foreign_as_not_found=True
@@ -63,16 +84,113 @@ async def create_webinar(
 
 
 @router.get("/webinars/{webinarId}")
-async def get_webinar(webinar: Webinar = Depends(webinar_for("get_webinar"))) -> dict[str, Any]:
-    """``GET /webinars/{webinarId}``: the stored webinar."""
-    return webinar.as_zoom()
+async def get_webinar(
+    occurrence_id: str | None = Query(None),
+    webinar: Webinar = Depends(webinar_for("get_webinar")),
+) -> dict[str, Any]:
+    """``GET /webinars/{webinarId}``: the stored webinar (one occurrence's time when asked)."""
+    return webinar.answer_at(webinar.as_zoom(), occurrence_id)
+
+
+@router.patch("/webinars/{webinarId}", status_code=204)
+async def update_webinar(
+    request: Request,
+    occurrence_id: str | None = Query(None),
+    stored: Webinar = Depends(webinar_for("update_webinar")),
+) -> Response:
+    """``PATCH /webinars/{webinarId}``: 204 without a body."""
+    body = await read_body(request, WebinarIn)
+    webinar = webinars.updated(stored, body, occurrence_id)
+    state_of(request).webinars[webinar.id] = webinar
+    return Response(status_code=204)
 
 
 @router.delete("/webinars/{webinarId}", status_code=204)
 async def delete_webinar(
-    request: Request, webinar: Webinar = Depends(webinar_for("delete_webinar"))
+    request: Request,
+    occurrence_id: str | None = Query(None),
+    webinar: Webinar = Depends(webinar_for("delete_webinar")),
 ) -> Response:
     """``DELETE /webinars/{webinarId}``: 204 without a body (``cancel_webinar_reminder`` e-mails
     nobody here)."""
-    del state_of(request).webinars[webinar.id]
+    webinars.delete(webinar, state_of(request), occurrence_id)
     return Response(status_code=204)
+
+
+# ---- registrants --------------------------------------------------------------------------------
+@router.post("/webinars/{webinarId}/registrants", status_code=201)
+async def add_webinar_registrant(
+    request: Request,
+    occurrence_ids: str | None = Query(None),
+    webinar: Webinar = Depends(webinar_for("add_webinar_registrant")),
+) -> dict[str, Any]:
+    """``POST /webinars/{webinarId}/registrants``: register someone (registration must be on)."""
+    webinar.check_registration_open()
+    body = await read_body(request, RegistrantIn)
+    return register(webinar, body, occurrence_ids)
+
+
+@router.get("/webinars/{webinarId}/registrants")
+async def list_webinar_registrants(
+    request: Request,
+    status: Status = Query("approved"),
+    occurrence_id: str | None = Query(None),
+    page_size: int | None = Query(None),
+    next_page_token: str | None = Query(None),
+    webinar: Webinar = Depends(webinar_for("list_webinar_registrants")),
+) -> dict[str, Any]:
+    """``GET /webinars/{webinarId}/registrants``: registrants with one ``status``, paginated."""
+    found = registrants.registrants_of(webinar, status, occurrence_id)
+    key = f"webinar-registrants:{webinar.id}:{status}:{occurrence_id}"
+    page, fields = paginate(state_of(request), key, found, page_size, next_page_token)
+    return {**fields, "registrants": page}
+
+
+@router.put("/webinars/{webinarId}/registrants/status", status_code=204)
+async def update_webinar_registrant_status(
+    request: Request, webinar: Webinar = Depends(webinar_for("update_webinar_registrant_status"))
+) -> Response:
+    """``PUT /webinars/{webinarId}/registrants/status``: approve, deny or cancel up to 30."""
+    body = await read_body(request, RegistrantStatusIn)
+    registrants.set_status(webinar, body)
+    return Response(status_code=204)
+
+
+@router.delete("/webinars/{webinarId}/registrants/{registrantId}", status_code=204)
+async def delete_webinar_registrant(
+    registrantId: str,
+    webinar: Webinar = Depends(webinar_for("delete_webinar_registrant")),
+    occurrence_id: str | None = Query(None),
+) -> Response:
+    """``DELETE /webinars/{webinarId}/registrants/{registrantId}``: 204 without a body."""
+    registrants.delete(webinar, registrantId, occurrence_id)
+    return Response(status_code=204)
+
+
+# ---- held webinars ------------------------------------------------------------------------------
+@router.get("/past_webinars/{webinarId:path}/participants")
+async def list_past_webinar_participants(
+    request: Request,
+    page_size: int | None = Query(None),
+    next_page_token: str | None = Query(None),
+    held: PastWebinar = Depends(held_for("list_past_webinar_participants")),
+) -> dict[str, Any]:
+    """``GET /past_webinars/{webinarId}/participants``: who joined, paginated."""
+    key = f"webinar-participants:{held.uuid}"
+    page, fields = paginate(state_of(request), key, held.participants, page_size, next_page_token)
+    return {**fields, "participants": page}
+
+
+@router.get("/past_webinars/{webinarId:path}/absentees")
+async def list_webinar_absentees(
+    request: Request,
+    occurrence_id: str | None = Query(None),
+    page_size: int | None = Query(None),
+    next_page_token: str | None = Query(None),
+    held: PastWebinar = Depends(held_for("list_webinar_absentees")),
+) -> dict[str, Any]:
+    """``GET /past_webinars/{webinarId}/absentees``: registrants who did not join, paginated."""
+    found = webinars.absentees(held)
+    key = f"webinar-absentees:{held.uuid}"
+    page, fields = paginate(state_of(request), key, found, page_size, next_page_token)
+    return {**fields, "registrants": page}
