@@ -8,7 +8,7 @@ Thin: each parses its request, calls :mod:`zoom_emulator.models.webinars` (regis
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
@@ -168,7 +168,24 @@ async def delete_webinar_registrant(
 
 
 # ---- held webinars ------------------------------------------------------------------------------
-@router.get("/past_webinars/{webinarId:path}/participants")
+Route = TypeVar("Route", bound=Callable[..., Any])
+
+
+def _held_route(suffix: str) -> Callable[[Route], Route]:
+    """Register ``GET /past_webinars/{webinarId}/suffix`` twice: as usual, then with a
+    ``{webinarId}`` that may hold ``/`` (a singly encoded UUID arrives decoded), so such a
+    request reaches the handler, which reads the raw path."""
+
+    def register(handler: Route) -> Route:
+        for placeholder, listed in (("{webinarId}", True), ("{webinarId:path}", False)):
+            path = f"/past_webinars/{placeholder}/{suffix}"
+            router.add_api_route(path, handler, methods=["GET"], include_in_schema=listed)
+        return handler
+
+    return register
+
+
+@_held_route("participants")
 async def list_past_webinar_participants(
     request: Request,
     page_size: int | None = Query(None),
@@ -181,7 +198,7 @@ async def list_past_webinar_participants(
     return {**fields, "participants": page}
 
 
-@router.get("/past_webinars/{webinarId:path}/absentees")
+@_held_route("absentees")
 async def list_webinar_absentees(
     request: Request,
     occurrence_id: str | None = Query(None),
