@@ -38,6 +38,9 @@ EXPORTED: dict[str, set[str]] = {
         schedule_one_time_webinar schedule_recurring_meeting set_user_status update_meeting
         update_meeting_registrant_status update_meeting_registration_questions update_user
         zoom_request
+        add_webinar_registrant delete_webinar_registrant list_past_webinar_participants
+        list_webinar_absentees list_webinar_registrants schedule_no_fixed_time_webinar
+        schedule_recurring_webinar update_webinar update_webinar_registrant_status
         """
     ),
     "prefect_zoom.transfer": names(

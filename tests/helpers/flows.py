@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from prefect import flow
 from prefect.client.orchestration import get_client
 from prefect.states import State
+
+from prefect_zoom.exceptions import ZoomInputError
 
 T = TypeVar("T")
 
@@ -37,3 +40,17 @@ def failure_and_runs(state: State[Any]) -> tuple[BaseException, int]:
     error = state.result(raise_on_failure=False)
     assert isinstance(error, BaseException), state
     return error, run_count(state)
+
+
+def input_error_in_flow(make: Callable[[str], Any], credentials: str) -> ZoomInputError:
+    """The ``ZoomInputError`` that ``make(credentials)`` raises inside a flow run."""
+
+    @flow
+    def refused(credentials: str) -> ZoomInputError:
+        try:
+            make(credentials)
+        except ZoomInputError as error:
+            return error
+        raise AssertionError("the input was not refused")
+
+    return refused(credentials)
