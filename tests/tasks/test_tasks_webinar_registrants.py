@@ -121,7 +121,7 @@ def test_failures_are_raised_at_once(zoom_emulator: ZoomEmulator, block_name: st
     assert r1 == r2 == r3 == r4 == 1
     assert isinstance(unknown, ZoomNotFoundError) and unknown.code == 3001
     assert isinstance(closed, ZoomAPIError) and (closed.status, closed.code) == (400, 3000)
-    assert "does not have registration" in closed.message
+    assert "does not have registration" in closed.message and "approval_type" in closed.hint
     assert isinstance(nobody, ZoomValidationError) and nobody.code == 300
     assert isinstance(never_held, ZoomNotFoundError) and never_held.code == 3001
     assert zoom_emulator.state.counters[f"{ADD_ROUTE} 400"] == 1

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 from zoom_emulator.models import meetings
 from zoom_emulator.models.access import Caller, resolve_user
 from zoom_emulator.models.errors import validation_failed
-from zoom_emulator.models.inputs import InviteLinksIn, MeetingIn, RegistrantIn
+from zoom_emulator.models.inputs import InviteLinksIn, MeetingIn
 from zoom_emulator.models.meetings import Meeting
 from zoom_emulator.models.operations import Operation, operations
 from zoom_emulator.models.paging import paginate
@@ -163,15 +163,3 @@ async def get_meeting_invitation(
 ) -> dict[str, Any]:
     """``GET /meetings/{meetingId}/invitation``: the invitation text."""
     return {"invitation": meetings.invitation_text(state_of(request), meeting)}
-
-
-@router.post("/meetings/{meetingId}/registrants", status_code=201)
-async def add_meeting_registrant(
-    request: Request,
-    occurrence_ids: str | None = Query(None),
-    meeting: Meeting = Depends(meeting_for("add_meeting_registrant")),
-) -> dict[str, Any]:
-    """``POST /meetings/{meetingId}/registrants``: register someone (registration must be on)."""
-    meetings.check_registration_open(meeting)
-    body = await read_body(request, RegistrantIn)
-    return meetings.register(meeting, body, occurrence_ids)

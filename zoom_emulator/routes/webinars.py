@@ -1,8 +1,9 @@
 """Emulator routes: webinars (schedule, list, get, update, delete), their registrants (add,
-list, status, delete), and held webinars' participants and absentees.
+list, status, delete: the meetings' routes, from
+:func:`zoom_emulator.routes.registrants.add_registrant_routes`), and held webinars' participants
+and absentees.
 
-Thin: each parses its request, calls :mod:`zoom_emulator.models.webinars` (registrants:
-:mod:`zoom_emulator.models.registrants`, shared with meetings) and serialises.
+Thin: each parses its request, calls :mod:`zoom_emulator.models.webinars` and serialises.
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ from typing import Any, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from zoom_emulator.models import registrants, webinars
+from zoom_emulator.models import webinars
 from zoom_emulator.models.access import Caller, resolve_user
-from zoom_emulator.models.inputs import RegistrantIn, RegistrantStatusIn, WebinarIn
-from zoom_emulator.models.meetings import host_for_schedule, register
+from zoom_emulator.models.inputs import WebinarIn
+from zoom_emulator.models.meetings import host_for_schedule
 from zoom_emulator.models.operations import operations
 from zoom_emulator.models.paging import paginate
 from zoom_emulator.models.recordings import decode_meeting_ref
@@ -23,10 +24,9 @@ from zoom_emulator.models.webinars import PastWebinar, Webinar
 from zoom_emulator.routes.auth import caller_for, state_of
 from zoom_emulator.routes.meetings import found_by, read_body
 from zoom_emulator.routes.recordings import raw_meeting_ref
+from zoom_emulator.routes.registrants import add_registrant_routes
 
 router = APIRouter()
-
-Status = Literal["pending", "approved", "denied"]
 
 
 def webinar_for(operation_name: str) -> Callable[..., Awaitable[Webinar]]:
@@ -117,54 +117,7 @@ async def delete_webinar(
     return Response(status_code=204)
 
 
-# ---- registrants --------------------------------------------------------------------------------
-@router.post("/webinars/{webinarId}/registrants", status_code=201)
-async def add_webinar_registrant(
-    request: Request,
-    occurrence_ids: str | None = Query(None),
-    webinar: Webinar = Depends(webinar_for("add_webinar_registrant")),
-) -> dict[str, Any]:
-    """``POST /webinars/{webinarId}/registrants``: register someone (registration must be on)."""
-    webinar.check_registration_open()
-    body = await read_body(request, RegistrantIn)
-    return register(webinar, body, occurrence_ids)
-
-
-@router.get("/webinars/{webinarId}/registrants")
-async def list_webinar_registrants(
-    request: Request,
-    status: Status = Query("approved"),
-    occurrence_id: str | None = Query(None),
-    page_size: int | None = Query(None),
-    next_page_token: str | None = Query(None),
-    webinar: Webinar = Depends(webinar_for("list_webinar_registrants")),
-) -> dict[str, Any]:
-    """``GET /webinars/{webinarId}/registrants``: registrants with one ``status``, paginated."""
-    found = registrants.registrants_of(webinar, status, occurrence_id)
-    key = f"webinar-registrants:{webinar.id}:{status}:{occurrence_id}"
-    page, fields = paginate(state_of(request), key, found, page_size, next_page_token)
-    return {**fields, "registrants": page}
-
-
-@router.put("/webinars/{webinarId}/registrants/status", status_code=204)
-async def update_webinar_registrant_status(
-    request: Request, webinar: Webinar = Depends(webinar_for("update_webinar_registrant_status"))
-) -> Response:
-    """``PUT /webinars/{webinarId}/registrants/status``: approve, deny or cancel up to 30."""
-    body = await read_body(request, RegistrantStatusIn)
-    registrants.set_status(webinar, body)
-    return Response(status_code=204)
-
-
-@router.delete("/webinars/{webinarId}/registrants/{registrantId}", status_code=204)
-async def delete_webinar_registrant(
-    registrantId: str,
-    webinar: Webinar = Depends(webinar_for("delete_webinar_registrant")),
-    occurrence_id: str | None = Query(None),
-) -> Response:
-    """``DELETE /webinars/{webinarId}/registrants/{registrantId}``: 204 without a body."""
-    registrants.delete(webinar, registrantId, occurrence_id)
-    return Response(status_code=204)
+add_registrant_routes(router, "webinar", "webinarId", webinar_for)
 
 
 # ---- held webinars ------------------------------------------------------------------------------
