@@ -6,16 +6,14 @@ Every call needs registration on for the meeting or webinar (``settings.approval
 
 from __future__ import annotations
 
-from typing import Any, TypeVar, get_args
+from typing import Any, get_args
 
 from prefect_zoom.catalog import BoundOperation
 from prefect_zoom.client.calls import call, call_pages
 from prefect_zoom.exceptions import ZoomInputError, ZoomValidationError
-from prefect_zoom.models import RegistrantAction, RegistrantStatus, ZoomModel
+from prefect_zoom.models import RegistrantAction, RegistrantStatus
 from prefect_zoom.tasks._common import CredentialsLike, check_page_size, client_for, run_logger
-from prefect_zoom.tasks.meetings import check_choice, check_occurrence_id
-
-ListedT = TypeVar("ListedT", bound=ZoomModel)
+from prefect_zoom.tasks.meetings import ListedT, check_choice, check_occurrence_id
 
 STATUS_BATCH = 30
 """Registrants one status change may name (the ``registrants`` maximum of Zoom's spec)."""

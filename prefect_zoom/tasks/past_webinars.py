@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any
 
 from prefect_zoom.catalog import OPERATIONS, BoundOperation
 from prefect_zoom.client.calls import call_pages
 from prefect_zoom.exceptions import ZoomInputError
-from prefect_zoom.models import WebinarParticipant, WebinarRegistrant, ZoomModel
+from prefect_zoom.models import WebinarParticipant, WebinarRegistrant
 from prefect_zoom.tasks._common import (
     CredentialsLike,
     check_page_size,
@@ -16,9 +16,8 @@ from prefect_zoom.tasks._common import (
     run_logger,
     zoom_task,
 )
-from prefect_zoom.tasks.meetings import check_meeting_id, check_occurrence_id
+from prefect_zoom.tasks.meetings import ListedT, check_meeting_id, check_occurrence_id
 
-ListedT = TypeVar("ListedT", bound=ZoomModel)
 TAGS = ("webinars",)
 
 

@@ -105,8 +105,8 @@ def schedule_recurring_webinar(
     user_id: str = "me",
     timezone: str | None = None,
     password: str | None = None,
-    agenda: str | None = None,
     settings: MeetingSettings | dict[str, Any] | None = None,
+    agenda: str | None = None,
 ) -> Webinar:
     """Schedule a recurring Zoom webinar with a fixed time (type 9); returns its occurrences.
 

@@ -20,7 +20,7 @@ where Zoom is vague, documented here:
 * a held webinar's participants are who the control says joined; its absentees are the
   registrants approved when it was held who did not join (matched by email); a participant's
   ``duration`` is in seconds. A webinar id names its latest held instance; one never held is
-  404 code 3001.
+  404 code 3001. Absentees are of the whole instance (an ``occurrence_id`` is ignored).
 """
 
 from __future__ import annotations
