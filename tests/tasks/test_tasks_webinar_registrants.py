@@ -196,12 +196,13 @@ def test_missing_scope_is_not_retried(zoom_emulator: ZoomEmulator, block_name: s
 def test_a_per_second_429_is_waited_out(
     emulator_config: EmulatorConfig, zoom_emulator: ZoomEmulator, block_name: str
 ) -> None:
-    held_uuid = hold(zoom_emulator, new_webinar(block_name, approval_type=0), [])
+    webinar_id = new_webinar(block_name, approval_type=0)
+    hold(zoom_emulator, webinar_id, [])
 
     @flow
     def absent(credentials: str) -> list[WebinarRegistrant]:
         use_up_per_second_limit(zoom_emulator, "Heavy", seconds=3)  # absentees: a Heavy call
-        return list_webinar_absentees(credentials, held_uuid)
+        return list_webinar_absentees(credentials, webinar_id)
 
     assert absent(block_name) == []
     answers = {
