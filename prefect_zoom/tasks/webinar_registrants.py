@@ -45,8 +45,9 @@ def add_webinar_registrant(
 
     Safe to run again, and retried after transient errors: Zoom keeps one registration per email
     and webinar, and answers an email already registered with that registration again, so a
-    repeat never registers anyone twice. Needs `webinar:write` (classic) or
-    `webinar:write:registrant` (granular).
+    repeat never registers anyone twice (as for meetings: not in Zoom's spec, see
+    docs/zoom-behaviour.md). Needs `webinar:write` (classic) or `webinar:write:registrant`
+    (granular).
     """
     create = OPERATIONS["add_webinar_registrant"].bind(webinar_id=_webinar_id(webinar_id))
     return register_on(credentials, create, registrant)
