@@ -40,6 +40,9 @@ EXPORTED: dict[str, set[str]] = {
         zoom_request
         get_past_meeting list_past_meeting_instances list_past_meeting_participants
         report_meeting_participants
+        add_webinar_registrant delete_webinar_registrant list_past_webinar_participants
+        list_webinar_absentees list_webinar_registrants schedule_no_fixed_time_webinar
+        schedule_recurring_webinar update_webinar update_webinar_registrant_status
         """
     ),
     "prefect_zoom.transfer": names(

@@ -116,3 +116,31 @@ def test_zoomus_past_meetings(zoom_emulator: ZoomEmulator) -> None:
         ("Ada", 300),
         ("Ada", 1200),
     ]
+
+
+def test_zoomus_webinar_update_registrants_and_absentees(zoom_emulator: ZoomEmulator) -> None:
+    client = zoomus_client(zoom_emulator)
+    created = client.webinar.create(
+        user_id="me",
+        topic="Weekly",
+        type=9,
+        start_time="2031-06-03T15:00:00Z",
+        recurrence={"type": 2, "weekly_days": "3", "end_times": 2},
+        settings={"approval_type": 0},
+    )
+    assert created.status_code == 201, created.text
+    webinar = created.json()
+    assert len(webinar["occurrences"]) == 2
+    assert client.webinar.update(id=webinar["id"], topic="Weekly (new)").status_code == 204
+    assert client.webinar.get(id=webinar["id"]).json()["topic"] == "Weekly (new)"
+    for name in ("ada", "alan"):
+        registered = client.webinar.register(
+            id=webinar["id"], email=f"{name}@example.com", first_name=name, last_name="X"
+        )
+        assert registered.status_code == 201, registered.text
+    listed = client.webinar.get_registrants(id=webinar["id"]).json()["registrants"]
+    assert [r["email"] for r in listed] == ["ada@example.com", "alan@example.com"]
+    attendees = [{"name": "Ada", "email": "ada@example.com"}]
+    zoom_emulator.control("POST", f"webinars/{webinar['id']}/held", json={"attendees": attendees})
+    absent = client.webinar.get_absentees(id=webinar["id"]).json()["registrants"]
+    assert [r["email"] for r in absent] == ["alan@example.com"]

@@ -22,6 +22,7 @@ from zoom_emulator.models.seed import (
     meeting_uuid,
 )
 from zoom_emulator.models.state import EmulatorState, RecordingMeeting, User, now, zoom_time
+from zoom_emulator.models.webinars import hold
 from zoom_emulator.routes import webhooks
 from zoom_emulator.routes.auth import state_of
 from zoom_emulator.routes.meetings import read_body
@@ -51,6 +52,20 @@ class NewRecording(BaseModel):
         description="File types Zoom is still processing: listed with `status: processing`, "
         "not downloadable until `POST /_emulator/recordings/{uuid}/complete`.",
     )
+
+
+class WebinarAttendee(BaseModel):
+    """Someone who came to a held webinar (the body of `POST /_emulator/webinars/{id}/held`)."""
+
+    name: str
+    email: str
+    joined_after_minutes: float = Field(0, ge=0, description="When they joined, from the start.")
+    minutes: float = Field(1, gt=0, description="How long they stayed.")
+
+
+class HeldWebinar(BaseModel):
+    start_time: datetime | None = Field(None, description="Default: the webinar's start, or now.")
+    attendees: list[WebinarAttendee] = Field(default_factory=list)
 
 
 class ConfigChange(BaseModel):
@@ -277,6 +292,22 @@ async def seed_meeting(request: Request, user: str = "me") -> dict[str, Any]:
     meeting = build_meeting(state, _host(state, user), body)
     state.meetings[meeting.id] = meeting
     return meeting.as_zoom()
+
+
+@router.post("/webinars/{webinar_id}/held", status_code=201)
+async def hold_webinar(request: Request, webinar_id: int, held: HeldWebinar) -> dict[str, Any]:
+    """Record that a webinar took place with ``attendees``: its past participants; its approved
+    registrants who did not come are its absentees. Answers the held instance's ``uuid``."""
+    state = state_of(request)
+    webinar = state.webinars.get(webinar_id)
+    if webinar is None:
+        raise zoom_error("webinar_not_found", webinar_id=webinar_id)
+    start = held.start_time or datetime.fromisoformat(
+        (webinar.start_time or zoom_time(datetime.now(UTC))).replace("Z", "+00:00")
+    )
+    attendees = [a.model_dump() for a in held.attendees]
+    past = hold(state, webinar, attendees, start)
+    return {"uuid": past.uuid, "webinar_id": webinar.id, "participants": len(past.participants)}
 
 
 @router.get("/files/{file_id}")

@@ -36,6 +36,14 @@ PAID_PLAN_HINT = (
 )
 """HTTP 400 code 200 "Only available for paid account: {accountId}" (the spec)."""
 
+WEBINAR_REGISTRATION_OFF_RE = re.compile(r"webinar does not have registration", re.IGNORECASE)
+"""HTTP 400 code 3000: "This webinar does not have registration as required: {webinarId}." (the
+spec's ``webinarRegistrantCreate``)."""
+WEBINAR_REGISTRATION_OFF_HINT = (
+    "Turn registration on: update the webinar with settings.approval_type 0 (automatic) or 1 "
+    "(manual approval); one-time (type 5) and fixed-time recurring (type 9) webinars take it."
+)
+
 _SCOPES_RE = re.compile(r"does not contain scopes\s*:\s*\[([^\]]*)\]", re.IGNORECASE)
 _PREAPPROVAL_RE = re.compile(r"pre-?approv", re.IGNORECASE)
 _PAID_PLAN_RE = re.compile(r"only available for paid account", re.IGNORECASE)
@@ -146,6 +154,8 @@ def error_from_response(
         )
     if status >= 500:
         return exceptions.ZoomServerError(message, **common)
+    if WEBINAR_REGISTRATION_OFF_RE.search(message):
+        return exceptions.ZoomAPIError(message, hint=WEBINAR_REGISTRATION_OFF_HINT, **common)
     if _PAID_PLAN_RE.search(message):
         return exceptions.ZoomAPIError(message, hint=PAID_PLAN_HINT, **common)
     return exceptions.ZoomAPIError(message, **common)

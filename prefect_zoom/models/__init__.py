@@ -27,6 +27,7 @@ from prefect_zoom.models.registrants import (
 )
 from prefect_zoom.models.transcripts import Transcript, TranscriptSegment
 from prefect_zoom.models.users import NewUser, User, UserChanges
+from prefect_zoom.models.webinars import WebinarParticipant, WebinarRegistrant
 
 __all__ = [
     "CustomRegistrationQuestion",
@@ -58,6 +59,8 @@ __all__ = [
     "User",
     "UserChanges",
     "Webinar",
+    "WebinarParticipant",
+    "WebinarRegistrant",
     "ZoomModel",
     "parse_input",
 ]

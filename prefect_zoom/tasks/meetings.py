@@ -154,6 +154,25 @@ def _create(credentials: CredentialsLike, request: MeetingRequest, user_id: str)
         return _post_meeting(zoom, request, user_id)
 
 
+def check_topic_and_duration(topic: Any, duration_minutes: Any, prefix: str) -> None:
+    """A non-empty topic and a positive whole number of minutes; errors name ``prefix.topic``
+    and ``prefix.duration``."""
+    if not isinstance(topic, str) or not topic.strip():
+        raise ZoomInputError(
+            f"{prefix}.topic", "a topic is required", f"Give the {prefix} a non-empty topic."
+        )
+    if isinstance(duration_minutes, bool) or not isinstance(duration_minutes, int):
+        raise ZoomInputError(
+            f"{prefix}.duration", "expected whole minutes", "Pass duration_minutes as an int."
+        )
+    if duration_minutes <= 0:
+        raise ZoomInputError(
+            f"{prefix}.duration",
+            f"{duration_minutes} is not a positive number of minutes",
+            "Pass a duration of at least one minute.",
+        )
+
+
 def scheduled_request(
     topic: Any,
     start_time: Any,
@@ -169,23 +188,10 @@ def scheduled_request(
     """The checked request of a one-time meeting, or a fixed-time recurring one with
     ``recurrence`` (the schedule tasks' parameters, in their order); errors name fields under
     ``prefix`` (``meeting.topic``; a webinar's are ``webinar.topic``)."""
-    if not isinstance(topic, str) or not topic.strip():
-        raise ZoomInputError(
-            f"{prefix}.topic", "a topic is required", f"Give the {prefix} a non-empty topic."
-        )
+    check_topic_and_duration(topic, duration_minutes, prefix)
     if start_time is None:
         raise ZoomInputError(
             f"{prefix}.start_time", "a start time is required", "Pass a datetime (time-zone aware)."
-        )
-    if isinstance(duration_minutes, bool) or not isinstance(duration_minutes, int):
-        raise ZoomInputError(
-            f"{prefix}.duration", "expected whole minutes", "Pass duration_minutes as an int."
-        )
-    if duration_minutes <= 0:
-        raise ZoomInputError(
-            f"{prefix}.duration",
-            f"{duration_minutes} is not a positive number of minutes",
-            "Pass a duration of at least one minute.",
         )
     data: dict[str, Any] = {
         "topic": topic,
@@ -437,6 +443,22 @@ def update_meeting(
     Counts toward Zoom's 100 meeting creates/updates per host per day.
     """
     meeting_id = check_meeting_id(meeting_id)
+    update = OPERATIONS["update_meeting"].bind(meeting_id=meeting_id)
+    read_back = OPERATIONS["get_meeting"].bind(meeting_id=meeting_id)
+    data = patch_and_read(credentials, update, read_back, changes, occurrence_id)
+    return Meeting.model_validate(data)
+
+
+def patch_and_read(
+    credentials: CredentialsLike,
+    update: BoundOperation,
+    read_back: BoundOperation,
+    changes: MeetingRequest | dict[str, Any],
+    occurrence_id: str | None,
+) -> Any:
+    """Send a meeting's or webinar's ``PATCH`` of ``changes`` (checked first; of one occurrence
+    with ``occurrence_id``), then read it back: Zoom answers 204 without a body. The read scope
+    is checked before anything changes."""
     occurrence = check_occurrence_id(occurrence_id)
     request = parse_input(MeetingRequest, changes, prefix="changes")
     body = request.to_zoom()
@@ -444,29 +466,18 @@ def update_meeting(
         raise ZoomInputError(
             "changes", "nothing to change", "Give at least one field, e.g. {'topic': 'New topic'}."
         )
-    update = OPERATIONS["update_meeting"].bind(meeting_id=meeting_id)
-    read_back = OPERATIONS["get_meeting"].bind(meeting_id=meeting_id)
     params = {"occurrence_id": occurrence} if occurrence else None
     with client_for(credentials) as zoom:
-        # The read-back needs a read scope: find out before changing anything.
         check_scopes(
             read_back.operation,
             read_back.path,
             zoom.granted_scopes,
             reconnect_command=zoom.tokens.reconnect_command,
         )
-        call(
-            zoom,
-            update,
-            params=params,
-            json=body,
-            expected=(204, 200),
-        )
-        updated = _get(zoom, meeting_id, occurrence)
-    run_logger().info(
-        "Updated Zoom meeting %s (%s)", meeting_id, ", ".join(sorted(body)) or "no fields"
-    )
-    return updated
+        call(zoom, update, params=params, json=body, expected=(204, 200))
+        data = call_json(zoom, read_back, params=params)
+    run_logger().info("Updated %s on Zoom (%s)", update.path, ", ".join(sorted(body)))
+    return data
 
 
 @zoom_task("delete_meeting", name="Zoom: delete meeting", tags=("meetings",))
@@ -557,15 +568,21 @@ def add_meeting_registrant(
     (classic) or `meeting:write:registrant` (granular). Returns the registrant's join URL. Safe to
     retry: Zoom answers an email already registered with that registration again.
     """
-    meeting_id = check_meeting_id(meeting_id)
+    create = OPERATIONS["add_meeting_registrant"].bind(meeting_id=check_meeting_id(meeting_id))
+    return register_on(credentials, create, registrant)
+
+
+def register_on(
+    credentials: CredentialsLike,
+    create: BoundOperation,
+    registrant: RegistrantRequest | dict[str, Any],
+) -> Registrant:
+    """Send a meeting's or webinar's registrant add (``registrant`` checked first)."""
     request = parse_input(RegistrantRequest, registrant, prefix="registrant")
-    create = OPERATIONS["add_meeting_registrant"].bind(meeting_id=meeting_id)
     with client_for(credentials) as zoom:
         response = _create_on(zoom, create, request.to_zoom())
     added = Registrant.model_validate(response.json())
-    run_logger().info(
-        "Registered %s for Zoom meeting %s", added.registrant_id or added.id, meeting_id
-    )
+    run_logger().info("Registered %s on %s", added.registrant_id, create.path)
     return added
 
 

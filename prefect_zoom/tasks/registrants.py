@@ -9,13 +9,13 @@ Zoom answers 404 code 404, raised as ``ZoomNotFoundError`` whose hint says how t
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ParamSpec, TypeVar, get_args
+from typing import Any, ParamSpec, TypeVar
 
 from prefect import Task
 
 from prefect_zoom.catalog import OPERATIONS
-from prefect_zoom.client.calls import call, call_json, call_pages
-from prefect_zoom.exceptions import ZoomInputError, ZoomValidationError
+from prefect_zoom.client.calls import call, call_json
+from prefect_zoom.exceptions import ZoomInputError
 from prefect_zoom.models import (
     MeetingRegistrant,
     RegistrantAction,
@@ -23,54 +23,22 @@ from prefect_zoom.models import (
     RegistrationQuestions,
     parse_input,
 )
-from prefect_zoom.tasks._common import (
-    CredentialsLike,
-    check_page_size,
-    client_for,
-    run_logger,
-    zoom_task,
+from prefect_zoom.tasks._common import CredentialsLike, client_for, run_logger, zoom_task
+from prefect_zoom.tasks._registration import (
+    change_status,
+    check_registrant_id,
+    delete_registrant,
+    list_registrants,
 )
-from prefect_zoom.tasks.meetings import check_choice, check_meeting_id, check_occurrence_id
+from prefect_zoom.tasks.meetings import check_meeting_id
 
 P = ParamSpec("P")
 R = TypeVar("R")
-
-STATUS_BATCH = 30
-"""Registrants one status change may name (the ``registrants`` maximum of Zoom's spec)."""
 
 
 def _registrant_task(operation: str) -> Callable[[Callable[P, R]], Task[P, R]]:
     """The decorator of these tasks: named after their operation ("Zoom: list meeting …")."""
     return zoom_task(operation, name=f"Zoom: {operation.replace('_', ' ')}", tags=("meetings",))
-
-
-def check_registrants(value: Any) -> list[dict[str, str]]:
-    """Registrant ids or emails (an email holds ``@``) as Zoom's ``registrants`` entries,
-    duplicates dropped."""
-    fix = "Pass a list of registrant ids or emails; nothing was sent to Zoom."
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, (list, tuple)) or not value:
-        raise ZoomInputError("registrants", "expected at least one registrant id or email", fix)
-    entries: dict[str, dict[str, str]] = {}
-    for number, item in enumerate(value):
-        if not isinstance(item, str) or not item.strip():
-            raise ZoomInputError(f"registrants.{number}", f"{item!r} is not an id or email", fix)
-        text = item.strip()
-        entry = {"email": text} if "@" in text else {"id": text}
-        entries.setdefault(text.lower(), entry)
-    return list(entries.values())
-
-
-def check_registrant_id(value: Any) -> str:
-    """A registrant id (the ``id`` that ``list_meeting_registrants`` gives)."""
-    if not isinstance(value, str) or not value.strip() or "@" in value:
-        raise ZoomInputError(
-            "registrant_id",
-            f"{value!r} is not a registrant id",
-            "Take the id from list_meeting_registrants (not the email); nothing was sent to Zoom.",
-        )
-    return value.strip()
 
 
 @_registrant_task("list_meeting_registrants")
@@ -87,24 +55,10 @@ def list_meeting_registrants(
     With ``occurrence_id``, only those of that occurrence of a recurring meeting. Needs
     `meeting:read` (classic) or `meeting:read:list_registrants` (granular).
     """
-    meeting_id = check_meeting_id(meeting_id)
-    kind = check_choice(status, get_args(RegistrantStatus), "status")
-    params = {"status": kind, "occurrence_id": check_occurrence_id(occurrence_id)}
-    listing = OPERATIONS["list_meeting_registrants"].bind(meeting_id=meeting_id)
-    size = check_page_size(page_size)
-    with client_for(credentials) as zoom:
-        found = [
-            MeetingRegistrant.model_validate(item)
-            for item in call_pages(
-                zoom,
-                listing,
-                "registrants",
-                {k: v for k, v in params.items() if v is not None},
-                page_size=size,
-            )
-        ]
-    run_logger().info("Listed %d %s registrant(s) of Zoom meeting %s", len(found), kind, meeting_id)
-    return found
+    listing = OPERATIONS["list_meeting_registrants"].bind(meeting_id=check_meeting_id(meeting_id))
+    return list_registrants(
+        credentials, listing, status, occurrence_id, page_size, MeetingRegistrant
+    )
 
 
 @_registrant_task("update_meeting_registrant_status")
@@ -123,23 +77,8 @@ def update_meeting_registrant_status(
     (classic) or `meeting:update:registrant_status` (granular). Returns how many were named.
     """
     meeting_id = check_meeting_id(meeting_id)
-    verb = check_choice(action, get_args(RegistrantAction), "action")
-    entries = check_registrants(registrants)
-    occurrence = check_occurrence_id(occurrence_id)
     change = OPERATIONS["update_meeting_registrant_status"].bind(meeting_id=meeting_id)
-    with client_for(credentials) as zoom:
-        for start in range(0, len(entries), STATUS_BATCH):
-            call(
-                zoom,
-                change,
-                params={"occurrence_id": occurrence} if occurrence else None,
-                json={"action": verb, "registrants": entries[start : start + STATUS_BATCH]},
-                expected=(204, 200),
-            )
-    run_logger().info(
-        "%s: %d registrant(s) of Zoom meeting %s", verb.capitalize(), len(entries), meeting_id
-    )
-    return len(entries)
+    return change_status(credentials, change, action, registrants, occurrence_id)
 
 
 @_registrant_task("delete_meeting_registrant")
@@ -157,28 +96,10 @@ def delete_meeting_registrant(
     already deleted (a retry after a lost answer, say) and the task returns ``False``. Needs
     `meeting:write` (classic) or `meeting:delete:registrant` (granular).
     """
-    meeting_id = check_meeting_id(meeting_id)
     delete = OPERATIONS["delete_meeting_registrant"].bind(
-        meeting_id=meeting_id, registrant_id=check_registrant_id(registrant_id)
+        meeting_id=check_meeting_id(meeting_id), registrant_id=check_registrant_id(registrant_id)
     )
-    occurrence = check_occurrence_id(occurrence_id)
-    with client_for(credentials) as zoom:
-        try:
-            call(
-                zoom,
-                delete,
-                params={"occurrence_id": occurrence} if occurrence else None,
-                expected=(204, 200),
-            )
-        except ZoomValidationError:
-            if not missing_ok:
-                raise
-            run_logger().info(
-                "Registrant %s of meeting %s was already gone", registrant_id, meeting_id
-            )
-            return False
-    run_logger().info("Deleted registrant %s of Zoom meeting %s", registrant_id, meeting_id)
-    return True
+    return delete_registrant(credentials, delete, occurrence_id, missing_ok)
 
 
 @_registrant_task("get_meeting_registration_questions")

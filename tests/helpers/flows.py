@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from prefect import flow
 from prefect.client.orchestration import get_client
 from prefect.states import State
 
@@ -43,7 +44,6 @@ def failure_and_runs(state: State[Any]) -> tuple[BaseException, int]:
 
 def refused_in_a_flow(credentials: str, call: Callable[[str], Any]) -> ZoomInputError:
     """The ``ZoomInputError`` that ``call(credentials)`` raises inside a flow run."""
-    from prefect import flow
 
     @flow
     def refused(credentials: str) -> ZoomInputError:

@@ -24,13 +24,17 @@ from prefect_zoom.tasks import (
     delete_webinar,
     get_webinar,
     list_webinars,
+    schedule_no_fixed_time_webinar,
     schedule_one_time_webinar,
+    schedule_recurring_webinar,
+    update_webinar,
 )
 from zoom_emulator import EmulatorConfig, FaultSettings, ZoomEmulator
 
 CREATE_ROUTE = "POST /v2/users/{userId}/webinars"
 LAUNCH = datetime(2031, 6, 2, 16, tzinfo=UTC)  # upcoming
 LAST_YEAR = datetime(2024, 6, 2, 16, tzinfo=UTC)  # over
+MONDAYS = {"type": 2, "weekly_days": "monday", "end_times": 4}
 
 
 def test_webinar_lifecycle(zoom_emulator: ZoomEmulator, block_name: str) -> None:
@@ -138,6 +142,56 @@ def test_a_per_second_429_is_waited_out(
     assert counters["GET /v2/users/{userId}/webinars 200"] == 1
 
 
+def test_recurring_webinars_and_updates(zoom_emulator: ZoomEmulator, block_name: str) -> None:
+    @flow
+    def series(credentials: str) -> dict[str, Webinar]:
+        weekly = schedule_recurring_webinar(credentials, "Weekly demo", LAUNCH, 45, MONDAYS)
+        floating = schedule_no_fixed_time_webinar(credentials, "Any time", 30)
+        second = weekly.occurrences[1].occurrence_id
+        renamed = update_webinar(credentials, weekly.id, {"topic": "Weekly demo (new)"})
+        moved = update_webinar(
+            credentials,
+            weekly.id,
+            {"start_time": datetime(2031, 6, 10, 17, tzinfo=UTC), "duration": 60},
+            occurrence_id=second,
+        )
+        return {"weekly": weekly, "floating": floating, "renamed": renamed, "moved": moved}
+
+    out = series(block_name)
+    weekly = out["weekly"]
+    assert weekly.type == 9 and len(weekly.occurrences) == 4
+    assert [o.start_time.day for o in weekly.occurrences] == [2, 9, 16, 23]  # Mondays of June
+    assert out["floating"].type == 6 and out["floating"].start_time is None
+    assert out["renamed"].topic == "Weekly demo (new)" and out["renamed"].id == weekly.id
+    stored = zoom_emulator.state.webinars[weekly.id]
+    assert stored.topic == "Weekly demo (new)"
+    assert [o["start_time"] for o in stored.occurrences or []][:2] == [
+        "2031-06-02T16:00:00Z",
+        "2031-06-10T17:00:00Z",  # only the second occurrence moved
+    ]
+    assert out["moved"].start_time == datetime(2031, 6, 10, 17, tzinfo=UTC)  # read back
+    assert zoom_emulator.state.counters["PATCH /v2/webinars/{webinarId} 204"] == 2
+
+
+def test_an_update_without_the_read_scope_changes_nothing(zoom_emulator: ZoomEmulator) -> None:
+    app = zoom_emulator.state.apps[zoom_emulator.config.s2s_client_id]
+    app.scopes = [s for s in app.scopes if not s.startswith("webinar:read")]
+    name = f"zoom-s2s-{uuid.uuid4().hex[:10]}"
+    s2s_credentials(zoom_emulator).save(name, overwrite=True)
+
+    @flow
+    def rename(credentials: str) -> tuple[BaseException, int]:
+        webinar = schedule_one_time_webinar(credentials, "Keep", LAUNCH, 30)
+        state = update_webinar(credentials, webinar.id, {"topic": "Changed"}, return_state=True)
+        return failure_and_runs(state)
+
+    error, runs = rename(name)
+    assert isinstance(error, ZoomMissingScopesError) and runs == 1
+    assert "webinar:read:webinar" in error.scopes_to_add
+    assert [w.topic for w in zoom_emulator.state.webinars.values()] == ["Keep"]
+    assert zoom_emulator.state.counters["PATCH /v2/webinars/{webinarId} 204"] == 0
+
+
 @pytest.mark.parametrize(
     ("field", "make"),
     [
@@ -154,6 +208,21 @@ def test_a_per_second_429_is_waited_out(
         ("webinar_id", lambda c: get_webinar(c, 0)),
         ("webinar_id", lambda c: delete_webinar(c, "abc")),  # type: ignore[call-overload]
         ("type", lambda c: list_webinars(c, type="past")),  # type: ignore[call-overload]
+        (
+            "webinar.recurrence",
+            lambda c: schedule_recurring_webinar(c, "t", LAUNCH, 30, {"type": 2}),
+        ),
+        (
+            "webinar.recurrence",
+            lambda c: schedule_recurring_webinar(c, "t", LAUNCH, 30, None),  # type: ignore[call-overload]
+        ),
+        ("webinar.topic", lambda c: schedule_no_fixed_time_webinar(c, "")),
+        ("changes", lambda c: update_webinar(c, 81_000_000_001, {})),
+        ("changes.duration", lambda c: update_webinar(c, 81_000_000_001, {"duration": -1})),
+        (
+            "occurrence_id",
+            lambda c: update_webinar(c, 81_000_000_001, {"topic": "t"}, occurrence_id=" "),
+        ),
     ],
 )
 def test_bad_input_is_refused_before_any_request(

@@ -58,7 +58,8 @@ class OAuthError(Exception):
 # Sources: https://developers.zoom.us/docs/api/errors (the JSON shape, 124, 300, 4711), the spec's
 # `responses` of each operation (200, 1001, 1010, 3000, 3001, 3002, 3301, 404 for registration;
 # for users: 409/1005, 300, 200 and 1117 of userCreate, userStatus and userDelete; 200 and 3001
-# for webinars; 3001, 300 and 200 of pastMeetingDetails and pastMeetingParticipants),
+# for webinars; 3000 of webinarRegistrantCreate, 3001 of listWebinarParticipants; 3001, 300 and 200
+# of pastMeetingDetails and pastMeetingParticipants),
 # and Zoom staff on https://devforum.zoom.us/t/granular-scopes-specification-change-of-scope-setting-for-creating-oauth-apps-on-the-developer-site/108207
 # (the 4711 message). docs/zoom-behaviour.md ("REST API: errors") lists them with the same sources.
 _QUERY_TOKEN = "Invalid access token, this access token is not supported as query parameter string."
@@ -68,6 +69,7 @@ _NO_WEBINAR_PLAN = (
     "Subscription plan for webinar is missing. Enable webinar for this user once the "
     "subscription plan is added:{user_id}."
 )
+_NO_WEBINAR_REGISTRATION = "This webinar does not have registration as required: {webinar_id}."
 _RANGE_TOO_LONG = (
     "The date range exceeds one month. 'from' and 'to' may be at most one month apart."
 )
@@ -88,6 +90,8 @@ ERRORS: dict[str, tuple[int, int, str]] = {
     "registration_off": (404, 404, _NO_REGISTRATION),
     "webinar_not_found": (404, 3001, "Webinar does not exist: {webinar_id}."),
     "no_webinar_plan": (400, 200, _NO_WEBINAR_PLAN),
+    "webinar_registration_off": (400, 3000, _NO_WEBINAR_REGISTRATION),
+    "webinar_not_held": (404, 3001, "Webinar does not exist."),
     "no_recording": (404, 3301, "This recording does not exist."),
     "range_too_long": (400, 300, _RANGE_TOO_LONG),
     "past_meeting_not_found": (

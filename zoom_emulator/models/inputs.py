@@ -94,9 +94,11 @@ class MeetingIn(_ScheduledIn):
 
 
 class WebinarIn(_ScheduledIn):
-    """Body of ``POST /users/{userId}/webinars``: one-time webinars (type 5) only, so far."""
+    """Body of ``POST /users/{userId}/webinars`` and ``PATCH /webinars/{webinarId}``: a one-time
+    (5), no-fixed-time recurring (6) or fixed-time recurring (9) webinar."""
 
-    type: Literal[5] | None = None
+    type: Literal[5, 6, 9] | None = None
+    recurrence: RecurrenceIn | None = None
 
 
 class AttendeeIn(_Body):

@@ -26,7 +26,7 @@ import secrets
 import string
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 from zoneinfo import ZoneInfo
 
 from zoom_emulator.models.access import Caller, may_act_for
@@ -131,8 +131,90 @@ class Scheduled:
     start_url: str
 
 
+class Occurring:
+    """What meetings and webinars share: occurrences of a recurring series, and registrants.
+
+    Subclasses name their fixed-time and no-fixed-time recurring types (8 and 3 for meetings,
+    9 and 6 for webinars) and the error a registrant call gets while registration is off.
+    """
+
+    KIND: ClassVar[str] = "meeting"
+    FIXED_RECURRING: ClassVar[int] = 8
+    FLOATING_RECURRING: ClassVar[int] = 3
+    REGISTRATION_OFF: ClassVar[str] = "registration_off"
+
+    id: int
+    type: int
+    topic: str
+    agenda: str
+    timezone: str
+    duration: int
+    settings: dict[str, Any]
+    start_time: str | None
+    recurrence: dict[str, Any] | None
+    occurrences: list[dict[str, Any]] | None
+    registrants: list[Registrant]
+
+    def live_occurrences(self) -> list[dict[str, Any]]:
+        return [o for o in self.occurrences or [] if o["status"] != "deleted"]
+
+    def occurrence(self, occurrence_id: str) -> dict[str, Any]:
+        """One occurrence not deleted, or 400 code 3000."""
+        for occurrence in self.live_occurrences():
+            if occurrence["occurrence_id"] == occurrence_id:
+                return occurrence
+        raise zoom_error("invalid_occurrence")
+
+    def stored_start(self) -> datetime | None:
+        raw = self.start_time
+        return datetime.fromisoformat(raw.replace("Z", "+00:00")) if raw else None
+
+    def schedule(self, start: datetime | None, recurrence: RecurrenceIn | None) -> None:
+        """Set start time, recurrence and occurrences from the meeting's type (create, update)."""
+        tz = zone(self.timezone)
+        fixed, floating = self.FIXED_RECURRING, self.FLOATING_RECURRING
+        if self.type == fixed and recurrence is None and self.recurrence is None:
+            message = (
+                f"Recurrence is required for a recurring {self.KIND} with a fixed time "
+                f"(type {fixed})."
+            )
+            raise validation_failed([{"field": "recurrence", "message": message}])
+        if self.type == floating:
+            self.start_time = None
+            self.occurrences = None
+        else:
+            if start is None:
+                start = self.stored_start() or utcnow().replace(microsecond=0)
+            self.start_time = zoom_time(start)
+        if self.type in (floating, fixed):
+            if recurrence is not None:
+                self.recurrence = normalize_recurrence(
+                    recurrence, start or utcnow().replace(microsecond=0), tz
+                )
+        else:
+            self.recurrence = None
+            self.occurrences = None
+        if self.type == fixed and start is not None and self.recurrence is not None:
+            self.occurrences = compute_occurrences(start, tz, self.recurrence, self.duration)
+            if self.occurrences:
+                self.start_time = self.occurrences[0]["start_time"]
+
+    def answer_at(self, answer: dict[str, Any], occurrence_id: str | None) -> dict[str, Any]:
+        """A ``GET`` answer with one occurrence's start time and duration, when asked for."""
+        if occurrence_id is not None:
+            occurrence = self.occurrence(occurrence_id)
+            answer["start_time"] = occurrence["start_time"]
+            answer["duration"] = occurrence["duration"]
+        return answer
+
+    def check_registration_open(self) -> None:
+        """Zoom's error unless registration is on (``approval_type`` 0 or 1)."""
+        if self.settings["approval_type"] not in (0, 1):
+            raise zoom_error(self.REGISTRATION_OFF, meeting_id=self.id, webinar_id=self.id)
+
+
 @dataclass
-class Meeting(Scheduled):
+class Meeting(Occurring, Scheduled):
     """One scheduled meeting. Optional parts of Zoom's JSON are ``None`` when absent."""
 
     pre_schedule: bool
@@ -165,20 +247,6 @@ class Meeting(Scheduled):
         item["agenda"] = item.get("agenda", "")[:LISTED_AGENDA]
         return item
 
-    def live_occurrences(self) -> list[dict[str, Any]]:
-        return [o for o in self.occurrences or [] if o["status"] != "deleted"]
-
-    def occurrence(self, occurrence_id: str) -> dict[str, Any]:
-        """One occurrence not deleted, or 400 code 3000."""
-        for occurrence in self.live_occurrences():
-            if occurrence["occurrence_id"] == occurrence_id:
-                return occurrence
-        raise zoom_error("invalid_occurrence")
-
-    def stored_start(self) -> datetime | None:
-        raw = self.start_time
-        return datetime.fromisoformat(raw.replace("Z", "+00:00")) if raw else None
-
     def is_upcoming(self, moment: datetime) -> bool:
         if self.status == "started" or self.type == 3:
             return True
@@ -208,32 +276,6 @@ class Meeting(Scheduled):
                 self.registration_url = f"{WEB}/meeting/register/{token}"
         else:
             self.registration_url = None
-
-    def schedule(self, start: datetime | None, recurrence: RecurrenceIn | None) -> None:
-        """Set start time, recurrence and occurrences from the meeting's type (create, update)."""
-        tz = zone(self.timezone)
-        if self.type == 8 and recurrence is None and self.recurrence is None:
-            message = "Recurrence is required for a recurring meeting with a fixed time (type 8)."
-            raise validation_failed([{"field": "recurrence", "message": message}])
-        if self.type == 3:
-            self.start_time = None
-            self.occurrences = None
-        else:
-            if start is None:
-                start = self.stored_start() or utcnow().replace(microsecond=0)
-            self.start_time = zoom_time(start)
-        if self.type in (3, 8):
-            if recurrence is not None:
-                self.recurrence = normalize_recurrence(
-                    recurrence, start or utcnow().replace(microsecond=0), tz
-                )
-        else:
-            self.recurrence = None
-            self.occurrences = None
-        if self.type == 8 and start is not None and self.recurrence is not None:
-            self.occurrences = compute_occurrences(start, tz, self.recurrence, self.duration)
-            if self.occurrences:
-                self.start_time = self.occurrences[0]["start_time"]
 
     def set_tracking_fields(self, body: MeetingIn) -> None:
         if body.tracking_fields is not None:
@@ -388,23 +430,9 @@ def list_meetings(
 def updated(stored: Meeting, body: MeetingIn, occurrence_id: str | None) -> Meeting:
     """The meeting after a ``PATCH`` (a new record: the stored one is untouched on error)."""
     meeting = copy.deepcopy(stored)
-    tz = zone(body.timezone or meeting.timezone)
-    if occurrence_id is not None:
-        occurrence = meeting.occurrence(occurrence_id)
-        if body.start_time is not None:
-            occurrence["start_time"] = zoom_time(parse_time(body.start_time, tz, "start_time"))
-        if body.duration is not None:
-            occurrence["duration"] = body.duration
-    else:
-        _update_series(meeting, body, tz)
-    if body.topic is not None:
-        meeting.topic = body.topic
-    if body.agenda is not None:
-        meeting.agenda = body.agenda
+    change_schedule(meeting, body, occurrence_id)
     if body.password is not None:
         meeting.apply_password(body.password)
-    if body.settings is not None:
-        meeting.settings = merge(meeting.settings, body.settings.model_dump(exclude_none=True))
     meeting.set_tracking_fields(body)
     if body.pre_schedule is not None:
         meeting.pre_schedule = body.pre_schedule
@@ -412,8 +440,31 @@ def updated(stored: Meeting, body: MeetingIn, occurrence_id: str | None) -> Meet
     return meeting
 
 
-def _update_series(meeting: Meeting, body: MeetingIn, tz: ZoneInfo) -> None:
-    """Apply type, timezone, start time, duration and recurrence changes to the whole series."""
+def change_schedule(
+    record: Occurring, body: MeetingIn | WebinarIn, occurrence_id: str | None
+) -> None:
+    """Apply what a meeting's or webinar's ``PATCH`` says of its timing (of one occurrence with
+    ``occurrence_id``, else of the series), topic, agenda and settings."""
+    tz = zone(body.timezone or record.timezone)
+    if occurrence_id is not None:
+        occurrence = record.occurrence(occurrence_id)
+        if body.start_time is not None:
+            occurrence["start_time"] = zoom_time(parse_time(body.start_time, tz, "start_time"))
+        if body.duration is not None:
+            occurrence["duration"] = body.duration
+    else:
+        update_series(record, body, tz)
+    if body.topic is not None:
+        record.topic = body.topic
+    if body.agenda is not None:
+        record.agenda = body.agenda
+    if body.settings is not None:
+        record.settings = merge(record.settings, body.settings.model_dump(exclude_none=True))
+
+
+def update_series(meeting: Occurring, body: MeetingIn | WebinarIn, tz: ZoneInfo) -> None:
+    """Apply type, timezone, start time, duration and recurrence changes to the whole series
+    (of a meeting or a webinar)."""
     retime = any(
         value is not None for value in (body.type, body.timezone, body.start_time, body.recurrence)
     )
@@ -481,14 +532,14 @@ def invitation_text(state: EmulatorState, meeting: Meeting) -> str:
     return "\n".join(lines) + "\n"
 
 
-def check_registration_open(meeting: Meeting) -> None:
-    """404 code 404 unless the meeting takes registrants (``approval_type`` 0 or 1)."""
-    if meeting.settings["approval_type"] not in (0, 1):
-        raise zoom_error("registration_off", meeting_id=meeting.id)
+def check_registration_open(record: Occurring) -> None:
+    """Zoom's error unless the meeting or webinar takes registrants (``approval_type`` 0 or 1):
+    404 code 404 for a meeting, 400 code 3000 for a webinar."""
+    record.check_registration_open()
 
 
-def register(meeting: Meeting, body: RegistrantIn, occurrence_ids: str | None) -> dict[str, Any]:
-    """Register someone; the same email again gets its first answer."""
+def register(meeting: Occurring, body: RegistrantIn, occurrence_ids: str | None) -> dict[str, Any]:
+    """Register someone for a meeting or a webinar; the same email again gets its first answer."""
     check_registration_open(meeting)
     occurrences = meeting.live_occurrences()
     if occurrence_ids:

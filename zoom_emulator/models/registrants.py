@@ -1,9 +1,10 @@
-"""A meeting's registrants and registration questions, as Zoom keeps them (no HTTP here).
+"""A meeting's (or webinar's) registrants and a meeting's registration questions, as Zoom keeps
+them (no HTTP here).
 
 Registrants are added by :func:`zoom_emulator.models.meetings.register`; this module lists them,
 changes their status, deletes them, and keeps the meeting's registration questions. Every call
 needs registration on (:func:`~zoom_emulator.models.meetings.check_registration_open`: 404 code
-404 otherwise, as the spec lists). Choices where Zoom is vague, documented here:
+404 otherwise for a meeting, 400 code 3000 for a webinar, as the spec lists). Choices where Zoom is vague, documented here:
 
 * ``cancel`` (of an approved registrant) lists them as ``denied``, the spec's list knowing only
   ``approved``, ``denied`` and ``pending``; setting the status a registrant already has changes
@@ -23,7 +24,7 @@ from typing import Any
 
 from zoom_emulator.models.errors import validation_failed
 from zoom_emulator.models.inputs import RegistrantStatusIn, RegistrationQuestionsIn
-from zoom_emulator.models.meetings import Meeting, Registrant, check_registration_open
+from zoom_emulator.models.meetings import Meeting, Occurring, Registrant, check_registration_open
 
 STATUSES = ("approved", "denied", "pending")
 NEW_STATUS = {"approve": "approved", "deny": "denied", "cancel": "denied"}
@@ -68,7 +69,7 @@ def listed(registrant: Registrant) -> dict[str, Any]:
 
 
 def registrants_of(
-    meeting: Meeting, status: str, occurrence_id: str | None
+    meeting: Occurring, status: str, occurrence_id: str | None
 ) -> list[dict[str, Any]]:
     """The meeting's registrants with ``status`` (of one occurrence when given), as listed."""
     check_registration_open(meeting)
@@ -81,7 +82,7 @@ def registrants_of(
     ]
 
 
-def _find(meeting: Meeting, *, registrant_id: str | None, email: str | None) -> Registrant | None:
+def _find(meeting: Occurring, *, registrant_id: str | None, email: str | None) -> Registrant | None:
     for registrant in meeting.registrants:
         if registrant_id is not None and registrant.id == registrant_id:
             return registrant
@@ -90,7 +91,7 @@ def _find(meeting: Meeting, *, registrant_id: str | None, email: str | None) -> 
     return None
 
 
-def set_status(meeting: Meeting, body: RegistrantStatusIn) -> None:
+def set_status(meeting: Occurring, body: RegistrantStatusIn) -> None:
     """Approve, deny or cancel the named registrants (by id or email), all or none."""
     check_registration_open(meeting)
     found = []
@@ -105,7 +106,7 @@ def set_status(meeting: Meeting, body: RegistrantStatusIn) -> None:
         registrant.status = NEW_STATUS[body.action]
 
 
-def delete(meeting: Meeting, registrant_id: str, occurrence_id: str | None) -> None:
+def delete(meeting: Occurring, registrant_id: str, occurrence_id: str | None) -> None:
     """Delete a registrant (with ``occurrence_id``: from that occurrence only)."""
     check_registration_open(meeting)
     registrant = _find(meeting, registrant_id=registrant_id, email=None)

@@ -21,7 +21,7 @@ from zoom_emulator.models.operations import all_scopes
 if TYPE_CHECKING:
     from zoom_emulator.models.meetings import Meeting
     from zoom_emulator.models.past_meetings import HeldMeeting
-    from zoom_emulator.models.webinars import Webinar
+    from zoom_emulator.models.webinars import PastWebinar, Webinar
 
 AppKind = Literal["oauth", "s2s"]
 
@@ -209,6 +209,7 @@ class EmulatorState:
     signins: dict[str, SignIn] = field(default_factory=dict)  # consent pages awaiting an answer
     meetings: dict[int, Meeting] = field(default_factory=dict)
     webinars: dict[int, Webinar] = field(default_factory=dict)
+    past_webinars: dict[str, PastWebinar] = field(default_factory=dict)  # held, by instance uuid
     recordings: dict[str, RecordingMeeting] = field(default_factory=dict)  # by uuid
     held_meetings: dict[str, HeldMeeting] = field(default_factory=dict)  # ended, by uuid
     files: dict[str, tuple[str, RecordingFile]] = field(default_factory=dict)  # id -> (uuid, f)

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 from zoom_emulator.models import meetings
 from zoom_emulator.models.access import Caller, resolve_user
 from zoom_emulator.models.errors import validation_failed
-from zoom_emulator.models.inputs import InviteLinksIn, MeetingIn, RegistrantIn
+from zoom_emulator.models.inputs import InviteLinksIn, MeetingIn
 from zoom_emulator.models.meetings import Meeting
 from zoom_emulator.models.operations import Operation, operations
 from zoom_emulator.models.paging import paginate
@@ -118,12 +118,7 @@ async def get_meeting(
     meeting: Meeting = Depends(meeting_for("get_meeting")),
 ) -> dict[str, Any]:
     """``GET /meetings/{meetingId}``: the stored meeting (one occurrence's time when asked)."""
-    answer = meeting.as_zoom()
-    if occurrence_id is not None:
-        occurrence = meeting.occurrence(occurrence_id)
-        answer["start_time"] = occurrence["start_time"]
-        answer["duration"] = occurrence["duration"]
-    return answer
+    return meeting.answer_at(meeting.as_zoom(), occurrence_id)
 
 
 @router.patch("/meetings/{meetingId}", status_code=204)
@@ -168,15 +163,3 @@ async def get_meeting_invitation(
 ) -> dict[str, Any]:
     """``GET /meetings/{meetingId}/invitation``: the invitation text."""
     return {"invitation": meetings.invitation_text(state_of(request), meeting)}
-
-
-@router.post("/meetings/{meetingId}/registrants", status_code=201)
-async def add_meeting_registrant(
-    request: Request,
-    occurrence_ids: str | None = Query(None),
-    meeting: Meeting = Depends(meeting_for("add_meeting_registrant")),
-) -> dict[str, Any]:
-    """``POST /meetings/{meetingId}/registrants``: register someone (registration must be on)."""
-    meetings.check_registration_open(meeting)
-    body = await read_body(request, RegistrantIn)
-    return meetings.register(meeting, body, occurrence_ids)

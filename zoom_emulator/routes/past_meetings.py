@@ -20,20 +20,20 @@ from zoom_emulator.routes.auth import caller_for, state_of
 from zoom_emulator.routes.recordings import raw_meeting_ref
 
 router = APIRouter()
-PAST, REPORT = "/past_meetings/", "/report/meetings/"
+PAST, REPORT = "past_meetings", "report/meetings"  # the collections before {meetingId}
 
 
 def held_for(
-    operation_name: str, marker: str, suffix_segments: int
+    operation_name: str, collection: str, suffix_segments: int
 ) -> Callable[..., Awaitable[HeldMeeting]]:
     """A FastAPI dependency: the caller's checks for the operation, then the instance the raw
-    ``{meetingId}`` after ``marker`` names (read as sent: a double-encoded UUID stays intact)."""
+    ``{meetingId}`` after ``/collection/`` names (read as sent: a double-encoded UUID stays intact)."""
     operation = operations()[operation_name]
 
     async def dependency(
         request: Request, caller: Caller = Depends(caller_for(operation_name))
     ) -> HeldMeeting:
-        raw = raw_meeting_ref(request, suffix_segments, marker)
+        raw = raw_meeting_ref(request, suffix_segments, collection=collection)
         return past_meetings.find_held(state_of(request), caller, raw, operation)
 
     return dependency
@@ -56,7 +56,7 @@ async def list_past_meeting_instances(
 ) -> dict[str, Any]:
     """``GET /past_meetings/{meetingId}/instances``: the ended instances, oldest first."""
     operation = operations()["list_past_meeting_instances"]
-    raw = raw_meeting_ref(request, 1, PAST)
+    raw = raw_meeting_ref(request, 1, collection=PAST)
     found = past_meetings.instances(state_of(request), caller, raw, operation)
     return {"meetings": found}
 

@@ -130,15 +130,23 @@ def _list_answer(
     }
 
 
-def raw_meeting_ref(request: Request, suffix_segments: int, marker: str = "/meetings/") -> str:
-    """The ``{meetingId}`` segment exactly as the client sent it (still percent-encoded).
+def raw_meeting_ref(
+    request: Request,
+    suffix_segments: int,
+    *,
+    collection: str = "meetings",
+    placeholder: str = "meetingId",
+) -> str:
+    """The ``{meetingId}`` segment (``placeholder``, after ``/collection/``) exactly as the
+    client sent it (still percent-encoded).
 
     ``suffix_segments`` counts the path segments after it (``recordings`` = 1,
-    ``recordings/{recordingId}/status`` = 3); ``marker`` is the path before it.
+    ``recordings/{recordingId}/status`` = 3).
     """
     raw = request.scope.get("raw_path")
+    marker = f"/{collection}/"
     if not isinstance(raw, bytes) or marker.encode() not in raw:
-        return str(request.path_params.get("meetingId", ""))
+        return str(request.path_params.get(placeholder, ""))
     rest = raw.decode("latin-1").split(marker, 1)[1]
     segments = rest.split("/")
     return "/".join(segments[: max(1, len(segments) - suffix_segments)])
