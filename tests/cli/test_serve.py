@@ -104,6 +104,7 @@ def test_build_deployments_with_the_defaults() -> None:
         ("30 2 * * *", "UTC"),
         ("0 7 * * 1", "UTC"),
         ("0 7 * * 1", "UTC"),
+        ("0 7 * * 1", "UTC"),
         ("*/5 * * * *", "UTC"),
     ]
     archive_dir = Path(DEFAULT_ARCHIVE_DIR).resolve()
