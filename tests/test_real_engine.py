@@ -35,6 +35,7 @@ DEPLOYMENT_NAMES = {
     "weekly-meetings-report",
     "weekly-users-report",
     "archive-on-recording-completed",
+    "archive-partition",
 }
 
 

@@ -1,0 +1,289 @@
+"""``archive_recordings(partitions=N)``: shares of the users run as flow runs of a served
+deployment (real processes on the session's Prefect API), retried when they fail, one report."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from helpers.flows import run_async
+from helpers.prefect_server import background, tail, wait_for
+from helpers.recordings import configured
+from prefect import get_client
+from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterName
+from prefect.exceptions import ObjectNotFound
+from prefect.settings import PREFECT_API_URL
+from prefect.states import State
+
+from prefect_zoom.flows import ArchiveReport, archive_recordings
+from prefect_zoom.flows._manifest import MANIFEST_NAME
+from prefect_zoom.flows._partitions import PARTITION_DEPLOYMENT, split_users
+from zoom_emulator import EmulatorConfig, ZoomEmulator
+from zoom_emulator.models import downloads
+from zoom_emulator.models.errors import zoom_error
+
+FILE_ROUTE = "GET /rec/files/{file_id}"
+FLOW_NAME = "Zoom: archive recordings"
+PREFECT_YAML = Path(__file__).resolve().parents[2] / "deployments" / "prefect.yaml"
+SERVE = """
+import sys
+from prefect_zoom.flows import archive_recordings
+archive_recordings.serve(name=sys.argv[1], limit=8)
+"""
+USERS = configured(seed_users=6, recordings_per_user=1, recording_bytes=150_000)
+
+
+# ---- the split ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("count", "partitions"), [(0, 3), (1, 3), (7, 3), (9, 3), (300, 3), (5, 8)]
+)
+def test_the_split_is_stable_complete_and_even(count: int, partitions: int) -> None:
+    users = [f"user-{n:04d}" for n in range(count)]
+    shares = split_users(reversed(users), partitions)
+    assert shares == split_users([*users, *users[:2]], partitions)  # order and repeats: no matter
+    assert sorted(u for share in shares for u in share) == users  # each user once
+    assert len(shares) == min(partitions, count)
+    sizes = [len(share) for share in shares]
+    assert all(sizes) and (not sizes or max(sizes) - min(sizes) <= 1)
+    assert [u for share in shares for u in share] == users  # contiguous runs of sorted ids
+
+
+def test_partitions_below_one_are_refused(tmp_path: Path) -> None:
+    state: State[Any] = run_async(
+        archive_recordings(
+            "no-block-needed",
+            users=["a", "b"],
+            destination=str(tmp_path),
+            partitions=0,
+            return_state=True,
+        )
+    )
+    assert state.is_failed()
+    assert "at least 1 partition" in str(state.result(raise_on_failure=False))
+
+
+def test_prefect_yaml_has_the_partition_deployment_the_flow_names() -> None:
+    """``archive-partition``: the nightly archive's flow with no schedule and no concurrency limit
+    (a limit of 1 would hold the shares behind their own parent)."""
+    entries = {e["name"]: e for e in yaml.safe_load(PREFECT_YAML.read_text())["deployments"]}
+    partition, nightly = entries["archive-partition"], entries["nightly-archive"]
+    assert f"{FLOW_NAME}/archive-partition" == PARTITION_DEPLOYMENT
+    assert partition["entrypoint"] == nightly["entrypoint"]
+    assert partition["schedules"] == [] and "concurrency_limit" not in partition
+    assert partition["work_pool"]["name"] == nightly["work_pool"]["name"]
+    # the nightly archive with partitions on is a valid set of parameters for its flow
+    partitioned = {**nightly["parameters"], "whole_account": True, "partitions": 3}
+    schema = archive_recordings.parameters.model_dump()["properties"]
+    assert set(partitioned) <= set(schema)
+    assert {"partitions", "partition_deployment", "partition_retries"} <= set(schema)
+
+
+# ---- shares run by a served deployment ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The archive flow served (``flow.serve``) in a process of its own on the session's API: the
+    deployment's full name. Each share then runs in a process the runner starts."""
+    name = f"archive-partition-{uuid.uuid4().hex[:8]}"
+    log = tmp_path_factory.mktemp("serve") / "serve.log"
+    env = {
+        **os.environ,
+        "PREFECT_API_URL": str(PREFECT_API_URL.value()),
+        "PREFECT_RUNNER_POLL_FREQUENCY": "1",
+    }
+    with background([sys.executable, "-c", SERVE, name], env, log) as process:
+
+        def deployed() -> bool | None:
+            assert process.poll() is None, tail(log)
+            with get_client(sync_client=True) as client:
+                try:
+                    client.read_deployment_by_name(f"{FLOW_NAME}/{name}")
+                except ObjectNotFound:
+                    return None
+            return True
+
+        wait_for("the served deployment", deployed, [log], deadline=120)
+        yield f"{FLOW_NAME}/{name}"
+
+
+def fail_downloads_of(monkeypatch: pytest.MonkeyPatch, file_id: str, times: int) -> list[str]:
+    """The emulator answers 404 (code 3301) to the next ``times`` downloads of ``file_id``; the
+    list returned grows by one at each."""
+    refused: list[str] = []
+    real = downloads.find_file
+
+    def find_file(state: Any, wanted: str) -> Any:
+        if wanted == file_id and len(refused) < times:
+            refused.append(wanted)
+            raise zoom_error("no_recording")
+        return real(state, wanted)
+
+    monkeypatch.setattr(downloads, "find_file", find_file)
+    return refused
+
+
+def a_file_of_the_second_share(emulator: ZoomEmulator, partitions: int) -> str:
+    """A file id of a user in the second share of the account's users."""
+    users = [user.id for user in emulator.state.users.values()]
+    share = split_users(users, partitions)[1]
+    return next(
+        file_id
+        for file_id, (uuid_, _) in sorted(emulator.state.files.items())
+        if emulator.state.recordings[uuid_].host_id in share
+    )
+
+
+def archived(folder: Path) -> dict[str, Path]:
+    """Archived recording files by Zoom file id (manifests, reports and hidden files left out)."""
+    return {
+        p.name.rsplit("_", 1)[1].split(".")[0]: p
+        for p in folder.rglob("*")
+        if p.is_file() and p.name != MANIFEST_NAME and not p.name.startswith(".")
+    }
+
+
+def assert_archived_once(emulator: ZoomEmulator, folder: Path, file_ids: set[str]) -> None:
+    """These files landed byte-identical, each downloaded once, each in the main manifest."""
+    files = archived(folder)
+    assert set(files) >= file_ids
+    for file_id in file_ids:
+        digest = emulator.control("GET", f"files/{file_id}")["sha256"]
+        assert hashlib.sha256(files[file_id].read_bytes()).hexdigest() == digest
+    assert emulator.state.counters[f"{FILE_ROUTE} 200"] == len(files)
+    entries = json.loads((folder / MANIFEST_NAME).read_text())["files"]
+    by_path = {entry["path"]: entry for entry in entries}
+    assert {p.relative_to(folder).as_posix() for p in files.values()} == set(by_path)
+    assert all(entry["sha256"] for entry in entries)
+
+
+async def child_runs(deployment: str) -> list[Any]:
+    """The flow runs of the served deployment, oldest first."""
+    async with get_client() as client:
+        runs = await client.read_flow_runs(
+            deployment_filter=DeploymentFilter(
+                name=DeploymentFilterName(any_=[deployment.split("/", 1)[1]])
+            )
+        )
+    return sorted(runs, key=lambda run: run.created or 0)
+
+
+@USERS
+def test_three_partitions_archive_every_file_once_and_a_rerun_downloads_nothing(
+    emulator_config: EmulatorConfig,
+    zoom_emulator: ZoomEmulator,
+    block_name: str,
+    served: str,
+    tmp_path: Path,
+) -> None:
+    destination = tmp_path / "archive"
+    before = len(asyncio.run(child_runs(served)))
+    report = asyncio.run(
+        archive_recordings(
+            block_name,
+            whole_account=True,
+            destination=str(destination),
+            partitions=3,
+            partition_deployment=served,
+        )
+    )
+    every_file = set(zoom_emulator.state.files)
+    assert len(every_file) >= 12
+    assert report.count("downloaded") == len(every_file) == len(report.files)
+    assert report.meetings == len(zoom_emulator.state.recordings)
+    assert_archived_once(zoom_emulator, destination, every_file)
+    runs = asyncio.run(child_runs(served))[before:]
+    assert len(runs) == 3 and all(run.parent_task_run_id for run in runs)  # shown under the parent
+    shares = [sorted(run.parameters["users"]) for run in runs]
+    users = [user.id for user in zoom_emulator.state.users.values()]
+    assert sorted(shares) == sorted(split_users(users, 3))
+
+    again = asyncio.run(
+        archive_recordings(
+            block_name,
+            whole_account=True,
+            destination=str(destination),
+            partitions=3,
+            partition_deployment=served,
+        )
+    )
+    assert again.count("already archived") == len(every_file)
+    assert zoom_emulator.state.counters[f"{FILE_ROUTE} 200"] == len(every_file)
+
+
+@USERS
+def test_a_share_that_fails_once_is_retried_and_the_report_is_complete(
+    emulator_config: EmulatorConfig,
+    zoom_emulator: ZoomEmulator,
+    block_name: str,
+    served: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    destination = tmp_path / "archive"
+    refused = fail_downloads_of(monkeypatch, a_file_of_the_second_share(zoom_emulator, 3), 1)
+    before = len(asyncio.run(child_runs(served)))
+    report: ArchiveReport = asyncio.run(
+        archive_recordings(
+            block_name,
+            whole_account=True,
+            destination=str(destination),
+            partitions=3,
+            partition_deployment=served,
+        )
+    )
+    assert len(refused) == 1
+    every_file = set(zoom_emulator.state.files)
+    # every file once, as downloaded by this run (the first try's files count, not "already")
+    assert report.count("downloaded") == len(every_file) == len(report.files)
+    assert_archived_once(zoom_emulator, destination, every_file)
+    runs = asyncio.run(child_runs(served))[before:]
+    assert [run.state.type.value for run in runs].count("FAILED") == 1
+    assert len(runs) == 4  # three shares, then the failed one once more
+    assert (
+        runs[-1].parameters["users"]
+        == runs[[r.state.is_failed() for r in runs].index(True)].parameters["users"]
+    )
+
+
+@USERS
+def test_a_share_that_keeps_failing_fails_the_run_naming_it_and_the_rest_is_kept(
+    emulator_config: EmulatorConfig,
+    zoom_emulator: ZoomEmulator,
+    block_name: str,
+    served: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    destination = tmp_path / "archive"
+    broken = a_file_of_the_second_share(zoom_emulator, 3)
+    refused = fail_downloads_of(monkeypatch, broken, 1_000)
+    state: State[Any] = run_async(
+        archive_recordings(
+            block_name,
+            whole_account=True,
+            destination=str(destination),
+            partitions=3,
+            partition_deployment=served,
+            partition_retries=1,
+            return_state=True,
+        )
+    )
+    assert state.is_failed()
+    error = state.result(raise_on_failure=False)
+    assert "Partitions 2 of 3 still failed after 1 retries" in str(error)
+    assert len(refused) == 2  # the share ran twice
+    kept = set(zoom_emulator.state.files) - {broken}
+    assert_archived_once(zoom_emulator, destination, kept)
+    assert broken not in archived(destination)
