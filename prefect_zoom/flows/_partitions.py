@@ -140,7 +140,7 @@ async def run_partitions(
                 reports[k].append(report)
             if run.state is None or not run.state.is_completed():
                 failed.append(k)
-                state = run.state.name if run.state else "no state"
+                state = f"{run.state.name}: {run.state.message}" if run.state else "no state"
                 log.warning("Partition %d (%s) ended %s", k + 1, run.name, state)
         pending = failed
         if not pending:

@@ -36,8 +36,11 @@ FLOW_NAME = "Zoom: archive recordings"
 PREFECT_YAML = Path(__file__).resolve().parents[2] / "deployments" / "prefect.yaml"
 SERVE = """
 import sys
+from prefect import serve
+from prefect.flows import EntrypointType
 from prefect_zoom.flows import archive_recordings
-archive_recordings.serve(name=sys.argv[1], limit=8)
+# by module path, as prefect.yaml deploys it (the flow's postponed annotations need its module)
+serve(archive_recordings.to_deployment(sys.argv[1], entrypoint_type=EntrypointType.MODULE_PATH))
 """
 USERS = configured(seed_users=6, recordings_per_user=1, recording_bytes=150_000)
 
