@@ -1,6 +1,7 @@
 """prefect-zoom flows: ready-made Prefect flows that take the NAME of a saved Zoom connection."""
 
 from prefect_zoom.flows._archive import ArchiveReport
+from prefect_zoom.flows._partitions import PartitionsFailedError
 from prefect_zoom.flows.archive_meeting_recordings import archive_meeting_recordings
 from prefect_zoom.flows.archive_recordings import archive_recordings
 from prefect_zoom.flows.check_connection import ConnectionReport, check_connection
@@ -12,6 +13,7 @@ from prefect_zoom.flows.users_report import users_report
 __all__ = [
     "ArchiveReport",
     "ConnectionReport",
+    "PartitionsFailedError",
     "RowResult",
     "SyncRow",
     "archive_meeting_recordings",

@@ -25,7 +25,7 @@ from prefect.client.schemas.objects import FlowRun
 from prefect.deployments import arun_deployment
 from pydantic import BaseModel
 
-from prefect_zoom.flows._archive import ArchivedFile, ArchiveReport
+from prefect_zoom.flows._archive import ArchiveReport
 from prefect_zoom.flows._manifest import Manifest
 from prefect_zoom.transfer import Destination
 
@@ -33,7 +33,6 @@ PARTITION_DEPLOYMENT = "Zoom: archive recordings/archive-partition"
 """The deployment ``deployments/prefect.yaml`` makes for the partitions (no schedule, no limit)."""
 POLL_SECONDS = 2.0
 """How often the parent asks the Prefect API whether a partition's run has ended."""
-DOWNLOADED = ("downloaded", "resumed")
 
 
 class PartitionsFailedError(RuntimeError):
@@ -148,22 +147,21 @@ async def run_partitions(
     return reports, pending
 
 
-def merged_report(reports: dict[int, list[ArchiveReport]], empty: ArchiveReport) -> ArchiveReport:
-    """One report for the partitions: per file its row of the last attempt, except that a file
-    an earlier attempt of this run downloaded counts as downloaded (not "already archived")."""
+def merged_report(
+    reports: dict[int, list[ArchiveReport]], empty: ArchiveReport, archived_before: set[str]
+) -> ArchiveReport:
+    """One report for the partitions: per file its row of the share's last attempt, except that a
+    file that attempt found "already archived" but the manifest did not hold when the parent
+    started (``archived_before``) counts as downloaded: an earlier attempt of this run fetched it."""
     merged = empty.model_copy(deep=True)
     for attempts in reports.values():
         if not attempts:
             continue
         last = attempts[-1]
-        earlier: dict[str, ArchivedFile] = {
-            row.path: row
-            for report in attempts[:-1]
-            for row in report.files
-            if row.status in DOWNLOADED
-        }
         merged.files += [
-            earlier.get(row.path, row) if row.status == "already archived" else row
+            row.model_copy(update={"status": "downloaded"})
+            if row.status == "already archived" and row.path not in archived_before
+            else row
             for row in last.files
         ]
         merged.meetings += last.meetings

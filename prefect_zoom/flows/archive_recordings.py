@@ -210,6 +210,7 @@ async def _archive_in_partitions(
         users = _all_users(share["credentials_block"])
     shares = split_users(users, partitions)
     merge_partition_manifests(target, partitions)  # what a run that died first left behind
+    archived_before = set(Manifest.load(target).entries)
     log.info("%d users in %d partitions of %s", len(users), len(shares), deployment)
     parameters = [{**share, "users": ids, "partition": k} for k, ids in enumerate(shares)]
     reports, failed = await run_partitions(deployment, parameters, retries, target)
@@ -221,7 +222,7 @@ async def _archive_in_partitions(
         meetings=0,
         files=[],
     )
-    report = merged_report(reports, empty)
+    report = merged_report(reports, empty, archived_before)
     await publish(report)
     if failed:
         named = ", ".join(str(k + 1) for k in failed)
