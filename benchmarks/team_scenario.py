@@ -177,20 +177,30 @@ async def create_deployment(block: str) -> str:
     from prefect import get_client
     from prefect.client.schemas.actions import WorkPoolCreate
 
-    from prefect_zoom.flows import archive_recordings
-
     async with get_client() as client:
         await client.create_work_pool(WorkPoolCreate(name=POOL, type="process"), overwrite=True)
-        flow_id = await client.create_flow(archive_recordings)
-        deployment_id = await client.create_deployment(
-            flow_id=flow_id,
-            name="team-archive",
-            entrypoint=ENTRYPOINT,
-            work_pool_name=POOL,
-            pull_steps=[],
-            parameters={"credentials_block": block, "file_types": ["MP4"], "max_concurrency": 2},
+        deployment_id = await pool_deployment(
+            client,
+            "team-archive",
+            {"credentials_block": block, "file_types": ["MP4"], "max_concurrency": 2},
         )
     return str(deployment_id)
+
+
+async def pool_deployment(client: Any, name: str, parameters: dict[str, Any]) -> UUID:
+    """A deployment of the archive flow on the pool (module entrypoint, nothing to pull)."""
+    from prefect_zoom.flows import archive_recordings
+
+    flow_id = await client.create_flow(archive_recordings)
+    deployment_id: UUID = await client.create_deployment(
+        flow_id=flow_id,
+        name=name,
+        entrypoint=ENTRYPOINT,
+        work_pool_name=POOL,
+        pull_steps=[],
+        parameters=parameters,
+    )
+    return deployment_id
 
 
 async def create_partitioned_deployments(block: str, destination: Path) -> str:
@@ -201,22 +211,11 @@ async def create_partitioned_deployments(block: str, destination: Path) -> str:
     from prefect_zoom.flows import archive_recordings
 
     async with get_client() as client:
-        flow_id = await client.create_flow(archive_recordings)
-        await client.create_deployment(
-            flow_id=flow_id,
-            name=PARTITION_DEPLOYMENT,
-            entrypoint=ENTRYPOINT,
-            work_pool_name=POOL,
-            pull_steps=[],
-            parameters={"credentials_block": block},
-        )
-        parent_id = await client.create_deployment(
-            flow_id=flow_id,
-            name="team-partitioned-archive",
-            entrypoint=ENTRYPOINT,
-            work_pool_name=POOL,
-            pull_steps=[],
-            parameters={
+        await pool_deployment(client, PARTITION_DEPLOYMENT, {"credentials_block": block})
+        parent_id = await pool_deployment(
+            client,
+            "team-partitioned-archive",
+            {
                 "credentials_block": block,
                 "whole_account": True,
                 "partitions": PARTITIONS,

@@ -10,13 +10,14 @@ import os
 import sys
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 from helpers.flows import run_async
-from helpers.prefect_server import background, tail, wait_for
+from helpers.prefect_server import archived_by_file_id, background, tail, wait_for
 from helpers.recordings import configured
 from prefect import get_client
 from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterName
@@ -148,18 +149,9 @@ def a_file_of_the_second_share(emulator: ZoomEmulator, partitions: int) -> str:
     )
 
 
-def archived(folder: Path) -> dict[str, Path]:
-    """Archived recording files by Zoom file id (manifests, reports and hidden files left out)."""
-    return {
-        p.name.rsplit("_", 1)[1].split(".")[0]: p
-        for p in folder.rglob("*")
-        if p.is_file() and p.name != MANIFEST_NAME and not p.name.startswith(".")
-    }
-
-
 def assert_archived_once(emulator: ZoomEmulator, folder: Path, file_ids: set[str]) -> None:
     """These files landed byte-identical, each downloaded once, each in the main manifest."""
-    files = archived(folder)
+    files = archived_by_file_id(folder)
     assert set(files) >= file_ids
     for file_id in file_ids:
         digest = emulator.control("GET", f"files/{file_id}")["sha256"]
@@ -182,111 +174,92 @@ async def child_runs(deployment: str) -> list[Any]:
     return sorted(runs, key=lambda run: run.created or 0)
 
 
+@dataclass
+class Shares:
+    """This test's emulator, connection block, served deployment and archive folder."""
+
+    emulator: ZoomEmulator
+    block: str
+    deployment: str
+    destination: Path
+    runs_before: int
+
+    def archive(self, **more: Any) -> Any:
+        """A whole-account archive in three shares run by the served deployment."""
+        return run_async(
+            archive_recordings(
+                self.block,
+                whole_account=True,
+                destination=str(self.destination),
+                partitions=3,
+                partition_deployment=self.deployment,
+                **more,
+            )
+        )
+
+    def share_runs(self) -> list[Any]:
+        """The shares' flow runs this test started, oldest first."""
+        return asyncio.run(child_runs(self.deployment))[self.runs_before :]
+
+
+@pytest.fixture
+def shares(zoom_emulator: ZoomEmulator, block_name: str, served: str, tmp_path: Path) -> Shares:
+    before = len(asyncio.run(child_runs(served)))
+    return Shares(zoom_emulator, block_name, served, tmp_path / "archive", before)
+
+
 @USERS
 def test_three_partitions_archive_every_file_once_and_a_rerun_downloads_nothing(
-    emulator_config: EmulatorConfig,
-    zoom_emulator: ZoomEmulator,
-    block_name: str,
-    served: str,
-    tmp_path: Path,
+    emulator_config: EmulatorConfig, shares: Shares
 ) -> None:
-    destination = tmp_path / "archive"
-    before = len(asyncio.run(child_runs(served)))
-    report = asyncio.run(
-        archive_recordings(
-            block_name,
-            whole_account=True,
-            destination=str(destination),
-            partitions=3,
-            partition_deployment=served,
-        )
-    )
-    every_file = set(zoom_emulator.state.files)
+    emulator = shares.emulator
+    report = shares.archive()
+    every_file = set(emulator.state.files)
     assert len(every_file) >= 12
     assert report.count("downloaded") == len(every_file) == len(report.files)
-    assert report.meetings == len(zoom_emulator.state.recordings)
-    assert_archived_once(zoom_emulator, destination, every_file)
-    runs = asyncio.run(child_runs(served))[before:]
+    assert report.meetings == len(emulator.state.recordings)
+    assert_archived_once(emulator, shares.destination, every_file)
+    runs = shares.share_runs()
     assert len(runs) == 3 and all(run.parent_task_run_id for run in runs)  # shown under the parent
-    shares = [sorted(run.parameters["users"]) for run in runs]
-    users = [user.id for user in zoom_emulator.state.users.values()]
-    assert sorted(shares) == sorted(split_users(users, 3))
+    users = [user.id for user in emulator.state.users.values()]
+    assert sorted(sorted(run.parameters["users"]) for run in runs) == split_users(users, 3)
 
-    again = asyncio.run(
-        archive_recordings(
-            block_name,
-            whole_account=True,
-            destination=str(destination),
-            partitions=3,
-            partition_deployment=served,
-        )
-    )
+    again = shares.archive()
     assert again.count("already archived") == len(every_file)
-    assert zoom_emulator.state.counters[f"{FILE_ROUTE} 200"] == len(every_file)
+    assert emulator.state.counters[f"{FILE_ROUTE} 200"] == len(every_file)
 
 
 @USERS
 def test_a_share_that_fails_once_is_retried_and_the_report_is_complete(
-    emulator_config: EmulatorConfig,
-    zoom_emulator: ZoomEmulator,
-    block_name: str,
-    served: str,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    emulator_config: EmulatorConfig, shares: Shares, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    destination = tmp_path / "archive"
-    refused = fail_downloads_of(monkeypatch, a_file_of_the_second_share(zoom_emulator, 3), 1)
-    before = len(asyncio.run(child_runs(served)))
-    report: ArchiveReport = asyncio.run(
-        archive_recordings(
-            block_name,
-            whole_account=True,
-            destination=str(destination),
-            partitions=3,
-            partition_deployment=served,
-        )
-    )
+    emulator = shares.emulator
+    refused = fail_downloads_of(monkeypatch, a_file_of_the_second_share(emulator, 3), 1)
+    report: ArchiveReport = shares.archive()
     assert len(refused) == 1
-    every_file = set(zoom_emulator.state.files)
+    every_file = set(emulator.state.files)
     # every file once, as downloaded by this run (the first try's files count, not "already")
     assert report.count("downloaded") == len(every_file) == len(report.files)
-    assert_archived_once(zoom_emulator, destination, every_file)
-    runs = asyncio.run(child_runs(served))[before:]
-    assert [run.state.type.value for run in runs].count("FAILED") == 1
-    assert len(runs) == 4  # three shares, then the failed one once more
-    assert (
-        runs[-1].parameters["users"]
-        == runs[[r.state.is_failed() for r in runs].index(True)].parameters["users"]
-    )
+    assert_archived_once(emulator, shares.destination, every_file)
+    runs = shares.share_runs()
+    failed = [run for run in runs if run.state.is_failed()]
+    assert len(runs) == 4 and len(failed) == 1  # three shares, then the failed one once more
+    assert runs[-1].parameters["users"] == failed[0].parameters["users"]
+    assert runs[-1].state.is_completed()
 
 
 @USERS
 def test_a_share_that_keeps_failing_fails_the_run_naming_it_and_the_rest_is_kept(
-    emulator_config: EmulatorConfig,
-    zoom_emulator: ZoomEmulator,
-    block_name: str,
-    served: str,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    emulator_config: EmulatorConfig, shares: Shares, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    destination = tmp_path / "archive"
-    broken = a_file_of_the_second_share(zoom_emulator, 3)
+    emulator = shares.emulator
+    broken = a_file_of_the_second_share(emulator, 3)
     refused = fail_downloads_of(monkeypatch, broken, 1_000)
-    state: State[Any] = run_async(
-        archive_recordings(
-            block_name,
-            whole_account=True,
-            destination=str(destination),
-            partitions=3,
-            partition_deployment=served,
-            partition_retries=1,
-            return_state=True,
-        )
-    )
+    state: State[Any] = shares.archive(partition_retries=1, return_state=True)
     assert state.is_failed()
     error = state.result(raise_on_failure=False)
     assert "Partitions 2 of 3 still failed after 1 retries" in str(error)
     assert len(refused) == 2  # the share ran twice
-    kept = set(zoom_emulator.state.files) - {broken}
-    assert_archived_once(zoom_emulator, destination, kept)
-    assert broken not in archived(destination)
+    kept = set(emulator.state.files) - {broken}
+    assert_archived_once(emulator, shares.destination, kept)
+    assert broken not in archived_by_file_id(shares.destination)
