@@ -10,6 +10,7 @@ import os
 import sys
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,8 +27,13 @@ from prefect.settings import PREFECT_API_URL
 from prefect.states import State
 
 from prefect_zoom.flows import ArchiveReport, archive_recordings
-from prefect_zoom.flows._manifest import MANIFEST_NAME
-from prefect_zoom.flows._partitions import PARTITION_DEPLOYMENT, split_users
+from prefect_zoom.flows._manifest import MANIFEST_NAME, Manifest, ManifestEntry
+from prefect_zoom.flows._partitions import (
+    PARTITION_DEPLOYMENT,
+    load_partition_manifest,
+    merge_partition_manifests,
+    split_users,
+)
 from zoom_emulator import EmulatorConfig, ZoomEmulator
 from zoom_emulator.models import downloads
 from zoom_emulator.models.errors import zoom_error
@@ -91,6 +97,41 @@ def test_prefect_yaml_has_the_partition_deployment_the_flow_names() -> None:
     schema = archive_recordings.parameters.model_dump()["properties"]
     assert set(partitioned) <= set(schema)
     assert {"partitions", "partition_deployment", "partition_retries"} <= set(schema)
+
+
+def entry(path: str, **fields: Any) -> ManifestEntry:
+    """A manifest entry of a 1-byte file."""
+    base = {"file_id": path, "meeting_uuid": "u", "meeting_id": 1, "file_type": "MP4"}
+    return ManifestEntry(path=path, size=1, sha256="0" * 64, **{**base, **fields})
+
+
+def test_shares_writing_at_once_lose_no_entry_and_the_merge_keeps_the_newest(
+    tmp_path: Path,
+) -> None:
+    """Three shares save their manifests at the same time, entry by entry; the parent's merge
+    holds every entry, and a later fact of the main manifest (trashed) survives a stale copy."""
+    (tmp_path / "old.mp4").write_bytes(b"x")
+    main = Manifest.load(tmp_path)
+    main.add(entry("old.mp4"))
+    main.save()
+
+    def share(k: int) -> None:
+        manifest = load_partition_manifest(tmp_path, k)
+        for n in range(40):
+            manifest.add(entry(f"share-{k}/{n}.mp4"))
+            manifest.save()
+
+    with ThreadPoolExecutor(3) as pool:
+        list(pool.map(share, range(3)))
+    main = Manifest.load(tmp_path)
+    main.entries["old.mp4"].trashed_in_zoom = True  # after the shares copied it
+    main.save()
+    merge_partition_manifests(tmp_path, 3)
+    merged = Manifest.load(tmp_path).entries
+    assert set(merged) == {"old.mp4"} | {f"share-{k}/{n}.mp4" for k in range(3) for n in range(40)}
+    assert merged["old.mp4"].trashed_in_zoom
+    merge_partition_manifests(tmp_path, 3)  # again: the same
+    assert Manifest.load(tmp_path).entries == merged
 
 
 # ---- shares run by a served deployment ---------------------------------------------------------
