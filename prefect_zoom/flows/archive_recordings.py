@@ -40,7 +40,6 @@ from prefect_zoom.tasks.recordings import (
     list_recordings,
     meeting_jobs,
 )
-from prefect_zoom.tasks.users import list_users
 from prefect_zoom.transfer import Destination, DownloadJob, make_durable
 
 
@@ -81,8 +80,8 @@ async def archive_recordings(
         transcript_text: Write ``<name>.txt`` beside each archived ``<name>.vtt`` transcript: its
             plain text, one ``Speaker: text`` line per cue (written once, atomically, and
             recorded in the manifest).
-        partitions: Split the users (``users``, or every active and inactive user with
-            ``whole_account``) into this many shares of sorted ids and archive each as a flow run
+        partitions: Split the users (``users``, or with ``whole_account`` the hosts of the
+            account's recordings) into this many shares of sorted ids and archive each as a flow run
             of ``partition_deployment`` on its work pool, so several workers download at once;
             this run waits for them, runs failed shares again and publishes one report. Default:
             this run archives everything itself.
@@ -90,7 +89,8 @@ async def archive_recordings(
             ``archive-partition`` of ``deployments/prefect.yaml`` by default.
         partition_retries: How many more times a failed share runs before this run fails,
             naming it (the other shares' files are kept).
-        partition: Set by a partitioned run on the runs it starts: the share this run archives.
+        partition: Set by a partitioned run on the runs it starts: the share this run archives
+            (with ``whole_account``, ``users`` are the hosts it keeps of the account's listing).
 
     A manifest in the destination records every verified file, so a rerun downloads nothing that is
     already archived and resumes files that were cut.
@@ -131,10 +131,13 @@ async def archive_recordings(
             return Manifest.load(target)
         return load_partition_manifest(target, partition)
 
+    # A share of a whole-account run keeps its hosts' meetings of the account-wide listing.
+    hosts = set(users or []) if whole_account and partition is not None else None
     found: dict[str, RecordingMeeting] = {}
     for user in [None] if whole_account else (users or ["me"]):
         for meeting in list_recordings(credentials_block, user, from_date=start, to_date=end):
-            found.setdefault(meeting.uuid, meeting)
+            if hosts is None or meeting.host_id in hosts:
+                found.setdefault(meeting.uuid, meeting)
 
     manifest = load_manifest()
     plan = manifest.plan([job for m in found.values() for job in meeting_jobs(m, wanted, log)])
@@ -179,13 +182,11 @@ async def archive_recordings(
     return report
 
 
-def _all_users(credentials_block: str) -> list[str]:
-    """The ids of the account's active and inactive users (pending users have no recordings)."""
-    return [
-        user.id
-        for status in ("active", "inactive")
-        for user in list_users(credentials_block, status)
-    ]
+def _hosts(share: dict[str, Any]) -> list[str]:
+    """The hosts of the account's recordings in the share's days (one account-wide listing)."""
+    days = date.fromisoformat(share["from_date"]), date.fromisoformat(share["to_date"])
+    listed = list_recordings(share["credentials_block"], None, from_date=days[0], to_date=days[1])
+    return [meeting.host_id for meeting in listed if meeting.host_id]
 
 
 async def _archive_in_partitions(
@@ -196,9 +197,10 @@ async def _archive_in_partitions(
     deployment: str,
     retries: int,
 ) -> ArchiveReport:
-    """Archive ``users`` (``None``: every user) in ``partitions`` shares, each a run of
-    ``deployment`` with the parameters ``share`` plus its users; one report for all (see
-    :mod:`prefect_zoom.flows._partitions`)."""
+    """Archive ``users`` in ``partitions`` shares, each a run of ``deployment`` with the
+    parameters ``share`` plus its users; one report for all (see
+    :mod:`prefect_zoom.flows._partitions`). ``users=None`` is the whole account: the hosts of its
+    recordings are split, and each share keeps its hosts' meetings of the account's listing."""
     if partitions < 1 or retries < 0:
         raise ZoomInputError(
             "partitions",
@@ -206,13 +208,16 @@ async def _archive_in_partitions(
             "Use at least 1 partition and 0 or more retries.",
         )
     log = get_run_logger()
+    whole_account = {"whole_account": True} if users is None else {}
     if users is None:
-        users = _all_users(share["credentials_block"])
+        users = _hosts(share)
     shares = split_users(users, partitions)
     merge_partition_manifests(target, partitions)  # what a run that died first left behind
     archived_before = set(Manifest.load(target).entries)
     log.info("%d users in %d partitions of %s", len(users), len(shares), deployment)
-    parameters = [{**share, "users": ids, "partition": k} for k, ids in enumerate(shares)]
+    parameters = [
+        {**share, **whole_account, "users": ids, "partition": k} for k, ids in enumerate(shares)
+    ]
     reports, failed = await run_partitions(deployment, parameters, retries, target)
     merge_partition_manifests(target, len(shares))
     empty = ArchiveReport(

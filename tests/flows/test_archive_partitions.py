@@ -179,10 +179,14 @@ def fail_downloads_of(monkeypatch: pytest.MonkeyPatch, file_id: str, times: int)
     return refused
 
 
+def hosts(emulator: ZoomEmulator) -> list[str]:
+    """The hosts of the emulator's recordings."""
+    return [recording.host_id for recording in emulator.state.recordings.values()]
+
+
 def a_file_of_the_second_share(emulator: ZoomEmulator, partitions: int) -> str:
-    """A file id of a user in the second share of the account's users."""
-    users = [user.id for user in emulator.state.users.values()]
-    share = split_users(users, partitions)[1]
+    """A file id of a host in the second share of the account's recording hosts."""
+    share = split_users(hosts(emulator), partitions)[1]
     return next(
         file_id
         for file_id, (uuid_, _) in sorted(emulator.state.files.items())
@@ -262,8 +266,10 @@ def test_three_partitions_archive_every_file_once_and_a_rerun_downloads_nothing(
     assert_archived_once(emulator, shares.destination, every_file)
     runs = shares.share_runs()
     assert len(runs) == 3 and all(run.parent_task_run_id for run in runs)  # shown under the parent
-    users = [user.id for user in emulator.state.users.values()]
-    assert sorted(sorted(run.parameters["users"]) for run in runs) == split_users(users, 3)
+    assert len(set(hosts(emulator))) == 6
+    assert sorted(sorted(run.parameters["users"]) for run in runs) == split_users(
+        hosts(emulator), 3
+    )
 
     again = shares.archive()
     assert again.count("already archived") == len(every_file)
