@@ -19,10 +19,10 @@ end:
 Each worker takes at most a third of the runs at once, so all three run some. It passes when every
 run completes, every worker started runs (read from each run's log in the API), every file of
 every run is complete, the connection still works at the end, and the partitioned archive
-completed with every file of the account complete and in its manifest, none downloaded twice, and
-under 1 % of the requests the account's rate limits count (API calls, downloads) answered 429. One JSON line is printed (runs, states,
-token refreshes, seconds, the partitioned archive's figures); the exit code is 0 on a pass, 1
-otherwise.
+completed with every file of the account byte-identical to Zoom's and in its manifest with its
+SHA-256, none downloaded twice, and under 1 % of the requests the account's rate limits count
+(API calls and downloads) answered 429. One JSON line is printed (runs, states, token refreshes,
+seconds, the partitioned archive's figures); the exit code is 0 on a pass, 1 otherwise.
 """
 
 from __future__ import annotations
