@@ -1,4 +1,4 @@
-"""A team's setup end to end: PostgreSQL-backed Prefect, two process workers, one Zoom connection.
+"""A team's setup end to end: PostgreSQL-backed Prefect, three process workers, one Zoom connection.
 
 Run ``python benchmarks/team_scenario.py`` (``make chaos`` runs it). As root it installs Debian's
 ``postgresql`` when no PostgreSQL server is found. Then, all on 127.0.0.1 and all stopped at the
@@ -9,14 +9,20 @@ end:
 2. a Prefect server on it (``PREFECT_API_DATABASE_CONNECTION_URL=postgresql+asyncpg://...``);
 3. the Zoom emulator, whose access tokens live ``--ttl`` seconds (3), with recordings to archive;
 4. one OAuth connection saved as a block (authorized through the emulator's pages), a process
-   work pool, two ``prefect worker start`` processes, and an ``archive_recordings`` deployment
+   work pool, three ``prefect worker start`` processes, and an ``archive_recordings`` deployment
    (module entrypoint, no code to pull, like ``deployments/prefect.yaml``);
-5. ``--runs`` flow runs of it at once, each into its own folder, all on that one connection.
+5. ``--runs`` flow runs of it at once, each into its own folder, all on that one connection;
+6. then the partitioned archive: ``--partitioned-users`` more users with a recording each, the
+   emulator on Zoom's Pro rate limits, and one whole-account run with ``partitions=3`` whose
+   shares run as flow runs of an ``archive-partition`` deployment on the same workers.
 
-Each worker takes at most half the runs at once, so both run some. It passes when every run
-completes, both workers started runs (read from each run's log in the API), every file of every
-run is complete, and the connection still works at the end. One JSON line is printed (runs,
-states, token refreshes, seconds); the exit code is 0 on a pass, 1 otherwise.
+Each worker takes at most a third of the runs at once, so all three run some. It passes when every
+run completes, every worker started runs (read from each run's log in the API), every file of
+every run is complete, the connection still works at the end, and the partitioned archive
+completed with every file of the account byte-identical to Zoom's and in its manifest with its
+SHA-256, none downloaded twice, and under 1 % of the requests the account's rate limits count
+(API calls and downloads) answered 429. One JSON line is printed (runs, states, token refreshes,
+seconds, the partitioned archive's figures); the exit code is 0 on a pass, 1 otherwise.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import glob
+import hashlib
 import json
 import os
 import re
@@ -57,6 +64,12 @@ from download_throughput import emulator_process
 
 ENTRYPOINT = "prefect_zoom.flows.archive_recordings.archive_recordings"
 POOL = "zoom-team-pool"
+WORKERS = 3
+PARTITIONS = 3
+PARTITION_DEPLOYMENT = "archive-partition"
+FILE_ROUTE_OK = "GET /rec/files/{file_id} 200"
+LIMITED_REQUEST = re.compile(r"^[A-Z]+ (/v2/\S*|/rec/download/\S*) \d{3}$")
+"""Counter keys of the requests Zoom's rate limits count: API calls and download URLs."""
 SUBMITTED_BY = re.compile(r"Worker '([^']+)' submitting flow run")
 
 
@@ -166,20 +179,164 @@ async def create_deployment(block: str) -> str:
     from prefect import get_client
     from prefect.client.schemas.actions import WorkPoolCreate
 
+    async with get_client() as client:
+        await client.create_work_pool(WorkPoolCreate(name=POOL, type="process"), overwrite=True)
+        deployment_id = await pool_deployment(
+            client,
+            "team-archive",
+            {"credentials_block": block, "file_types": ["MP4"], "max_concurrency": 2},
+        )
+    return str(deployment_id)
+
+
+async def pool_deployment(client: Any, name: str, parameters: dict[str, Any]) -> UUID:
+    """A deployment of the archive flow on the pool (module entrypoint, nothing to pull)."""
+    from prefect_zoom.flows import archive_recordings
+
+    flow_id = await client.create_flow(archive_recordings)
+    deployment_id: UUID = await client.create_deployment(
+        flow_id=flow_id,
+        name=name,
+        entrypoint=ENTRYPOINT,
+        work_pool_name=POOL,
+        pull_steps=[],
+        parameters=parameters,
+    )
+    return deployment_id
+
+
+async def create_partitioned_deployments(block: str, destination: Path) -> str:
+    """The deployment the shares run (no concurrency limit) and a parent deployment archiving the
+    whole account in ``PARTITIONS`` shares of it; the parent's id."""
+    from prefect import get_client
+
     from prefect_zoom.flows import archive_recordings
 
     async with get_client() as client:
-        await client.create_work_pool(WorkPoolCreate(name=POOL, type="process"), overwrite=True)
-        flow_id = await client.create_flow(archive_recordings)
-        deployment_id = await client.create_deployment(
-            flow_id=flow_id,
-            name="team-archive",
-            entrypoint=ENTRYPOINT,
-            work_pool_name=POOL,
-            pull_steps=[],
-            parameters={"credentials_block": block, "file_types": ["MP4"], "max_concurrency": 2},
+        await pool_deployment(client, PARTITION_DEPLOYMENT, {"credentials_block": block})
+        parent_id = await pool_deployment(
+            client,
+            "team-partitioned-archive",
+            {
+                "credentials_block": block,
+                "whole_account": True,
+                "partitions": PARTITIONS,
+                "partition_deployment": f"{archive_recordings.name}/{PARTITION_DEPLOYMENT}",
+                "file_types": ["MP4"],
+                "max_concurrency": 4,
+                "destination": str(destination),
+            },
         )
-    return str(deployment_id)
+    return str(parent_id)
+
+
+async def share_runs(parent_flow_run: str) -> list[dict[str, Any]]:
+    """The flow runs of the partition deployment: state, users and the worker that ran each."""
+    from prefect import get_client
+    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterName
+
+    async with get_client() as client:
+        runs = await client.read_flow_runs(
+            deployment_filter=DeploymentFilter(
+                name=DeploymentFilterName(any_=[PARTITION_DEPLOYMENT])
+            )
+        )
+        return [
+            {
+                "state": r.state.type.value if r.state else None,
+                "users": len(r.parameters.get("users") or []),
+                "worker": await worker_of(client, r.id),
+                "under_parent": r.parent_task_run_id is not None,
+            }
+            for r in runs
+        ]
+
+
+def partitioned_archive(
+    base_url: str,
+    block: str,
+    scratch: Path,
+    seeded: list[dict[str, Any]],
+    users: int,
+    size: int,
+    timeout: float,
+) -> dict[str, Any]:
+    """Step 6: ``users`` more users with one MP4 each, Pro rate limits, one partitioned
+    whole-account archive (of those and the ``seeded`` recordings); what it did, and whether it
+    passed."""
+    seeded = list(seeded)
+    for number in range(users):
+        email = f"team-user-{number:04d}@example.com"
+        httpx.post(
+            f"{base_url}/_emulator/users", json={"email": email}, timeout=30
+        ).raise_for_status()
+        answer = httpx.post(
+            f"{base_url}/_emulator/recordings",
+            json={
+                "user": email,
+                "topic": f"user {number}",
+                "mp4_bytes": size,
+                "file_types": ["MP4"],
+            },
+            timeout=30,
+        )
+        seeded.append(answer.raise_for_status().json())
+    expected = {f["id"]: f["file_size"] for r in seeded for f in r["files"]}
+    httpx.patch(f"{base_url}/_emulator/config", json={"rate_limits": "pro"}, timeout=10)
+    httpx.post(f"{base_url}/_emulator/counters/reset", timeout=10).raise_for_status()
+    destination = scratch / "partitioned"
+    parent_id = asyncio.run(create_partitioned_deployments(block, destination))
+    started = time.monotonic()
+    (outcome,) = asyncio.run(run_all(parent_id, [destination], timeout))
+    seconds = time.monotonic() - started
+    counters = httpx.get(f"{base_url}/_emulator/counters", timeout=10).json()
+    shares = asyncio.run(share_runs(outcome["flow_run"]))
+    landed = {
+        p.name.rsplit("_", 1)[-1].split(".")[0]: p
+        for p in destination.rglob("*.mp4")
+        if not p.name.startswith(".")
+    }
+    manifest_path = destination / "zoom-archive-manifest.json"
+    entries = json.loads(manifest_path.read_text())["files"] if manifest_path.exists() else []
+    by_id = {e["file_id"]: e for e in entries}
+    wrong = []
+    for file_id in sorted(expected.keys() | landed.keys()):
+        digest = httpx.get(f"{base_url}/_emulator/files/{file_id}", timeout=30).json()["sha256"]
+        path, entry = landed.get(file_id), by_id.get(file_id) or {}
+        sha = hashlib.sha256(path.read_bytes()).hexdigest() if path else None
+        if not (
+            sha == digest == entry.get("sha256") and entry.get("size") == expected.get(file_id)
+        ):
+            wrong.append({"file_id": file_id, "landed": bool(path), "entry": entry})
+    limited = sum(n for key, n in counters.items() if LIMITED_REQUEST.match(key))
+    rate_limited = counters.get("rate_limited", 0)
+    share_429 = rate_limited / max(limited, 1)
+    verified = not wrong and len(entries) == len(expected)
+    passed = (
+        outcome["state"] == "COMPLETED"
+        and verified
+        and counters.get(FILE_ROUTE_OK, 0) == len(expected)
+        and share_429 < 0.01
+        and all(s["state"] == "COMPLETED" and s["under_parent"] for s in shares)
+    )
+    return {
+        "passed": passed,
+        "state": outcome["state"],
+        "message": outcome["message"],
+        "users": users,
+        "files": len(expected),
+        "files_verified": verified,
+        "files_wrong": len(wrong),
+        "first_wrong": wrong[:3],
+        "files_landed": len(landed),
+        "manifest_entries": len(entries),
+        "file_downloads": counters.get(FILE_ROUTE_OK, 0),
+        "requests_counted_by_rate_limits": limited,
+        "rate_limited": rate_limited,
+        "share_429": round(share_429, 4),
+        "shares": shares,
+        "seconds": round(seconds, 1),
+    }
 
 
 async def run_all(deployment_id: str, folders: list[Path], timeout: float) -> list[dict[str, Any]]:
@@ -233,7 +390,15 @@ def complete_files(folder: Path, size: int) -> int:
 
 
 # ---- the scenario --------------------------------------------------------------------------
-def scenario(runs: int, recordings: int, size: int, ttl: int, timeout: float) -> dict[str, Any]:
+def scenario(
+    runs: int,
+    recordings: int,
+    size: int,
+    ttl: int,
+    timeout: float,
+    partitioned_users: int,
+    partitioned_size: int,
+) -> dict[str, Any]:
     scratch = Path(tempfile.mkdtemp(prefix="zoom-team-"))
     home = scratch / "prefect-home"
     os.environ.update(prefect_env(home))
@@ -248,15 +413,17 @@ def scenario(runs: int, recordings: int, size: int, ttl: int, timeout: float) ->
             temporary_settings({PREFECT_API_URL: api_url, PREFECT_HOME: home}),
         ):
             os.environ["PREFECT_API_URL"] = api_url
+            seeded: list[dict[str, Any]] = []
             for number in range(recordings):
-                httpx.post(
+                answer = httpx.post(
                     f"{base_url}/_emulator/recordings",
                     json={"topic": f"team {number}", "mp4_bytes": size, "file_types": ["MP4"]},
                     timeout=30,
-                ).raise_for_status()
+                )
+                seeded.append(answer.raise_for_status().json())
             block = save_oauth_block(base_url, ttl, "team-oauth")
             deployment_id = asyncio.run(create_deployment(block))
-            for number in range(2):
+            for number in range(WORKERS):
                 log = (scratch / f"worker-{number}.log").open("wb")
                 workers.append(
                     subprocess.Popen(
@@ -270,9 +437,9 @@ def scenario(runs: int, recordings: int, size: int, ttl: int, timeout: float) ->
                             POOL,
                             "--name",
                             f"team-worker-{number}",
-                            # half the runs each at most, so both workers take some
+                            # a third of the runs each at most, so every worker takes some
                             "--limit",
-                            str(-(-runs // 2)),
+                            str(-(-runs // WORKERS)),
                         ],
                         env=prefect_env(
                             home,
@@ -303,6 +470,13 @@ def scenario(runs: int, recordings: int, size: int, ttl: int, timeout: float) ->
                 outcomes.append({"connection": f"{type(exc).__name__}: {exc}"[:500]})
             landed = [complete_files(folder, size) for folder in folders]
             started_by = Counter(o["worker"] for o in outcomes if o.get("worker"))
+            partitioned = (
+                partitioned_archive(
+                    base_url, block, scratch, seeded, partitioned_users, partitioned_size, timeout
+                )
+                if partitioned_users
+                else {"passed": True, "skipped": True}
+            )
     finally:
         for worker in workers:
             stop_group(worker)
@@ -314,7 +488,8 @@ def scenario(runs: int, recordings: int, size: int, ttl: int, timeout: float) ->
         and all(s == "COMPLETED" for s in states)
         and all(n == recordings for n in landed)
         and still_valid
-        and len(started_by) == 2
+        and len(started_by) == WORKERS
+        and partitioned["passed"]
     )
     return {
         "scenario": "team",
@@ -331,6 +506,7 @@ def scenario(runs: int, recordings: int, size: int, ttl: int, timeout: float) ->
         "load_seconds": round(load_seconds, 1),
         "total_seconds": round(time.monotonic() - started, 1),
         "failures": [o for o in outcomes if o.get("state") != "COMPLETED"],
+        "partitioned_archive": partitioned,
     }
 
 
@@ -341,9 +517,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", type=int, default=5_000_000, help="bytes per file")
     parser.add_argument("--ttl", type=int, default=3, help="seconds an access token lives")
     parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for the runs")
+    parser.add_argument(
+        "--partitioned-users",
+        type=int,
+        default=300,
+        help="users (one MP4 each) of the partitioned whole-account archive; 0 skips it",
+    )
+    parser.add_argument(
+        "--partitioned-size", type=int, default=200_000, help="bytes per file of that archive"
+    )
     args = parser.parse_args(argv)
     exit_cleanly_on_sigterm()
-    result = scenario(args.runs, args.recordings, args.size, args.ttl, args.timeout)
+    result = scenario(
+        args.runs,
+        args.recordings,
+        args.size,
+        args.ttl,
+        args.timeout,
+        args.partitioned_users,
+        args.partitioned_size,
+    )
     print(json.dumps(result))
     return 0 if result["passed"] else 1
 

@@ -64,8 +64,8 @@ EXPORTED: dict[str, set[str]] = {
     "prefect_zoom.flows": names(
         """
         archive_meeting_recordings archive_recordings ArchiveReport check_connection
-        ConnectionReport meetings_report RowResult schedule_meetings sync_users SyncRow
-        users_report
+        ConnectionReport meetings_report PartitionsFailedError RowResult schedule_meetings
+        sync_users SyncRow users_report
         attendance_report
         WatchCursor WatchReport watch_zoom
         """

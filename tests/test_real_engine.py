@@ -38,6 +38,7 @@ DEPLOYMENT_NAMES = {
     "archive-on-recording-completed",
     "weekly-attendance-report",
     "attendance-on-meeting-ended",
+    "archive-partition",
 }
 
 

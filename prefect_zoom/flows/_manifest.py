@@ -127,15 +127,22 @@ class ArchivePlan:
 class Manifest:
     """What a destination holds; load it, add entries as files land, save after each change."""
 
-    def __init__(self, destination: Destination, entries: dict[str, ManifestEntry]) -> None:
+    def __init__(
+        self,
+        destination: Destination,
+        entries: dict[str, ManifestEntry],
+        name: str = MANIFEST_NAME,
+    ) -> None:
         self.destination = destination
+        self.name = name
+        """The file in the destination (another name for a partition's own manifest)."""
         self.store = store_for(destination)
         self.entries = entries
         self._seen: tuple[int, int, int] | None = None  # the local file as last read or written
 
     @classmethod
-    def load(cls, destination: Destination) -> Manifest:
-        manifest = cls(destination, {})
+    def load(cls, destination: Destination, name: str = MANIFEST_NAME) -> Manifest:
+        manifest = cls(destination, {}, name)
         manifest.entries = manifest._stored_entries()
         return manifest
 
@@ -143,7 +150,7 @@ class Manifest:
         # Stamp first: a file replaced between the stamp and the read only costs one more merge
         # (stamping after the read could mark a newer file as seen, and drop its entries).
         self._seen = self._stamp()
-        raw = self.read_file(self.destination)
+        raw = self.read_file(self.destination, self.name)
         if not raw:
             return {}
         try:
@@ -157,7 +164,7 @@ class Manifest:
 
     def _rebuild(self, raw: bytes, error: ValueError) -> dict[str, ManifestEntry]:
         """Set an unreadable manifest aside and rebuild the entries from the destination."""
-        aside = f"{MANIFEST_NAME}{CORRUPT_SUFFIX}{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}"
+        aside = f"{self.name}{CORRUPT_SUFFIX}{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}"
         self._set_aside(raw, aside)
         entries = {entry.path: entry for entry in self._scan()}
         reason = str(error).splitlines()[0][:200]
@@ -176,9 +183,9 @@ class Manifest:
         root, remote = self._local_root(), self._remote_block()
         with contextlib.suppress(FileNotFoundError):  # another run set it aside first
             if root is not None:
-                os.replace(root / MANIFEST_NAME, root / aside)
+                os.replace(root / self.name, root / aside)
             elif remote is not None:
-                remote.filesystem.mv(remote.url(MANIFEST_NAME), remote.url(aside))
+                remote.filesystem.mv(remote.url(self.name), remote.url(aside))
             else:
                 run_sync(self.destination.write_path(aside, raw))  # type: ignore[union-attr]
 
@@ -214,7 +221,7 @@ class Manifest:
         if not isinstance(self.destination, (str, os.PathLike)):
             return None
         try:
-            stat = (Path(self.destination).expanduser() / MANIFEST_NAME).stat()
+            stat = (Path(self.destination).expanduser() / self.name).stat()
         except FileNotFoundError:
             return None
         return stat.st_ino, stat.st_size, stat.st_mtime_ns
@@ -289,6 +296,16 @@ class Manifest:
     def add(self, entry: ManifestEntry) -> None:
         self.entries[entry.path] = entry
 
+    def absorb(self, other: Manifest) -> None:
+        """Take in another manifest's entries (a partition's): a path this one lacks, or archived
+        later there, takes the other's entry; a file trashed in Zoom there is trashed here too."""
+        for path, entry in other.entries.items():
+            mine = self.entries.get(path)
+            if mine is None or entry.archived_at > mine.archived_at:
+                self.entries[path] = entry
+            elif entry.trashed_in_zoom and entry.archived_at == mine.archived_at:
+                mine.trashed_in_zoom = True
+
     def save(self) -> None:
         """Merge with what is stored (another run may have added files since) and write.
 
@@ -301,14 +318,14 @@ class Manifest:
             if self._seen is None or self._stamp() != self._seen:  # changed since: merge
                 self.entries = {**self._stored_entries(), **self.entries}
             lines = ",\n".join(entry.model_dump_json() for entry in self.entries.values())
-            self.write_file(self.destination, f'{{"files": [\n{lines}\n]}}\n'.encode())
+            self.write_file(self.destination, f'{{"files": [\n{lines}\n]}}\n'.encode(), self.name)
             self._seen = self._stamp()
 
     def _lock(self) -> AbstractContextManager[object]:
         if isinstance(self.destination, (str, os.PathLike)):
             folder = Path(self.destination).expanduser()
             folder.mkdir(parents=True, exist_ok=True)
-            return FileLock(folder / f".{MANIFEST_NAME}.lock")
+            return FileLock(folder / f".{self.name}.lock")
         return nullcontext()
 
     # ---- storage -------------------------------------------------------------------------------

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from prefect import flow, get_run_logger
+from prefect.runtime import flow_run
 from prefect.utilities.annotations import quote
 
+from prefect_zoom.exceptions import ZoomInputError
 from prefect_zoom.flows._archive import (
     ArchiveReport,
     KeptFile,
@@ -19,6 +22,16 @@ from prefect_zoom.flows._archive import (
     report_for,
 )
 from prefect_zoom.flows._manifest import ArchivePlan, Manifest
+from prefect_zoom.flows._partitions import (
+    PARTITION_DEPLOYMENT,
+    PartitionsFailedError,
+    load_partition_manifest,
+    merge_partition_manifests,
+    merged_report,
+    run_partitions,
+    save_partition_report,
+    split_users,
+)
 from prefect_zoom.flows._transcript_text import write_transcript_texts
 from prefect_zoom.models.recordings import RecordingFile, RecordingMeeting
 from prefect_zoom.tasks.recordings import (
@@ -27,7 +40,7 @@ from prefect_zoom.tasks.recordings import (
     list_recordings,
     meeting_jobs,
 )
-from prefect_zoom.transfer import DownloadJob, make_durable
+from prefect_zoom.transfer import Destination, DownloadJob, make_durable
 
 
 @flow(name="Zoom: archive recordings", log_prints=False)
@@ -43,6 +56,10 @@ async def archive_recordings(
     trash_after_archive: bool = False,
     max_concurrency: int = 4,
     transcript_text: bool = False,
+    partitions: int | None = None,
+    partition_deployment: str = PARTITION_DEPLOYMENT,
+    partition_retries: int = 2,
+    partition: int | None = None,
 ) -> ArchiveReport:
     """Archive Zoom cloud recordings: list, download every file, verify, optionally trash in Zoom.
 
@@ -63,6 +80,17 @@ async def archive_recordings(
         transcript_text: Write ``<name>.txt`` beside each archived ``<name>.vtt`` transcript: its
             plain text, one ``Speaker: text`` line per cue (written once, atomically, and
             recorded in the manifest).
+        partitions: Split the users (``users``, or with ``whole_account`` the hosts of the
+            account's recordings) into this many shares of sorted ids and archive each as a flow run
+            of ``partition_deployment`` on its work pool, so several workers download at once;
+            this run waits for them, runs failed shares again and publishes one report. Default:
+            this run archives everything itself.
+        partition_deployment: The deployment that runs a share (``flow name/deployment name``):
+            ``archive-partition`` of ``deployments/prefect.yaml`` by default.
+        partition_retries: How many more times a failed share runs before this run fails,
+            naming it (the other shares' files are kept).
+        partition: Set by a partitioned run on the runs it starts: the share this run archives
+            (with ``whole_account``, ``users`` are the hosts it keeps of the account's listing).
 
     A manifest in the destination records every verified file, so a rerun downloads nothing that is
     already archived and resumes files that were cut.
@@ -77,13 +105,41 @@ async def archive_recordings(
     end = to_date or (start if from_date else yesterday)
     wanted = file_types_filter(file_types)
     target = load_destination(destination, destination_block)
+    if partitions is not None and partition is None:
+        share: dict[str, Any] = {
+            "credentials_block": credentials_block,
+            "from_date": start.isoformat(),
+            "to_date": end.isoformat(),
+            "destination": destination,
+            "destination_block": destination_block,
+            "file_types": file_types,
+            "trash_after_archive": trash_after_archive,
+            "max_concurrency": max_concurrency,
+            "transcript_text": transcript_text,
+        }
+        return await _archive_in_partitions(
+            target,
+            None if whole_account else (users or ["me"]),
+            share,
+            partitions,
+            partition_deployment,
+            partition_retries,
+        )
 
+    def load_manifest() -> Manifest:
+        if partition is None:
+            return Manifest.load(target)
+        return load_partition_manifest(target, partition)
+
+    # A share of a whole-account run keeps its hosts' meetings of the account-wide listing.
+    hosts = set(users or []) if whole_account and partition is not None else None
     found: dict[str, RecordingMeeting] = {}
     for user in [None] if whole_account else (users or ["me"]):
         for meeting in list_recordings(credentials_block, user, from_date=start, to_date=end):
-            found.setdefault(meeting.uuid, meeting)
+            if hosts is None or meeting.host_id in hosts:
+                found.setdefault(meeting.uuid, meeting)
 
-    manifest = Manifest.load(target)
+    manifest = load_manifest()
     plan = manifest.plan([job for m in found.values() for job in meeting_jobs(m, wanted, log)])
     to_download = plan.to_download
     log.info(
@@ -111,7 +167,7 @@ async def archive_recordings(
         outcome = await state.aresult()
     except Exception as error:
         failure = error
-        manifest = Manifest.load(target)
+        manifest = load_manifest()
 
     report = report_for(plan, outcome, manifest, found, wanted, target, (start, end))
     if transcript_text:
@@ -119,8 +175,66 @@ async def archive_recordings(
     if trash_after_archive:
         _trash_archived(credentials_block, found, plan, manifest, outcome, wanted, report)
     await publish(report)
+    if partition is not None:
+        save_partition_report(target, partition, str(flow_run.id), report)
     if failure is not None:
         raise failure
+    return report
+
+
+def _hosts(share: dict[str, Any]) -> list[str]:
+    """The hosts of the account's recordings in the share's days (one account-wide listing)."""
+    days = date.fromisoformat(share["from_date"]), date.fromisoformat(share["to_date"])
+    listed = list_recordings(share["credentials_block"], None, from_date=days[0], to_date=days[1])
+    return [meeting.host_id for meeting in listed if meeting.host_id]
+
+
+async def _archive_in_partitions(
+    target: Destination,
+    users: list[str] | None,
+    share: dict[str, Any],
+    partitions: int,
+    deployment: str,
+    retries: int,
+) -> ArchiveReport:
+    """Archive ``users`` in ``partitions`` shares, each a run of ``deployment`` with the
+    parameters ``share`` plus its users; one report for all (see
+    :mod:`prefect_zoom.flows._partitions`). ``users=None`` is the whole account: the hosts of its
+    recordings are split, and each share keeps its hosts' meetings of the account's listing."""
+    if partitions < 1 or retries < 0:
+        raise ZoomInputError(
+            "partitions",
+            f"{partitions} partitions, {retries} retries",
+            "Use at least 1 partition and 0 or more retries.",
+        )
+    log = get_run_logger()
+    whole_account = {"whole_account": True} if users is None else {}
+    if users is None:
+        users = _hosts(share)
+    shares = split_users(users, partitions)
+    merge_partition_manifests(target, partitions)  # what a run that died first left behind
+    archived_before = set(Manifest.load(target).entries)
+    log.info("%d users in %d partitions of %s", len(users), len(shares), deployment)
+    parameters = [
+        {**share, **whole_account, "users": ids, "partition": k} for k, ids in enumerate(shares)
+    ]
+    reports, failed = await run_partitions(deployment, parameters, retries, target)
+    merge_partition_manifests(target, len(shares))
+    empty = ArchiveReport(
+        from_date=share["from_date"],
+        to_date=share["to_date"],
+        destination=str(getattr(target, "basepath", target)),
+        meetings=0,
+        files=[],
+    )
+    report = merged_report(reports, empty, archived_before)
+    await publish(report)
+    if failed:
+        named = ", ".join(str(k + 1) for k in failed)
+        raise PartitionsFailedError(
+            f"Partitions {named} of {len(shares)} still failed after {retries} retries; the "
+            "other partitions' files are archived. Run the flow again: it resumes."
+        )
     return report
 
 
