@@ -419,14 +419,19 @@ def _join_machine_queue(key: str) -> Callable[[], None]:
 
     A holder that is frozen rather than dead keeps its place; after ``QUEUE_SECONDS`` a waiter
     polls the slot anyway, where a silent holder is found and freed as before."""
-    path = queue_file(key)
+    return _taken_file_lock(queue_file(key), QUEUE_SECONDS) or (lambda: None)
+
+
+def _taken_file_lock(path: Path, timeout: float) -> Callable[[], None] | None:
+    """Take the file lock at ``path`` within ``timeout`` seconds: the function that releases it,
+    or ``None`` when another process kept it."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    queue = filelock.FileLock(str(path), timeout=QUEUE_SECONDS, thread_local=False)
+    lock = filelock.FileLock(str(path), timeout=timeout, thread_local=False)
     try:
-        queue.acquire()
+        lock.acquire()
     except filelock.Timeout:
-        return lambda: None
-    return queue.release
+        return None
+    return lock.release
 
 
 def _take_process_lock(key: str) -> tuple[Lease, Callable[[], None]]:
@@ -449,15 +454,12 @@ def _take_process_lock(key: str) -> tuple[Lease, Callable[[], None]]:
 
         return slot.lease, release
     path = lock_file(key)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    lock = filelock.FileLock(str(path), timeout=ACQUIRE_TIMEOUT_SECONDS, thread_local=False)
-    try:
-        lock.acquire()
-    except filelock.Timeout:
+    unlock = _taken_file_lock(path, ACQUIRE_TIMEOUT_SECONDS)
+    if unlock is None:
         raise ConnectionLockTimeout(
             key, ACQUIRE_TIMEOUT_SECONDS, f"another process on this machine holds {path}"
-        ) from None
-    return Lease(expires=False), lock.release
+        )
+    return Lease(expires=False), unlock
 
 
 class _Held:
