@@ -41,6 +41,17 @@ def healthy_prefect_api() -> None:
     locks.forget_api_trouble()
 
 
+@pytest.fixture(autouse=True)
+def fresh_connections() -> Iterator[None]:
+    """Each test starts as a new process would, with no connection loaded by name: tests save
+    blocks of the same name against emulators that come and go."""
+    from prefect_zoom.connections import CONNECTIONS
+
+    CONNECTIONS.clear()
+    yield
+    CONNECTIONS.clear()
+
+
 @pytest.fixture
 def emulator_config() -> EmulatorConfig:
     """Override in a test module to start the emulator differently."""

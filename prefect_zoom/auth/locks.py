@@ -7,7 +7,10 @@ Two layers:
 * across processes, one lock that every process of the connection agrees on:
 
   - with ``PREFECT_API_URL`` set, the single slot of the Prefect global concurrency limit
-    ``prefect-zoom-connection-<key>`` (limit 1, created on demand). When the API does not answer,
+    ``prefect-zoom-connection-<key>`` (limit 1, created on demand). The processes of one machine
+    first queue on a local file lock (``<PREFECT_HOME>/prefect-zoom/queues/<key>.lock``, waited
+    for at most ``QUEUE_SECONDS``), so one of them at a time polls the API: waiters' polls slowed
+    the holder's own requests on a busy server. When the API does not answer,
     a process waits for it (and keeps using its current access token meanwhile) instead of
     switching to a lock that other machines cannot see;
   - without a Prefect API, a ``filelock.FileLock`` at ``<PREFECT_HOME>/prefect-zoom/locks/<key>.lock``
@@ -69,6 +72,9 @@ PREFECT_LEASE_SECONDS = 60.0
 """The lease asked of Prefect for the slot (its minimum), renewed with every heartbeat."""
 CHECK_SECONDS = 0.5
 """How often a waiter reads the holder's heartbeat record."""
+QUEUE_SECONDS = 2 * LEASE_SECONDS
+"""The longest a process waits behind the other processes of its machine before it polls the
+Prefect slot itself (a frozen holder's silence is noticed only there)."""
 POLL_MIN_SECONDS = 0.02
 POLL_MAX_SECONDS = 0.1
 _jitter = random.Random()  # our own, so the global random of user code stays untouched
@@ -399,22 +405,61 @@ def _take_prefect_slot(key: str, url: str) -> _PrefectSlot:
             attempt += 1
 
 
-def _take_process_lock(key: str) -> tuple[Lease, Callable[[], None]]:
-    """The cross-process lock: the Prefect slot with an API configured, else the file lock."""
-    url = prefect_api_url()
-    if url:
-        slot = _take_prefect_slot(key, url)
-        return slot.lease, slot.release
-    path = lock_file(key)
+def queue_file(key: str) -> Path:
+    """The file the processes of this machine queue on before they ask Prefect for the slot."""
+    from prefect.settings import PREFECT_HOME
+
+    home = Path(PREFECT_HOME.value()).expanduser()
+    return home / "prefect-zoom" / "queues" / f"{safe_key(key)}.lock"
+
+
+def _join_machine_queue(key: str) -> Callable[[], None]:
+    """Wait (at most ``QUEUE_SECONDS``) behind the other processes of this machine, so only one
+    of them at a time polls the Prefect API for the slot; the function that leaves the queue.
+
+    A holder that is frozen rather than dead keeps its place; after ``QUEUE_SECONDS`` a waiter
+    polls the slot anyway, where a silent holder is found and freed as before."""
+    return _taken_file_lock(queue_file(key), QUEUE_SECONDS) or (lambda: None)
+
+
+def _taken_file_lock(path: Path, timeout: float) -> Callable[[], None] | None:
+    """Take the file lock at ``path`` within ``timeout`` seconds: the function that releases it,
+    or ``None`` when another process kept it."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    lock = filelock.FileLock(str(path), timeout=ACQUIRE_TIMEOUT_SECONDS, thread_local=False)
+    lock = filelock.FileLock(str(path), timeout=timeout, thread_local=False)
     try:
         lock.acquire()
     except filelock.Timeout:
+        return None
+    return lock.release
+
+
+def _take_process_lock(key: str) -> tuple[Lease, Callable[[], None]]:
+    """The cross-process lock: the Prefect slot with an API configured (its processes on this
+    machine queue for it on a local file first), else the file lock."""
+    url = prefect_api_url()
+    if url:
+        leave_queue = _join_machine_queue(key)
+        try:
+            slot = _take_prefect_slot(key, url)
+        except BaseException:
+            leave_queue()
+            raise
+
+        def release() -> None:
+            try:
+                slot.release()
+            finally:
+                leave_queue()
+
+        return slot.lease, release
+    path = lock_file(key)
+    unlock = _taken_file_lock(path, ACQUIRE_TIMEOUT_SECONDS)
+    if unlock is None:
         raise ConnectionLockTimeout(
             key, ACQUIRE_TIMEOUT_SECONDS, f"another process on this machine holds {path}"
-        ) from None
-    return Lease(expires=False), lock.release
+        )
+    return Lease(expires=False), unlock
 
 
 class _Held:

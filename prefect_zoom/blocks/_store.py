@@ -5,6 +5,8 @@ the I/O the token manager's two shells carry out; the rules live in :mod:`prefec
 
 A saved block is the shared truth: reloading it shows what other processes stored; saving the
 freshly reloaded copy with new tokens leaves other edits (made in the UI meanwhile) in place.
+Once a process has saved a block class in full (type and schema registered), later saves are the
+one ``PATCH`` of the stored document that Prefect's own save ends with: renewals wait on them.
 An unsaved block keeps its tokens in memory only.
 """
 
@@ -16,6 +18,10 @@ from prefect_zoom.auth.locks import prefect_api_url
 from prefect_zoom.auth.tokens import TokenSet
 
 if TYPE_CHECKING:
+    from uuid import UUID
+
+    from prefect.client.schemas.actions import BlockDocumentUpdate
+
     from prefect_zoom.blocks._base import ZoomCredentialsBase
 
 
@@ -67,11 +73,59 @@ class BlockTokenStore:
     def save_tokens(self, tokens: TokenSet) -> None:
         name = self.block._saved_name()
         target = self._target(tokens)
-        if name is not None:
-            target.save(name, overwrite=True, _sync=True)  # type: ignore[call-arg]
+        if name is None:
+            return
+        update = _document_update(target, name)
+        if update is not None:
+            from prefect.client.orchestration import get_client
+            from prefect.exceptions import ObjectNotFound
+
+            try:
+                with get_client(sync_client=True) as client:
+                    client.update_block_document(*update)
+                return
+            except ObjectNotFound:  # deleted meanwhile: saved anew below
+                pass
+        target.save(name, overwrite=True, _sync=True)  # type: ignore[call-arg]
+        _registered.add(type(target))
 
     async def asave_tokens(self, tokens: TokenSet) -> None:
         name = self.block._saved_name()
         target = self._target(tokens)
-        if name is not None:
-            await target.asave(name, overwrite=True)
+        if name is None:
+            return
+        update = _document_update(target, name)
+        if update is not None:
+            from prefect.client.orchestration import get_client
+            from prefect.exceptions import ObjectNotFound
+
+            try:
+                async with get_client() as client:
+                    await client.update_block_document(*update)
+                return
+            except ObjectNotFound:  # deleted meanwhile: saved anew below
+                pass
+        await target.asave(name, overwrite=True)
+        _registered.add(type(target))
+
+
+_registered: set[type] = set()
+"""Block classes this process saved in full once (their type and schema registered)."""
+
+
+def _document_update(
+    target: ZoomCredentialsBase, name: str
+) -> tuple[UUID, BlockDocumentUpdate] | None:
+    """The single request that writes ``target`` over its stored document, as Prefect's own
+    ``save(overwrite=True)`` ends, without its three other round trips (type and schema look-ups,
+    a create refused with 409): ``None`` when a full save is needed (the block was not loaded
+    from the API, or its class was not saved in full yet in this process)."""
+    from prefect.client.schemas.actions import BlockDocumentUpdate
+
+    document_id = target._block_document_id
+    if document_id is None or target._block_schema_id is None or type(target) not in _registered:
+        return None
+    document = target._to_block_document(name=name, include_secrets=True)
+    return document_id, BlockDocumentUpdate(
+        **document.model_dump(include={"block_schema_id", "data"})
+    )

@@ -12,15 +12,14 @@ from prefect.cache_policies import NONE
 from prefect.client.schemas.objects import TaskRun
 from prefect.exceptions import MissingContextError
 from prefect.states import State
-from pydantic import ValidationError
 
 from prefect_zoom.blocks import ZoomOAuthCredentials, ZoomServerToServerCredentials
 from prefect_zoom.catalog import OPERATIONS, Operation
 from prefect_zoom.client import ZoomClient
 from prefect_zoom.client._base import MAX_PAGE_SIZE
+from prefect_zoom.connections import CONNECTIONS, ZoomCredentials
 from prefect_zoom.exceptions import ZoomInputError, ZoomRateLimitError, ZoomServerError
 
-ZoomCredentials: TypeAlias = ZoomOAuthCredentials | ZoomServerToServerCredentials
 CredentialsLike: TypeAlias = ZoomCredentials | str
 """A credentials block, or the name of a saved one (preferred in flow parameters: no secrets)."""
 
@@ -28,14 +27,16 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-_KIND_OF: dict[str, type[ZoomCredentials]] = {}
-"""Which block type each name loaded as in this process (the block itself is loaded every time)."""
-
-
 def load_credentials(credentials: CredentialsLike) -> ZoomCredentials:
-    """The block itself, or the saved block of that name (OAuth or Server-to-Server)."""
+    """The block itself, or the saved block of that name (OAuth or Server-to-Server), as this
+    process's shared connection of that name holds it (:mod:`prefect_zoom.connections`)."""
     if isinstance(credentials, (ZoomOAuthCredentials, ZoomServerToServerCredentials)):
         return credentials
+    return CONNECTIONS.get(checked_name(credentials)).block
+
+
+def checked_name(credentials: object) -> str:
+    """``credentials`` as a block name, else :class:`ZoomInputError` saying what to pass."""
     if isinstance(credentials, str) and not credentials.strip():
         raise ZoomInputError(
             "credentials",
@@ -50,35 +51,7 @@ def load_credentials(credentials: CredentialsLike) -> ZoomCredentials:
             f"expected a Zoom credentials block or a block name, got {type(credentials).__name__}",
             "Pass the name of a saved ZoomOAuthCredentials or ZoomServerToServerCredentials block.",
         )
-    kinds: list[type[ZoomCredentials]] = [ZoomOAuthCredentials, ZoomServerToServerCredentials]
-    if _KIND_OF.get(credentials) is ZoomServerToServerCredentials:
-        kinds.reverse()  # one request instead of a failed one first
-    for block_type in kinds:
-        try:
-            # _sync: a block, not a coroutine, even when called in an async flow's body.
-            loaded: ZoomCredentials = block_type.load(credentials, validate=True, _sync=True)  # type: ignore[assignment,call-arg]
-        except ValueError:
-            continue
-        except RuntimeError as error:  # Prefect wraps the block's validation error
-            if not isinstance(error.__cause__, ValidationError):
-                raise
-            problems = "; ".join(
-                str(e["msg"]).removeprefix("Value error, ") for e in error.__cause__.errors()
-            )
-            raise ZoomInputError(
-                "credentials",
-                f"the saved block {credentials!r} is not valid ({problems})",
-                "Correct that field in the Prefect UI, or create the connection again with "
-                "`prefect-zoom connect ...`",
-            ) from None
-        _KIND_OF[credentials] = block_type
-        return loaded
-    raise ZoomInputError(
-        "credentials",
-        f"no Zoom credentials block named {credentials!r}",
-        "Create one with `prefect-zoom connect oauth --block NAME ...` or "
-        "`prefect-zoom connect s2s --block NAME ...`, or check the name in the Prefect UI.",
-    )
+    return credentials
 
 
 def check_page_size(page_size: int) -> int:
@@ -108,8 +81,11 @@ def run_logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
 
 
 def client_for(credentials: CredentialsLike) -> ZoomClient:
-    """A client on the connection (close it, or use it as a context manager)."""
-    return load_credentials(credentials).get_client()
+    """A client on the connection (close it, or use it as a context manager). By name, it
+    shares the process's token manager and connection pool of that name."""
+    if isinstance(credentials, (ZoomOAuthCredentials, ZoomServerToServerCredentials)):
+        return credentials.get_client()
+    return CONNECTIONS.get(checked_name(credentials)).client()
 
 
 def is_transient(error: BaseException | None) -> bool:

@@ -269,3 +269,42 @@ def test_a_name_loads_as_a_block_in_an_async_flow_too(zoom_emulator: ZoomEmulato
         return type(load_credentials(name)).__name__
 
     assert asyncio.run(body()) == "ZoomOAuthCredentials"
+
+
+def _renew_twice_and_count_saves(
+    zoom_emulator: ZoomEmulator, monkeypatch: pytest.MonkeyPatch, asynchronous: bool
+) -> tuple[list[str], list[str]]:
+    """Renew a saved connection's tokens twice; the full saves and the single-request saves."""
+    from conftest import record_calls
+    from prefect.client.orchestration import PrefectClient, SyncPrefectClient
+
+    from prefect_zoom.blocks import _store
+
+    name = f"patch-{uuid.uuid4().hex[:8]}"
+    s2s_credentials(zoom_emulator).save(name)
+    manager = load_block(ZoomServerToServerCredentials, name).token_manager()
+    manager.get_token()
+    monkeypatch.setattr(_store, "_registered", set())  # as in a new process
+    client_class = PrefectClient if asynchronous else SyncPrefectClient
+    full = record_calls(monkeypatch, client_class, "read_block_type_by_slug", lambda c: name)
+    patched = record_calls(monkeypatch, client_class, "update_block_document", lambda c: name)
+    for _ in range(2):
+        if asynchronous:
+            asyncio.run(manager.aon_invalid_token(manager.get_token()))
+        else:
+            manager.on_invalid_token(manager.get_token())
+        assert load_block(ZoomServerToServerCredentials, name).access_token == SecretStr(
+            manager.get_token()
+        )
+    return full, patched
+
+
+@pytest.mark.parametrize("asynchronous", [False, True], ids=["sync", "async"])
+def test_a_token_save_after_the_first_is_one_request(
+    zoom_emulator: ZoomEmulator, monkeypatch: pytest.MonkeyPatch, asynchronous: bool
+) -> None:
+    full, patched = _renew_twice_and_count_saves(zoom_emulator, monkeypatch, asynchronous)
+    # the first save registers the type and schema (Prefect's own save, which then patches);
+    # the second is the patch alone
+    assert len(full) == 1
+    assert len(patched) == 2

@@ -2,7 +2,8 @@
 a dead holder frees itself within seconds.
 
 Real parts: the emulator rotates refresh tokens like Zoom, blocks live in the session's Prefect
-API, the recovery store is a real file. Only the block save is made to fail or to hang.
+API, the recovery store is a real file. Only the block save is made to fail or to hang (the
+Prefect client's update of the block document, which every save of new tokens ends with).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 
 import pytest
 from helpers.connections import aload_block, load_block, oauth_credentials
+from prefect.client.orchestration import PrefectClient, SyncPrefectClient
 
 from prefect_zoom import ZoomAuthorizeAgainError, ZoomOAuthCredentials
 from prefect_zoom.auth import locks, recovery, renewal
@@ -72,7 +74,7 @@ def test_a_failed_save_after_a_renewal_loses_nothing(
         raise ConnectionError("the Prefect API is down")
 
     with monkeypatch.context() as patch:
-        patch.setattr(ZoomOAuthCredentials, "save", prefect_api_down)
+        patch.setattr(SyncPrefectClient, "update_block_document", prefect_api_down)
         with (
             caplog.at_level(logging.DEBUG),
             pytest.raises(ConnectionError),
@@ -108,15 +110,15 @@ async def test_a_task_cancelled_during_the_save_loses_nothing(
     name = saved_expired_connection(zoom_emulator)
     before = stored_refresh_token(name)
     block = await aload_block(ZoomOAuthCredentials, name)
-    real_asave = ZoomOAuthCredentials.asave
+    real_update = PrefectClient.update_block_document
     saving = asyncio.Event()
 
-    async def slow_asave(self: Any, *args: Any, **kwargs: Any) -> Any:
+    async def slow_update(self: Any, *args: Any, **kwargs: Any) -> Any:
         saving.set()
         await asyncio.sleep(1.0)  # a slow Prefect API: the cancel lands in here
-        return await real_asave(self, *args, **kwargs)
+        return await real_update(self, *args, **kwargs)
 
-    monkeypatch.setattr(ZoomOAuthCredentials, "asave", slow_asave)
+    monkeypatch.setattr(PrefectClient, "update_block_document", slow_update)
 
     async def call() -> None:
         async with block.get_async_client() as zoom:
@@ -144,13 +146,13 @@ def test_a_prefect_task_timeout_during_the_save_loses_nothing(
 
     name = saved_expired_connection(zoom_emulator)
     before = stored_refresh_token(name)
-    real_save = ZoomOAuthCredentials.save
+    real_update = SyncPrefectClient.update_block_document
 
-    def slow_save(self: Any, *args: Any, **kwargs: Any) -> Any:
+    def slow_update(self: Any, *args: Any, **kwargs: Any) -> Any:
         time.sleep(2.0)  # a slow Prefect API: the task's timeout fires in here
-        return real_save(self, *args, **kwargs)
+        return real_update(self, *args, **kwargs)
 
-    monkeypatch.setattr(ZoomOAuthCredentials, "save", slow_save)
+    monkeypatch.setattr(SyncPrefectClient, "update_block_document", slow_update)
 
     @task(timeout_seconds=0.5, retries=0)
     def call_zoom(block_name: str) -> None:
@@ -323,7 +325,7 @@ def renewed_on_another_machine(
         raise ConnectionError("the Prefect API is down")
 
     with monkeypatch.context() as patch:
-        patch.setattr(ZoomOAuthCredentials, "save", prefect_api_down)
+        patch.setattr(SyncPrefectClient, "update_block_document", prefect_api_down)
         with pytest.raises(ConnectionError), machine_a.get_client() as zoom:
             zoom.get_json("/users/me", operation="get_user")
     key = machine_a.token_manager()._store.recovery_key

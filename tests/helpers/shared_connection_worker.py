@@ -113,6 +113,11 @@ async def run_tasks(block: ZoomCredentialsBase, args: argparse.Namespace, tally:
         await asyncio.gather(*(loop() for _ in range(args.concurrency)))
 
 
+def percentile(ordered: list[float], share: float) -> float:
+    """The value below which ``share`` of the sorted latencies ``ordered`` lie."""
+    return ordered[int(len(ordered) * share) - 1 if len(ordered) > 1 else 0]
+
+
 def summary(args: argparse.Namespace, tally: Tally, elapsed: float) -> dict[str, Any]:
     latencies = sorted(tally.latencies) or [0.0]
     return {
@@ -132,9 +137,8 @@ def summary(args: argparse.Namespace, tally: Tally, elapsed: float) -> dict[str,
         "failed_at": tally.failed_at,
         "latency_ms": {
             "p50": round(statistics.median(latencies) * 1000, 1),
-            "p95": round(
-                latencies[int(len(latencies) * 0.95) - 1 if len(latencies) > 1 else 0] * 1000, 1
-            ),
+            "p95": round(percentile(latencies, 0.95) * 1000, 1),
+            "p99": round(percentile(latencies, 0.99) * 1000, 1),
             "max": round(latencies[-1] * 1000, 1),
         },
     }

@@ -10,9 +10,8 @@ from typing import Any
 
 import pytest
 from helpers.connections import oauth_credentials, s2s_block_without, s2s_credentials
-from helpers.flows import failure_and_runs
+from helpers.flows import failure_and_runs, run_count
 from prefect import flow, unmapped
-from prefect.client.orchestration import get_client
 
 from prefect_zoom.exceptions import (
     ZoomInputError,
@@ -424,9 +423,7 @@ def test_schedule_meeting_once_retry_finds_the_meeting_whose_answer_was_lost(
     @flow
     def lost(credentials: str) -> tuple[ScheduledMeeting, int]:
         state = schedule_meeting_once(credentials, "Lost answer", TOMORROW, 30, return_state=True)
-        with get_client(sync_client=True) as client:
-            run = client.read_task_run(state.state_details.task_run_id)  # type: ignore[arg-type]
-        return state.result(), run.run_count
+        return state.result(), run_count(state)
 
     found, runs = lost(block_name)
 
