@@ -1,0 +1,94 @@
+"""Prefect global concurrency limits as the pack uses them: named after a Zoom account, created on
+demand, taken as a rate limit (slot decay) or counted (no decay).
+
+Every process and worker on one Prefect API sees the same limits, so what they count is counted
+once for all of them. Names carry the account id and a label or a hashed host, never a secret:
+``zoom-rate:<account_id>:<label>``, ``zoom-daily:<account_id>:meeting-writes:<day>:<host hash>``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from datetime import date
+
+import httpx
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.actions import (
+    GlobalConcurrencyLimitCreate,
+    GlobalConcurrencyLimitUpdate,
+)
+from prefect.concurrency.sync import rate_limit
+from prefect.exceptions import ObjectAlreadyExists
+from prefect.settings import get_current_settings
+
+from prefect_zoom.catalog import RateLabel
+
+ACCOUNT_BUDGET_ENV = "PREFECT_ZOOM_ACCOUNT_BUDGET"
+_NOT_ALLOWED = re.compile(r"[^A-Za-z0-9_.:-]")
+
+
+def budget_from_env() -> bool:
+    """``PREFECT_ZOOM_ACCOUNT_BUDGET``: ``off`` (or ``0``, ``false``, ``no``) turns the
+    account-wide budget off; anything else, or nothing, leaves it on."""
+    value = os.environ.get(ACCOUNT_BUDGET_ENV, "").strip().lower()
+    return value not in ("off", "0", "false", "no")
+
+
+def prefect_api_configured() -> bool:
+    """Whether this process talks to a Prefect API (``PREFECT_API_URL``): without one, Prefect
+    would start a server inside the process, which no other process shares."""
+    return bool(get_current_settings().api.url)
+
+
+def _segment(value: str) -> str:
+    return _NOT_ALLOWED.sub("-", value.strip()) or "-"
+
+
+def rate_limit_name(account_id: str, label: RateLabel) -> str:
+    """The limit pacing one account's ``label`` requests, e.g. ``zoom-rate:abc123:medium``."""
+    return f"zoom-rate:{_segment(account_id)}:{label.value.lower()}"
+
+
+def daily_limit_name(account_id: str, host: str, day: date) -> str:
+    """The counter of one host's meeting creates on one UTC day. The host (an id, an email or
+    ``me``) is hashed: no email address shows in Prefect's UI."""
+    digest = hashlib.sha256(host.strip().lower().encode()).hexdigest()[:16]
+    return f"zoom-daily:{_segment(account_id)}:meeting-writes:{day.isoformat()}:{digest}"
+
+
+def ensure_limit(name: str, limit: int, decay: float) -> None:
+    """Create the limit, or bring an existing one to ``limit`` and ``decay`` (per second).
+    Safe when several processes do it at once: the one that loses the race updates instead."""
+    with get_client(sync_client=True) as client:
+        try:
+            client.create_global_concurrency_limit(
+                GlobalConcurrencyLimitCreate(name=name, limit=limit, slot_decay_per_second=decay)
+            )
+            return
+        except ObjectAlreadyExists:
+            pass
+        current = client.read_global_concurrency_limit_by_name(name)
+        if current.limit != limit or (current.slot_decay_per_second or 0.0) != decay:
+            client.update_global_concurrency_limit(
+                name, GlobalConcurrencyLimitUpdate(limit=limit, slot_decay_per_second=decay)
+            )
+
+
+def take_rate_slots(name: str, slots: int, timeout: float) -> None:
+    """Wait until ``slots`` of a decaying limit are free and take them (Prefect's
+    ``rate_limit``); raises when the limit is missing, the API fails or ``timeout`` passes."""
+    rate_limit(name, occupy=slots, timeout_seconds=timeout, strict=True)
+
+
+def count_one(name: str) -> bool:
+    """Occupy one slot of a counter that never decays; ``False`` when it is full."""
+    with get_client(sync_client=True) as client:
+        try:
+            client.increment_concurrency_slots(names=[name], slots=1, mode="concurrency")
+        except httpx.HTTPStatusError as error:
+            if error.response.status_code == 423:
+                return False
+            raise
+    return True
