@@ -1,0 +1,151 @@
+"""One worker process of the account-budget test and benchmark: on a saved Server-to-Server
+connection, list the recordings of its share of the users, a few threads at a time, or create
+meetings for one host; print a JSON summary.
+
+    PREFECT_API_URL=... python tests/helpers/budget_worker.py --block NAME --users ID,ID,... \\
+        [--threads 4] [--create-meetings N --host ID] --wait-for-go
+
+It prints ``ready`` once its connection is loaded and starts on a line on stdin
+(:func:`run_workers` starts several at once). The last line is the summary: calls, and failures
+by kind with a few messages.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from queue import Empty, Queue
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from helpers.shared_connection_worker import Tally, load, start_together
+from prefect_zoom.client import ZoomClient
+
+
+def list_recordings(zoom: ZoomClient, users: Sequence[str], threads: int, tally: Tally) -> None:
+    """Every user's recordings of the last 30 days, ``threads`` users at a time."""
+    today = datetime.now(UTC).date()
+    params = {"from": (today - timedelta(days=30)).isoformat(), "to": today.isoformat()}
+    work: Queue[str] = Queue()
+    for user in users:
+        work.put(user)
+
+    def loop() -> None:
+        while True:
+            try:
+                user = work.get_nowait()
+            except Empty:
+                return
+            started = time.monotonic()
+            try:
+                list(
+                    zoom.paginate(
+                        f"/users/{user}/recordings",
+                        "meetings",
+                        params=params,
+                        operation="list_user_recordings",
+                    )
+                )
+            except Exception as exc:
+                tally.failed(exc)
+            else:
+                tally.ok(time.monotonic() - started)
+
+    workers = [threading.Thread(target=loop) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+
+
+def create_meetings(zoom: ZoomClient, host: str, count: int, tally: Tally) -> None:
+    """Create ``count`` meetings for ``host`` one by one."""
+    for number in range(count):
+        try:
+            zoom.request(
+                "POST",
+                f"/users/{host}/meetings",
+                operation="create_meeting",
+                json={"topic": f"budget {number}", "type": 1},
+            )
+        except Exception as exc:
+            tally.failed(exc)
+        else:
+            tally.ok(0.0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--block", required=True)
+    parser.add_argument("--users", default="", help="comma-separated user ids to list")
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--create-meetings", type=int, default=0)
+    parser.add_argument("--host", default="me")
+    parser.add_argument("--wait-for-go", action="store_true")
+    args = parser.parse_args(argv)
+    block = load("s2s", args.block)
+    with block.get_client() as zoom:
+        zoom.tokens.get_token()  # connected before the clock starts
+        if args.wait_for_go:
+            print("ready", flush=True)
+            sys.stdin.readline()
+        tally = Tally()
+        started = tally.started = time.monotonic()
+        if args.create_meetings:
+            create_meetings(zoom, args.host, args.create_meetings, tally)
+        else:
+            list_recordings(zoom, [u for u in args.users.split(",") if u], args.threads, tally)
+        elapsed = time.monotonic() - started
+    summary = {
+        "calls": tally.calls,
+        "failures": sum(tally.errors.values()),
+        "errors": dict(tally.errors),
+        "error_samples": tally.samples,
+        "elapsed": round(elapsed, 3),
+    }
+    print(json.dumps(summary), flush=True)
+    return 0
+
+
+def run_workers(
+    block: str,
+    jobs: Sequence[Sequence[str]],
+    env: Mapping[str, str],
+    *,
+    before_go: Callable[[], None] = lambda: None,
+    timeout: float = 300,
+) -> tuple[list[dict[str, Any]], float]:
+    """One worker per job (its extra arguments), started together once all are ready; their
+    summaries and the seconds from the start to the last one's end."""
+    workers = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                str(Path(__file__).resolve()),
+                "--block",
+                block,
+                *job,
+                "--wait-for-go",
+            ],
+            env=dict(env),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        for job in jobs
+    ]
+    return start_together(workers, before_go=before_go, timeout=timeout)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
