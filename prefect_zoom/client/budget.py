@@ -7,14 +7,17 @@ takes the account's requests from a Prefect global concurrency limit used as a r
 (:func:`prefect_zoom.client.limits.rate_limit_name`; created on demand), whose slots decay at
 the paced rate:
 
-* **batches**: a background thread takes :data:`BATCH` requests' worth of slots at a time and the
-  process spends them locally, so a request costs a lock and a counter, not a Prefect round
-  trip; the next batch is asked for before the last one is spent.
+* **batches**: a background thread takes a batch of requests' slots at a time (a tenth of a
+  second of the limit, at least 2: 2 for Pro's 20 Medium requests a second, 8 for Business's 80
+  Light ones) and the process spends them locally, so a request costs a lock and a counter, not
+  a Prefect round trip; the next batch is asked for while one is left. The limit holds
+  two batches, so one can be granted while the other is spent, and no more: bursts stay small.
 * **hundredths**: each request is :data:`SLOT_SCALE` slots. Prefect decays whole slots from the
   last change of the limit; with 100 per request, a change every few milliseconds loses at most
   1 % of a request instead of a whole one.
-* **expiry**: slots not spent within :data:`BATCH_LIFETIME` seconds are dropped, so a process
-  idle for a while cannot send an old batch on top of what others took since.
+* **expiry**: slots not spent within the time they take to decay plus :data:`BATCH_GRACE`
+  seconds are dropped, so a slow or idle process cannot send an old batch on top of what others
+  took since.
 * **fallback**: when the Prefect API fails or does not answer in :data:`ACQUIRE_TIMEOUT` seconds,
   the budget logs a warning once and lets requests through for :data:`FALLBACK_SECONDS`
   (the process's own pacer still spaces them), then tries Prefect again. A rate budget never
@@ -28,8 +31,12 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import math
 import threading
 import time
+
+from prefect.client.orchestration import SyncPrefectClient, get_client
+from prefect.settings import PREFECT_CLIENT_MAX_RETRIES, temporary_settings
 
 from prefect_zoom.catalog import RateLabel
 from prefect_zoom.client.limits import ensure_limit, rate_limit_name, take_rate_slots
@@ -39,14 +46,16 @@ logger = logging.getLogger("prefect_zoom.client")
 
 SLOT_SCALE = 100
 """Prefect slots per Zoom request."""
-BATCH = 4
-"""Requests taken from the account's limit at once."""
+BATCH_SECONDS = 0.1
+"""A batch is this many seconds of the paced rate (at least :data:`MIN_BATCH` requests)."""
+MIN_BATCH = 2
 BATCHES_IN_FLIGHT = 2
 """Batches the limit holds at once: one being spent while the next is granted."""
-BATCH_LIFETIME = 2.0
+BATCH_GRACE = 0.5
 """Seconds a batch may be spent for, beyond the time its slots take to decay."""
-ACQUIRE_TIMEOUT = 10.0
-"""Seconds to wait for a batch before taking the Prefect API as failed."""
+ACQUIRE_TIMEOUT = 5.0
+"""Seconds a request waits for a batch before the Prefect API is taken as failed (down, or too
+slow to answer); its errors end the wait at once."""
 FALLBACK_SECONDS = 30.0
 """Seconds of local pacing only after the Prefect API failed, before trying it again."""
 POLL = 0.005
@@ -66,7 +75,13 @@ class AccountBudget:
         self._fallback_until = 0.0
         self._warned = False
         self._ensured_decay: float | None = None
+        self._asking_since: float | None = None
         self._thread: threading.Thread | None = None
+
+    @property
+    def batch(self) -> int:
+        """Requests taken from Prefect at once."""
+        return max(MIN_BATCH, math.ceil(self.rate * BATCH_SECONDS))
 
     @property
     def decay(self) -> float:
@@ -90,10 +105,14 @@ class AccountBudget:
                 self._slots = 0
             if self._slots > 0:
                 self._slots -= 1
-                if self._slots <= BATCH // 2:
+                if self._slots <= self.batch:
                     self._wake()
                 return 0.0
             self._wake()
+            if self._asking_since is not None and now - self._asking_since > ACQUIRE_TIMEOUT:
+                self._fallback_until = now + FALLBACK_SECONDS  # the thread goes on trying
+                self._warn(TimeoutError(f"no answer in {ACQUIRE_TIMEOUT:.0f} s"))
+                return 0.0
             return POLL
 
     def _wake(self) -> None:
@@ -110,42 +129,65 @@ class AccountBudget:
 
     def _refill(self) -> None:
         while True:
-            self._wanted.wait()
-            with self._lock:
-                if self._slots > BATCH // 2 and time.monotonic() <= self._expires:
-                    self._wanted.clear()
-                    continue
-                decay = self.decay
-            try:
-                if self._ensured_decay != decay:
-                    ensure_limit(self.name, BATCH * BATCHES_IN_FLIGHT * SLOT_SCALE, decay)
-                    self._ensured_decay = decay
-                take_rate_slots(self.name, BATCH * SLOT_SCALE, ACQUIRE_TIMEOUT)
+            try:  # a failed request is not retried by Prefect's client: the budget falls back
+                with (
+                    temporary_settings({PREFECT_CLIENT_MAX_RETRIES: 0}),
+                    get_client(sync_client=True) as client,
+                ):
+                    while True:
+                        self._refill_once(client)
             except Exception as exc:  # the Prefect API is down, slow or refuses: pace locally
                 self._fall_back(exc)
-                continue
-            with self._lock:
-                spend_for = BATCH / (self.rate * PACE_SHARE) + BATCH_LIFETIME
-                self._slots += BATCH
-                self._expires = time.monotonic() + spend_for
-                if self._warned:
-                    logger.warning("Prefect's rate limit %s answers again", self.name)
-                    self._warned = False
+
+    def _refill_once(self, client: SyncPrefectClient) -> None:
+        """Wait until slots are wanted, then take one batch from Prefect."""
+        self._wanted.wait()
+        with self._lock:
+            batch, decay = self.batch, self.decay
+            if self._slots > batch and time.monotonic() <= self._expires:
+                self._wanted.clear()
+                return
+        if self._ensured_decay != decay:
+            ensure_limit(self.name, batch * BATCHES_IN_FLIGHT * SLOT_SCALE, decay)
+            self._ensured_decay = decay
+        retry = batch / (self.rate * PACE_SHARE)  # one batch's decay
+        self._asking_since = time.monotonic()
+        take_rate_slots(client, self.name, batch * SLOT_SCALE, retry=retry, timeout=ACQUIRE_TIMEOUT)
+        with self._lock:
+            self._asking_since = None
+            self._slots += batch
+            spend_for = self._slots / (self.rate * PACE_SHARE) + BATCH_GRACE
+            self._expires = time.monotonic() + spend_for
+            if self._warned:
+                logger.warning("Prefect's rate limit %s answers again", self.name)
+                self._warned = False
 
     def _fall_back(self, exc: BaseException) -> None:
         with self._lock:
             self._ensured_decay = None  # the limit may be gone when the API is back
+            self._asking_since = None
             self._fallback_until = time.monotonic() + FALLBACK_SECONDS
-            warn, self._warned = not self._warned, True
+            self._warn(exc)
+        time.sleep(FALLBACK_SECONDS)
+
+    def _warn(self, exc: BaseException) -> None:
+        """Log the fallback, once until Prefect answers again (called under the lock)."""
+        warn, self._warned = not self._warned, True
         if warn:
             logger.warning(
                 "The account-wide rate budget %s could not use the Prefect API (%s); pacing "
                 "this process alone for %.0f s. Zoom's 429 answers are still waited out.",
                 self.name,
-                type(exc).__name__,
+                _describe(exc),
                 FALLBACK_SECONDS,
             )
-        time.sleep(FALLBACK_SECONDS)
+
+
+def _describe(exc: BaseException) -> str:
+    """An error's kind, and the HTTP status of a refused request (no URL, no body)."""
+    response = getattr(exc, "response", None)
+    status = getattr(response, "status_code", None)
+    return f"{type(exc).__name__} {status}" if status else type(exc).__name__
 
 
 class BudgetRegistry:

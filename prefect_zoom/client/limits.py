@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import hashlib
 import os
+import random
 import re
+import time
 from datetime import date
 
 import httpx
-from prefect.client.orchestration import get_client
+from prefect.client.orchestration import SyncPrefectClient, get_client
 from prefect.client.schemas.actions import (
     GlobalConcurrencyLimitCreate,
     GlobalConcurrencyLimitUpdate,
 )
-from prefect.concurrency.sync import rate_limit
 from prefect.exceptions import ObjectAlreadyExists
 from prefect.settings import get_current_settings
 
@@ -76,10 +77,32 @@ def ensure_limit(name: str, limit: int, decay: float) -> None:
             )
 
 
-def take_rate_slots(name: str, slots: int, timeout: float) -> None:
-    """Wait until ``slots`` of a decaying limit are free and take them (Prefect's
-    ``rate_limit``); raises when the limit is missing, the API fails or ``timeout`` passes."""
-    rate_limit(name, occupy=slots, timeout_seconds=timeout, strict=True)
+def take_rate_slots(
+    client: SyncPrefectClient, name: str, slots: int, *, retry: float, timeout: float
+) -> None:
+    """Take ``slots`` of a decaying limit, asking again every ``retry`` seconds (jittered) while
+    they are not free: the endpoint of Prefect's ``rate_limit``, but not its wait, the server's
+    ``Retry-After``, which grows with every process denied (fair, but three workers on one
+    account reached 71 % of its limit). Prefect's 5xx answers (SQLite busy under many writers)
+    are asked again the same way. Raises :class:`TimeoutError` after ``timeout`` seconds,
+    :class:`LookupError` when the limit does not exist, and the Prefect client's errors."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            answer = client.increment_concurrency_slots(
+                names=[name], slots=slots, mode="rate_limit"
+            )
+        except httpx.HTTPStatusError as error:
+            status = error.response.status_code
+            if status != 423 and status < 500:  # 423: not free yet; 5xx: a busy database
+                raise
+        else:
+            if not answer.json():  # Prefect "acquires" nothing from a limit that is not there
+                raise LookupError(f"no global concurrency limit named {name}")
+            return
+        if time.monotonic() + retry > deadline:
+            raise TimeoutError(f"no free slots of {name} within {timeout:.0f} s")
+        time.sleep(retry * random.uniform(0.5, 1.0))
 
 
 def count_one(name: str) -> bool:
