@@ -190,6 +190,8 @@ class ClientCore(ABC, Generic[TransportT]):
         self._granted_scopes = settings.get("granted_scopes")
         self.policy = settings.get("policy") or RetryPolicy()
         self.account_id = settings.get("account_id")
+        if self.account_id and self.policy.rate_plan and self._shares_account():
+            BUDGETS.prepare(self.account_id, self.policy.rate_plan)
         self._http = self._open(self._client_kwargs(), transport)
 
     @abstractmethod

@@ -40,10 +40,12 @@ from prefect.settings import PREFECT_CLIENT_MAX_RETRIES, temporary_settings
 
 from prefect_zoom.catalog import RateLabel
 from prefect_zoom.client.limits import ensure_limit, rate_limit_name, take_rate_slots
-from prefect_zoom.client.pacing import PACE_SHARE
+from prefect_zoom.client.pacing import RATE_TABLE
 
 logger = logging.getLogger("prefect_zoom.client")
 
+BUDGET_SHARE = 0.96
+"""Share of Zoom's limit the account's slots decay at (the process's own spacing aims at 95 %)."""
 SLOT_SCALE = 100
 """Prefect slots per Zoom request."""
 BATCH_SECONDS = 0.1
@@ -51,7 +53,7 @@ BATCH_SECONDS = 0.1
 MIN_BATCH = 2
 BATCHES_IN_FLIGHT = 2
 """Batches the limit holds at once: one being spent while the next is granted."""
-BATCH_GRACE = 0.5
+BATCH_GRACE = 1.5
 """Seconds a batch may be spent for, beyond the time its slots take to decay."""
 ACQUIRE_TIMEOUT = 5.0
 """Seconds a request waits for a batch before the Prefect API is taken as failed (down, or too
@@ -86,7 +88,7 @@ class AccountBudget:
     @property
     def decay(self) -> float:
         """Slots the limit frees a second: the paced rate, in hundredths of a request."""
-        return self.rate * PACE_SHARE * SLOT_SCALE
+        return self.rate * BUDGET_SHARE * SLOT_SCALE
 
     def retune(self, rate: float) -> None:
         """Pace to a lower rate (a limit learned from Zoom's 429); the limit is updated."""
@@ -115,9 +117,18 @@ class AccountBudget:
                 return 0.0
             return POLL
 
+    def prepare(self) -> None:
+        """Start the refill thread: its Prefect client and the limit are made before the first
+        request needs them."""
+        with self._lock:
+            self._start()
+
     def _wake(self) -> None:
         """Ask the refill thread for the next batch (started on first use)."""
         self._wanted.set()
+        self._start()
+
+    def _start(self) -> None:
         if self._thread is None:  # with the caller's context: its Prefect settings
             self._thread = threading.Thread(
                 target=contextvars.copy_context().run,
@@ -134,6 +145,7 @@ class AccountBudget:
                     temporary_settings({PREFECT_CLIENT_MAX_RETRIES: 0}),
                     get_client(sync_client=True) as client,
                 ):
+                    self._ensure()
                     while True:
                         self._refill_once(client)
             except Exception as exc:  # the Prefect API is down, slow or refuses: pace locally
@@ -143,24 +155,29 @@ class AccountBudget:
         """Wait until slots are wanted, then take one batch from Prefect."""
         self._wanted.wait()
         with self._lock:
-            batch, decay = self.batch, self.decay
+            batch = self.batch
             if self._slots > batch and time.monotonic() <= self._expires:
                 self._wanted.clear()
                 return
-        if self._ensured_decay != decay:
-            ensure_limit(self.name, batch * BATCHES_IN_FLIGHT * SLOT_SCALE, decay)
-            self._ensured_decay = decay
-        retry = batch / (self.rate * PACE_SHARE)  # one batch's decay
+        self._ensure()
+        retry = batch / (self.rate * BUDGET_SHARE)  # one batch's decay
         self._asking_since = time.monotonic()
         take_rate_slots(client, self.name, batch * SLOT_SCALE, retry=retry, timeout=ACQUIRE_TIMEOUT)
         with self._lock:
             self._asking_since = None
             self._slots += batch
-            spend_for = self._slots / (self.rate * PACE_SHARE) + BATCH_GRACE
+            spend_for = self._slots / (self.rate * BUDGET_SHARE) + BATCH_GRACE
             self._expires = time.monotonic() + spend_for
             if self._warned:
                 logger.warning("Prefect's rate limit %s answers again", self.name)
                 self._warned = False
+
+    def _ensure(self) -> None:
+        """Create the account's limit, or update it to this process's rate, once."""
+        batch, decay = self.batch, self.decay
+        if self._ensured_decay != decay:
+            ensure_limit(self.name, batch * BATCHES_IN_FLIGHT * SLOT_SCALE, decay, start_full=True)
+            self._ensured_decay = decay
 
     def _fall_back(self, exc: BaseException) -> None:
         with self._lock:
@@ -209,6 +226,12 @@ class BudgetRegistry:
                 budget = self._budgets[key] = AccountBudget(account_id, label, rate)
         budget.retune(rate)
         return budget
+
+    def prepare(self, account_id: str, plan: str) -> None:
+        """Make ready the budgets of every label of a plan (see :meth:`AccountBudget.prepare`)."""
+        for label, rate in RATE_TABLE[plan].items():
+            if (budget := self.get(account_id, label, rate)) is not None:
+                budget.prepare()
 
     def clear(self) -> None:
         """Forget every budget (tests); their threads idle until the process ends."""

@@ -59,13 +59,19 @@ def daily_limit_name(account_id: str, host: str, day: date) -> str:
     return f"zoom-daily:{_segment(account_id)}:meeting-writes:{day.isoformat()}:{digest}"
 
 
-def ensure_limit(name: str, limit: int, decay: float) -> None:
-    """Create the limit, or bring an existing one to ``limit`` and ``decay`` (per second).
+def ensure_limit(name: str, limit: int, decay: float, *, start_full: bool = False) -> None:
+    """Create the limit (``start_full``: every slot taken, so a new rate limit starts at its
+    decay, without a burst), or bring an existing one to ``limit`` and ``decay`` (per second).
     Safe when several processes do it at once: the one that loses the race updates instead."""
     with get_client(sync_client=True) as client:
         try:
             client.create_global_concurrency_limit(
-                GlobalConcurrencyLimitCreate(name=name, limit=limit, slot_decay_per_second=decay)
+                GlobalConcurrencyLimitCreate(
+                    name=name,
+                    limit=limit,
+                    slot_decay_per_second=decay,
+                    active_slots=limit if start_full else 0,
+                )
             )
             return
         except ObjectAlreadyExists:
