@@ -12,9 +12,9 @@ the paced rate:
   Light ones) and the process spends them locally, so a request costs a lock and a counter, not
   a Prefect round trip; the next batch is asked for while one is left. The limit holds
   two batches, so one can be granted while the other is spent, and no more: bursts stay small.
-* **hundredths**: each request is :data:`SLOT_SCALE` slots. Prefect decays whole slots from the
-  last change of the limit; with 100 per request, a change every few milliseconds loses at most
-  1 % of a request instead of a whole one.
+* **thousandths**: each request is :data:`SLOT_SCALE` slots. Prefect decays whole slots from
+  the last change of the limit (a denied request is a change too); with 1,000 per request, each
+  change loses at most a thousandth of a request instead of up to a whole one.
 * **expiry**: slots not spent within the time they take to decay plus :data:`BATCH_GRACE`
   seconds are dropped, so a slow or idle process cannot send an old batch on top of what others
   took since.
@@ -46,7 +46,7 @@ logger = logging.getLogger("prefect_zoom.client")
 
 BUDGET_SHARE = 0.96
 """Share of Zoom's limit the account's slots decay at (the process's own spacing aims at 95 %)."""
-SLOT_SCALE = 100
+SLOT_SCALE = 1000
 """Prefect slots per Zoom request."""
 BATCH_SECONDS = 0.1
 """A batch is this many seconds of the paced rate (at least :data:`MIN_BATCH` requests)."""
@@ -55,7 +55,7 @@ BATCHES_IN_FLIGHT = 2
 """Batches the limit holds at once: one being spent while the next is granted."""
 BATCH_GRACE = 1.5
 """Seconds a batch may be spent for, beyond the time its slots take to decay."""
-ACQUIRE_TIMEOUT = 5.0
+ACQUIRE_TIMEOUT = 15.0
 """Seconds a request waits for a batch before the Prefect API is taken as failed (down, or too
 slow to answer); its errors end the wait at once."""
 FALLBACK_SECONDS = 30.0
@@ -87,7 +87,7 @@ class AccountBudget:
 
     @property
     def decay(self) -> float:
-        """Slots the limit frees a second: the paced rate, in hundredths of a request."""
+        """Slots the limit frees a second: the paced rate, in thousandths of a request."""
         return self.rate * BUDGET_SHARE * SLOT_SCALE
 
     def retune(self, rate: float) -> None:
