@@ -31,10 +31,10 @@ from prefect.types import WITHOUT_BANNED_CHARACTERS
 
 from prefect_zoom.catalog import RateLabel
 from prefect_zoom.client import RetryPolicy
-from prefect_zoom.client.budget import BUDGETS, SLOT_SCALE
+from prefect_zoom.client.budget import BUDGET_SHARE, BUDGETS, SLOT_SCALE
 from prefect_zoom.client.daily import DAILY_CAP
 from prefect_zoom.client.limits import daily_limit_name, rate_limit_name
-from prefect_zoom.client.pacing import PACE_SHARE, PACERS
+from prefect_zoom.client.pacing import PACERS
 from zoom_emulator import EmulatorConfig, ZoomEmulator, free_port
 
 pytestmark = pytest.mark.skipif(not PREFECT.exists(), reason="the prefect CLI is not here")
@@ -139,7 +139,7 @@ def test_three_processes_together_stay_under_the_accounts_limit(
     # (PREFECT_ZOOM_ACCOUNT_BUDGET=off) gets about a third of its requests refused here.
     assert counters.get("rate_limited", 0) <= 2, dict(counters)
     limit = read_limit(api, rate_limit_name(zoom_emulator.config.account_id, RateLabel.MEDIUM))
-    assert limit["slot_decay_per_second"] == pytest.approx(PRO_MEDIUM * PACE_SHARE * SLOT_SCALE)
+    assert limit["slot_decay_per_second"] == pytest.approx(PRO_MEDIUM * BUDGET_SHARE * SLOT_SCALE)
 
 
 # ---- the Prefect API goes down -------------------------------------------------------------------
