@@ -15,56 +15,37 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from queue import Empty, Queue
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from helpers.shared_connection_worker import Tally, load, start_together
+from helpers.shared_connection_worker import Tally, load, spawn, start_together
 from prefect_zoom.client import ZoomClient
 
 
 def list_recordings(zoom: ZoomClient, users: Sequence[str], threads: int, tally: Tally) -> None:
     """Every user's recordings of the last 30 days, ``threads`` users at a time."""
     today = datetime.now(UTC).date()
-    params = {"from": (today - timedelta(days=30)).isoformat(), "to": today.isoformat()}
-    work: Queue[str] = Queue()
-    for user in users:
-        work.put(user)
+    window = {"from": (today - timedelta(days=30)).isoformat(), "to": today.isoformat()}
 
-    def loop() -> None:
-        while True:
-            try:
-                user = work.get_nowait()
-            except Empty:
-                return
-            started = time.monotonic()
-            try:
-                list(
-                    zoom.paginate(
-                        f"/users/{user}/recordings",
-                        "meetings",
-                        params=params,
-                        operation="list_user_recordings",
-                    )
-                )
-            except Exception as exc:
-                tally.failed(exc)
-            else:
-                tally.ok(time.monotonic() - started)
+    def one(user: str) -> None:
+        started = time.monotonic()
+        try:
+            path = f"/users/{user}/recordings"
+            list(zoom.paginate(path, "meetings", params=window, operation="list_user_recordings"))
+        except Exception as exc:
+            tally.failed(exc)
+        else:
+            tally.ok(time.monotonic() - started)
 
-    workers = [threading.Thread(target=loop) for _ in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(one, users))
 
 
 def create_meetings(zoom: ZoomClient, host: str, count: int, tally: Tally) -> None:
@@ -140,25 +121,8 @@ def run_workers(
 ) -> tuple[list[dict[str, Any]], float]:
     """One worker per job (its extra arguments), started together once all are ready; their
     summaries and the seconds from the start to the last one's end."""
-    workers = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                str(Path(__file__).resolve()),
-                "--block",
-                block,
-                *job,
-                "--wait-for-go",
-            ],
-            env=dict(env),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-        )
-        for job in jobs
-    ]
+    script = Path(__file__).resolve()
+    workers = [spawn([str(script), "--block", block, *job, "--wait-for-go"], env) for job in jobs]
     return start_together(workers, before_go=before_go, timeout=timeout)
 
 

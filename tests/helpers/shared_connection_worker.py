@@ -157,9 +157,8 @@ def start_worker(
     block: str, mode: str, duration: float, concurrency: int, env: Mapping[str, str]
 ) -> subprocess.Popen[str]:
     """One worker process in its own session, waiting for ``go`` on stdin (see :func:`go`)."""
-    return subprocess.Popen(
+    return spawn(
         [
-            sys.executable,
             str(Path(__file__).resolve()),
             "--block",
             block,
@@ -171,6 +170,14 @@ def start_worker(
             mode,
             "--wait-for-go",
         ],
+        env,
+    )
+
+
+def spawn(args: Sequence[str], env: Mapping[str, str]) -> subprocess.Popen[str]:
+    """``python ARGS`` in its own session, its stdin, stdout and stderr piped as text."""
+    return subprocess.Popen(
+        [sys.executable, *args],
         env=dict(env),
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
