@@ -44,7 +44,7 @@ from prefect_zoom.client.pacing import RATE_TABLE
 
 logger = logging.getLogger("prefect_zoom.client")
 
-BUDGET_SHARE = 0.96
+BUDGET_SHARE = 0.97
 """Share of Zoom's limit the account's slots decay at (the process's own spacing aims at 95 %)."""
 SLOT_SCALE = 1000
 """Prefect slots per Zoom request."""
