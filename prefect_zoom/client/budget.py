@@ -15,6 +15,11 @@ the paced rate:
 * **thousandths**: each request is :data:`SLOT_SCALE` slots. Prefect decays whole slots from
   the last change of the limit (a denied request is a change too); with 1,000 per request, each
   change loses at most a thousandth of a request instead of up to a whole one.
+* **asking**: the pack calls the endpoint of Prefect's ``rate_limit`` itself and asks again
+  every batch's decay time: Prefect's own wait (the server's ``Retry-After``, which grows with
+  every process denied) held three workers to 71 % of the limit. The limit starts full, so the
+  first second after it is made carries no burst; a lower rate (learned from a 429) wins over a
+  higher one: after a plan upgrade, delete the limit in Prefect's UI.
 * **expiry**: slots not spent within the time they take to decay plus :data:`BATCH_GRACE`
   seconds are dropped, so a slow or idle process cannot send an old batch on top of what others
   took since.

@@ -61,8 +61,10 @@ def daily_limit_name(account_id: str, host: str, day: date) -> str:
 
 def ensure_limit(name: str, limit: int, decay: float, *, start_full: bool = False) -> None:
     """Create the limit (``start_full``: every slot taken, so a new rate limit starts at its
-    decay, without a burst), or bring an existing one to ``limit`` and ``decay`` (per second).
-    Safe when several processes do it at once: the one that loses the race updates instead."""
+    decay, without a burst), or bring an existing one to ``limit`` and, when it decays faster,
+    ``decay`` (per second): a slower rate wins, as in :mod:`prefect_zoom.client.pacing`, so
+    processes that learned different limits do not undo each other. Safe when several processes
+    do it at once: the one that loses the race updates instead."""
     with get_client(sync_client=True) as client:
         try:
             client.create_global_concurrency_limit(
@@ -77,7 +79,8 @@ def ensure_limit(name: str, limit: int, decay: float, *, start_full: bool = Fals
         except ObjectAlreadyExists:
             pass
         current = client.read_global_concurrency_limit_by_name(name)
-        if current.limit != limit or (current.slot_decay_per_second or 0.0) != decay:
+        current_decay = current.slot_decay_per_second or 0.0
+        if current.limit != limit or current_decay > decay:
             client.update_global_concurrency_limit(
                 name, GlobalConcurrencyLimitUpdate(limit=limit, slot_decay_per_second=decay)
             )
