@@ -77,6 +77,7 @@ class AccountBudget:
         self.rate = rate
         self._lock = threading.Lock()
         self._wanted = threading.Event()
+        self._closed = threading.Event()
         self._slots = 0
         self._expires = 0.0
         self._fallback_until = 0.0
@@ -143,22 +144,30 @@ class AccountBudget:
             )
             self._thread.start()
 
+    def close(self) -> None:
+        """End the refill thread (it stops before its next request to Prefect)."""
+        self._closed.set()
+        self._wanted.set()
+
     def _refill(self) -> None:
-        while True:
+        while not self._closed.is_set():
             try:  # a failed request is not retried by Prefect's client: the budget falls back
                 with (
                     temporary_settings({PREFECT_CLIENT_MAX_RETRIES: 0}),
                     get_client(sync_client=True) as client,
                 ):
                     self._ensure()
-                    while True:
+                    while not self._closed.is_set():
                         self._refill_once(client)
             except Exception as exc:  # the Prefect API is down, slow or refuses: pace locally
-                self._fall_back(exc)
+                if not self._closed.is_set():
+                    self._fall_back(exc)
 
     def _refill_once(self, client: SyncPrefectClient) -> None:
         """Wait until slots are wanted, then take one batch from Prefect."""
         self._wanted.wait()
+        if self._closed.is_set():
+            return
         with self._lock:
             batch = self.batch
             if self._slots > batch and time.monotonic() <= self._expires:
@@ -190,7 +199,7 @@ class AccountBudget:
             self._asking_since = None
             self._fallback_until = time.monotonic() + FALLBACK_SECONDS
             self._warn(exc)
-        time.sleep(FALLBACK_SECONDS)
+        self._closed.wait(FALLBACK_SECONDS)
 
     def _warn(self, exc: BaseException) -> None:
         """Log the fallback, once until Prefect answers again (called under the lock)."""
@@ -239,9 +248,11 @@ class BudgetRegistry:
                 budget.prepare()
 
     def clear(self) -> None:
-        """Forget every budget (tests); their threads idle until the process ends."""
+        """Forget every budget and end their threads (tests)."""
         with self._lock:
-            self._budgets.clear()
+            budgets, self._budgets = list(self._budgets.values()), {}
+        for budget in budgets:
+            budget.close()
 
 
 BUDGETS = BudgetRegistry()

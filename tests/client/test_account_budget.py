@@ -4,6 +4,7 @@ Pro limits, one started ``prefect server`` they share (``prefect_zoom/client/bud
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -12,6 +13,7 @@ import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from unittest import mock
 
 import httpx
 import pytest
@@ -30,7 +32,7 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 from prefect.types import WITHOUT_BANNED_CHARACTERS
 
 from prefect_zoom.catalog import RateLabel
-from prefect_zoom.client import RetryPolicy
+from prefect_zoom.client import RetryPolicy, budget
 from prefect_zoom.client.budget import BUDGET_SHARE, BUDGETS, SLOT_SCALE
 from prefect_zoom.client.daily import DAILY_CAP
 from prefect_zoom.client.limits import daily_limit_name, rate_limit_name
@@ -59,6 +61,13 @@ def fresh_budgets() -> Iterator[None]:
 
 
 Server = tuple[str, dict[str, str], subprocess.Popen[bytes]]
+
+
+@pytest.fixture
+def batches(fresh_budgets: None) -> Iterator[mock.MagicMock]:
+    """Every batch this process's budgets (new ones) ask Prefect for (``call_count``)."""
+    with mock.patch.object(budget, "take_rate_slots", wraps=budget.take_rate_slots) as asked:
+        yield asked
 
 
 @pytest.fixture
@@ -147,7 +156,7 @@ def test_three_processes_together_stay_under_the_accounts_limit(
 def test_calls_go_on_paced_locally_when_the_prefect_api_goes_down(
     zoom_emulator: ZoomEmulator,
     server: Server,
-    fresh_budgets: None,
+    batches: mock.MagicMock,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Half the users listed through the account's limit, then the server stops: the other half
@@ -166,8 +175,7 @@ def test_calls_go_on_paced_locally_when_the_prefect_api_goes_down(
             return user
 
         listed = [list_recordings(user) for user in users[:20]]
-        limit = read_limit(api, rate_limit_name(zoom_emulator.config.account_id, RateLabel.MEDIUM))
-        assert int(str(limit["active_slots"])) > 0  # the requests went through Prefect
+        assert batches.call_count >= 10  # 20 requests, 2 a batch: they went through Prefect
         stop(process)
         listed += [list_recordings(user) for user in users[20:]]
     assert listed == users
@@ -198,3 +206,30 @@ def test_two_processes_share_a_hosts_daily_meeting_creates(
     day = datetime.now(UTC).date()
     counted = read_limit(api, daily_limit_name(zoom_emulator.config.account_id, "me", day))
     assert counted["active_slots"] == 100
+
+
+@pytest.mark.slow
+async def test_the_async_client_takes_its_requests_from_the_budget_too(
+    zoom_emulator: ZoomEmulator,
+    server: Server,
+    batches: mock.MagicMock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The async client waits for the account's slots without blocking its event loop: ten
+    concurrent listings go through the limit, with no 429."""
+    api, _, _ = server
+    caplog.set_level(logging.WARNING, logger="prefect_zoom.client")
+    users = [user.id for user in zoom_emulator.state.users.values()][:10]
+    policy = RetryPolicy(rate_plan="pro", account_budget=True)
+    with temporary_settings({PREFECT_API_URL: api}):
+        async with s2s_credentials(zoom_emulator).get_async_client(policy=policy) as zoom:
+            pages = await asyncio.gather(
+                *(
+                    zoom.get_json(f"/users/{user}/recordings", operation="list_user_recordings")
+                    for user in users
+                )
+            )
+    assert len(pages) == 10 and all("meetings" in page for page in pages)
+    assert zoom_emulator.state.counters.get("rate_limited", 0) == 0
+    assert batches.call_count >= 5  # 10 requests, 2 a batch, all from Prefect
+    assert not [r for r in caplog.records if "could not use the Prefect API" in r.getMessage()]
