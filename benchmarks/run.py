@@ -2,8 +2,8 @@
 
 Run ``make bench`` (``python benchmarks/run.py``), or ``--quick`` for small sizes (a smoke run),
 ``--only NAME`` (repeatable) for some of them: ``download``, ``archive-small``,
-``archive-large`` (or ``archive`` for both), ``memory``, ``ratelimit``, ``refresh``, ``overhead``,
-``by-name``, ``cold-submit``.
+``archive-large`` (or ``archive`` for both), ``memory``, ``ratelimit``, ``ratelimit-shared``,
+``pacing-overhead``, ``refresh``, ``overhead``, ``by-name``, ``cold-submit``.
 
 A full run prints a table and writes it to ``benchmarks/RESULTS.md`` with the date, the machine
 and the Python version; a quick or partial run only prints it unless ``--output`` is given.
@@ -28,6 +28,16 @@ after an ``os.sync()``, so none pays for the dirty pages another left):
 * **ratelimit**: an emulator on Zoom's Pro limits with 300 users; 12 threads list every user's
   recordings with the client's ``paginate`` (``list_user_recordings``, a Medium endpoint:
   20 req/s). Baseline: the allowed rate. Also shown: the client without pacing.
+* **ratelimit-shared**: the same listing by three worker processes
+  (``tests/helpers/budget_worker.py``, 4 threads each, a third of the users each) on one
+  Server-to-Server connection with ``rate_plan="pro"``, sharing the account's budget through the
+  runner's Prefect server. Baseline: the allowed rate. Also shown: the same three processes with
+  ``PREFECT_ZOOM_ACCOUNT_BUDGET=off`` (each paces alone to the whole limit).
+* **pacing-overhead**: the request path's cost of the account budget
+  (``prefect_zoom/client/budget.py``): N requests' slots taken one by one, 60 a second, from a
+  budget of 80 a second (Business, Light: Zoom's highest per-second limit) on the Prefect server,
+  so the rate never binds and every wait is the budget's own (a batch not there in time); time
+  inside ``take()`` and those waits, per request, after the process's first batch (shown apart). Baseline: a bare client's ``get_json`` against the emulator, per call.
 * **refresh**: 4 processes x 25 callers for 60 s on one OAuth connection whose tokens live 2 s
   (``tests/helpers/shared_connection_worker.py``): token refreshes vs token expiries in that time.
 * **overhead**: inside one flow, N ``get_user`` task calls vs N ``get_json`` calls on one bare
@@ -86,6 +96,7 @@ from download_throughput import (
     pack_download,
     seed,
 )
+from helpers.budget_worker import run_workers
 from helpers.flows import run_async
 from helpers.shared_connection_worker import run_together
 
@@ -96,12 +107,23 @@ ALL = (
     "archive-large",
     "memory",
     "ratelimit",
+    "ratelimit-shared",
+    "pacing-overhead",
     "refresh",
     "overhead",
     "by-name",
     "cold-submit",
 )
-NEEDS_PREFECT = {"archive-small", "archive-large", "refresh", "overhead", "by-name", "cold-submit"}
+NEEDS_PREFECT = {
+    "archive-small",
+    "archive-large",
+    "ratelimit-shared",
+    "pacing-overhead",
+    "refresh",
+    "overhead",
+    "by-name",
+    "cold-submit",
+}
 MEDIUM_LIMIT = 20.0  # Pro plan, requests per second (docs/zoom-behaviour.md, "Rate limits")
 
 
@@ -599,6 +621,7 @@ def _list_everyone(base_url: str, user_ids: list[str], threads: int, policy: Any
         "requests": sum(answered.values()),
         "rate_limited": counters.get("rate_limited", 0),
         "failures": failures,
+        "failed": len(failures),
         "meetings": meetings[0],
     }
 
@@ -619,37 +642,144 @@ def bench_ratelimit(ctx: Context) -> Row:
         learned = _list_everyone(base_url, user_ids, threads, RetryPolicy(rate_plan=None))
         paced = _list_everyone(base_url, user_ids, threads, RetryPolicy(rate_plan="pro"))
 
-    def describe(run: dict[str, Any]) -> str:
-        rate = run["ok"] / run["seconds"]
-        share = 100 * run["rate_limited"] / max(1, run["requests"])
-        return (
-            f"{rate:.1f} req/s ({rate / MEDIUM_LIMIT:.0%} of the limit), {run['requests']} "
-            f"requests, {run['rate_limited']} 429s ({share:.1f} %), "
-            f"{len(run['failures'])} failed calls in {run['seconds']:.1f} s"
-        )
-
-    rate = paced["ok"] / paced["seconds"]
-    ratio = rate / MEDIUM_LIMIT
-    limited_share = paced["rate_limited"] / max(1, paced["requests"])
-    ok = ratio >= 0.9 and limited_share < 0.01 and not paced["failures"]
+    describe = _describe_rate
     notes = [
         f"{len(user_ids)} users, {threads} threads, list_user_recordings (Medium, Pro: 20 req/s)",
         f"paced (rate_plan='pro'): {describe(paced)}",
         f"learned from the first 429 (default policy): {describe(learned)}",
         f"no pacing (reacting to 429 only): {describe(reactive)}",
     ]
-    for name, run in (("paced", paced), ("learned", learned), ("no pacing", reactive)):
-        if run["failures"]:
-            notes.append(f"{name} failures, e.g. {run['failures'][0]}")
+    runs = {"paced": paced, "learned": learned, "no pacing": reactive}
+    return _rate_row("rate-limit efficiency (Pro, Medium)", paced, notes, runs)
+
+
+def _describe_rate(run: dict[str, Any]) -> str:
+    """A listing run in words: rate, share of the limit, requests, 429s, failed calls."""
+    rate = run["ok"] / run["seconds"]
+    share = 100 * run["rate_limited"] / max(1, run["requests"])
+    return (
+        f"{rate:.1f} req/s ({rate / MEDIUM_LIMIT:.0%} of the limit), {run['requests']} "
+        f"requests, {run['rate_limited']} 429s ({share:.1f} %), "
+        f"{run['failed']} failed calls in {run['seconds']:.1f} s"
+    )
+
+
+def _rate_row(
+    name: str, run: dict[str, Any], notes: list[str], runs: dict[str, dict[str, Any]]
+) -> Row:
+    """The row of a rate-limit benchmark measured by ``run`` (``runs``: every run, whose
+    failures are noted)."""
+    rate = run["ok"] / run["seconds"]
+    ratio = rate / MEDIUM_LIMIT
+    limited_share = run["rate_limited"] / max(1, run["requests"])
+    for label, each in runs.items():
+        if each["failures"]:
+            notes.append(f"{label} failures, e.g. {each['failures'][0]}")
     return Row(
-        name="rate-limit efficiency (Pro, Medium)",
-        measured=f"{rate:.1f} req/s, {paced['rate_limited']} 429s ({limited_share:.1%}), "
-        f"{len(paced['failures'])} failed",
+        name=name,
+        measured=f"{rate:.1f} req/s, {run['rate_limited']} 429s ({limited_share:.1%}), "
+        f"{run['failed']} failed",
         baseline=f"allowed {MEDIUM_LIMIT:g} req/s",
         ratio=ratio,
         target=">= 0.9, 429s < 1 %, 0 failed",
-        passed=ok,
+        passed=ratio >= 0.9 and limited_share < 0.01 and run["failed"] == 0,
         notes=notes,
+    )
+
+
+def _three_workers(ctx: Context, base_url: str, user_ids: list[str], **env: str) -> dict[str, Any]:
+    """Three worker processes list a third of the users each on one connection with
+    ``rate_plan="pro"``; requests, 429s, failures and seconds (the slowest worker's)."""
+    name = f"bench-{uuid.uuid4().hex[:10]}"
+    credentials(base_url).model_copy(update={"rate_plan": "pro"}).save(name, overwrite=True)
+
+    def fresh_window() -> None:
+        time.sleep(1.1)  # a fresh rate window, whatever ran before
+        httpx.post(f"{base_url}/_emulator/counters/reset", timeout=10).raise_for_status()
+
+    jobs = [["--users", ",".join(user_ids[k::3]), "--threads", "4"] for k in range(3)]
+    summaries, _ = run_workers(name, jobs, ctx.env(**env), before_go=fresh_window, timeout=900)
+    counters = httpx.get(f"{base_url}/_emulator/counters", timeout=10).json()
+    answered = {k: v for k, v in counters.items() if k.startswith("GET /v2/users/")}
+    return {
+        "seconds": max(s["elapsed"] for s in summaries),
+        "ok": sum(v for k, v in answered.items() if k.endswith(" 200")),
+        "requests": sum(answered.values()),
+        "rate_limited": counters.get("rate_limited", 0),
+        "failures": [text for s in summaries for text in s["error_samples"]],
+        "failed": sum(s["failures"] for s in summaries),
+        "fallbacks": [text for s in summaries for text in s["fallbacks"]],
+    }
+
+
+def bench_ratelimit_shared(ctx: Context) -> Row:
+    users = 60 if ctx.quick else 300
+    with emulator_process(
+        rate_limits="pro", seed_users=users, recordings_per_user=1, recording_bytes=1000
+    ) as base_url:
+        state = httpx.get(f"{base_url}/_emulator/state", timeout=30).json()
+        user_ids = [u["id"] for u in state["users"]]
+        shared = _three_workers(ctx, base_url, user_ids)
+        alone = _three_workers(ctx, base_url, user_ids, PREFECT_ZOOM_ACCOUNT_BUDGET="off")
+
+    if shared["fallbacks"]:
+        shared["failures"].append(f"{len(shared['fallbacks'])} fallbacks: {shared['fallbacks'][0]}")
+    notes = [
+        f"{len(user_ids)} users, 3 processes x 4 threads, list_user_recordings (Medium, Pro: "
+        "20 req/s), one Server-to-Server connection with rate_plan='pro'",
+        f"account budget (Prefect rate limit): {_describe_rate(shared)}",
+        f"each process pacing alone (PREFECT_ZOOM_ACCOUNT_BUDGET=off): {_describe_rate(alone)}",
+    ]
+    name = "rate-limit efficiency, 3 processes (Pro, Medium)"
+    return _rate_row(name, shared, notes, {"budget": shared, "alone": alone})
+
+
+def bench_pacing_overhead(ctx: Context) -> Row:
+    from prefect_zoom.catalog import RateLabel
+    from prefect_zoom.client.budget import AccountBudget
+
+    requests = 200 if ctx.quick else 1000
+    # Business Light, Zoom's highest per-second limit (80); taken at 60 a second, under it
+    budget = AccountBudget(f"bench-{uuid.uuid4().hex[:8]}", RateLabel.LIGHT, rate=80.0)
+    started = time.perf_counter()
+    while (wait := budget.take()) > 0:  # the first batch: Prefect's client and the limit made
+        time.sleep(wait)
+    first = time.perf_counter() - started
+    inside = waited = 0.0
+    waits = 0
+    for _ in range(requests):
+        while True:
+            started = time.perf_counter()
+            wait = budget.take()
+            inside += time.perf_counter() - started
+            if wait <= 0:
+                break
+            waits += 1
+            waited += wait
+            time.sleep(wait)
+        time.sleep(1 / 60)  # the request itself
+    with emulator_process() as base_url, credentials(base_url).get_client() as zoom:
+        zoom.get_json("/users/me", operation="get_user")
+        calls = 100 if ctx.quick else 300
+        started = time.perf_counter()
+        for _ in range(calls):
+            zoom.get_json("/users/me", operation="get_user")
+        bare = (time.perf_counter() - started) / calls
+    per_request = (inside + waited) / requests
+    return Row(
+        name=f"account budget overhead, {requests} requests",
+        measured=f"{per_request * 1000:.3f} ms/request on the request path",
+        baseline=f"bare get_json {bare * 1000:.2f} ms/call",
+        ratio=per_request / bare,
+        target="< 1 ms/request",
+        passed=per_request < 0.001,
+        notes=[
+            f"inside take(): {inside / requests * 1e6:.0f} us/request; waits for a batch: "
+            f"{waits} ({waited * 1000:.0f} ms in all); the first batch of the process (not "
+            f"counted: Prefect's client started, the limit created) took {first:.2f} s; one Prefect "
+            f"round trip per {budget.batch} requests, in the budget's own thread; a budget of "
+            "80 requests/s (Business, Light), taken 60 times a second"
+        ],
     )
 
 
@@ -881,6 +1011,8 @@ def run_all(names: list[str], quick: bool) -> list[Row]:
         "download": lambda: bench_download(ctx),
         "memory": lambda: bench_memory(ctx),
         "ratelimit": lambda: bench_ratelimit(ctx),
+        "ratelimit-shared": lambda: bench_ratelimit_shared(ctx),
+        "pacing-overhead": lambda: bench_pacing_overhead(ctx),
         "refresh": lambda: bench_refresh(ctx),
         "overhead": lambda: bench_overhead(ctx),
         "by-name": lambda: bench_by_name(ctx),

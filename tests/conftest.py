@@ -17,6 +17,9 @@ os.environ["PREFECT_HOME"] = _PREFECT_HOME
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+# Tests share one Prefect API: the account-wide budget (daily meeting counts too) only where a
+# test turns it on (tests/client/test_account_budget.py).
+os.environ.setdefault("PREFECT_ZOOM_ACCOUNT_BUDGET", "off")
 
 from zoom_emulator import EmulatorConfig, ZoomEmulator  # noqa: E402
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from abc import ABC, abstractmethod
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, cast
 
@@ -32,6 +33,8 @@ from prefect_zoom.auth.tokens import TokenSet
 from prefect_zoom.client import AsyncZoomClient, ZoomClient
 from prefect_zoom.client._base import DEFAULT_API_BASE_URL
 from prefect_zoom.client.origins import ZOOM_DOMAINS, is_loopback, is_zoom_host
+from prefect_zoom.client.pacing import RatePlan
+from prefect_zoom.client.policy import RetryPolicy
 from prefect_zoom.exceptions import ZoomInputError
 
 DEFAULT_OAUTH_BASE_URL = "https://zoom.us/oauth"
@@ -148,6 +151,15 @@ class ZoomCredentialsBase(CredentialsBlock, ABC):
         default_factory=list,
         description="Scopes Zoom granted to this connection; filled in when tokens are issued.",
     )
+    rate_plan: RatePlan | None = Field(
+        default=None,
+        title="Rate Plan",
+        description=(
+            "The Zoom account's plan for rate limits (pro, or business for Business and up): "
+            "requests are paced to its limits from the first one, shared by every worker on "
+            "this Prefect API. Empty: learned from Zoom's first rate-limit answer."
+        ),
+    )
 
     _token_manager: TokenManager | None = PrivateAttr(default=None)
     _resolved_secret: str | None = PrivateAttr(default=None)
@@ -253,10 +265,26 @@ class ZoomCredentialsBase(CredentialsBlock, ABC):
         return CODE_EXAMPLE.format(block_class=cls.__name__)
 
     # ---- clients ---------------------------------------------------------------------------
+    def budget_account_id(self) -> str | None:
+        """The Zoom account whose rate budget this connection's requests spend (``None``: not
+        known from the connection, so each process paces alone)."""
+        return None
+
+    def _client_settings(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        """The client's settings: the caller's, with this connection's account and plan."""
+        settings = {"account_id": self.budget_account_id(), **kwargs}
+        policy = settings.get("policy") or RetryPolicy()
+        if policy.rate_plan is None and self.rate_plan is not None:
+            policy = replace(policy, rate_plan=self.rate_plan)
+        settings["policy"] = policy
+        return settings
+
     def get_client(self, **kwargs: Any) -> ZoomClient:
         """A synchronous client for Zoom's REST API (close it, or use it in a ``with``)."""
-        return ZoomClient(self.api_base_url, self.token_manager(), **kwargs)
+        return ZoomClient(self.api_base_url, self.token_manager(), **self._client_settings(kwargs))
 
     def get_async_client(self, **kwargs: Any) -> AsyncZoomClient:
         """An asynchronous client for Zoom's REST API (use it in an ``async with``)."""
-        return AsyncZoomClient(self.api_base_url, self.token_manager(), **kwargs)
+        return AsyncZoomClient(
+            self.api_base_url, self.token_manager(), **self._client_settings(kwargs)
+        )

@@ -46,5 +46,9 @@ class ZoomServerToServerCredentials(ZoomCredentialsBase):
             "--overwrite  (with ZOOM_CLIENT_SECRET set)"
         )
 
+    def budget_account_id(self) -> str:
+        """The account id of the connection (not a secret): it names the account's limits."""
+        return self.account_id
+
     def _new_token_manager(self) -> TokenManager:
         return ServerToServerTokenManager(BlockTokenStore(self), self._endpoint(), self.account_id)

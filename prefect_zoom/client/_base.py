@@ -14,7 +14,7 @@ import asyncio
 import logging
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypedDict, TypeVar, Unpack
 
@@ -26,6 +26,9 @@ from prefect_zoom._version import __version__
 from prefect_zoom.auth.httpx_auth import ZoomAuth
 from prefect_zoom.auth.manager import TokenProvider
 from prefect_zoom.catalog import Operation, operation_named
+from prefect_zoom.client.budget import BUDGETS
+from prefect_zoom.client.daily import DAILY_CAP
+from prefect_zoom.client.limits import prefect_api_configured
 from prefect_zoom.client.origins import check_token_destination
 from prefect_zoom.client.pacing import PACERS
 from prefect_zoom.client.policy import DEFAULT_EXPECTED, Attempts, RetryPolicy
@@ -50,6 +53,10 @@ class ClientSettings(TypedDict, total=False):
     """The connection's scopes, when known better than its latest token says."""
     policy: RetryPolicy | None
     """Retries, token renewals and pacing (default: :class:`RetryPolicy`'s defaults)."""
+    account_id: str | None
+    """The Zoom account the requests count against: with it, the account-wide rate budget and
+    the daily meeting cap are shared with every process on the Prefect API
+    (:mod:`prefect_zoom.client.budget`, :mod:`prefect_zoom.client.daily`)."""
 
 
 class RequestOptions(TypedDict, total=False):
@@ -103,14 +110,14 @@ def exchange(
     *,
     expected: tuple[int, ...] = DEFAULT_EXPECTED,
     stream: bool = False,
-    pace: Callable[[], float] = lambda: 0.0,
+    pace: Callable[[], Iterable[float]] = tuple,
     learn: Callable[[httpx.Response], None] = lambda response: None,
 ) -> Flow[httpx.Response]:
     """One logical request over its sends: Zoom's answer with an ``expected`` status, or the
-    policy's error. ``pace`` gives the seconds to wait before each send, ``learn`` sees 429s."""
+    policy's error. ``pace`` gives the waits before each send, ``learn`` sees 429s."""
     method, path = request.method, request.url.path
     while True:
-        if (pause := pace()) > 0:
+        for pause in pace():
             yield Wait(pause)
         try:
             response: httpx.Response = yield Send(request, stream)
@@ -182,6 +189,9 @@ class ClientCore(ABC, Generic[TransportT]):
         self.tokens = tokens
         self._granted_scopes = settings.get("granted_scopes")
         self.policy = settings.get("policy") or RetryPolicy()
+        self.account_id = settings.get("account_id")
+        if self.account_id and self.policy.rate_plan and self._shares_account():
+            BUDGETS.prepare(self.account_id, self.policy.rate_plan)
         self._http = self._open(self._client_kwargs(), transport)
 
     @abstractmethod
@@ -212,6 +222,7 @@ class ClientCore(ABC, Generic[TransportT]):
     ) -> Flow[httpx.Response]:
         """One request as a flow: checked, then sent under the policy (see :func:`exchange`)."""
         attempts = self._prepare(method, path, options.get("operation"))
+        self._count_daily(attempts, path)
         request = self._http.build_request(
             method,
             self._url(path),
@@ -243,16 +254,39 @@ class ClientCore(ABC, Generic[TransportT]):
         check_scopes(op, path, self.granted_scopes, reconnect_command=reconnect)
         return Attempts(self.policy, method, operation=op, reconnect_command=reconnect)
 
-    def _pace(self, attempts: Attempts, path: str) -> float:
-        """Seconds to wait before sending an API request so its label stays under Zoom's limit.
+    def _shares_account(self) -> bool:
+        """Whether this client's requests count in the account's limits on the Prefect API."""
+        return bool(self.account_id and self.policy.account_budget and prefect_api_configured())
 
-        Zero for downloads (absolute URLs), requests without an operation, and labels with no
+    def _pace(self, attempts: Attempts, path: str) -> Iterator[float]:
+        """The waits before sending an API request so its label stays under Zoom's limit: a
+        slot of the account's budget first (every process), then this process's spacing.
+
+        None for downloads (absolute URLs), requests without an operation, and labels with no
         plan and nothing learned yet (see :mod:`prefect_zoom.client.pacing`).
         """
         if attempts.operation is None or _absolute(path) is not None:
-            return 0.0
-        pacer = PACERS.get(self.api_base_url, attempts.operation.label, self.policy.rate_plan)
-        return pacer.reserve() if pacer is not None else 0.0
+            return
+        label = attempts.operation.label
+        pacer = PACERS.get(self.api_base_url, label, self.policy.rate_plan)
+        if pacer is None:
+            return
+        if self.account_id and self._shares_account():
+            budget = BUDGETS.get(self.account_id, label, pacer.rate)
+            while budget is not None and (wait := budget.take()) > 0:
+                yield wait
+        if (wait := pacer.reserve()) > 0:
+            yield wait
+
+    def _count_daily(self, attempts: Attempts, path: str) -> None:
+        """Count a meeting create against its host's daily cap, across every process (or
+        refuse it when the cap is spent, see :mod:`prefect_zoom.client.daily`)."""
+        op = attempts.operation
+        if op is None or not op.counts_toward_daily_meeting_cap or attempts.method != "POST":
+            return
+        if self.account_id and self._shares_account():
+            host = path.strip("/").split("/")[1]
+            DAILY_CAP.count(self.account_id, host, method=attempts.method, path=path)
 
     def _learn_rate(self, response: httpx.Response) -> None:
         """After a per-second 429 that names its label and limit, pace that label from now on."""

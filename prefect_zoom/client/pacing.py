@@ -15,8 +15,12 @@ per label. It starts in either of two ways:
   ``RetryPolicy(learn_rate_limits=False)``).
 
 Requests are spaced at ``1 / (limit * PACE_SHARE)`` seconds. Downloads (absolute URLs, not API
-paths) are never paced. Pacing is per process: several processes on one account share Zoom's
-limit without knowing it, and the retry policy still handles the ``429`` that follow.
+paths) are never paced. Pacing is per process; with a Prefect API and a known account, every
+process first takes its requests from the account's budget (:mod:`prefect_zoom.client.budget`),
+so together they stay under Zoom's limit. Without one, several processes on one account share
+Zoom's limit without knowing it, and the retry policy handles the ``429`` that follow.
+
+The plan may also come from the connection block's ``rate_plan`` field.
 """
 
 from __future__ import annotations

@@ -12,7 +12,8 @@ and :mod:`prefect_zoom.client.scopes`).
   the values sent, so sending it twice leaves the same meeting (it does count twice toward the
   100-a-day meeting update cap). POST is retried only when the connection was never made.
 * Pacing (:mod:`prefect_zoom.client.pacing`): with ``rate_plan``, or once a 429 told the limit,
-  requests are spaced to fit Zoom's per-second limit of their label instead of running into it.
+  requests are spaced to fit Zoom's per-second limit of their label instead of running into it;
+  with ``account_budget``, across every process of the account (:mod:`prefect_zoom.client.budget`).
 * Everything else (400 with 4711 missing scopes, ``invalid_grant``, 404, validation errors) is
   raised at once as the matching :mod:`prefect_zoom.exceptions` error.
 """
@@ -28,6 +29,7 @@ import httpx
 
 from prefect_zoom.catalog import Operation
 from prefect_zoom.client.errors import error_from_response, parse_retry_after
+from prefect_zoom.client.limits import budget_from_env
 from prefect_zoom.client.pacing import RatePlan, plan_from_env
 from prefect_zoom.exceptions import ZoomAPIError, ZoomServerError
 
@@ -57,6 +59,10 @@ class RetryPolicy:
     default comes from ``PREFECT_ZOOM_RATE_PLAN``. See :mod:`prefect_zoom.client.pacing`."""
     learn_rate_limits: bool = True
     """After a per-second 429 naming its label and limit, pace that label to it."""
+    account_budget: bool = field(default_factory=budget_from_env)
+    """Share the account's rate limits and daily meeting cap with every process on the Prefect
+    API (:mod:`prefect_zoom.client.budget`); the default comes from
+    ``PREFECT_ZOOM_ACCOUNT_BUDGET`` (on unless ``off``)."""
 
     def backoff(self, retry: int) -> float:
         """Full jitter: uniform between 0 and ``min(cap, base * 2**retry)``."""

@@ -161,9 +161,8 @@ def start_worker(
     block: str, mode: str, duration: float, concurrency: int, env: Mapping[str, str]
 ) -> subprocess.Popen[str]:
     """One worker process in its own session, waiting for ``go`` on stdin (see :func:`go`)."""
-    return subprocess.Popen(
+    return spawn(
         [
-            sys.executable,
             str(Path(__file__).resolve()),
             "--block",
             block,
@@ -175,6 +174,14 @@ def start_worker(
             mode,
             "--wait-for-go",
         ],
+        env,
+    )
+
+
+def spawn(args: Sequence[str], env: Mapping[str, str]) -> subprocess.Popen[str]:
+    """``python ARGS`` in its own session, its stdin, stdout and stderr piped as text."""
+    return subprocess.Popen(
+        [sys.executable, *args],
         env=dict(env),
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
@@ -218,6 +225,17 @@ def run_together(
     ``duration + grace``; every worker's process group is ended either way.
     """
     workers = [start_worker(block, mode, duration, concurrency, env) for mode in modes]
+    return start_together(workers, before_go=before_go, timeout=duration + grace)
+
+
+def start_together(
+    workers: Sequence[subprocess.Popen[str]],
+    *,
+    before_go: Callable[[], None] = lambda: None,
+    timeout: float,
+) -> tuple[list[dict[str, Any]], float]:
+    """Wait until each started worker (``--wait-for-go``) is ready, call ``before_go``, start
+    them all at once; their summaries and the seconds to the last one (see :func:`run_together`)."""
     try:
         for worker in workers:
             wait_ready(worker)
@@ -225,7 +243,7 @@ def run_together(
         started = time.monotonic()
         for worker in workers:
             go(worker)
-        outputs = [worker.communicate(timeout=duration + grace) for worker in workers]
+        outputs = [worker.communicate(timeout=timeout) for worker in workers]
         elapsed = time.monotonic() - started
     finally:
         for worker in workers:
