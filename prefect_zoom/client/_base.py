@@ -235,7 +235,7 @@ class ClientCore(ABC, Generic[TransportT]):
             request,
             expected=options.get("expected", (200, 206) if stream else DEFAULT_EXPECTED),
             stream=stream,
-            pace=lambda: self._pace(attempts, path),
+            pace=lambda: self._pace(attempts),
             learn=self._learn_rate,
         )
 
@@ -258,14 +258,16 @@ class ClientCore(ABC, Generic[TransportT]):
         """Whether this client's requests count in the account's limits on the Prefect API."""
         return bool(self.account_id and self.policy.account_budget and prefect_api_configured())
 
-    def _pace(self, attempts: Attempts, path: str) -> Iterator[float]:
-        """The waits before sending an API request so its label stays under Zoom's limit: a
-        slot of the account's budget first (every process), then this process's spacing.
+    def _pace(self, attempts: Attempts) -> Iterator[float]:
+        """The waits before sending a request so its label stays under Zoom's limit: a slot of
+        the account's budget first (every process), then this process's spacing.
 
-        None for downloads (absolute URLs), requests without an operation, and labels with no
-        plan and nothing learned yet (see :mod:`prefect_zoom.client.pacing`).
+        Downloads count too, as their catalog label (Light; docs/zoom-behaviour.md, "REST API:
+        rate limits", says why though Zoom does not document it). None for requests
+        without an operation and labels with no plan and nothing learned yet (see
+        :mod:`prefect_zoom.client.pacing`).
         """
-        if attempts.operation is None or _absolute(path) is not None:
+        if attempts.operation is None:
             return
         label = attempts.operation.label
         pacer = PACERS.get(self.api_base_url, label, self.policy.rate_plan)

@@ -130,7 +130,9 @@ async def test_the_async_client_learns_too() -> None:
     assert PACERS.get("http://zoom.test/v2", RateLabel.MEDIUM, None) is not None
 
 
-def test_downloads_and_unnamed_requests_are_not_paced() -> None:
+def test_downloads_are_paced_as_light_and_unnamed_requests_not_at_all() -> None:
+    """Several workers archiving at once must stay under the account's limit for downloads too
+    (the emulator limits them as Light); a request without an operation has no label."""
     sent: list[str] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -145,11 +147,13 @@ def test_downloads_and_unnamed_requests_are_not_paced() -> None:
         transport=httpx.MockTransport(handler),
     ) as zoom:
         zoom.get_json("/users/me")  # no operation: nothing to pace by
+        assert PACERS.get("http://zoom.test/v2", RateLabel.LIGHT, None) is None
         with zoom.stream(
             "GET", "http://zoom.test/rec/download/x", operation="download_recording_file"
         ):
             pass
-    assert PACERS.get("http://zoom.test/v2", RateLabel.LIGHT, None) is None
+    light = PACERS.get("http://zoom.test/v2", RateLabel.LIGHT, None)
+    assert light is not None and light.rate == 30  # Pro's Light limit
     assert len(sent) == 2
 
 
