@@ -114,16 +114,8 @@ ALL = (
     "by-name",
     "cold-submit",
 )
-NEEDS_PREFECT = {
-    "archive-small",
-    "archive-large",
-    "ratelimit-shared",
-    "pacing-overhead",
-    "refresh",
-    "overhead",
-    "by-name",
-    "cold-submit",
-}
+NEEDS_PREFECT = set(ALL) - {"download", "memory", "ratelimit"}
+"""The benchmarks that start a Prefect server (the others need only the emulator)."""
 MEDIUM_LIMIT = 20.0  # Pro plan, requests per second (docs/zoom-behaviour.md, "Rate limits")
 
 
