@@ -386,6 +386,10 @@ class AllRowsFailedError(ZoomError, RuntimeError):
     """Every row of a ``schedule_meetings`` run failed."""
 
 
+class PartitionsFailedError(ZoomError, RuntimeError):
+    """Partitions of an archive still failed after their retries (the others' files are kept)."""
+
+
 class MissingDeploySettingError(ZoomError, RuntimeError):
     """A variable that ``deployments/prefect.yaml`` needs is not set (or not usable)."""
 
@@ -431,6 +435,7 @@ __all__ = [
     "InvalidTimestampError",
     "MissingDeploySettingError",
     "MissingHeaderError",
+    "PartitionsFailedError",
     "PrefectAPIError",
     "SignInError",
     "SignInTimeoutError",

@@ -1,7 +1,7 @@
 """prefect-zoom flows: ready-made Prefect flows that take the NAME of a saved Zoom connection."""
 
+from prefect_zoom.exceptions import PartitionsFailedError
 from prefect_zoom.flows._archive import ArchiveReport
-from prefect_zoom.flows._partitions import PartitionsFailedError
 from prefect_zoom.flows._watch import WatchCursor
 from prefect_zoom.flows.archive_meeting_recordings import archive_meeting_recordings
 from prefect_zoom.flows.archive_recordings import archive_recordings

@@ -35,10 +35,6 @@ POLL_SECONDS = 2.0
 """How often the parent asks the Prefect API whether a partition's run has ended."""
 
 
-class PartitionsFailedError(RuntimeError):
-    """Partitions of an archive still failed after their retries (the others' files are kept)."""
-
-
 class PartitionReport(BaseModel):
     """What a partition's run left in the destination for its parent."""
 

@@ -9,7 +9,7 @@ from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 from prefect.utilities.annotations import quote
 
-from prefect_zoom.exceptions import ZoomInputError
+from prefect_zoom.exceptions import PartitionsFailedError, ZoomInputError
 from prefect_zoom.flows._archive import (
     ArchiveReport,
     KeptFile,
@@ -24,7 +24,6 @@ from prefect_zoom.flows._archive import (
 from prefect_zoom.flows._manifest import ArchivePlan, Manifest
 from prefect_zoom.flows._partitions import (
     PARTITION_DEPLOYMENT,
-    PartitionsFailedError,
     load_partition_manifest,
     merge_partition_manifests,
     merged_report,
