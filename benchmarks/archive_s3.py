@@ -3,7 +3,7 @@
 Run ``python benchmarks/archive_s3.py --bytes 2147483648`` (it starts a Prefect server; ``run.py
 --only s3`` uses the runner's). The emulator serves one recording (a 2 GiB MP4 and a small chat
 file) and moto's S3 server stores the objects, each in its own process (their memory does not
-count). Two kinds of fresh process, run in alternating order (twice each by default; the best
+count). Two kinds of fresh process, run in alternating order (three times each by default; the best
 time of each kind and the highest memory are kept), each warms up on a small file, records its peak
 RSS (``ru_maxrss``) as the baseline, then does the big one and records its peak again:
 
@@ -194,7 +194,7 @@ def _stage(base_url: str, entry: dict[str, Any], folder: Path) -> Path:
 
 
 def run(
-    size: int = 2 * 1024**3, env: dict[str, str] | None = None, repeats: int = 2
+    size: int = 2 * 1024**3, env: dict[str, str] | None = None, repeats: int = 3
 ) -> dict[str, Any]:
     """Measure both uploaders on one recording of ``size`` bytes, ``repeats`` times each in
     alternating order (best time of each, worst memory); ``env`` is the children's environment
@@ -258,7 +258,7 @@ def run(
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--bytes", type=int, default=2 * 1024**3, help="size of the recording")
-    parser.add_argument("--repeats", type=int, default=2, help="runs of each, alternating")
+    parser.add_argument("--repeats", type=int, default=3, help="runs of each, alternating")
     parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
     parser.add_argument("payload", nargs="?", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
