@@ -39,7 +39,7 @@ from typing import Any
 
 import httpx
 from _support import TESTS_DIR
-from download_memory import WARM_UP_BYTES, peak_rss_kib, recording_file
+from download_memory import WARM_UP_BYTES, measured, recording_file
 from download_throughput import credentials, emulator_process
 
 sys.path.insert(0, str(TESTS_DIR))  # moto's server and the bucket blocks live with the tests
@@ -63,22 +63,14 @@ def add_recording(base_url: str, size: int) -> list[dict[str, Any]]:
     return files
 
 
-def _measured(warm_up: Callable[[], object], job: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    """Run ``warm_up``, take the peak RSS as the baseline, run ``job`` (timed) and take it again."""
-    warm_up()
-    baseline = peak_rss_kib()
-    os.sync()  # the timed run does not pay for the dirty pages the warm-up left
-    started = time.perf_counter()
-    outcome = job()
-    seconds = time.perf_counter() - started
-    peak = peak_rss_kib()
-    return {
-        "baseline_kib": baseline,
-        "peak_kib": peak,
-        "growth_kib": peak - baseline,
-        "seconds": round(seconds, 3),
-        **outcome,
-    }
+def _synced(warm_up: Callable[[], object]) -> Callable[[], None]:
+    """``warm_up``, then ``os.sync()``: the timed run does not pay for the pages it left dirty."""
+
+    def run() -> None:
+        warm_up()
+        os.sync()
+
+    return run
 
 
 # ---- the two uploaders (each in its own process) -----------------------------------------------
@@ -121,7 +113,7 @@ def _pack_archive(payload: dict[str, Any]) -> dict[str, Any]:
         (row,) = archive("MP4").files
         return {"status": row.status, "path": row.path}
 
-    result = _measured(lambda: archive("CHAT"), big)
+    result = measured(_synced(lambda: archive("CHAT")), big)
     result["upload_seconds"] = round(marks["uploaded"] - marks["staged"], 3)
     # Checked after the peak is taken: the object's size and SHA-256, and the manifest's entry.
     client, path = bucket.credentials.get_s3_client(), result["path"]
@@ -148,8 +140,8 @@ def _boto3_upload(payload: dict[str, Any]) -> dict[str, Any]:
     with tempfile.NamedTemporaryFile(dir=staged.parent) as small:
         small.write(os.urandom(WARM_UP_BYTES))
         small.flush()
-        result = _measured(
-            lambda: client.upload_file(small.name, bucket, "warm-up"),
+        result = measured(
+            _synced(lambda: client.upload_file(small.name, bucket, "warm-up")),
             lambda: client.upload_file(str(staged), bucket, "big") or {},
         )
     result["object_size"] = client.head_object(Bucket=bucket, Key="big")["ContentLength"]

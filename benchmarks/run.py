@@ -567,26 +567,22 @@ def bench_s3(ctx: Context) -> Row:
     peak_mb = result["pack_peak_kib"] / 1024
     ratio = result["ratio"]
     ok = all(result[check] for check in ("status_ok", "size_ok", "sha256_ok"))
-    return Row(
-        name=f"archive to S3 (moto), {size / 1024**3:g} GiB recording",
-        measured=f"flow's upload {result['pack_upload_mib_per_s']} MiB/s, "
-        f"peak RSS {peak_mb:.0f} MB",
-        baseline=f"boto3 `upload_file` {result['boto3_mib_per_s']} MiB/s",
-        ratio=ratio,
-        target=">= 0.8, < 200 MB peak",
-        passed=ratio >= 0.8 and peak_mb < 200 and ok,
-        notes=[
-            f"peak RSS (absolute, the highest of the runs): the flow's process {peak_mb:.0f} MB, "
-            f"{result['pack_growth_kib'] / 1024:.0f} MB above its peak after a warm-up archive of "
-            f"a small file ({result['pack_baseline_kib'] / 1024:.0f} MB); boto3 alone "
-            f"{result['boto3_peak_kib'] / 1024:.0f} MB (+{result['boto3_growth_kib'] / 1024:.0f} MB)",
-            f"best of {result['repeats']} alternating runs each, upload seconds "
-            f"{result['all_upload_seconds']}; the best pack run's whole flow call (download "
-            f"from the emulator, upload, check, manifest) {result['pack_seconds']} s",
-            f"object sizes, and the SHA-256 of the object and of the manifest entry against the "
-            f"emulator's, match: {result['size_ok']}, {result['sha256_ok']}",
-        ],
-    )
+    name = f"archive to S3 (moto), {size / 1024**3:g} GiB recording"
+    measured = f"flow's upload {result['pack_upload_mib_per_s']} MiB/s, peak RSS {peak_mb:.0f} MB"
+    baseline = f"boto3 `upload_file` {result['boto3_mib_per_s']} MiB/s"
+    notes = [
+        f"peak RSS (absolute, the highest of the runs): the flow's process {peak_mb:.0f} MB, "
+        f"{result['pack_growth_kib'] / 1024:.0f} MB above its peak after a warm-up archive of "
+        f"a small file ({result['pack_baseline_kib'] / 1024:.0f} MB); boto3 alone "
+        f"{result['boto3_peak_kib'] / 1024:.0f} MB (+{result['boto3_growth_kib'] / 1024:.0f} MB)",
+        f"best of {result['repeats']} alternating runs each, upload seconds "
+        f"{result['all_upload_seconds']}; the best pack run's whole flow call (download "
+        f"from the emulator, upload, check, manifest) {result['pack_seconds']} s",
+        f"object sizes, and the SHA-256 of the object and of the manifest entry against the "
+        f"emulator's, match: {result['size_ok']}, {result['sha256_ok']}",
+    ]
+    passed = ratio >= 0.8 and peak_mb < 200 and ok
+    return Row(name, measured, baseline, ratio, ">= 0.8, < 200 MB peak", passed, notes)
 
 
 # ---- rate limits -------------------------------------------------------------------------------
