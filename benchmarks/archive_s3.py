@@ -31,6 +31,7 @@ import hashlib
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -244,6 +245,11 @@ def run(
         "pack_upload_mib_per_s": round(mib / pack["upload_seconds"], 1),
         "boto3_mib_per_s": round(mib / bare["upload_seconds"], 1),
         "ratio": round(bare["upload_seconds"] / pack["upload_seconds"], 3),
+        "median_ratio": round(
+            statistics.median(one["upload_seconds"] for one in runs["boto3"])
+            / statistics.median(one["upload_seconds"] for one in runs["pack"]),
+            3,
+        ),
         "all_upload_seconds": {
             kind: [one["upload_seconds"] for one in done] for kind, done in runs.items()
         },

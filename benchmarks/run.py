@@ -27,9 +27,10 @@ after an ``os.sync()``, so none pays for the dirty pages another left):
   ``httpx`` streaming it to ``/dev/null``, each in a fresh process.
 * **s3**: ``archive_s3.py``: the ``archive_recordings`` flow archiving a 2 GiB recording to a
   prefect-aws ``S3Bucket`` on moto's S3 server (its own process), vs boto3's ``upload_file`` of
-  the same staged file, each in a fresh process that warmed up on a small file, best of 3
-  alternating runs: the pack's upload phase (staged file complete to object checked) against
-  boto3's upload, and the flow process's absolute peak RSS (its growth in the notes).
+  the same file staged as the flow stages it, each in a fresh process that warmed up on a
+  small file, best of 3 alternating runs: the pack's upload phase (staged file complete to
+  object checked) against boto3's upload, and the flow process's absolute peak RSS (its growth
+  in the notes).
 * **ratelimit**: an emulator on Zoom's Pro limits with 300 users; 12 threads list every user's
   recordings with the client's ``paginate`` (``list_user_recordings``, a Medium endpoint:
   20 req/s). Baseline: the allowed rate. Also shown: the client without pacing.
@@ -576,7 +577,8 @@ def bench_s3(ctx: Context) -> Row:
         f"a small file ({result['pack_baseline_kib'] / 1024:.0f} MB); boto3 alone "
         f"{result['boto3_peak_kib'] / 1024:.0f} MB (+{result['boto3_growth_kib'] / 1024:.0f} MB)",
         f"best of {result['repeats']} alternating runs each, upload seconds "
-        f"{result['all_upload_seconds']}; the best pack run's whole flow call (download "
+        f"{result['all_upload_seconds']} (median against median: {result['median_ratio']}); "
+        f"the best pack run's whole flow call (download "
         f"from the emulator, upload, check, manifest) {result['pack_seconds']} s",
         f"object sizes, and the SHA-256 of the object and of the manifest entry against the "
         f"emulator's, match: {result['size_ok']}, {result['sha256_ok']}",
