@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -93,16 +94,14 @@ def _httpx_download(base_url: str, entry: dict[str, Any], _folder: Path) -> dict
 WORKERS = {"pack": _pack_download, "httpx": _httpx_download}
 
 
-def worker(kind: str, base_url: str, big: dict[str, Any], small: dict[str, Any]) -> dict[str, Any]:
-    """Warm up on the small file, then measure the big one; runs in a fresh process."""
-    download = WORKERS[kind]
-    with tempfile.TemporaryDirectory(prefix="zoom-bench-") as folder:
-        download(base_url, small, Path(folder))
-        baseline = peak_rss_kib()
-        started = time.perf_counter()
-        outcome = download(base_url, big, Path(folder))
-        seconds = time.perf_counter() - started
-        peak = peak_rss_kib()
+def measured(warm_up: Callable[[], object], job: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """Run ``warm_up``, take the peak RSS as the baseline, run ``job`` (timed), take it again."""
+    warm_up()
+    baseline = peak_rss_kib()
+    started = time.perf_counter()
+    outcome = job()
+    seconds = time.perf_counter() - started
+    peak = peak_rss_kib()
     return {
         "baseline_kib": baseline,
         "peak_kib": peak,
@@ -110,6 +109,16 @@ def worker(kind: str, base_url: str, big: dict[str, Any], small: dict[str, Any])
         "seconds": round(seconds, 3),
         **outcome,
     }
+
+
+def worker(kind: str, base_url: str, big: dict[str, Any], small: dict[str, Any]) -> dict[str, Any]:
+    """Warm up on the small file, then measure the big one; runs in a fresh process."""
+    download = WORKERS[kind]
+    with tempfile.TemporaryDirectory(prefix="zoom-bench-") as folder:
+        return measured(
+            lambda: download(base_url, small, Path(folder)),
+            lambda: download(base_url, big, Path(folder)),
+        )
 
 
 def _in_child(kind: str, base_url: str, big: dict[str, Any], small: dict[str, Any]) -> Any:

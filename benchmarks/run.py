@@ -3,7 +3,7 @@
 Run ``make bench`` (``python benchmarks/run.py``), or ``--quick`` for small sizes (a smoke run),
 ``--only NAME`` (repeatable) for some of them: ``download``, ``archive-small``,
 ``archive-large`` (or ``archive`` for both), ``memory``, ``ratelimit``, ``ratelimit-shared``,
-``pacing-overhead``, ``refresh``, ``overhead``, ``by-name``, ``cold-submit``.
+``pacing-overhead``, ``refresh``, ``overhead``, ``by-name``, ``cold-submit``, ``s3``.
 
 A full run prints a table and writes it to ``benchmarks/RESULTS.md`` with the date, the machine
 and the Python version; a quick or partial run only prints it unless ``--output`` is given.
@@ -25,6 +25,12 @@ after an ``os.sync()``, so none pays for the dirty pages another left):
   Prefect's floor: an async flow of the same shape doing nothing, in a fresh child.
 * **memory**: ``download_memory.py``: peak RSS of the pack downloading a 2 GiB recording vs bare
   ``httpx`` streaming it to ``/dev/null``, each in a fresh process.
+* **s3**: ``archive_s3.py``: the ``archive_recordings`` flow archiving a 2 GiB recording to a
+  prefect-aws ``S3Bucket`` on moto's S3 server (its own process), vs boto3's ``upload_file`` of
+  the same file staged as the flow stages it, each in a fresh process that warmed up on a
+  small file, best of 3 alternating runs: the pack's upload phase (staged file complete to
+  object checked) against boto3's upload, and the flow process's absolute peak RSS (its growth
+  in the notes).
 * **ratelimit**: an emulator on Zoom's Pro limits with 300 users; 12 threads list every user's
   recordings with the client's ``paginate`` (``list_user_recordings``, a Medium endpoint:
   20 req/s). Baseline: the allowed rate. Also shown: the client without pacing.
@@ -113,6 +119,7 @@ ALL = (
     "overhead",
     "by-name",
     "cold-submit",
+    "s3",
 )
 NEEDS_PREFECT = set(ALL) - {"download", "memory", "ratelimit"}
 """The benchmarks that start a Prefect server (the others need only the emulator)."""
@@ -550,6 +557,34 @@ def bench_memory(ctx: Context) -> Row:
             f"SHA-256 matches: {result['sha256_ok']}"
         ],
     )
+
+
+# ---- archive to S3 ------------------------------------------------------------------------------
+def bench_s3(ctx: Context) -> Row:
+    import archive_s3
+
+    size = 256 * 1024**2 if ctx.quick else 2 * 1024**3
+    result = archive_s3.run(size, ctx.env(), repeats=1 if ctx.quick else 3)
+    peak_mb = result["pack_peak_kib"] / 1024
+    ratio = result["ratio"]
+    ok = all(result[check] for check in ("status_ok", "size_ok", "sha256_ok"))
+    name = f"archive to S3 (moto), {size / 1024**3:g} GiB recording"
+    measured = f"flow's upload {result['pack_upload_mib_per_s']} MiB/s, peak RSS {peak_mb:.0f} MB"
+    baseline = f"boto3 `upload_file` {result['boto3_mib_per_s']} MiB/s"
+    notes = [
+        f"peak RSS (absolute, the highest of the runs): the flow's process {peak_mb:.0f} MB, "
+        f"{result['pack_growth_kib'] / 1024:.0f} MB above its peak after a warm-up archive of "
+        f"a small file ({result['pack_baseline_kib'] / 1024:.0f} MB); boto3 alone "
+        f"{result['boto3_peak_kib'] / 1024:.0f} MB (+{result['boto3_growth_kib'] / 1024:.0f} MB)",
+        f"best of {result['repeats']} alternating runs each, upload seconds "
+        f"{result['all_upload_seconds']} (median against median: {result['median_ratio']}); "
+        f"the best pack run's whole flow call (download "
+        f"from the emulator, upload, check, manifest) {result['pack_seconds']} s",
+        f"object sizes, and the SHA-256 of the object and of the manifest entry against the "
+        f"emulator's, match: {result['size_ok']}, {result['sha256_ok']}",
+    ]
+    passed = ratio >= 0.8 and peak_mb < 200 and ok
+    return Row(name, measured, baseline, ratio, ">= 0.8, < 200 MB peak", passed, notes)
 
 
 # ---- rate limits -------------------------------------------------------------------------------
@@ -1009,6 +1044,7 @@ def run_all(names: list[str], quick: bool) -> list[Row]:
         "overhead": lambda: bench_overhead(ctx),
         "by-name": lambda: bench_by_name(ctx),
         "cold-submit": lambda: bench_cold_submit(ctx),
+        "s3": lambda: bench_s3(ctx),
     }
     try:
         if NEEDS_PREFECT & set(names):
