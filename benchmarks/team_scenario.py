@@ -8,7 +8,8 @@ end:
    ``postgres`` user when run as root), with a ``prefect`` database;
 2. a Prefect server on it (``PREFECT_API_DATABASE_CONNECTION_URL=postgresql+asyncpg://...``);
 3. the Zoom emulator, whose access tokens live ``--ttl`` seconds (3), with recordings to archive;
-4. one OAuth connection saved as a block (authorized through the emulator's pages), a process
+4. one OAuth connection saved as a block (authorized through the emulator's pages, with
+   ``rate_plan="pro"``, so every worker paces through the account's budget), a process
    work pool, three ``prefect worker start`` processes, and an ``archive_recordings`` deployment
    (module entrypoint, no code to pull, like ``deployments/prefect.yaml``);
 5. ``--runs`` flow runs of it at once, each into its own folder, all on that one connection;
@@ -334,6 +335,7 @@ def partitioned_archive(
         "requests_counted_by_rate_limits": limited,
         "rate_limited": rate_limited,
         "share_429": round(share_429, 4),
+        "limited_by_route": {k: n for k, n in counters.items() if k.endswith(" 429")},
         "shares": shares,
         "seconds": round(seconds, 1),
     }
@@ -421,7 +423,8 @@ def scenario(
                     timeout=30,
                 )
                 seeded.append(answer.raise_for_status().json())
-            block = save_oauth_block(base_url, ttl, "team-oauth")
+            # the plan the partitioned archive's emulator limits to: paced from the first request
+            block = save_oauth_block(base_url, ttl, "team-oauth", rate_plan="pro")
             deployment_id = asyncio.run(create_deployment(block))
             for number in range(WORKERS):
                 log = (scratch / f"worker-{number}.log").open("wb")

@@ -41,6 +41,7 @@ from pydantic import ValidationError
 from prefect_zoom.auth.manager import TokenManager
 from prefect_zoom.blocks import ZoomOAuthCredentials, ZoomServerToServerCredentials
 from prefect_zoom.client import AsyncZoomClient, ZoomClient
+from prefect_zoom.client._base import ConnectionAccount
 from prefect_zoom.exceptions import ZoomInputError
 
 logger = logging.getLogger(__name__)
@@ -144,7 +145,8 @@ class Connection:
         self._registry = registry
         self._guard = threading.Lock()
         self._lent = 0
-        self._account: str | None = block.budget_account_id()
+        known = block.budget_account_id()
+        self._account = ConnectionAccount(known) if known else None
         self._account_guard = threading.Lock()
         # holds the shared pool; asks Zoom for the account with no budget of its own
         self._owner = ZoomClient(block.api_base_url, self)
@@ -165,21 +167,22 @@ class Connection:
         return entry
 
     # ---- the account -----------------------------------------------------------------------------
-    def account_id(self) -> str:
+    def account(self) -> ConnectionAccount:
         """The Zoom account this connection's requests count against: the block's, else
-        ``account_id`` of ``GET /users/me``, asked once (concurrent callers wait for the one
-        answer), else :func:`connection_key` with one warning."""
+        ``account_id`` of ``GET /users/me`` (with the user's ``id``, what ``me`` names), asked
+        once (concurrent callers wait for the one answer), else :func:`connection_key` with one
+        warning."""
         with self._account_guard:
             if self._account is None:
                 self._account = self._ask_account()
             return self._account
 
-    def _ask_account(self) -> str:
+    def _ask_account(self) -> ConnectionAccount:
         try:
             me = self._owner.get_json("/users/me", operation="get_user")
-            account = str(me.get("account_id") or "") if isinstance(me, dict) else ""
-            if account:
-                return account
+            data = me if isinstance(me, dict) else {}
+            if data.get("account_id"):
+                return ConnectionAccount(str(data["account_id"]), str(data.get("id") or "") or None)
             problem = "its answer has no account_id"
         except Exception as exc:  # refused (scope, 4xx) or failed: pace by the connection
             status = getattr(exc, "status", None)
@@ -191,14 +194,14 @@ class Connection:
             self.name,
             problem,
         )
-        return connection_key(self.name, self.block)
+        return ConnectionAccount(connection_key(self.name, self.block))
 
     def settings_of_clients(self) -> dict[str, Any]:
         """What this connection's clients are given: its plan, and its account (looked up on
-        first need, see :meth:`account_id`)."""
+        first need, see :meth:`account`)."""
         settings = self.block.client_settings({})
         if settings.get("account_id") is None:
-            settings["account_lookup"] = self.account_id
+            settings["account_lookup"] = self.account
         return settings
 
     # ---- clients -------------------------------------------------------------------------------

@@ -268,7 +268,7 @@ class ZoomCredentialsBase(CredentialsBlock, ABC):
     def budget_account_id(self) -> str | None:
         """The Zoom account whose rate budget this connection's requests spend (``None``: not in
         the block; a connection served by name learns it from Zoom once per process, see
-        :meth:`prefect_zoom.connections.Connection.account_id`, else each process paces alone)."""
+        :meth:`prefect_zoom.connections.Connection.account`, else each process paces alone)."""
         return None
 
     def client_settings(self, kwargs: dict[str, Any]) -> dict[str, Any]:

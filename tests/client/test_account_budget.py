@@ -39,7 +39,7 @@ from prefect_zoom.client.budget import BUDGET_SHARE, BUDGETS, SLOT_SCALE
 from prefect_zoom.client.daily import DAILY_CAP
 from prefect_zoom.client.limits import ACCOUNT_BUDGET_ENV, daily_limit_name, rate_limit_name
 from prefect_zoom.client.pacing import PACERS
-from prefect_zoom.connections import connection_key
+from prefect_zoom.connections import CONNECTIONS, connection_key
 from prefect_zoom.tasks._common import client_for
 from zoom_emulator import EmulatorConfig, ZoomEmulator, free_port
 
@@ -333,3 +333,40 @@ def test_a_refused_account_lookup_falls_back_to_the_connections_own_budget(
     for text in [*warnings, *limits_asked(batches)]:
         assert not any(secret in text for secret in secrets), text
     assert zoom_emulator.state.counters.get("rate_limited", 0) == 0
+
+
+@pytest.mark.slow
+def test_meeting_creates_and_updates_share_the_hosts_daily_cap_across_processes(
+    zoom_emulator: ZoomEmulator, server: Server, budget_on: None
+) -> None:
+    """As Zoom counts them: one host's creates (for ``me`` and for the host's id) and updates of
+    its meeting, by three processes on one OAuth connection by name, share one cap of 100; the
+    writes past it are refused before they are sent."""
+    api, env, _ = server
+    owner = zoom_emulator.state.owner().id
+    with temporary_settings({PREFECT_API_URL: api}):
+        name = saved_oauth(zoom_emulator, rate_plan="pro")
+        with CONNECTIONS.get(name).client() as zoom:  # one write, counted here
+            first = zoom.request(
+                "POST", "/users/me/meetings", operation="create_meeting", json={"topic": "x"}
+            ).json()
+    common = ["--by-name"]
+    jobs = [
+        [*common, "--create-meetings", "40", "--host", "me"],
+        [*common, "--create-meetings", "40", "--host", owner],
+        [*common, "--update-meeting", str(first["id"]), "--updates", "30"],
+    ]
+    summaries, _ = run_workers(name, jobs, env)
+    counters = zoom_emulator.state.counters
+    written = counters["POST /v2/users/{userId}/meetings 201"] + counters.get(
+        "PATCH /v2/meetings/{meetingId} 204", 0
+    )
+    assert written == 100, dict(counters)
+    assert counters.get("rate_limited Daily-limit", 0) == 0
+    assert sum(s["calls"] - s["failures"] for s in summaries) == 99, summaries
+    refused = sum(s["errors"].get("ZoomRateLimitError", 0) for s in summaries)
+    assert refused == 11 and sum(s["failures"] for s in summaries) == 11, summaries
+    day = datetime.now(UTC).date()
+    account = zoom_emulator.config.account_id
+    counted = read_limit(api, daily_limit_name(account, owner, day))
+    assert counted["active_slots"] == 100
