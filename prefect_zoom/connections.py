@@ -196,11 +196,11 @@ class Connection:
         )
         return ConnectionAccount(connection_key(self.name, self.block))
 
-    def settings_of_clients(self) -> dict[str, Any]:
+    def settings_of_clients(self, *, ask: bool = True) -> dict[str, Any]:
         """What this connection's clients are given: its plan, and its account (looked up on
-        first need, see :meth:`account`)."""
+        first need, see :meth:`account`; with ``ask=False`` only when already known)."""
         settings = self.block.client_settings({})
-        if settings.get("account_id") is None:
+        if settings.get("account_id") is None and (ask or self._account is not None):
             settings["account_lookup"] = self.account
         return settings
 
@@ -213,8 +213,11 @@ class Connection:
 
     def async_client(self) -> AsyncZoomClient:
         """An async client with a pool of its own for the running event loop, on the shared
-        token manager (use it in an ``async with``)."""
-        return AsyncZoomClient(self.block.api_base_url, self, **self.settings_of_clients())
+        token manager (use it in an ``async with``). It spends the account's budget once a sync
+        client of the connection learned the account: the lookup is a blocking request, which
+        an event loop must not wait for."""
+        settings = self.settings_of_clients(ask=False)
+        return AsyncZoomClient(self.block.api_base_url, self, **settings)
 
     def give_back(self) -> None:
         """A lent client was closed: close the pool when it was the last of a retired entry."""
