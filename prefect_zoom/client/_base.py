@@ -283,7 +283,9 @@ class ClientCore(ABC, Generic[TransportT]):
         if self.account_id is None and self._account_lookup is not None:
             if not self._budget_applies():
                 return None
-            self.account_id, self._me = self._account_lookup()
+            account = self._account_lookup()
+            self._me = account.user_id  # before the id: a thread that sees the id sees it too
+            self.account_id = account.account_id
             if self.policy.rate_plan:
                 BUDGETS.prepare(self.account_id, self.policy.rate_plan)
         return self.account_id if self._shares_account() else None
