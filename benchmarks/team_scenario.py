@@ -72,6 +72,8 @@ FILE_ROUTE_OK = "GET /rec/files/{file_id} 200"
 LIMITED_REQUEST = re.compile(r"^[A-Z]+ (/v2/\S*|/rec/download/\S*) \d{3}$")
 """Counter keys of the requests Zoom's rate limits count: API calls and download URLs."""
 SUBMITTED_BY = re.compile(r"Worker '([^']+)' submitting flow run")
+BUDGET_WARNINGS = ("could not use the Prefect API", "Could not learn the Zoom account")
+"""The pack's warnings that a flow run paced alone or by its connection's own key."""
 
 
 # ---- PostgreSQL ----------------------------------------------------------------------------
@@ -385,6 +387,12 @@ async def worker_of(client: Any, flow_run_id: UUID) -> str | None:
     return None
 
 
+def budget_warnings(scratch: Path) -> dict[str, int]:
+    """How often the flow runs' output (in the workers' logs) says a budget was not shared."""
+    text = "\n".join(log.read_text(errors="replace") for log in scratch.glob("worker-*.log"))
+    return {phrase: text.count(phrase) for phrase in BUDGET_WARNINGS}
+
+
 def complete_files(folder: Path, size: int) -> int:
     return sum(
         1 for p in folder.rglob("*.mp4") if not p.name.startswith(".") and p.stat().st_size == size
@@ -480,6 +488,7 @@ def scenario(
                 if partitioned_users
                 else {"passed": True, "skipped": True}
             )
+            warned = budget_warnings(scratch)
     finally:
         for worker in workers:
             stop_group(worker)
@@ -509,6 +518,7 @@ def scenario(
         "load_seconds": round(load_seconds, 1),
         "total_seconds": round(time.monotonic() - started, 1),
         "failures": [o for o in outcomes if o.get("state") != "COMPLETED"],
+        "budget_warnings": warned,
         "partitioned_archive": partitioned,
     }
 
