@@ -30,9 +30,10 @@ def exit_cleanly_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, leave)
 
 
-def save_oauth_block(base_url: str, ttl: int, prefix: str) -> str:
-    """An OAuth connection authorized through the emulator's pages (tokens living ``ttl`` s),
-    saved as a block named ``<prefix>-<random>``; its name."""
+def save_oauth_block(base_url: str, ttl: int, prefix: str, rate_plan: str | None = None) -> str:
+    """An OAuth connection authorized through the emulator's pages (tokens living ``ttl`` s,
+    the account's ``rate_plan`` if given), saved as a block named ``<prefix>-<random>``; its
+    name."""
     sys.path.insert(0, str(TESTS_DIR))
     from helpers.connections import oauth_credentials
 
@@ -45,7 +46,8 @@ def save_oauth_block(base_url: str, ttl: int, prefix: str) -> str:
         oauth_url=f"{base_url}/oauth",
     )
     name = f"{prefix}-{uuid.uuid4().hex[:8]}"
-    oauth_credentials(shim).save(name, overwrite=True)  # type: ignore[arg-type]
+    block = oauth_credentials(shim)  # type: ignore[arg-type]
+    block.model_copy(update={"rate_plan": rate_plan}).save(name, overwrite=True)
     return name
 
 

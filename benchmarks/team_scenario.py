@@ -8,7 +8,8 @@ end:
    ``postgres`` user when run as root), with a ``prefect`` database;
 2. a Prefect server on it (``PREFECT_API_DATABASE_CONNECTION_URL=postgresql+asyncpg://...``);
 3. the Zoom emulator, whose access tokens live ``--ttl`` seconds (3), with recordings to archive;
-4. one OAuth connection saved as a block (authorized through the emulator's pages), a process
+4. one OAuth connection saved as a block (authorized through the emulator's pages, with
+   ``rate_plan="pro"``, so every worker paces through the account's budget), a process
    work pool, three ``prefect worker start`` processes, and an ``archive_recordings`` deployment
    (module entrypoint, no code to pull, like ``deployments/prefect.yaml``);
 5. ``--runs`` flow runs of it at once, each into its own folder, all on that one connection;
@@ -71,6 +72,8 @@ FILE_ROUTE_OK = "GET /rec/files/{file_id} 200"
 LIMITED_REQUEST = re.compile(r"^[A-Z]+ (/v2/\S*|/rec/download/\S*) \d{3}$")
 """Counter keys of the requests Zoom's rate limits count: API calls and download URLs."""
 SUBMITTED_BY = re.compile(r"Worker '([^']+)' submitting flow run")
+BUDGET_WARNINGS = ("could not use the Prefect API", "Could not learn the Zoom account")
+"""The pack's warnings that a flow run paced alone or by its connection's own key."""
 
 
 # ---- PostgreSQL ----------------------------------------------------------------------------
@@ -334,6 +337,7 @@ def partitioned_archive(
         "requests_counted_by_rate_limits": limited,
         "rate_limited": rate_limited,
         "share_429": round(share_429, 4),
+        "limited_by_route": {k: n for k, n in counters.items() if k.endswith(" 429")},
         "shares": shares,
         "seconds": round(seconds, 1),
     }
@@ -383,6 +387,12 @@ async def worker_of(client: Any, flow_run_id: UUID) -> str | None:
     return None
 
 
+def budget_warnings(scratch: Path) -> dict[str, int]:
+    """How often the flow runs' output (in the workers' logs) says a budget was not shared."""
+    text = "\n".join(log.read_text(errors="replace") for log in scratch.glob("worker-*.log"))
+    return {phrase: text.count(phrase) for phrase in BUDGET_WARNINGS}
+
+
 def complete_files(folder: Path, size: int) -> int:
     return sum(
         1 for p in folder.rglob("*.mp4") if not p.name.startswith(".") and p.stat().st_size == size
@@ -421,7 +431,8 @@ def scenario(
                     timeout=30,
                 )
                 seeded.append(answer.raise_for_status().json())
-            block = save_oauth_block(base_url, ttl, "team-oauth")
+            # the plan the partitioned archive's emulator limits to: paced from the first request
+            block = save_oauth_block(base_url, ttl, "team-oauth", rate_plan="pro")
             deployment_id = asyncio.run(create_deployment(block))
             for number in range(WORKERS):
                 log = (scratch / f"worker-{number}.log").open("wb")
@@ -477,6 +488,7 @@ def scenario(
                 if partitioned_users
                 else {"passed": True, "skipped": True}
             )
+            warned = budget_warnings(scratch)
     finally:
         for worker in workers:
             stop_group(worker)
@@ -506,6 +518,7 @@ def scenario(
         "load_seconds": round(load_seconds, 1),
         "total_seconds": round(time.monotonic() - started, 1),
         "failures": [o for o in outcomes if o.get("state") != "COMPLETED"],
+        "budget_warnings": warned,
         "partitioned_archive": partitioned,
     }
 

@@ -12,6 +12,12 @@ tokens changed (a new client secret, another account, another base URL), a new e
 old one, whose pool closes once the last client lent from it is closed. Token fields are not
 compared: other processes save new tokens all the time, and the token manager adopts them.
 
+The account whose rate budget and daily caps the connection's requests spend
+(:mod:`prefect_zoom.client.budget`) is the block's own (Server-to-Server) or, for an OAuth
+connection, learned once per entry from Zoom's ``GET /users/me`` (its ``account_id``), when the
+first request that spends the budget is about to be sent; when Zoom refuses that call, the
+connection's own key stands in (:func:`connection_key`) and one warning says so.
+
 Sync clients share the entry's pool; an async client gets a pool of its own (an
 ``httpx.AsyncClient`` belongs to one event loop) on the shared token manager. A forked child
 starts with an empty registry (its parent's pools are not its own).
@@ -19,6 +25,7 @@ starts with an empty registry (its parent's pools are not its own).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import threading
@@ -34,6 +41,7 @@ from pydantic import ValidationError
 from prefect_zoom.auth.manager import TokenManager
 from prefect_zoom.blocks import ZoomOAuthCredentials, ZoomServerToServerCredentials
 from prefect_zoom.client import AsyncZoomClient, ZoomClient
+from prefect_zoom.client._base import ConnectionAccount
 from prefect_zoom.exceptions import ZoomInputError
 
 logger = logging.getLogger(__name__)
@@ -92,13 +100,23 @@ def settings_of(block: ZoomCredentials) -> dict[str, Any]:
     return {"type": type(block), **fields}
 
 
+def connection_key(name: str, block: ZoomCredentials) -> str:
+    """A stable stand-in for the account of a saved connection whose account Zoom did not tell:
+    a hash of the block's type, name, client id and API URL (no secret), the same in every
+    process, so the workers using that block still share one budget."""
+    identity = "|".join([block.get_block_type_slug(), name, block.client_id, block.api_base_url])
+    return "connection-" + hashlib.sha256(identity.encode()).hexdigest()[:16]
+
+
 class _LentClient(ZoomClient):
     """A sync client on a connection's shared pool: closing it gives the pool back."""
 
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
         self._returned = False
-        super().__init__(connection.block.api_base_url, connection)
+        super().__init__(
+            connection.block.api_base_url, connection, **connection.settings_of_clients()
+        )
 
     def _open(self, kwargs: dict[str, Any], transport: httpx.BaseTransport | None) -> httpx.Client:
         return self._connection.pool
@@ -127,7 +145,11 @@ class Connection:
         self._registry = registry
         self._guard = threading.Lock()
         self._lent = 0
-        self._owner = ZoomClient(block.api_base_url, self)  # holds the shared pool
+        known = block.budget_account_id()
+        self._account = ConnectionAccount(known) if known else None
+        self._account_guard = threading.Lock()
+        # holds the shared pool; asks Zoom for the account with no budget of its own
+        self._owner = ZoomClient(block.api_base_url, self)
 
     def __repr__(self) -> str:
         return f"Connection(name={self.name!r}, type={type(self.block).__name__})"
@@ -144,6 +166,44 @@ class Connection:
             entry = entry.successor
         return entry
 
+    # ---- the account -----------------------------------------------------------------------------
+    def account(self) -> ConnectionAccount:
+        """The Zoom account this connection's requests count against: the block's, else
+        ``account_id`` of ``GET /users/me`` (with the user's ``id``, what ``me`` names), asked
+        once (concurrent callers wait for the one answer), else :func:`connection_key` with one
+        warning."""
+        with self._account_guard:
+            if self._account is None:
+                self._account = self._ask_account()
+            return self._account
+
+    def _ask_account(self) -> ConnectionAccount:
+        try:
+            me = self._owner.get_json("/users/me", operation="get_user")
+            data = me if isinstance(me, dict) else {}
+            if data.get("account_id"):
+                return ConnectionAccount(str(data["account_id"]), str(data.get("id") or "") or None)
+            problem = "its answer has no account_id"
+        except Exception as exc:  # refused (scope, 4xx) or failed: pace by the connection
+            status = getattr(exc, "status", None)
+            problem = f"{type(exc).__name__} {status}" if status else type(exc).__name__
+        logger.warning(
+            "Could not learn the Zoom account of connection %r from GET /users/me (%s): its "
+            "requests share a rate budget and daily counts of their own (every worker using "
+            "this block shares them, other connections to the account do not).",
+            self.name,
+            problem,
+        )
+        return ConnectionAccount(connection_key(self.name, self.block))
+
+    def settings_of_clients(self, *, ask: bool = True) -> dict[str, Any]:
+        """What this connection's clients are given: its plan, and its account (looked up on
+        first need, see :meth:`account`; with ``ask=False`` only when already known)."""
+        settings = self.block.client_settings({})
+        if settings.get("account_id") is None and (ask or self._account is not None):
+            settings["account_lookup"] = self.account
+        return settings
+
     # ---- clients -------------------------------------------------------------------------------
     def client(self) -> ZoomClient:
         """A sync client on the shared pool (close it, or use it in a ``with``)."""
@@ -153,8 +213,11 @@ class Connection:
 
     def async_client(self) -> AsyncZoomClient:
         """An async client with a pool of its own for the running event loop, on the shared
-        token manager (use it in an ``async with``)."""
-        return AsyncZoomClient(self.block.api_base_url, self)
+        token manager (use it in an ``async with``). It spends the account's budget once a sync
+        client of the connection learned the account: the lookup is a blocking request, which
+        an event loop must not wait for."""
+        settings = self.settings_of_clients(ask=False)
+        return AsyncZoomClient(self.block.api_base_url, self, **settings)
 
     def give_back(self) -> None:
         """A lent client was closed: close the pool when it was the last of a retired entry."""

@@ -266,11 +266,12 @@ class ZoomCredentialsBase(CredentialsBlock, ABC):
 
     # ---- clients ---------------------------------------------------------------------------
     def budget_account_id(self) -> str | None:
-        """The Zoom account whose rate budget this connection's requests spend (``None``: not
-        known from the connection, so each process paces alone)."""
+        """The Zoom account whose rate budget this connection's requests spend (``None``: not in
+        the block; a connection served by name learns it from Zoom once per process, see
+        :meth:`prefect_zoom.connections.Connection.account`, else each process paces alone)."""
         return None
 
-    def _client_settings(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+    def client_settings(self, kwargs: dict[str, Any]) -> dict[str, Any]:
         """The client's settings: the caller's, with this connection's account and plan."""
         settings = {"account_id": self.budget_account_id(), **kwargs}
         policy = settings.get("policy") or RetryPolicy()
@@ -281,10 +282,10 @@ class ZoomCredentialsBase(CredentialsBlock, ABC):
 
     def get_client(self, **kwargs: Any) -> ZoomClient:
         """A synchronous client for Zoom's REST API (close it, or use it in a ``with``)."""
-        return ZoomClient(self.api_base_url, self.token_manager(), **self._client_settings(kwargs))
+        return ZoomClient(self.api_base_url, self.token_manager(), **self.client_settings(kwargs))
 
     def get_async_client(self, **kwargs: Any) -> AsyncZoomClient:
         """An asynchronous client for Zoom's REST API (use it in an ``async with``)."""
         return AsyncZoomClient(
-            self.api_base_url, self.token_manager(), **self._client_settings(kwargs)
+            self.api_base_url, self.token_manager(), **self.client_settings(kwargs)
         )

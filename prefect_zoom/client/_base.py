@@ -16,7 +16,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Generic, TypedDict, TypeVar, Unpack
+from typing import Any, Generic, NamedTuple, TypedDict, TypeVar, Unpack
 
 import httpx
 
@@ -46,6 +46,14 @@ Params = Mapping[str, Any] | None
 TransportT = TypeVar("TransportT", httpx.BaseTransport, httpx.AsyncBaseTransport)
 
 
+class ConnectionAccount(NamedTuple):
+    """The account a connection's requests count against, and the user ``me`` names in them
+    (``None``: not known, e.g. a Server-to-Server connection)."""
+
+    account_id: str
+    user_id: str | None = None
+
+
 class ClientSettings(TypedDict, total=False):
     """How a client behaves, besides its address, connection and transport."""
 
@@ -57,6 +65,11 @@ class ClientSettings(TypedDict, total=False):
     """The Zoom account the requests count against: with it, the account-wide rate budget and
     the daily meeting cap are shared with every process on the Prefect API
     (:mod:`prefect_zoom.client.budget`, :mod:`prefect_zoom.client.daily`)."""
+    account_lookup: Callable[[], ConnectionAccount] | None
+    """Finds the account when ``account_id`` is not given (thread-safe, remembered by its owner),
+    called only when a request is about to spend the account's budget: a connection served by
+    name learns it from Zoom once per process
+    (:meth:`prefect_zoom.connections.Connection.account`)."""
 
 
 class RequestOptions(TypedDict, total=False):
@@ -190,6 +203,8 @@ class ClientCore(ABC, Generic[TransportT]):
         self._granted_scopes = settings.get("granted_scopes")
         self.policy = settings.get("policy") or RetryPolicy()
         self.account_id = settings.get("account_id")
+        self._account_lookup = settings.get("account_lookup")
+        self._me: str | None = None
         if self.account_id and self.policy.rate_plan and self._shares_account():
             BUDGETS.prepare(self.account_id, self.policy.rate_plan)
         self._http = self._open(self._client_kwargs(), transport)
@@ -256,7 +271,24 @@ class ClientCore(ABC, Generic[TransportT]):
 
     def _shares_account(self) -> bool:
         """Whether this client's requests count in the account's limits on the Prefect API."""
-        return bool(self.account_id and self.policy.account_budget and prefect_api_configured())
+        return bool(self.account_id and self._budget_applies())
+
+    def _budget_applies(self) -> bool:
+        """Whether the account's limits are kept on a Prefect API (the budget is on)."""
+        return bool(self.policy.account_budget and prefect_api_configured())
+
+    def _budget_account(self) -> str | None:
+        """The account whose budget this client's requests spend, looked up on first need
+        (``None``: the budget is off, or no account is known)."""
+        if self.account_id is None and self._account_lookup is not None:
+            if not self._budget_applies():
+                return None
+            account = self._account_lookup()
+            self._me = account.user_id  # before the id: a thread that sees the id sees it too
+            self.account_id = account.account_id
+            if self.policy.rate_plan:
+                BUDGETS.prepare(self.account_id, self.policy.rate_plan)
+        return self.account_id if self._shares_account() else None
 
     def _pace(self, attempts: Attempts) -> Iterator[float]:
         """The waits before sending a request so its label stays under Zoom's limit: a slot of
@@ -273,8 +305,8 @@ class ClientCore(ABC, Generic[TransportT]):
         pacer = PACERS.get(self.api_base_url, label, self.policy.rate_plan)
         if pacer is None:
             return
-        if self.account_id and self._shares_account():
-            budget = BUDGETS.get(self.account_id, label, pacer.rate)
+        if account := self._budget_account():
+            budget = BUDGETS.get(account, label, pacer.rate)
             while budget is not None and (wait := budget.take()) > 0:
                 yield wait
         if (wait := pacer.reserve()) > 0:
@@ -286,9 +318,22 @@ class ClientCore(ABC, Generic[TransportT]):
         op = attempts.operation
         if op is None or not op.counts_toward_daily_meeting_cap or attempts.method != "POST":
             return
-        if self.account_id and self._shares_account():
-            host = path.strip("/").split("/")[1]
-            DAILY_CAP.count(self.account_id, host, method=attempts.method, path=path)
+        self.count_meeting_write(path.strip("/").split("/")[1], method="POST", path=path)
+
+    def counts_meeting_writes(self) -> bool:
+        """Whether meeting creates and updates are counted per host across every process (the
+        account's budget applies): a caller learns an update's host only when they are."""
+        return self._budget_account() is not None
+
+    def count_meeting_write(self, host: str, *, method: str, path: str) -> None:
+        """Count one meeting create or update by ``host`` (an id, an email, or ``me``: the
+        connection's own user when known) in the host's daily cap, across every process; raise
+        :class:`~prefect_zoom.exceptions.ZoomRateLimitError` when it is spent, before sending.
+        Nothing when the budget does not apply."""
+        if account := self._budget_account():
+            if host.lower() == "me" and self._me:
+                host = self._me
+            DAILY_CAP.count(account, host, method=method, path=path)
 
     def _learn_rate(self, response: httpx.Response) -> None:
         """After a per-second 429 that names its label and limit, pace that label from now on."""

@@ -1,7 +1,7 @@
-"""Zoom's daily cap of meeting creates per host, counted across runs and workers.
+"""Zoom's daily cap of meeting creates and updates per host, counted across runs and workers.
 
 Zoom allows 100 meeting creates and updates a day per host user, reset at 00:00 UTC
-(``docs/zoom-behaviour.md``, "Rate limits"). Each create is counted, before it is sent, in a
+(``docs/zoom-behaviour.md``, "Rate limits"). Each write is counted, before it is sent, in a
 Prefect global concurrency limit of 100 slots that never decay, one per account, host and UTC
 day (:func:`prefect_zoom.client.limits.daily_limit_name`): every process and worker shares it, and
 the 101st create is refused without a request, with a
@@ -9,9 +9,14 @@ the 101st create is refused without a request, with a
 to resume. Zoom's own counter is only seen in the 429 that comes after the cap is spent, so
 counting there would cost one refused request per host and run instead of none.
 
-Updates (``PATCH /meetings/{meetingId}``) are not counted here: their host is not in the request.
-Zoom's own ``Daily-limit`` 429 still stops them. When the Prefect API fails, creates are sent
-uncounted (a warning is logged once) and Zoom's 429 is the limit.
+A create names its host in its path (``/users/{userId}/meetings``); ``me`` counts as the
+connection's own user when the client knows it (a connection served by name learns it with its
+account, :mod:`prefect_zoom.connections`), and an email as itself. An update
+(``PATCH /meetings/{meetingId}``) does not name its host: the ``update_meeting`` task reads the
+meeting first when writes are counted and counts it against the meeting's ``host_id``; a raw
+``PATCH`` sent with the client is not counted (Zoom's own ``Daily-limit`` 429 still stops it).
+When the Prefect API fails, writes are sent uncounted (a warning is logged once) and Zoom's 429
+is the limit.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ def next_reset(day: date) -> datetime:
 
 
 class DailyMeetingCap:
-    """Counts meeting creates per account, host and UTC day in Prefect; thread-safe."""
+    """Counts meeting creates and updates per account, host and UTC day in Prefect; thread-safe."""
 
     def __init__(self, limit: int = MEETING_WRITES_PER_DAY) -> None:
         self.limit = limit
@@ -45,8 +50,8 @@ class DailyMeetingCap:
         self._warned = False
 
     def count(self, account_id: str, host: str, *, method: str, path: str) -> None:
-        """Count one create by ``host`` (the request's ``userId``), or raise
-        :class:`ZoomRateLimitError` when the host's day is spent."""
+        """Count one create or update by ``host``, or raise :class:`ZoomRateLimitError` when the
+        host's day is spent."""
         today = datetime.now(UTC).date()
         name = daily_limit_name(account_id, host, today)
         with self._lock:
@@ -66,7 +71,7 @@ class DailyMeetingCap:
                 self._full.add(name)
             reset = next_reset(today)
             raise ZoomRateLimitError(
-                f"The daily limit of {self.limit} meeting creates for host {host} is spent "
+                f"The daily limit of {self.limit} meeting creates and updates for host {host} is spent "
                 f"(counted by every run and worker of this account); not sent to Zoom.",
                 limit_type="Daily-limit",
                 reset_at=reset,
@@ -82,7 +87,7 @@ class DailyMeetingCap:
             warn, self._warned = not self._warned, True
         if warn:
             logger.warning(
-                "Meeting creates are not counted across workers: the Prefect API failed (%s). "
+                "Meeting writes are not counted across workers: the Prefect API failed (%s). "
                 "Zoom's own daily-limit answer still stops them.",
                 type(exc).__name__,
             )

@@ -458,7 +458,8 @@ def patch_and_read(
 ) -> Any:
     """Send a meeting's or webinar's ``PATCH`` of ``changes`` (checked first; of one occurrence
     with ``occurrence_id``), then read it back: Zoom answers 204 without a body. The read scope
-    is checked before anything changes."""
+    is checked before anything changes. A meeting update counted in its host's daily cap
+    across workers (:mod:`prefect_zoom.client.daily`) reads the meeting first, for its host."""
     occurrence = check_occurrence_id(occurrence_id)
     request = parse_input(MeetingRequest, changes, prefix="changes")
     body = request.to_zoom()
@@ -474,6 +475,10 @@ def patch_and_read(
             zoom.granted_scopes,
             reconnect_command=zoom.tokens.reconnect_command,
         )
+        if update.operation.counts_toward_daily_meeting_cap and zoom.counts_meeting_writes():
+            # Zoom counts the update against the meeting's host, whom the PATCH does not name
+            host = call_json(zoom, read_back, params=params)["host_id"]
+            zoom.count_meeting_write(host, method=update.method, path=update.path)
         call(zoom, update, params=params, json=body, expected=(204, 200))
         data = call_json(zoom, read_back, params=params)
     run_logger().info("Updated %s on Zoom (%s)", update.path, ", ".join(sorted(body)))

@@ -10,15 +10,16 @@ import logging
 import re
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from unittest import mock
 
 import httpx
 import pytest
 from helpers.budget_worker import run_workers
-from helpers.connections import s2s_credentials
+from helpers.connections import mint_token, oauth_credentials, s2s_credentials
 from helpers.prefect_server import (
     PREFECT,
     SAVE_BLOCK,
@@ -30,13 +31,16 @@ from helpers.prefect_server import (
 )
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from prefect.types import WITHOUT_BANNED_CHARACTERS
+from pydantic import SecretStr
 
 from prefect_zoom.catalog import RateLabel
 from prefect_zoom.client import RetryPolicy, budget
 from prefect_zoom.client.budget import BUDGET_SHARE, BUDGETS, SLOT_SCALE
 from prefect_zoom.client.daily import DAILY_CAP
-from prefect_zoom.client.limits import daily_limit_name, rate_limit_name
+from prefect_zoom.client.limits import ACCOUNT_BUDGET_ENV, daily_limit_name, rate_limit_name
 from prefect_zoom.client.pacing import PACERS
+from prefect_zoom.connections import CONNECTIONS, connection_key
+from prefect_zoom.tasks._common import client_for
 from zoom_emulator import EmulatorConfig, ZoomEmulator, free_port
 
 pytestmark = pytest.mark.skipif(not PREFECT.exists(), reason="the prefect CLI is not here")
@@ -233,3 +237,136 @@ async def test_the_async_client_takes_its_requests_from_the_budget_too(
     assert zoom_emulator.state.counters.get("rate_limited", 0) == 0
     assert batches.call_count >= 5  # 10 requests, 2 a batch, all from Prefect
     assert not [r for r in caplog.records if "could not use the Prefect API" in r.getMessage()]
+
+
+# ---- OAuth connections: the account learned from Zoom --------------------------------------------
+ASK_ACCOUNT = "GET /v2/users/{userId} 200"
+
+
+@pytest.fixture
+def budget_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The budget on for clients made in this process (the session's Prefect API keeps it)."""
+    monkeypatch.setenv(ACCOUNT_BUDGET_ENV, "on")
+
+
+def saved_oauth(emulator: ZoomEmulator, **fields: object) -> str:
+    """An OAuth connection to the emulator saved on the session's Prefect API; its name."""
+    name = f"budget-oauth-{uuid.uuid4().hex[:8]}"
+    oauth_credentials(emulator).model_copy(update=fields).save(name)
+    return name
+
+
+def list_by_name(name: str, users: list[str]) -> None:
+    """Each user's recordings, each with a client of its own, as tasks by block name do."""
+    for user in users:
+        with client_for(name) as zoom:
+            zoom.get_json(f"/users/{user}/recordings", operation="list_user_recordings")
+
+
+def limits_asked(batches: mock.MagicMock) -> set[str]:
+    return {call.args[1] for call in batches.call_args_list}
+
+
+def test_an_oauth_connection_by_name_spends_its_accounts_budget(
+    zoom_emulator: ZoomEmulator, batches: mock.MagicMock, budget_on: None
+) -> None:
+    """Zoom's ``GET /users/me`` tells the account once per process; ten clients' requests take
+    their slots from that account's limit, the one a Server-to-Server connection would use."""
+    name = saved_oauth(zoom_emulator, rate_plan="pro")
+    users = [user.id for user in zoom_emulator.state.users.values()][:10]
+    list_by_name(name, users)
+    assert zoom_emulator.state.counters.get(ASK_ACCOUNT) == 1, dict(zoom_emulator.state.counters)
+    assert batches.call_count >= 5  # 10 requests, 2 a batch
+    account = zoom_emulator.config.account_id
+    assert limits_asked(batches) == {rate_limit_name(account, RateLabel.MEDIUM)}
+
+
+@pytest.mark.parametrize(("fields", "budget_env"), [({}, "on"), ({"rate_plan": "pro"}, "off")])
+def test_no_account_is_asked_when_the_budget_would_not_apply(
+    zoom_emulator: ZoomEmulator,
+    batches: mock.MagicMock,
+    monkeypatch: pytest.MonkeyPatch,
+    fields: dict[str, object],
+    budget_env: str,
+) -> None:
+    """No plan and nothing learned yet, or the budget turned off: no extra request to Zoom."""
+    monkeypatch.setenv(ACCOUNT_BUDGET_ENV, budget_env)
+    name = saved_oauth(zoom_emulator, **fields)
+    list_by_name(name, [user.id for user in zoom_emulator.state.users.values()][:3])
+    assert ASK_ACCOUNT not in zoom_emulator.state.counters
+    assert batches.call_count == 0
+
+
+def test_a_refused_account_lookup_falls_back_to_the_connections_own_budget(
+    zoom_emulator: ZoomEmulator,
+    batches: mock.MagicMock,
+    budget_on: None,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A connection without a user scope cannot ask ``GET /users/me``: one warning, and its
+    requests share a budget named after the block (no secret in either)."""
+    scopes = ["recording:read"]
+    token = mint_token(zoom_emulator, scopes, kind="oauth")
+    now = datetime.now(UTC)
+    block = oauth_credentials(zoom_emulator).model_copy(
+        update={
+            "rate_plan": "pro",
+            "access_token": SecretStr(token),
+            "scopes": scopes,
+            "issued_at": now,
+            "expires_at": now + timedelta(hours=1),
+        }
+    )
+    name = f"budget-oauth-{uuid.uuid4().hex[:8]}"
+    block.save(name)
+    caplog.set_level(logging.WARNING, logger="prefect_zoom")
+    list_by_name(name, [user.id for user in zoom_emulator.state.users.values()][:6])
+    warnings = [r.getMessage() for r in caplog.records if "Could not learn" in r.getMessage()]
+    assert len(warnings) == 1, warnings
+    assert "ZoomMissingScopesError" in warnings[0] and name in warnings[0]
+    assert limits_asked(batches) == {rate_limit_name(connection_key(name, block), RateLabel.MEDIUM)}
+    secrets = [
+        token,
+        zoom_emulator.config.oauth_client_secret,
+        zoom_emulator.config.oauth_client_id,
+    ]
+    for text in [*warnings, *limits_asked(batches)]:
+        assert not any(secret in text for secret in secrets), text
+    assert zoom_emulator.state.counters.get("rate_limited", 0) == 0
+
+
+@pytest.mark.slow
+def test_meeting_creates_and_updates_share_the_hosts_daily_cap_across_processes(
+    zoom_emulator: ZoomEmulator, server: Server, budget_on: None
+) -> None:
+    """As Zoom counts them: one host's creates (for ``me`` and for the host's id) and updates of
+    its meeting, by three processes on one OAuth connection by name, share one cap of 100; the
+    writes past it are refused before they are sent."""
+    api, env, _ = server
+    owner = zoom_emulator.state.owner().id
+    with temporary_settings({PREFECT_API_URL: api}):
+        name = saved_oauth(zoom_emulator, rate_plan="pro")
+        with CONNECTIONS.get(name).client() as zoom:  # one write, counted here
+            first = zoom.request(
+                "POST", "/users/me/meetings", operation="create_meeting", json={"topic": "x"}
+            ).json()
+    common = ["--by-name"]
+    jobs = [
+        [*common, "--create-meetings", "40", "--host", "me"],
+        [*common, "--create-meetings", "40", "--host", owner],
+        [*common, "--update-meeting", str(first["id"]), "--updates", "30"],
+    ]
+    summaries, _ = run_workers(name, jobs, env)
+    counters = zoom_emulator.state.counters
+    written = counters["POST /v2/users/{userId}/meetings 201"] + counters.get(
+        "PATCH /v2/meetings/{meetingId} 204", 0
+    )
+    assert written == 100, dict(counters)
+    assert counters.get("rate_limited Daily-limit", 0) == 0
+    assert sum(s["calls"] - s["failures"] for s in summaries) == 99, summaries
+    refused = sum(s["errors"].get("ZoomRateLimitError", 0) for s in summaries)
+    assert refused == 11 and sum(s["failures"] for s in summaries) == 11, summaries
+    day = datetime.now(UTC).date()
+    account = zoom_emulator.config.account_id
+    counted = read_limit(api, daily_limit_name(account, owner, day))
+    assert counted["active_slots"] == 100

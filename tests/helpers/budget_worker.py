@@ -1,9 +1,11 @@
 """One worker process of the account-budget test and benchmark: on a saved Server-to-Server
-connection, list the recordings of its share of the users, a few threads at a time, or create
-meetings for one host; print a JSON summary.
+connection (or, with ``--by-name``, any connection served by name as tasks get it), list the
+recordings of its share of the users, a few threads at a time, create meetings for one host,
+or update one meeting through the ``update_meeting`` task; print a JSON summary.
 
     PREFECT_API_URL=... python tests/helpers/budget_worker.py --block NAME --users ID,ID,... \\
-        [--threads 4] [--create-meetings N --host ID] --wait-for-go
+        [--threads 4] [--create-meetings N --host ID] [--update-meeting ID --updates N] \\
+        [--by-name] --wait-for-go
 
 It prints ``ready`` once its connection is loaded and starts on a line on stdin
 (:func:`run_workers` starts several at once). The last line is the summary: calls, and failures
@@ -27,6 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from helpers.shared_connection_worker import Tally, load, spawn, start_together
 from prefect_zoom.client import ZoomClient
+from prefect_zoom.connections import CONNECTIONS
+from prefect_zoom.tasks import update_meeting
 
 
 def list_recordings(zoom: ZoomClient, users: Sequence[str], threads: int, tally: Tally) -> None:
@@ -64,6 +68,17 @@ def create_meetings(zoom: ZoomClient, host: str, count: int, tally: Tally) -> No
             tally.ok(0.0)
 
 
+def update_one_meeting(block: str, meeting_id: int, count: int, tally: Tally) -> None:
+    """Rename meeting ``meeting_id`` ``count`` times with the task (its function, no run)."""
+    for number in range(count):
+        try:
+            update_meeting.fn(block, meeting_id, {"topic": f"budget update {number}"})
+        except Exception as exc:
+            tally.failed(exc)
+        else:
+            tally.ok(0.0)
+
+
 class Warnings(logging.Handler):
     """The client's warnings, kept for the summary (the budget's fallback is one)."""
 
@@ -82,12 +97,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--create-meetings", type=int, default=0)
     parser.add_argument("--host", default="me")
+    parser.add_argument("--update-meeting", type=int, default=0)
+    parser.add_argument("--updates", type=int, default=0)
+    parser.add_argument("--by-name", action="store_true", help="the connection tasks get by name")
     parser.add_argument("--wait-for-go", action="store_true")
     args = parser.parse_args(argv)
     warnings = Warnings()
     logging.getLogger("prefect_zoom.client").addHandler(warnings)
-    block = load("s2s", args.block)
-    with block.get_client() as zoom:
+    client = (
+        CONNECTIONS.get(args.block).client if args.by_name else load("s2s", args.block).get_client
+    )
+    with client() as zoom:
         zoom.tokens.get_token()  # connected before the clock starts
         if args.wait_for_go:
             print("ready", flush=True)
@@ -96,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
         started = tally.started = time.monotonic()
         if args.create_meetings:
             create_meetings(zoom, args.host, args.create_meetings, tally)
+        elif args.updates:
+            update_one_meeting(args.block, args.update_meeting, args.updates, tally)
         else:
             list_recordings(zoom, [u for u in args.users.split(",") if u], args.threads, tally)
         elapsed = time.monotonic() - started
