@@ -38,7 +38,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 
 ## chaos: the reliability suite in its long form (the short form runs in `make test`), then the team
-## scenario (PostgreSQL-backed Prefect, two process workers; installs Debian's postgresql if missing)
+## scenario (PostgreSQL-backed Prefect, three process workers, then a partitioned whole-account archive; installs Debian's postgresql if missing)
 chaos: $(STAMP)
 	ZOOM_CHAOS=full $(BIN)/python -m pytest tests/chaos
 	$(BIN)/python benchmarks/team_scenario.py
