@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -41,6 +42,8 @@ USER_AGENT = f"prefect-zoom/{__version__}"
 DEFAULT_API_BASE_URL = "https://api.zoom.us/v2"
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 MAX_PAGE_SIZE = 300
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+"""A URL's scheme, as RFC 3986 and httpx spell it: a path that starts with one is absolute."""
 
 Params = Mapping[str, Any] | None
 TransportT = TypeVar("TransportT", httpx.BaseTransport, httpx.AsyncBaseTransport)
@@ -199,6 +202,7 @@ class ClientCore(ABC, Generic[TransportT]):
         """``transport``: httpx's, for tests or proxies (the sync client's default reads large
         blocks, see ``client/_transport.py``)."""
         self.api_base_url = api_base_url.rstrip("/")
+        self._api_url = httpx.URL(self.api_base_url)
         self.tokens = tokens
         self._granted_scopes = settings.get("granted_scopes")
         self.policy = settings.get("policy") or RetryPolicy()
@@ -236,11 +240,12 @@ class ClientCore(ABC, Generic[TransportT]):
         self, method: str, path: str, options: RequestOptions, *, stream: bool = False
     ) -> Flow[httpx.Response]:
         """One request as a flow: checked, then sent under the policy (see :func:`exchange`)."""
-        attempts = self._prepare(method, path, options.get("operation"))
+        absolute = _absolute(path)  # parsed once: checked, then sent as it is
+        attempts = self._prepare(method, path, options.get("operation"), absolute)
         self._count_daily(attempts, path)
         request = self._http.build_request(
             method,
-            self._url(path),
+            path.lstrip("/") if absolute is None else absolute,
             params=options.get("params"),
             json=options.get("json"),
             headers=options.get("headers"),
@@ -254,16 +259,21 @@ class ClientCore(ABC, Generic[TransportT]):
             learn=self._learn_rate,
         )
 
-    def _prepare(self, method: str, path: str, operation: str | Operation | None) -> Attempts:
+    def _prepare(
+        self,
+        method: str,
+        path: str,
+        operation: str | Operation | None,
+        absolute: httpx.URL | None,
+    ) -> Attempts:
         """Check the destination and the scopes before sending; start the attempt bookkeeping.
 
-        An absolute URL (a download) must be one the connection's token may go to
-        (:mod:`prefect_zoom.client.origins`); anything else raises ``ZoomForeignHostError``
-        before a token is even fetched.
+        An absolute URL (a download; ``absolute``, else ``None`` for an API path) must be one the
+        connection's token may go to (:mod:`prefect_zoom.client.origins`); anything else raises
+        ``ZoomForeignHostError`` before a token is even fetched.
         """
-        absolute = _absolute(path)
         if absolute is not None:
-            check_token_destination(absolute, httpx.URL(self.api_base_url))
+            check_token_destination(absolute, self._api_url)
         op: Operation | None = operation_named(operation)
         reconnect = self.tokens.reconnect_command
         check_scopes(op, path, self.granted_scopes, reconnect_command=reconnect)
@@ -349,21 +359,16 @@ class ClientCore(ABC, Generic[TransportT]):
         )
 
     @staticmethod
-    def _url(path: str) -> str:
-        """Relative paths join the API base; absolute URLs (downloads, checked by ``_prepare``)
-        are used as they are."""
-        if _absolute(path) is not None:
-            return path
-        return path.lstrip("/")
-
-    @staticmethod
     def _json(response: httpx.Response) -> Any:
         """A JSON body (``None`` when the body is empty)."""
         return response.json() if response.content else None
 
 
 def _absolute(path: str) -> httpx.URL | None:
-    """The URL when ``path`` has a scheme (any case, any scheme), else ``None`` (API path)."""
+    """The URL when ``path`` has a scheme (any case, any scheme), else ``None``: an API path,
+    which joins the API base (told apart without parsing it: a request's path is parsed once)."""
+    if _SCHEME.match(path) is None:
+        return None
     url = httpx.URL(path)
     return url if url.scheme else None
 

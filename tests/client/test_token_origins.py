@@ -132,6 +132,27 @@ def test_request_refuses_a_foreign_url_too() -> None:
     assert foreign.requests == [] and api.requests == []
 
 
+@pytest.mark.parametrize(
+    "url", ["file:///etc/passwd", "FTP://zoom.us/x", "mailto:me@zoom.us", "z+ip.1-x:/users/me"]
+)
+def test_a_path_with_any_scheme_is_a_url_and_refused(url: str) -> None:
+    """The client tells URLs from API paths without parsing API paths: a scheme of any case and
+    any RFC 3986 letters makes a URL, which is checked (and here refused), never joined."""
+    with (
+        header_recorder() as api,
+        ZoomClient(api.base_url + "/v2", StaticToken(TOKEN)) as zoom,
+        pytest.raises(ZoomForeignHostError),
+    ):
+        zoom.request("GET", url)
+    assert api.requests == []
+
+
+def test_an_api_path_with_a_colon_after_a_slash_joins_the_api_base() -> None:
+    with header_recorder() as api, ZoomClient(api.base_url + "/v2", StaticToken(TOKEN)) as zoom:
+        zoom.request("GET", "/users/me:batch")
+    assert [r.path for r in api.requests] == ["/v2/users/me:batch"]
+
+
 @pytest.mark.parametrize("download", [sync_download, async_download])
 def test_a_redirect_to_another_origin_carries_no_token(
     download: Callable[[str, str], bytes],
