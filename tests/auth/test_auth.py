@@ -469,7 +469,7 @@ def test_no_renewal_on_a_lease_about_to_run_out(monkeypatch: pytest.MonkeyPatch)
     from prefect_zoom.auth import renewal
 
     @contextmanager
-    def stale_lock(key: str) -> Iterator[locks.Lease]:
+    def stale_lock(key: str, watch: locks.Watch = None) -> Iterator[locks.Lease]:
         lease = locks.Lease(expires=True)
         lease._renewed -= locks.LEASE_SECONDS  # its heartbeat has stood still for a lease
         yield lease

@@ -101,7 +101,8 @@ def test_a_failed_save_after_a_renewal_loses_nothing(
     assert_connection_works(zoom_emulator, name)
     assert zoom_emulator.state.counters["grant refresh_token"] == 1
     assert stored_refresh_token(name) == kept["refresh_token"]
-    assert not path.exists()  # the block has it now
+    assert recovery.recovered(key) is None  # the block has it now: nothing owed ...
+    assert json.loads(path.read_text())["saved"] is True  # ... and the file says so
 
 
 async def test_a_task_cancelled_during_the_save_loses_nothing(
@@ -405,3 +406,70 @@ def test_a_refused_refresh_fails_at_once_when_the_prefect_api_never_failed(
     assert not thread.is_alive(), "a refusal without an outage waited for newer tokens"
     assert isinstance(outcome.get("error"), ZoomAuthorizeAgainError), outcome
     assert zoom_emulator.state.counters["grant failed"] == 1
+
+
+def test_a_token_another_process_renewed_is_adopted_from_the_recovery_store(
+    zoom_emulator: ZoomEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two processes of one machine (two loads of the block, one recovery store): when one
+    renews, Zoom rejects the other's token, which takes the new one from the store without
+    reading the block from the Prefect API or renewing again."""
+    name = f"adopt-{uuid.uuid4().hex[:8]}"
+    oauth_credentials(zoom_emulator).save(name, _sync=True)  # type: ignore[call-arg]
+    renewer, other = (load_block(ZoomOAuthCredentials, name) for _ in range(2))
+    with other.get_client() as zoom:
+        zoom.get_json("/users/me", operation="get_user")
+    old = other.token_manager().get_token()
+    renewer.token_manager().on_invalid_token(old)  # renews: Zoom invalidates `old`
+    assert zoom_emulator.state.counters["grant refresh_token"] == 1
+
+    reads: list[str] = []
+    original = SyncPrefectClient.read_block_document_by_name
+
+    def counted(self: SyncPrefectClient, *args: Any, **kwargs: Any) -> Any:
+        reads.append(str(args or kwargs))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(SyncPrefectClient, "read_block_document_by_name", counted)
+    with other.get_client() as zoom:
+        assert zoom.get_json("/users/me", operation="get_user")["email"]
+    assert other.token_manager().get_token() == renewer.token_manager().get_token() != old
+    assert reads == []  # no Prefect API read on the token path
+    assert zoom_emulator.state.counters["grant refresh_token"] == 1
+
+
+def test_a_wait_for_the_lock_ends_when_the_holder_records_new_tokens(
+    zoom_emulator: ZoomEmulator,
+) -> None:
+    """A process queued behind the renewing one adopts the tokens the renewer recorded, without
+    taking the lock after it (the recovery store is watched while waiting)."""
+    name = saved_expired_connection(zoom_emulator)
+    holder, waiter = (load_block(ZoomOAuthCredentials, name) for _ in range(2))
+    key = holder.token_manager()._store.lock_key
+    adopted: dict[str, Any] = {}
+    queued: list[str] = []
+    original = locks._thread_lock
+
+    def counted(key: str) -> threading.Lock:
+        queued.append(threading.current_thread().name)
+        return original(key)
+
+    with locks.connection_lock(key):  # the holder's renewal is under way: the waiter queues
+        thread = threading.Thread(
+            target=lambda: adopted.update(token=waiter.token_manager().get_token()),
+            name="waiter",
+        )
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(locks, "_thread_lock", counted)
+            thread.start()
+            deadline = time.monotonic() + 60
+            while not queued:  # the waiter reached the lock
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+            manager = holder.token_manager()
+            fresh = manager._renew(manager.tokens)
+            recovery.record(manager._store.recovery_key or "", fresh)
+            thread.join(60)
+    assert not thread.is_alive()
+    assert adopted["token"] == fresh.access_token.get_secret_value()
+    assert zoom_emulator.state.counters["grant refresh_token"] == 1  # the waiter renewed nothing
