@@ -111,8 +111,10 @@ def forget(key: str, saved: TokenSet) -> None:
     Not forced to disk: a marker lost in a crash only makes the next lock holder save the same
     tokens again."""
     found = _read(key)
-    if found is None or found[0].issued_at <= saved.issued_at:
+    if found is None or found[0].issued_at < saved.issued_at:
         _write(key, _dump(saved, saved=True))
+    elif found[0].issued_at == saved.issued_at and not found[1]:
+        _write(key, _dump(saved, saved=True))  # the same tokens: now marked saved
 
 
 def newest(*candidates: TokenSet | None) -> TokenSet | None:

@@ -21,10 +21,11 @@ from typing import Any
 import pytest
 from helpers.connections import aload_block, load_block, oauth_credentials
 from prefect.client.orchestration import PrefectClient, SyncPrefectClient
+from pydantic import SecretStr
 
 from prefect_zoom import ZoomAuthorizeAgainError, ZoomOAuthCredentials
 from prefect_zoom.auth import locks, recovery, renewal
-from prefect_zoom.auth.tokens import utcnow
+from prefect_zoom.auth.tokens import TokenSet, utcnow
 from zoom_emulator import ZoomEmulator
 
 
@@ -473,3 +474,21 @@ def test_a_wait_for_the_lock_ends_when_the_holder_records_new_tokens(
     assert not thread.is_alive()
     assert adopted["token"] == fresh.access_token.get_secret_value()
     assert zoom_emulator.state.counters["grant refresh_token"] == 1  # the waiter renewed nothing
+
+
+def test_the_recovery_store_keeps_the_newest_tokens_marked_saved() -> None:
+    key = f"http://prefect.test/api zoom-oauth-credentials keep-{uuid.uuid4().hex[:8]}"
+    older = TokenSet(
+        access_token=SecretStr("at-older"),
+        refresh_token=SecretStr("rt-older"),
+        issued_at=utcnow() - timedelta(seconds=10),
+        expires_at=utcnow() + timedelta(hours=1),
+    )
+    newer = older.model_copy(update={"access_token": SecretStr("at-newer"), "issued_at": utcnow()})
+    recovery.record(key, newer)
+    assert recovery.recovered(key) == newer  # owed to the block
+    recovery.forget(key, older)  # an older save never marks newer tokens saved
+    assert recovery.recovered(key) == newer
+    recovery.forget(key, newer)
+    assert recovery.recovered(key) is None  # nothing owed ...
+    assert recovery.latest(key) == newer  # ... and still there for the other processes
