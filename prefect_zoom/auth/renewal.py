@@ -214,11 +214,7 @@ class Renewal:
     def __getstate__(self) -> dict[str, object]:
         state = dict(self.__dict__)
         state.pop("_guard", None)
-        state["_flight"], state["saving"], state["_recheck_at"] = (
-            None,
-            False,
-            None,
-        )  # this process's
+        state.update(_flight=None, saving=False, _recheck_at=None)  # this process's own
         return state
 
     def __setstate__(self, state: dict[str, object]) -> None:
