@@ -243,6 +243,18 @@ class Renewal:
             and utcnow() - recovered.issued_at < timedelta(seconds=SAVE_PATIENCE_SECONDS)
         )
 
+    def _newest_here(self, latest: TokenSet | None, rejected: str | None) -> bool:
+        """Whether a token that ran out is the newest this machine has saved (``latest``): then
+        reloading the block first only helps when another machine renewed, and the lock's own
+        reload sees that too (a 401 still reloads first: someone renewed)."""
+        current = self.tokens
+        return (
+            rejected is None
+            and latest is not None
+            and current is not None
+            and latest.issued_at == current.issued_at
+        )
+
     def _adopt_recovered(self, recovered: TokenSet) -> str:
         """Use another process's tokens before they are saved; look again once it had time."""
         self.tokens, self.unsaved = recovered, False
@@ -274,7 +286,9 @@ class Renewal:
                 if not self.unsaved and (latest is None or (yield Recovery("recall")) is None):
                     # adopting from the block needs no lock unless a save is still owed
                     self._recheck_at = None  # the block holds what the store held
-                    if (token := self.usable(rejected)) is None:
+                    if (token := self.usable(rejected)) is None and not self._newest_here(
+                        latest, rejected
+                    ):
                         stored = yield from self._try_load()
                         if stored is not None:
                             self.tokens = stored

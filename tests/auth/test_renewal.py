@@ -138,6 +138,22 @@ def test_a_newer_recovered_token_set_is_saved_and_used_without_renewing() -> Non
     assert script.asked[-2:] == ["Save", "recovery forget"]
 
 
+def test_a_token_that_ran_out_and_is_the_machines_newest_is_reloaded_under_the_lock_only() -> None:
+    current = tokens("at-1", age=4000)
+    renewal = Renewal(Names(), current)
+    script = Script(
+        {
+            "recovery latest": current,  # saved: nothing newer on this machine
+            "recovery recall": None,
+            "Load": current,
+            "Renew": tokens("at-2"),
+        }
+    )
+    assert script.run(renewal.token(rejected=None)) == "at-2"
+    assert script.asked[:4] == ["recovery latest", "recovery recall", "Shielded", "Locked"]
+    assert script.asked.count("Load") == 1  # under the lock (another machine's renewal shows)
+
+
 def test_a_rejected_token_adopts_what_another_process_just_recorded() -> None:
     # another process's renewal invalidated ours: its tokens are in the recovery store
     renewal = Renewal(Names(), tokens("at-1", age=5))
