@@ -64,6 +64,9 @@ SAVE_PATIENCE_SECONDS = 30.0
 """The longest renewed tokens are retried to the block (and never longer than the lock's lease)."""
 SAVE_BACKOFF_MIN_SECONDS = 0.1
 SAVE_BACKOFF_MAX_SECONDS = 2.0
+SAVE_MIN_ATTEMPTS = 3
+"""Tries of a save however slowly the Prefect API answers (``SAVE_PATIENCE_SECONDS`` bounds only
+the tries after these; the lease bounds all of them)."""
 RETRY_PAUSE_SECONDS = 0.2
 """Between two tries to take the lock again after a failure under it."""
 REFUSED_GRACE_SECONDS = 20.0
@@ -169,13 +172,16 @@ def reconcile(
 
 
 def save_delays(patience: float) -> Callable[[int, float], float | None]:
-    """Backoff between save attempts: doubling, capped, ``None`` once ``patience`` (or the lease,
-    given as the second argument in seconds left) would run out."""
+    """Backoff between save attempts: doubling, capped, ``None`` once the lease (given as the
+    second argument in seconds left) would run out, or ``patience`` would after
+    ``SAVE_MIN_ATTEMPTS`` tries."""
     started = time.monotonic()
 
     def delay(attempt: int, lease_left: float) -> float | None:
         pause = min(SAVE_BACKOFF_MAX_SECONDS, SAVE_BACKOFF_MIN_SECONDS * 2 ** min(attempt - 1, 8))
-        left = min(lease_left, patience - (time.monotonic() - started))
+        left = lease_left
+        if attempt >= SAVE_MIN_ATTEMPTS:
+            left = min(left, patience - (time.monotonic() - started))
         return pause if pause < left else None
 
     return delay
