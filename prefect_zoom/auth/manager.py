@@ -51,6 +51,8 @@ def _recovery_io(request: Recovery, key: str | None) -> TokenSet | None:
     assert request.tokens is not None
     if request.action == "record":
         recovery.record(key, request.tokens)
+    elif request.action == "abandon":
+        recovery.abandon(key, request.tokens)
     else:
         recovery.forget(key, request.tokens)
     return None

@@ -7,7 +7,9 @@ its owner only (0600), written atomically (a temporary file, fsync, rename, fsyn
 Every process reconciles it with the block under the connection's lock (the newest issue time
 wins) and saves a newer token set to the block; once the block holds it, the file is marked
 saved (``"saved": true``) and kept, so the other processes of this machine read the newest
-tokens here (:func:`latest`) instead of asking the Prefect API.
+tokens here (:func:`latest`) instead of asking the Prefect API. A renewer that gives up its save
+marks the file (``"abandoned": true``): the next lock holder saves those tokens, and no process
+takes them without the lock meanwhile.
 """
 
 from __future__ import annotations
@@ -37,9 +39,9 @@ def recovery_file(key: str) -> Path:
     return home / "prefect-zoom" / "recovery" / f"{safe_key(key)[-60:]}-{digest}.json"
 
 
-def _dump(tokens: TokenSet, saved: bool = False) -> bytes:
+def _dump(tokens: TokenSet, saved: bool = False, abandoned: bool = False) -> bytes:
     data = tokens.model_dump(mode="json")
-    data["saved"] = saved
+    data["saved"], data["abandoned"] = saved, abandoned
     data["access_token"] = tokens.access_token.get_secret_value()
     if tokens.refresh_token is not None:
         data["refresh_token"] = tokens.refresh_token.get_secret_value()
@@ -74,9 +76,9 @@ def _write(key: str, content: bytes) -> Path:
     return target
 
 
-def _read(key: str) -> tuple[TokenSet, bool] | None:
-    """The tokens on disk for ``key`` and whether the block holds them (``None``: none, or an
-    unreadable file)."""
+def _read(key: str) -> tuple[TokenSet, bool, bool] | None:
+    """The tokens on disk for ``key``, whether the block holds them and whether their renewer
+    gave up saving them (``None``: none, or an unreadable file)."""
     path = recovery_file(key)
     try:
         data = path.read_bytes()
@@ -86,7 +88,12 @@ def _read(key: str) -> tuple[TokenSet, bool] | None:
         logger.warning("Could not read the recovery file %s (%s)", path, type(exc).__name__)
         return None
     try:
-        return TokenSet.model_validate_json(data), bool(json.loads(data).get("saved"))
+        marks = json.loads(data)
+        return (
+            TokenSet.model_validate_json(data),
+            bool(marks.get("saved")),
+            bool(marks.get("abandoned")),
+        )
     except (ValidationError, ValueError, AttributeError):
         logger.warning("Ignoring the unreadable recovery file %s", path)
         return None
@@ -100,9 +107,19 @@ def recovered(key: str) -> TokenSet | None:
 
 
 def latest(key: str) -> TokenSet | None:
-    """The newest tokens this machine got for connection ``key``, saved to the block or not."""
+    """The newest tokens this machine got for connection ``key``, saved to the block or being
+    saved (``None``: none, or tokens whose renewer gave up their save: the lock holder saves
+    those)."""
     found = _read(key)
-    return found[0] if found is not None else None
+    return found[0] if found is not None and not found[2] else None
+
+
+def abandon(key: str, tokens: TokenSet) -> None:
+    """The renewer of ``tokens`` gave up saving them: mark the file, unless it holds other tokens
+    or says they are saved (not forced to disk, as :func:`forget`)."""
+    found = _read(key)
+    if found is not None and found[0].issued_at == tokens.issued_at and not found[1]:
+        _write(key, _dump(tokens, abandoned=True))
 
 
 def forget(key: str, saved: TokenSet) -> None:

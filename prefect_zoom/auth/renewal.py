@@ -147,10 +147,11 @@ class Pause:
 @dataclass(frozen=True)
 class Recovery:
     """This machine's recovery store: ``recall`` what the block may lack (answer: the tokens, or
-    ``None``), its ``latest`` tokens (saved or not), ``record`` ``tokens`` (before anything
-    else), or ``forget`` them (the block holds them now)."""
+    ``None``), its ``latest`` tokens (saved or being saved), ``record`` ``tokens`` (before
+    anything else), ``forget`` them (the block holds them now) or ``abandon`` them (their save
+    was given up: the next lock holder saves them)."""
 
-    action: Literal["recall", "latest", "record", "forget"]
+    action: Literal["recall", "latest", "record", "forget", "abandon"]
     tokens: TokenSet | None = None
 
 
@@ -429,6 +430,7 @@ class Renewal:
                     pause = delay(attempt, lease.remaining())
                     self._save_failed(attempt, exc, giving_up=pause is None)
                     if pause is None:
+                        yield Recovery("abandon", tokens)
                         raise
                     yield Pause(pause)
                 else:

@@ -97,6 +97,7 @@ def test_a_failed_save_after_a_renewal_loses_nothing(
     assert rotated is not None and rotated.refresh_token is not None
     assert kept["refresh_token"] == rotated.refresh_token.get_secret_value() != before
     assert kept["refresh_token"] not in caplog.text and kept["access_token"] not in caplog.text
+    assert kept["abandoned"] is True  # the save was given up: no process adopts them unsaved
 
     # a new process reconciles the store with the block, saves, and calls Zoom: no new grant
     assert_connection_works(zoom_emulator, name)
@@ -492,3 +493,24 @@ def test_the_recovery_store_keeps_the_newest_tokens_marked_saved() -> None:
     recovery.forget(key, newer)
     assert recovery.recovered(key) is None  # nothing owed ...
     assert recovery.latest(key) == newer  # ... and still there for the other processes
+
+
+def test_tokens_whose_save_was_given_up_are_owed_and_not_adopted() -> None:
+    key = f"http://prefect.test/api zoom-oauth-credentials abandon-{uuid.uuid4().hex[:8]}"
+    renewed = TokenSet(
+        access_token=SecretStr("at-renewed"),
+        refresh_token=SecretStr("rt-renewed"),
+        issued_at=utcnow(),
+        expires_at=utcnow() + timedelta(hours=1),
+    )
+    other = renewed.model_copy(update={"issued_at": utcnow() - timedelta(seconds=5)})
+    recovery.record(key, renewed)
+    recovery.abandon(key, other)  # another token set's renewer gave up: not these
+    assert recovery.latest(key) == renewed
+    recovery.abandon(key, renewed)
+    assert recovery.latest(key) is None  # no process takes them without the lock ...
+    assert recovery.recovered(key) == renewed  # ... whose holder saves them
+    recovery.forget(key, renewed)
+    assert recovery.latest(key) == renewed and recovery.recovered(key) is None
+    recovery.abandon(key, renewed)  # saved meanwhile: nothing to give up
+    assert recovery.latest(key) == renewed
