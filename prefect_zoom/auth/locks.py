@@ -75,8 +75,13 @@ CHECK_SECONDS = 0.5
 QUEUE_SECONDS = 2 * LEASE_SECONDS
 """The longest a process waits behind the other processes of its machine before it polls the
 Prefect slot itself (a frozen holder's silence is noticed only there)."""
+QUEUE_CHECK_SECONDS = 0.05
+"""How often a caller waiting behind another thread or process of its machine runs its
+``watch`` (see :func:`connection_lock`)."""
 POLL_MIN_SECONDS = 0.02
 POLL_MAX_SECONDS = 0.1
+Watch = Callable[[], None] | None
+"""Run while a process waits for the lock behind the others of its machine; raises to stop."""
 _jitter = random.Random()  # our own, so the global random of user code stays untouched
 
 _registry_guard = threading.Lock()
@@ -413,33 +418,40 @@ def queue_file(key: str) -> Path:
     return home / "prefect-zoom" / "queues" / f"{safe_key(key)}.lock"
 
 
-def _join_machine_queue(key: str) -> Callable[[], None]:
+def _join_machine_queue(key: str, watch: Watch) -> Callable[[], None]:
     """Wait (at most ``QUEUE_SECONDS``) behind the other processes of this machine, so only one
     of them at a time polls the Prefect API for the slot; the function that leaves the queue.
 
     A holder that is frozen rather than dead keeps its place; after ``QUEUE_SECONDS`` a waiter
     polls the slot anyway, where a silent holder is found and freed as before."""
-    return _taken_file_lock(queue_file(key), QUEUE_SECONDS) or (lambda: None)
+    return _taken_file_lock(queue_file(key), QUEUE_SECONDS, watch) or (lambda: None)
 
 
-def _taken_file_lock(path: Path, timeout: float) -> Callable[[], None] | None:
+def _taken_file_lock(path: Path, timeout: float, watch: Watch) -> Callable[[], None] | None:
     """Take the file lock at ``path`` within ``timeout`` seconds: the function that releases it,
-    or ``None`` when another process kept it."""
+    or ``None`` when another process kept it. ``watch`` runs every ``QUEUE_CHECK_SECONDS`` of
+    the wait; what it raises ends the wait."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    lock = filelock.FileLock(str(path), timeout=timeout, thread_local=False)
-    try:
-        lock.acquire()
-    except filelock.Timeout:
-        return None
-    return lock.release
+    lock = filelock.FileLock(str(path), thread_local=False)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            lock.acquire(timeout=max(0.0, min(QUEUE_CHECK_SECONDS, deadline - time.monotonic())))
+        except filelock.Timeout:
+            if time.monotonic() >= deadline:
+                return None
+            if watch is not None:
+                watch()
+        else:
+            return lock.release
 
 
-def _take_process_lock(key: str) -> tuple[Lease, Callable[[], None]]:
+def _take_process_lock(key: str, watch: Watch = None) -> tuple[Lease, Callable[[], None]]:
     """The cross-process lock: the Prefect slot with an API configured (its processes on this
     machine queue for it on a local file first), else the file lock."""
     url = prefect_api_url()
     if url:
-        leave_queue = _join_machine_queue(key)
+        leave_queue = _join_machine_queue(key, watch)
         try:
             slot = _take_prefect_slot(key, url)
         except BaseException:
@@ -454,7 +466,7 @@ def _take_process_lock(key: str) -> tuple[Lease, Callable[[], None]]:
 
         return slot.lease, release
     path = lock_file(key)
-    unlock = _taken_file_lock(path, ACQUIRE_TIMEOUT_SECONDS)
+    unlock = _taken_file_lock(path, ACQUIRE_TIMEOUT_SECONDS, watch)
     if unlock is None:
         raise ConnectionLockTimeout(
             key, ACQUIRE_TIMEOUT_SECONDS, f"another process on this machine holds {path}"
@@ -465,15 +477,18 @@ def _take_process_lock(key: str) -> tuple[Lease, Callable[[], None]]:
 class _Held:
     """Both layers of a connection's lock, taken in one thread and releasable from any."""
 
-    def __init__(self, key: str) -> None:
+    def __init__(self, key: str, watch: Watch = None) -> None:
         self._thread_lock = _thread_lock(key)
         started = time.monotonic()
-        if not self._thread_lock.acquire(timeout=ACQUIRE_TIMEOUT_SECONDS):
-            raise ConnectionLockTimeout(
-                key, time.monotonic() - started, "another thread of this process renews it"
-            )
+        while not self._thread_lock.acquire(timeout=QUEUE_CHECK_SECONDS):
+            if time.monotonic() - started >= ACQUIRE_TIMEOUT_SECONDS:
+                raise ConnectionLockTimeout(
+                    key, time.monotonic() - started, "another thread of this process renews it"
+                )
+            if watch is not None:
+                watch()
         try:
-            self.lease, self._release = _take_process_lock(key)
+            self.lease, self._release = _take_process_lock(key, watch)
         except BaseException:
             self._thread_lock.release()
             raise
@@ -487,9 +502,13 @@ class _Held:
 
 # ---- public ------------------------------------------------------------------------------------
 @contextmanager
-def connection_lock(key: str) -> Iterator[Lease]:
-    """Hold the connection's lock: this process's threads first, then other processes."""
-    held = _Held(key)
+def connection_lock(key: str, watch: Watch = None) -> Iterator[Lease]:
+    """Hold the connection's lock: this process's threads first, then other processes.
+
+    ``watch`` runs now and then while the caller waits behind other threads or processes of its
+    machine; an exception it raises ends the wait, the lock not taken (the caller no longer
+    needs it)."""
+    held = _Held(key, watch)
     try:
         yield held.lease
     finally:
@@ -497,14 +516,14 @@ def connection_lock(key: str) -> Iterator[Lease]:
 
 
 @asynccontextmanager
-async def aconnection_lock(key: str) -> AsyncIterator[Lease]:
+async def aconnection_lock(key: str, watch: Watch = None) -> AsyncIterator[Lease]:
     """Async twin of :func:`connection_lock`; never blocks the event loop."""
     async with _loop_lock(key):
         taken: list[_Held] = []
         try:
             # Not cancellable on purpose: a cancelled wait must not leave the lock held and
             # orphaned, so the lock lands in ``taken`` and is released below either way.
-            await anyio.to_thread.run_sync(lambda: taken.append(_Held(key)))
+            await anyio.to_thread.run_sync(lambda: taken.append(_Held(key, watch)))
             yield taken[0].lease
         finally:
             if taken:

@@ -19,12 +19,13 @@ from typing import Any, Protocol, TypeVar
 
 from prefect_zoom._sansio import Flow, arun, run
 from prefect_zoom.auth import recovery
-from prefect_zoom.auth.locks import aconnection_lock, connection_lock
+from prefect_zoom.auth.locks import Watch, aconnection_lock, connection_lock
 from prefect_zoom.auth.renewal import (
     FOLLOW_TIMEOUT_SECONDS,
     Follow,
     Load,
     Locked,
+    Overtaken,
     Pause,
     Recovery,
     Renew,
@@ -45,9 +46,13 @@ def _recovery_io(request: Recovery, key: str | None) -> TokenSet | None:
         return None
     if request.action == "recall":
         return recovery.recovered(key)
+    if request.action == "latest":
+        return recovery.latest(key)
     assert request.tokens is not None
     if request.action == "record":
         recovery.record(key, request.tokens)
+    elif request.action == "abandon":
+        recovery.abandon(key, request.tokens)
     else:
         recovery.forget(key, request.tokens)
     return None
@@ -174,6 +179,20 @@ class TokenManager(ABC):
         """:meth:`on_invalid_token` for async callers."""
         await self._arun(self._renewal.token(rejected))
 
+    def _watch(self, overtaken: Callable[[TokenSet | None], bool] | None) -> Watch:
+        """What a wait for the lock runs now and then: it ends the wait (:class:`Overtaken`)
+        once the recovery store holds tokens ``overtaken`` accepts."""
+        key = self._store.recovery_key
+        if overtaken is None or key is None:
+            return None
+
+        def watch() -> None:
+            found = recovery.latest(key)
+            if found is not None and overtaken(found):
+                raise Overtaken(found)
+
+        return watch
+
     # ---- the sync shell --------------------------------------------------------------------
     def _run(self, flow: Flow[T]) -> T:
         return run(flow, self._do)
@@ -184,8 +203,8 @@ class TokenManager(ABC):
                 return flight.result(timeout=FOLLOW_TIMEOUT_SECONDS)
             case Shielded(flow=flow):
                 return _shielded(lambda: self._run(flow))
-            case Locked(body=body):
-                with connection_lock(self._store.lock_key) as lease:
+            case Locked(body=body, overtaken=overtaken):
+                with connection_lock(self._store.lock_key, self._watch(overtaken)) as lease:
                     return self._run(body(lease))
             case Load():
                 return self._store.load_tokens()
@@ -213,8 +232,8 @@ class TokenManager(ABC):
                 _running.add(work)
                 work.add_done_callback(_finished)
                 return await asyncio.shield(work)
-            case Locked(body=body):
-                async with aconnection_lock(self._store.lock_key) as lease:
+            case Locked(body=body, overtaken=overtaken):
+                async with aconnection_lock(self._store.lock_key, self._watch(overtaken)) as lease:
                     return await self._arun(body(lease))
             case Load():
                 return await self._store.aload_tokens()

@@ -5,8 +5,11 @@ copy of the connection until it is saved to the block. It is written here first,
 answers: one file per connection, ``<PREFECT_HOME>/prefect-zoom/recovery/<key>.json``, readable by
 its owner only (0600), written atomically (a temporary file, fsync, rename, fsync of the folder).
 Every process reconciles it with the block under the connection's lock (the newest issue time
-wins) and saves a newer token set to the block before handing it out; once the block holds it, the
-file is removed.
+wins) and saves a newer token set to the block; once the block holds it, the file is marked
+saved (``"saved": true``) and kept, so the other processes of this machine read the newest
+tokens here (:func:`latest`) instead of asking the Prefect API. A renewer that gives up its save
+marks the file (``"abandoned": true``): the next lock holder saves those tokens, and no process
+takes them without the lock meanwhile.
 """
 
 from __future__ import annotations
@@ -36,8 +39,9 @@ def recovery_file(key: str) -> Path:
     return home / "prefect-zoom" / "recovery" / f"{safe_key(key)[-60:]}-{digest}.json"
 
 
-def _dump(tokens: TokenSet) -> bytes:
+def _dump(tokens: TokenSet, saved: bool = False, abandoned: bool = False) -> bytes:
     data = tokens.model_dump(mode="json")
+    data["saved"], data["abandoned"] = saved, abandoned
     data["access_token"] = tokens.access_token.get_secret_value()
     if tokens.refresh_token is not None:
         data["refresh_token"] = tokens.refresh_token.get_secret_value()
@@ -54,21 +58,27 @@ def record(key: str, tokens: TokenSet) -> None:
     """
     from prefect_zoom.transfer.files import make_durable
 
+    make_durable([_write(key, _dump(tokens))])
+
+
+def _write(key: str, content: bytes) -> Path:
+    """Replace the recovery file of ``key`` with ``content`` atomically (0600); its path."""
     target = recovery_file(key)
     target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     handle, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)  # 0600
     try:
         with os.fdopen(handle, "wb") as out:
-            out.write(_dump(tokens))
+            out.write(content)
         os.replace(temp_name, target)
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)
         raise
-    make_durable([target])
+    return target
 
 
-def recovered(key: str) -> TokenSet | None:
-    """The tokens recorded for connection ``key`` (``None``: none, or an unreadable file)."""
+def _read(key: str) -> tuple[TokenSet, bool, bool] | None:
+    """The tokens on disk for ``key``, whether the block holds them and whether their renewer
+    gave up saving them (``None``: none, or an unreadable file)."""
     path = recovery_file(key)
     try:
         data = path.read_bytes()
@@ -78,17 +88,50 @@ def recovered(key: str) -> TokenSet | None:
         logger.warning("Could not read the recovery file %s (%s)", path, type(exc).__name__)
         return None
     try:
-        return TokenSet.model_validate_json(data)
-    except ValidationError:
+        marks = json.loads(data)
+        return (
+            TokenSet.model_validate_json(data),
+            bool(marks.get("saved")),
+            bool(marks.get("abandoned")),
+        )
+    except (ValidationError, ValueError, AttributeError):
         logger.warning("Ignoring the unreadable recovery file %s", path)
         return None
 
 
+def recovered(key: str) -> TokenSet | None:
+    """The tokens recorded for connection ``key`` that the block may not hold yet (``None``:
+    none, or only tokens marked saved)."""
+    found = _read(key)
+    return found[0] if found is not None and not found[1] else None
+
+
+def latest(key: str) -> TokenSet | None:
+    """The newest tokens this machine got for connection ``key``, saved to the block or being
+    saved (``None``: none, or tokens whose renewer gave up their save: the lock holder saves
+    those)."""
+    found = _read(key)
+    return found[0] if found is not None and not found[2] else None
+
+
+def abandon(key: str, tokens: TokenSet) -> None:
+    """The renewer of ``tokens`` gave up saving them: mark the file, unless it holds other tokens
+    or says they are saved (not forced to disk, as :func:`forget`)."""
+    found = _read(key)
+    if found is not None and found[0].issued_at == tokens.issued_at and not found[1]:
+        _write(key, _dump(tokens, abandoned=True))
+
+
 def forget(key: str, saved: TokenSet) -> None:
-    """Remove the recovery file of ``key`` once the block holds ``saved`` (or something newer)."""
-    current = recovered(key)
-    if current is not None and current.issued_at <= saved.issued_at:
-        recovery_file(key).unlink(missing_ok=True)
+    """The block holds ``saved``: mark the file saved, unless it holds something newer.
+
+    Not forced to disk: a marker lost in a crash only makes the next lock holder save the same
+    tokens again."""
+    found = _read(key)
+    if found is None or found[0].issued_at < saved.issued_at:
+        _write(key, _dump(saved, saved=True))
+    elif found[0].issued_at == saved.issued_at and not found[1]:
+        _write(key, _dump(saved, saved=True))  # the same tokens: now marked saved
 
 
 def newest(*candidates: TokenSet | None) -> TokenSet | None:

@@ -13,6 +13,14 @@ The rule, for both kinds of connection:
    shielded from cancellation and task timeouts: a rotated refresh token that is not kept is a
    lost connection. The one window left is between Zoom answering and the recovery store write.
 
+The callers of the renewing process use the new tokens once they are in the recovery store,
+while the save goes on. A token set another process of this machine renewed within ``SAVE_PATIENCE_SECONDS`` (so its
+renewer is still saving it) is adopted straight from the recovery store, without a Prefect API
+read or the lock: after a 401 (its new token invalidated ours) and while waiting for the lock
+(the wait ends as soon as the renewer records it). Once that time has passed, the adopter looks
+at the recovery store again: a file still there means the renewer never saved it, and the
+adopter saves it under the lock (rule 3).
+
 How: a *sans-I/O core*. :meth:`Renewal.token` is a generator that yields what it needs done
 (:class:`Load` the block, take the connection's lock with :class:`Locked`, :class:`Renew` at
 Zoom, :class:`Save`, :class:`Pause`, ...) and receives the answers (or has the exception thrown
@@ -32,6 +40,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Literal, Protocol
 
 import httpx
@@ -46,7 +55,7 @@ from prefect_zoom.auth.locks import (
     api_trouble_within,
     note_api_trouble,
 )
-from prefect_zoom.auth.tokens import TokenSet
+from prefect_zoom.auth.tokens import TokenSet, utcnow
 from prefect_zoom.exceptions import ZoomAPIError, ZoomAuthorizeAgainError
 
 logger = logging.getLogger(__name__)
@@ -55,6 +64,9 @@ SAVE_PATIENCE_SECONDS = 30.0
 """The longest renewed tokens are retried to the block (and never longer than the lock's lease)."""
 SAVE_BACKOFF_MIN_SECONDS = 0.1
 SAVE_BACKOFF_MAX_SECONDS = 2.0
+SAVE_MIN_ATTEMPTS = 3
+"""Tries of a save however slowly the Prefect API answers (``SAVE_PATIENCE_SECONDS`` bounds only
+the tries after these; the lease bounds all of them)."""
 RETRY_PAUSE_SECONDS = 0.2
 """Between two tries to take the lock again after a failure under it."""
 REFUSED_GRACE_SECONDS = 20.0
@@ -88,9 +100,22 @@ class Shielded:
 
 @dataclass(frozen=True)
 class Locked:
-    """Hold the connection's lock while running ``body(lease)``; answer: the body's value."""
+    """Hold the connection's lock while running ``body(lease)``; answer: the body's value.
+
+    While waiting for it, the shell shows ``overtaken`` what the recovery store holds now and
+    then; once it says yes, the wait ends with :class:`Overtaken` (the lock not taken).
+    """
 
     body: Callable[[Lease], Flow[str]]
+    overtaken: Callable[[TokenSet | None], bool] | None = None
+
+
+class Overtaken(Exception):
+    """A wait for the lock ended: the recovery store holds ``tokens``, renewed meanwhile."""
+
+    def __init__(self, tokens: TokenSet) -> None:
+        super().__init__("another process renewed the connection meanwhile")
+        self.tokens = tokens
 
 
 @dataclass(frozen=True)
@@ -121,10 +146,12 @@ class Pause:
 
 @dataclass(frozen=True)
 class Recovery:
-    """This machine's recovery store: ``recall`` what it keeps (answer: the tokens, or ``None``),
-    ``record`` ``tokens`` (before anything else), or ``forget`` them (the block holds them now)."""
+    """This machine's recovery store: ``recall`` what the block may lack (answer: the tokens, or
+    ``None``), its ``latest`` tokens (saved or being saved), ``record`` ``tokens`` (before
+    anything else), ``forget`` them (the block holds them now) or ``abandon`` them (their save
+    was given up: the next lock holder saves them)."""
 
-    action: Literal["recall", "record", "forget"]
+    action: Literal["recall", "latest", "record", "forget", "abandon"]
     tokens: TokenSet | None = None
 
 
@@ -146,13 +173,16 @@ def reconcile(
 
 
 def save_delays(patience: float) -> Callable[[int, float], float | None]:
-    """Backoff between save attempts: doubling, capped, ``None`` once ``patience`` (or the lease,
-    given as the second argument in seconds left) would run out."""
+    """Backoff between save attempts: doubling, capped, ``None`` once the lease (given as the
+    second argument in seconds left) would run out, or ``patience`` would after
+    ``SAVE_MIN_ATTEMPTS`` tries."""
     started = time.monotonic()
 
     def delay(attempt: int, lease_left: float) -> float | None:
         pause = min(SAVE_BACKOFF_MAX_SECONDS, SAVE_BACKOFF_MIN_SECONDS * 2 ** min(attempt - 1, 8))
-        left = min(lease_left, patience - (time.monotonic() - started))
+        left = lease_left
+        if attempt >= SAVE_MIN_ATTEMPTS:
+            left = min(left, patience - (time.monotonic() - started))
         return pause if pause < left else None
 
     return delay
@@ -181,13 +211,17 @@ class Renewal:
         self.tokens = tokens
         self.unsaved = False
         """Renewed tokens are held whose save to the block has not succeeded yet."""
+        self.saving = False
+        """The renewed tokens are in the recovery store and their save is under way: usable."""
         self._guard = threading.Lock()  # never held across I/O
         self._flight: Future[None] | None = None
+        self._recheck_at: float | None = None
+        """When tokens adopted from the recovery store before their save are looked at again."""
 
     def __getstate__(self) -> dict[str, object]:
         state = dict(self.__dict__)
         state.pop("_guard", None)
-        state["_flight"] = None
+        state.update(_flight=None, saving=False, _recheck_at=None)  # this process's own
         return state
 
     def __setstate__(self, state: dict[str, object]) -> None:
@@ -197,9 +231,43 @@ class Renewal:
     def usable(self, rejected: str | None = None) -> str | None:
         """The access token in memory when it is fresh, saved and not ``rejected``."""
         tokens = self.tokens
-        if tokens is not None and not self.unsaved and tokens.usable(rejected=rejected):
-            return tokens.access_token.get_secret_value()
-        return None
+        if tokens is None or (self.unsaved and not self.saving):
+            return None
+        if not tokens.usable(rejected=rejected):
+            return None
+        if self._recheck_at is not None and time.monotonic() >= self._recheck_at:
+            return None  # was its save ever done? the recovery store says (see ``token``)
+        return tokens.access_token.get_secret_value()
+
+    def adoptable(self, recovered: TokenSet | None, rejected: str | None) -> bool:
+        """Whether ``recovered`` (the recovery store's tokens) is newer than the ones in memory,
+        usable, and recent enough that its renewer is still saving it to the block."""
+        current = self.tokens
+        return (
+            recovered is not None
+            and (current is None or recovered.issued_at > current.issued_at)
+            and recovered.usable(rejected=rejected)
+            and utcnow() - recovered.issued_at < timedelta(seconds=SAVE_PATIENCE_SECONDS)
+        )
+
+    def _newest_here(self, latest: TokenSet | None, rejected: str | None) -> bool:
+        """Whether a token that ran out is the newest this machine has saved (``latest``): then
+        reloading the block first only helps when another machine renewed, and the lock's own
+        reload sees that too (a 401 still reloads first: someone renewed)."""
+        current = self.tokens
+        return (
+            rejected is None
+            and latest is not None
+            and current is not None
+            and latest.issued_at == current.issued_at
+        )
+
+    def _adopt_recovered(self, recovered: TokenSet) -> str:
+        """Use another process's tokens before they are saved; look again once it had time."""
+        self.tokens, self.unsaved = recovered, False
+        self._recheck_at = time.monotonic() + SAVE_PATIENCE_SECONDS
+        logger.debug("Adopted the recovered Zoom token of %s", self.names.lock_key)
+        return recovered.access_token.get_secret_value()
 
     def token(self, rejected: str | None) -> Flow[str]:
         """A usable access token (``rejected``: the one Zoom just answered 401 to).
@@ -218,12 +286,21 @@ class Renewal:
                 yield Follow(flight)
                 continue
             with self._landing(flight):
-                if not self.unsaved and (yield Recovery("recall")) is None:
+                latest = None if self.unsaved else (yield Recovery("latest"))
+                if self.adoptable(latest, rejected):
+                    assert latest is not None
+                    return self._adopt_recovered(latest)
+                if not self.unsaved and (latest is None or (yield Recovery("recall")) is None):
                     # adopting from the block needs no lock unless a save is still owed
-                    stored = yield from self._try_load()
-                    if stored is not None:
-                        self.tokens = stored
-                    if (token := self.usable(rejected)) is not None:
+                    self._recheck_at = None  # the block holds what the store held
+                    if (token := self.usable(rejected)) is None and not self._newest_here(
+                        latest, rejected
+                    ):
+                        stored = yield from self._try_load()
+                        if stored is not None:
+                            self.tokens = stored
+                        token = self.usable(rejected)
+                    if token is not None:
                         return token
                 renewed: str = yield Shielded(self._renew(rejected))
                 return renewed
@@ -240,7 +317,8 @@ class Renewal:
             raise
         finally:
             with self._guard:
-                self._flight = None
+                if self._flight is flight:
+                    self._flight = None
             if not flight.done():
                 if isinstance(error, Exception):
                     flight.set_exception(error)
@@ -267,8 +345,13 @@ class Renewal:
         refusal: ZoomAPIError | None = None
         while True:
             try:
-                token: str = yield Locked(lambda lease: self._under_lock(lease, rejected, refused))
+                token: str = yield Locked(
+                    lambda lease: self._under_lock(lease, rejected, refused),
+                    overtaken=lambda found: not self.unsaved and self.adoptable(found, rejected),
+                )
                 return token
+            except Overtaken as overtaken:
+                return self._adopt_recovered(overtaken.tokens)
             except _StillRefused:
                 assert refusal is not None
                 if time.monotonic() - started > REFUSED_GRACE_SECONDS:
@@ -303,7 +386,7 @@ class Renewal:
         recovered: TokenSet | None = yield Recovery("recall")
         best, behind = reconcile(stored, recovered, self.tokens if self.unsaved else None)
         if best is not None:
-            self.tokens, self.unsaved = best, behind
+            self.tokens, self.unsaved, self._recheck_at = best, behind, None
             if not behind:
                 yield from self._saved(best)  # a recovery file the block caught up with goes
         return behind
@@ -326,25 +409,35 @@ class Renewal:
                 self.names.lock_key,
                 exc,
             )
+        else:
+            # kept on disk, as other processes may adopt them now: so may this one's callers
+            with self._guard:  # the lead ends here: a later 401 may start the next one
+                self.saving, flight, self._flight = True, self._flight, None
+            if flight is not None and not flight.done():
+                flight.set_result(None)
 
     def _save(self, lease: Lease) -> Flow[None]:
         tokens = self.tokens
         assert tokens is not None
         delay = save_delays(SAVE_PATIENCE_SECONDS)
         attempt = 0
-        while True:
-            attempt += 1
-            try:
-                yield Save(tokens)
-            except Exception as exc:
-                pause = delay(attempt, lease.remaining())
-                self._save_failed(attempt, exc, giving_up=pause is None)
-                if pause is None:
-                    raise
-                yield Pause(pause)
-            else:
-                yield from self._saved(tokens)
-                return
+        try:
+            while True:
+                attempt += 1
+                try:
+                    yield Save(tokens)
+                except Exception as exc:
+                    pause = delay(attempt, lease.remaining())
+                    self._save_failed(attempt, exc, giving_up=pause is None)
+                    if pause is None:
+                        yield Recovery("abandon", tokens)
+                        raise
+                    yield Pause(pause)
+                else:
+                    yield from self._saved(tokens)
+                    return
+        finally:
+            self.saving = False  # given up: the next caller leads, and saves under the lock
 
     def _saved(self, tokens: TokenSet) -> Flow[None]:
         self.unsaved = False

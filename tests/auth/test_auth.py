@@ -409,14 +409,17 @@ def test_a_renewed_token_is_saved_before_it_is_handed_out(monkeypatch: pytest.Mo
 
 
 def test_save_backoff_grows_and_stops_with_the_lease_or_the_patience() -> None:
-    from prefect_zoom.auth.renewal import SAVE_BACKOFF_MAX_SECONDS, save_delays
+    from prefect_zoom.auth.renewal import SAVE_BACKOFF_MAX_SECONDS, SAVE_MIN_ATTEMPTS, save_delays
 
     delay = save_delays(patience=60)
     pauses = [delay(attempt, 1000.0) or 0.0 for attempt in range(1, 200)]
     assert all(p > 0 for p in pauses)
     assert pauses[0] < pauses[3] and max(pauses) == SAVE_BACKOFF_MAX_SECONDS
     assert delay(5, 0.01) is None  # the lease is about to run out: stop saving under it
-    assert save_delays(patience=0)(1, 1000.0) is None
+    spent = save_delays(patience=0)  # saves slower than the patience: still tried again ...
+    assert all(spent(attempt, 1000.0) for attempt in range(1, SAVE_MIN_ATTEMPTS))
+    assert spent(SAVE_MIN_ATTEMPTS, 1000.0) is None  # ... until the minimum of tries is made
+    assert spent(1, 0.01) is None  # the lease bounds every try
 
 
 def test_reconcile_takes_the_newest_issue_time() -> None:
@@ -469,7 +472,7 @@ def test_no_renewal_on_a_lease_about_to_run_out(monkeypatch: pytest.MonkeyPatch)
     from prefect_zoom.auth import renewal
 
     @contextmanager
-    def stale_lock(key: str) -> Iterator[locks.Lease]:
+    def stale_lock(key: str, watch: locks.Watch = None) -> Iterator[locks.Lease]:
         lease = locks.Lease(expires=True)
         lease._renewed -= locks.LEASE_SECONDS  # its heartbeat has stood still for a lease
         yield lease

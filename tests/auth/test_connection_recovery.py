@@ -21,10 +21,11 @@ from typing import Any
 import pytest
 from helpers.connections import aload_block, load_block, oauth_credentials
 from prefect.client.orchestration import PrefectClient, SyncPrefectClient
+from pydantic import SecretStr
 
 from prefect_zoom import ZoomAuthorizeAgainError, ZoomOAuthCredentials
 from prefect_zoom.auth import locks, recovery, renewal
-from prefect_zoom.auth.tokens import utcnow
+from prefect_zoom.auth.tokens import TokenSet, utcnow
 from zoom_emulator import ZoomEmulator
 
 
@@ -96,12 +97,14 @@ def test_a_failed_save_after_a_renewal_loses_nothing(
     assert rotated is not None and rotated.refresh_token is not None
     assert kept["refresh_token"] == rotated.refresh_token.get_secret_value() != before
     assert kept["refresh_token"] not in caplog.text and kept["access_token"] not in caplog.text
+    assert kept["abandoned"] is True  # the save was given up: no process adopts them unsaved
 
     # a new process reconciles the store with the block, saves, and calls Zoom: no new grant
     assert_connection_works(zoom_emulator, name)
     assert zoom_emulator.state.counters["grant refresh_token"] == 1
     assert stored_refresh_token(name) == kept["refresh_token"]
-    assert not path.exists()  # the block has it now
+    assert recovery.recovered(key) is None  # the block has it now: nothing owed ...
+    assert json.loads(path.read_text())["saved"] is True  # ... and the file says so
 
 
 async def test_a_task_cancelled_during_the_save_loses_nothing(
@@ -405,3 +408,109 @@ def test_a_refused_refresh_fails_at_once_when_the_prefect_api_never_failed(
     assert not thread.is_alive(), "a refusal without an outage waited for newer tokens"
     assert isinstance(outcome.get("error"), ZoomAuthorizeAgainError), outcome
     assert zoom_emulator.state.counters["grant failed"] == 1
+
+
+def test_a_token_another_process_renewed_is_adopted_from_the_recovery_store(
+    zoom_emulator: ZoomEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two processes of one machine (two loads of the block, one recovery store): when one
+    renews, Zoom rejects the other's token, which takes the new one from the store without
+    reading the block from the Prefect API or renewing again."""
+    name = f"adopt-{uuid.uuid4().hex[:8]}"
+    oauth_credentials(zoom_emulator).save(name, _sync=True)  # type: ignore[call-arg]
+    renewer, other = (load_block(ZoomOAuthCredentials, name) for _ in range(2))
+    with other.get_client() as zoom:
+        zoom.get_json("/users/me", operation="get_user")
+    old = other.token_manager().get_token()
+    renewer.token_manager().on_invalid_token(old)  # renews: Zoom invalidates `old`
+    assert zoom_emulator.state.counters["grant refresh_token"] == 1
+
+    reads: list[str] = []
+    original = SyncPrefectClient.read_block_document_by_name
+
+    def counted(self: SyncPrefectClient, *args: Any, **kwargs: Any) -> Any:
+        reads.append(str(args or kwargs))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(SyncPrefectClient, "read_block_document_by_name", counted)
+    with other.get_client() as zoom:
+        assert zoom.get_json("/users/me", operation="get_user")["email"]
+    assert other.token_manager().get_token() == renewer.token_manager().get_token() != old
+    assert reads == []  # no Prefect API read on the token path
+    assert zoom_emulator.state.counters["grant refresh_token"] == 1
+
+
+def test_a_wait_for_the_lock_ends_when_the_holder_records_new_tokens(
+    zoom_emulator: ZoomEmulator,
+) -> None:
+    """A process queued behind the renewing one adopts the tokens the renewer recorded, without
+    taking the lock after it (the recovery store is watched while waiting)."""
+    name = saved_expired_connection(zoom_emulator)
+    holder, waiter = (load_block(ZoomOAuthCredentials, name) for _ in range(2))
+    key = holder.token_manager()._store.lock_key
+    adopted: dict[str, Any] = {}
+    queued: list[str] = []
+    original = locks._thread_lock
+
+    def counted(key: str) -> threading.Lock:
+        queued.append(threading.current_thread().name)
+        return original(key)
+
+    with locks.connection_lock(key):  # the holder's renewal is under way: the waiter queues
+        thread = threading.Thread(
+            target=lambda: adopted.update(token=waiter.token_manager().get_token()),
+            name="waiter",
+        )
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(locks, "_thread_lock", counted)
+            thread.start()
+            deadline = time.monotonic() + 60
+            while not queued:  # the waiter reached the lock
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+            manager = holder.token_manager()
+            fresh = manager._renew(manager.tokens)
+            recovery.record(manager._store.recovery_key or "", fresh)
+            thread.join(60)
+    assert not thread.is_alive()
+    assert adopted["token"] == fresh.access_token.get_secret_value()
+    assert zoom_emulator.state.counters["grant refresh_token"] == 1  # the waiter renewed nothing
+
+
+def test_the_recovery_store_keeps_the_newest_tokens_marked_saved() -> None:
+    key = f"http://prefect.test/api zoom-oauth-credentials keep-{uuid.uuid4().hex[:8]}"
+    older = TokenSet(
+        access_token=SecretStr("at-older"),
+        refresh_token=SecretStr("rt-older"),
+        issued_at=utcnow() - timedelta(seconds=10),
+        expires_at=utcnow() + timedelta(hours=1),
+    )
+    newer = older.model_copy(update={"access_token": SecretStr("at-newer"), "issued_at": utcnow()})
+    recovery.record(key, newer)
+    assert recovery.recovered(key) == newer  # owed to the block
+    recovery.forget(key, older)  # an older save never marks newer tokens saved
+    assert recovery.recovered(key) == newer
+    recovery.forget(key, newer)
+    assert recovery.recovered(key) is None  # nothing owed ...
+    assert recovery.latest(key) == newer  # ... and still there for the other processes
+
+
+def test_tokens_whose_save_was_given_up_are_owed_and_not_adopted() -> None:
+    key = f"http://prefect.test/api zoom-oauth-credentials abandon-{uuid.uuid4().hex[:8]}"
+    renewed = TokenSet(
+        access_token=SecretStr("at-renewed"),
+        refresh_token=SecretStr("rt-renewed"),
+        issued_at=utcnow(),
+        expires_at=utcnow() + timedelta(hours=1),
+    )
+    other = renewed.model_copy(update={"issued_at": utcnow() - timedelta(seconds=5)})
+    recovery.record(key, renewed)
+    recovery.abandon(key, other)  # another token set's renewer gave up: not these
+    assert recovery.latest(key) == renewed
+    recovery.abandon(key, renewed)
+    assert recovery.latest(key) is None  # no process takes them without the lock ...
+    assert recovery.recovered(key) == renewed  # ... whose holder saves them
+    recovery.forget(key, renewed)
+    assert recovery.latest(key) == renewed and recovery.recovered(key) is None
+    recovery.abandon(key, renewed)  # saved meanwhile: nothing to give up
+    assert recovery.latest(key) == renewed

@@ -7,6 +7,7 @@ decisions (adopt, renew, wait after a refusal) are checked without timing.
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -87,7 +88,7 @@ def test_a_rejected_token_adopts_the_stored_one_without_the_lock() -> None:
     renewal = Renewal(Names(), tokens("at-1"))
     script = Script({"recovery recall": None, "Load": tokens("at-other")})
     assert script.run(renewal.token(rejected="at-1")) == "at-other"
-    assert script.asked == ["recovery recall", "Load"]
+    assert script.asked == ["recovery latest", "Load"]  # nothing newer on this machine
 
 
 def test_renewed_tokens_go_to_the_recovery_store_before_the_block() -> None:
@@ -103,7 +104,7 @@ def test_renewed_tokens_go_to_the_recovery_store_before_the_block() -> None:
     )
     assert script.run(renewal.token(rejected=None)) == "at-2"
     assert script.asked == [
-        "recovery recall",
+        "recovery latest",
         "Load",  # adopt without the lock? the stored one is stale too
         "Shielded",
         "Locked",
@@ -121,12 +122,112 @@ def test_renewed_tokens_go_to_the_recovery_store_before_the_block() -> None:
 
 def test_a_newer_recovered_token_set_is_saved_and_used_without_renewing() -> None:
     renewal = Renewal(Names(), tokens("at-1", age=4000))
-    recovered = tokens("at-recovered", age=1)
-    script = Script({"recovery recall": recovered, "Load": tokens("at-1", age=4000)})
+    # recorded longer ago than its renewer keeps trying to save it: that renewer gave up
+    recovered = tokens("at-recovered", age=core.SAVE_PATIENCE_SECONDS + 5)
+    script = Script(
+        {
+            "recovery latest": recovered,
+            "recovery recall": recovered,
+            "Load": tokens("at-1", age=4000),
+        }
+    )
     assert script.run(renewal.token(rejected=None)) == "at-recovered"
     assert "Renew" not in script.asked
-    assert script.asked[:3] == ["recovery recall", "Shielded", "Locked"]  # a save is owed: lock
+    # a save is owed: lock
+    assert script.asked[:4] == ["recovery latest", "recovery recall", "Shielded", "Locked"]
     assert script.asked[-2:] == ["Save", "recovery forget"]
+
+
+def test_a_token_that_ran_out_and_is_the_machines_newest_is_reloaded_under_the_lock_only() -> None:
+    current = tokens("at-1", age=4000)
+    renewal = Renewal(Names(), current)
+    script = Script(
+        {
+            "recovery latest": current,  # saved: nothing newer on this machine
+            "recovery recall": None,
+            "Load": current,
+            "Renew": tokens("at-2"),
+        }
+    )
+    assert script.run(renewal.token(rejected=None)) == "at-2"
+    assert script.asked[:4] == ["recovery latest", "recovery recall", "Shielded", "Locked"]
+    assert script.asked.count("Load") == 1  # under the lock (another machine's renewal shows)
+
+
+def test_a_rejected_token_adopts_what_another_process_just_recorded() -> None:
+    # another process's renewal invalidated ours: its tokens are in the recovery store
+    renewal = Renewal(Names(), tokens("at-1", age=5))
+    script = Script({"recovery latest": tokens("at-new", age=1)})
+    assert script.run(renewal.token(rejected="at-1")) == "at-new"
+    assert script.asked == ["recovery latest"]  # no Prefect API read, no lock
+
+
+def test_a_wait_for_the_lock_ends_when_another_process_records_newer_tokens() -> None:
+    stale, newer = tokens("at-1", age=4000), tokens("at-new", age=1)
+    renewal = Renewal(Names(), stale)
+
+    class Overtaking(Script):
+        def answer(self, request: object) -> Any:
+            if isinstance(request, Locked):  # while waiting, the store gets the newer set
+                assert request.overtaken is not None
+                assert not request.overtaken(stale) and request.overtaken(newer)
+                raise core.Overtaken(newer)
+            return super().answer(request)
+
+    script = Overtaking({"Load": stale})
+    assert script.run(renewal.token(rejected=None)) == "at-new"
+    assert "Renew" not in script.asked and "Save" not in script.asked
+    assert renewal.usable() == "at-new"
+
+
+def test_callers_use_renewed_tokens_once_recorded_while_the_save_goes_on() -> None:
+    stale = tokens("at-1", age=4000)
+    renewal = Renewal(Names(), stale)
+    leader = renewal.token(rejected=None)
+    follower = renewal.token(rejected=None)
+    assert kind(next(leader)) == "recovery latest"
+    flight = next(follower)
+    assert type(flight).__name__ == "Follow"
+    shielded = leader.send(None)  # nothing on disk, then a stale block
+    while not isinstance(shielded, Shielded):
+        shielded = leader.send(stale)
+    locked = next(shielded.flow)
+    assert isinstance(locked, Locked)
+    body = locked.body(locks.Lease(expires=False))
+    answers = {"Load": stale, "Renew": tokens("at-2")}
+    request = next(body)
+    while kind(request) != "Save":
+        assert kind(request) != "Save"
+        request = body.send(answers.get(kind(request)))
+        if kind(request) == "Save":
+            # recorded, not yet saved: the follower is released and the tokens are usable
+            assert flight.flight.done()
+            assert renewal.usable() == "at-2"
+    assert renewal.unsaved and renewal.saving
+    with pytest.raises(StopIteration) as done:
+        body.send(None)  # saved ...
+        body.send(None)  # ... and marked saved in the recovery store
+    assert done.value.value == "at-2"
+    assert not renewal.unsaved and not renewal.saving
+
+
+def test_tokens_adopted_before_their_save_are_checked_again_later(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(core, "SAVE_PATIENCE_SECONDS", 0.2)
+    renewal = Renewal(Names(), tokens("at-1", age=5))
+    recorded = tokens("at-new")
+    assert Script({"recovery latest": recorded}).run(renewal.token("at-1")) == "at-new"
+    deadline = time.monotonic() + 30
+    while renewal.usable() is not None:  # its renewer had time to save it ...
+        assert time.monotonic() < deadline
+    # ... but the store still lists it as owed: saved under the lock, not renewed
+    script = Script(
+        {"recovery latest": recorded, "recovery recall": recorded, "Load": tokens("at-1", age=5)}
+    )
+    assert script.run(renewal.token(rejected=None)) == "at-new"
+    assert "Save" in script.asked and "Renew" not in script.asked
+    assert renewal.usable() == "at-new"
 
 
 def test_a_failed_save_is_retried_with_pauses_under_the_lock() -> None:
@@ -205,12 +306,12 @@ def test_a_reload_that_crawled_through_an_outage_counts_as_trouble(
 def test_followers_wait_for_the_leader_instead_of_renewing() -> None:
     renewal = Renewal(Names(), tokens("at-1", age=4000))
     leader = renewal.token(rejected=None)
-    assert kind(next(leader)) == "recovery recall"  # the leader is out, doing I/O
+    assert kind(next(leader)) == "recovery latest"  # the leader is out, doing I/O
     follower = renewal.token(rejected=None)
     assert type(next(follower)).__name__ == "Follow"
     leader.close()  # a cancelled leader: the follower looks again (and leads)
     request = follower.send(None)
-    assert kind(request) == "recovery recall"
+    assert kind(request) == "recovery latest"
 
 
 def test_the_core_does_no_io_itself() -> None:
