@@ -25,7 +25,6 @@ from prefect_zoom.auth.renewal import (
     Follow,
     Load,
     Locked,
-    Overtaken,
     Pause,
     Recovery,
     Renew,
@@ -33,6 +32,7 @@ from prefect_zoom.auth.renewal import (
     Request,
     Save,
     Shielded,
+    _Overtaken,
 )
 from prefect_zoom.auth.tokens import TokenSet
 
@@ -180,7 +180,7 @@ class TokenManager(ABC):
         await self._arun(self._renewal.token(rejected))
 
     def _watch(self, overtaken: Callable[[TokenSet | None], bool] | None) -> Watch:
-        """What a wait for the lock runs now and then: it ends the wait (:class:`Overtaken`)
+        """What a wait for the lock runs now and then: it ends the wait (:class:`_Overtaken`)
         once the recovery store holds tokens ``overtaken`` accepts."""
         key = self._store.recovery_key
         if overtaken is None or key is None:
@@ -189,7 +189,7 @@ class TokenManager(ABC):
         def watch() -> None:
             found = recovery.latest(key)
             if found is not None and overtaken(found):
-                raise Overtaken(found)
+                raise _Overtaken(found)
 
         return watch
 

@@ -103,14 +103,14 @@ class Locked:
     """Hold the connection's lock while running ``body(lease)``; answer: the body's value.
 
     While waiting for it, the shell shows ``overtaken`` what the recovery store holds now and
-    then; once it says yes, the wait ends with :class:`Overtaken` (the lock not taken).
+    then; once it says yes, the wait ends with :class:`_Overtaken` (the lock not taken).
     """
 
     body: Callable[[Lease], Flow[str]]
     overtaken: Callable[[TokenSet | None], bool] | None = None
 
 
-class Overtaken(Exception):
+class _Overtaken(Exception):
     """A wait for the lock ended: the recovery store holds ``tokens``, renewed meanwhile."""
 
     def __init__(self, tokens: TokenSet) -> None:
@@ -350,7 +350,7 @@ class Renewal:
                     overtaken=lambda found: not self.unsaved and self.adoptable(found, rejected),
                 )
                 return token
-            except Overtaken as overtaken:
+            except _Overtaken as overtaken:
                 return self._adopt_recovered(overtaken.tokens)
             except _StillRefused:
                 assert refusal is not None

@@ -171,7 +171,7 @@ def test_a_wait_for_the_lock_ends_when_another_process_records_newer_tokens() ->
             if isinstance(request, Locked):  # while waiting, the store gets the newer set
                 assert request.overtaken is not None
                 assert not request.overtaken(stale) and request.overtaken(newer)
-                raise core.Overtaken(newer)
+                raise core._Overtaken(newer)
             return super().answer(request)
 
     script = Overtaking({"Load": stale})
