@@ -4,16 +4,20 @@ When Zoom answers 401 with its invalid-token code (124, or an answer that names 
 connection adopts a newer stored token or renews (:class:`~prefect_zoom.auth.manager.TokenManager`)
 and the request goes again with the new token, at most ``max_token_retries`` times: another
 process may renew again in between. When the connection has nothing newer, Zoom's 401 stands and
-the client raises it. The clients check where a request goes (:mod:`prefect_zoom.client.origins`)
+the client raises it. A request sent again is first paced like a new one (the callable in its
+:data:`PACE_EXTENSION`, set by the pack's clients): every request that met the renewal would
+otherwise go again in the same instant, a burst over Zoom's per-second limit. The clients check where a request goes (:mod:`prefect_zoom.client.origins`)
 before any token is fetched; redirects to another origin drop the header (httpx's rule).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Generator
+import time
+from collections.abc import AsyncGenerator, Callable, Generator, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import anyio
 import httpx
 
 from prefect_zoom._sansio import Flow, Stepper
@@ -24,12 +28,26 @@ if TYPE_CHECKING:
 INVALID_TOKEN_CODE = 124
 """Zoom's code for an access token it does not accept (invalid, expired or revoked)."""
 
+PACE_EXTENSION = "prefect_zoom.pace"
+"""The request extension holding a callable that gives the seconds to wait before sending the
+request again (its rate pacing); none: sent again at once."""
+
 
 @dataclass(frozen=True)
 class _Token:
     """Ask the connection for its token; after ``rejected`` was refused, for a newer one."""
 
     rejected: str | None = None
+
+
+@dataclass(frozen=True)
+class _Pace:
+    """Wait as the request's pacing says before it goes again."""
+
+
+def _pacing(request: httpx.Request) -> Iterable[float]:
+    pace: Callable[[], Iterable[float]] = request.extensions.get(PACE_EXTENSION, tuple)
+    return pace()
 
 
 def is_invalid_token(response: httpx.Response) -> bool:
@@ -68,10 +86,12 @@ class ZoomAuth(httpx.Auth):
         return f"ZoomAuth(max_token_retries={self.max_token_retries})"
 
     def _flow(self, request: httpx.Request) -> Flow[None]:
-        """The rules, no I/O: yields ``_Token`` (answer: a token) or the request (answer: Zoom's
-        answer, its body read when it is a 401)."""
+        """The rules, no I/O: yields ``_Token`` (answer: a token), ``_Pace`` (waited out) or the
+        request (answer: Zoom's answer, its body read when it is a 401)."""
         token: str = yield _Token()
         for retry in range(self.max_token_retries + 1):
+            if retry:
+                yield _Pace()
             response: httpx.Response = yield with_bearer(request, token)
             if retry == self.max_token_retries or not is_invalid_token(response):
                 return
@@ -88,6 +108,9 @@ class ZoomAuth(httpx.Auth):
                 if response.status_code == 401:
                     response.read()
                 step.answer(response)
+            elif isinstance(need, _Pace):
+                for wait in _pacing(request):
+                    time.sleep(wait)
             else:
                 if need.rejected is not None:
                     self.tokens.on_invalid_token(need.rejected)
@@ -103,6 +126,9 @@ class ZoomAuth(httpx.Auth):
                 if response.status_code == 401:
                     await response.aread()
                 step.answer(response)
+            elif isinstance(need, _Pace):
+                for wait in _pacing(request):
+                    await anyio.sleep(wait)
             else:
                 if need.rejected is not None:
                     await self.tokens.aon_invalid_token(need.rejected)

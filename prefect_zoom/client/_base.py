@@ -24,7 +24,7 @@ import httpx
 from prefect_zoom._sansio import Flow
 from prefect_zoom._tls import shared_ssl_context
 from prefect_zoom._version import __version__
-from prefect_zoom.auth.httpx_auth import ZoomAuth
+from prefect_zoom.auth.httpx_auth import PACE_EXTENSION, ZoomAuth
 from prefect_zoom.auth.manager import TokenProvider
 from prefect_zoom.catalog import Operation, operation_named
 from prefect_zoom.client.budget import BUDGETS
@@ -250,6 +250,8 @@ class ClientCore(ABC, Generic[TransportT]):
             json=options.get("json"),
             headers=options.get("headers"),
         )
+        # a send again after a 401 (ZoomAuth) is paced like the first (exchange)
+        request.extensions[PACE_EXTENSION] = lambda: self._pace(attempts)
         return exchange(
             attempts,
             request,

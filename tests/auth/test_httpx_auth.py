@@ -7,7 +7,7 @@ import pytest
 from helpers.connections import Renewing, s2s_credentials
 
 from prefect_zoom.auth import TokenEndpoint
-from prefect_zoom.auth.httpx_auth import ZoomAuth
+from prefect_zoom.auth.httpx_auth import PACE_EXTENSION, ZoomAuth
 from prefect_zoom.exceptions import ZoomServerError
 from zoom_emulator import ZoomEmulator
 
@@ -109,3 +109,49 @@ def test_an_authorization_code_is_never_sent_twice() -> None:
     form = seen[0].content.decode()
     assert "grant_type=authorization_code" in form and "code_verifier=v" in form
     assert seen[0].headers["authorization"].startswith("Basic ")
+
+
+def paced_by(events: list[str]) -> dict[str, object]:
+    """Extensions whose pacing notes each time it is asked (and waits 1 ms)."""
+
+    def pace() -> list[float]:
+        events.append("paced")
+        return [0.001]
+
+    return {PACE_EXTENSION: pace}
+
+
+def test_a_request_sent_again_after_a_401_is_paced_like_a_new_one() -> None:
+    """Every request that met a renewal goes again once the new token is in: unpaced, they
+    would all arrive in one instant, over Zoom's per-second limit."""
+    events: list[str] = []
+    transport, seen = answers(INVALID, INVALID, httpx.Response(200))
+
+    def send(request: httpx.Request) -> httpx.Response:
+        events.append("sent")
+        return transport.handle_request(request)
+
+    with httpx.Client(auth=ZoomAuth(Renewing()), transport=httpx.MockTransport(send)) as http:
+        request = http.build_request("GET", "https://api.zoom.test/v2/users/me")
+        request.extensions.update(paced_by(events))
+        assert http.send(request).status_code == 200
+    assert events == ["sent", "paced", "sent", "paced", "sent"]  # the first is the caller's
+    assert len(seen) == 3
+
+
+async def test_the_async_flow_paces_a_send_again_too() -> None:
+    events: list[str] = []
+    transport, seen = answers(INVALID, httpx.Response(200))
+
+    async def send(request: httpx.Request) -> httpx.Response:
+        events.append("sent")
+        return transport.handle_request(request)
+
+    async with httpx.AsyncClient(
+        auth=ZoomAuth(Renewing()), transport=httpx.MockTransport(send)
+    ) as http:
+        request = http.build_request("GET", "https://api.zoom.test/v2/users/me")
+        request.extensions.update(paced_by(events))
+        assert (await http.send(request)).status_code == 200
+    assert events == ["sent", "paced", "sent"]
+    assert [r.headers["authorization"] for r in seen] == ["Bearer tok-1", "Bearer tok-2"]
