@@ -6,8 +6,9 @@ and the request goes again with the new token, at most ``max_token_retries`` tim
 process may renew again in between. When the connection has nothing newer, Zoom's 401 stands and
 the client raises it. A request sent again is first paced like a new one (the callable in its
 :data:`PACE_EXTENSION`, set by the pack's clients): every request that met the renewal would
-otherwise go again in the same instant, a burst over Zoom's per-second limit. The clients check where a request goes (:mod:`prefect_zoom.client.origins`)
-before any token is fetched; redirects to another origin drop the header (httpx's rule).
+otherwise go again in the same instant, a burst over Zoom's per-second limit. The clients check
+where a request goes (:mod:`prefect_zoom.client.origins`) before any token is fetched; redirects
+to another origin drop the header (httpx's rule).
 """
 
 from __future__ import annotations
