@@ -20,6 +20,7 @@ import logging
 import os
 import tempfile
 from pathlib import Path
+from typing import NamedTuple
 
 from pydantic import ValidationError
 
@@ -76,9 +77,17 @@ def _write(key: str, content: bytes) -> Path:
     return target
 
 
-def _read(key: str) -> tuple[TokenSet, bool, bool] | None:
-    """The tokens on disk for ``key``, whether the block holds them and whether their renewer
-    gave up saving them (``None``: none, or an unreadable file)."""
+class _OnDisk(NamedTuple):
+    """A recovery file: the tokens, whether the block holds them, and whether their renewer gave
+    up saving them."""
+
+    tokens: TokenSet
+    saved: bool
+    abandoned: bool
+
+
+def _read(key: str) -> _OnDisk | None:
+    """The recovery file of ``key`` (``None``: none, or an unreadable file)."""
     path = recovery_file(key)
     try:
         data = path.read_bytes()
@@ -89,21 +98,18 @@ def _read(key: str) -> tuple[TokenSet, bool, bool] | None:
         return None
     try:
         marks = json.loads(data)
-        return (
-            TokenSet.model_validate_json(data),
-            bool(marks.get("saved")),
-            bool(marks.get("abandoned")),
-        )
-    except (ValidationError, ValueError, AttributeError):
+        tokens = TokenSet.model_validate(marks)
+    except (ValidationError, ValueError):
         logger.warning("Ignoring the unreadable recovery file %s", path)
         return None
+    return _OnDisk(tokens, bool(marks.get("saved")), bool(marks.get("abandoned")))
 
 
 def recovered(key: str) -> TokenSet | None:
     """The tokens recorded for connection ``key`` that the block may not hold yet (``None``:
     none, or only tokens marked saved)."""
     found = _read(key)
-    return found[0] if found is not None and not found[1] else None
+    return found.tokens if found is not None and not found.saved else None
 
 
 def latest(key: str) -> TokenSet | None:
@@ -111,14 +117,14 @@ def latest(key: str) -> TokenSet | None:
     saved (``None``: none, or tokens whose renewer gave up their save: the lock holder saves
     those)."""
     found = _read(key)
-    return found[0] if found is not None and not found[2] else None
+    return found.tokens if found is not None and not found.abandoned else None
 
 
 def abandon(key: str, tokens: TokenSet) -> None:
     """The renewer of ``tokens`` gave up saving them: mark the file, unless it holds other tokens
     or says they are saved (not forced to disk, as :func:`forget`)."""
     found = _read(key)
-    if found is not None and found[0].issued_at == tokens.issued_at and not found[1]:
+    if found is not None and found.tokens.issued_at == tokens.issued_at and not found.saved:
         _write(key, _dump(tokens, abandoned=True))
 
 
@@ -128,9 +134,9 @@ def forget(key: str, saved: TokenSet) -> None:
     Not forced to disk: a marker lost in a crash only makes the next lock holder save the same
     tokens again."""
     found = _read(key)
-    if found is None or found[0].issued_at < saved.issued_at:
+    if found is None or found.tokens.issued_at < saved.issued_at:
         _write(key, _dump(saved, saved=True))
-    elif found[0].issued_at == saved.issued_at and not found[1]:
+    elif found.tokens.issued_at == saved.issued_at and not found.saved:
         _write(key, _dump(saved, saved=True))  # the same tokens: now marked saved
 
 
