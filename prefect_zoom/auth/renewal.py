@@ -14,8 +14,8 @@ The rule, for both kinds of connection:
    lost connection. The one window left is between Zoom answering and the recovery store write.
 
 The callers of the renewing process use the new tokens once they are in the recovery store,
-while the save goes on. A token set another process of this machine renewed within ``SAVE_PATIENCE_SECONDS`` (so its
-renewer is still saving it) is adopted straight from the recovery store, without a Prefect API
+while the save goes on. A token set another process of this machine renewed within
+``SAVE_PATIENCE_SECONDS`` (so its renewer is still saving it) is adopted straight from the recovery store, without a Prefect API
 read or the lock: after a 401 (its new token invalidated ours) and while waiting for the lock
 (the wait ends as soon as the renewer records it). Once that time has passed, the adopter looks
 at the recovery store again: a file still there means the renewer never saved it, and the

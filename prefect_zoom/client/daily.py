@@ -71,8 +71,8 @@ class DailyMeetingCap:
                 self._full.add(name)
             reset = next_reset(today)
             raise ZoomRateLimitError(
-                f"The daily limit of {self.limit} meeting creates and updates for host {host} is spent "
-                f"(counted by every run and worker of this account); not sent to Zoom.",
+                f"The daily limit of {self.limit} meeting creates and updates for host {host} "
+                "is spent (counted by every run and worker of this account); not sent to Zoom.",
                 limit_type="Daily-limit",
                 reset_at=reset,
                 category="Medium",
