@@ -4,8 +4,9 @@ Run ``python benchmarks/archive_s3.py --bytes 2147483648`` (it starts a Prefect 
 --only s3`` uses the runner's). The emulator serves one recording (a 2 GiB MP4 and a small chat
 file) and moto's S3 server stores the objects, each in its own process (their memory does not
 count). Two kinds of fresh process, run in alternating order (three times each by default; the best
-time of each kind and the highest memory are kept), each warms up on a small file, records its peak
-RSS (``ru_maxrss``) as the baseline, then does the big one and records its peak again:
+time of each kind and the highest memory are kept), each warms up on a small file, records its own
+peak RSS (``download_memory.peak_rss_kib``) as the baseline, then does the big one and records its
+peak again:
 
 * ``pack``: the ``archive_recordings`` flow with ``destination_block="s3-bucket/<name>"`` (a saved
   prefect-aws ``S3Bucket``), as a user runs it: warm-up on the chat file, then the MP4 (download

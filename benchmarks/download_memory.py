@@ -2,8 +2,8 @@
 
 Run ``python benchmarks/download_memory.py --bytes 2147483648``. The emulator serves the file from
 a separate process (its memory does not count). Each downloader runs in its own fresh process that
-imports the same modules, warms up on a small file, records its peak RSS (``ru_maxrss``) as the
-baseline, downloads the big file and records its peak again:
+imports the same modules, warms up on a small file, records its peak RSS (:func:`peak_rss_kib`) as
+the baseline, downloads the big file and records its peak again:
 
 * ``pack``: :func:`prefect_zoom.transfer.download_recording` (what ``download_recording_file``
   runs) into a temporary folder: streamed, hashed, fsync-ed, landed atomically;
@@ -33,7 +33,20 @@ WARM_UP_BYTES = 4 * 1024 * 1024
 
 
 def peak_rss_kib() -> int:
-    """Peak resident memory of this process so far (Linux reports KiB, macOS bytes)."""
+    """Peak resident memory of this process so far, in KiB.
+
+    On Linux this is ``VmHWM`` from ``/proc/self/status``, the high-water mark of the process's
+    own memory since it was started. ``ru_maxrss`` is not: Linux carries the parent's peak over
+    an ``exec``, so a child started by a 156 MB runner reports at least 156 MB whatever it does.
+    Elsewhere ``ru_maxrss`` is the best there is (macOS reports it in bytes).
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak // 1024 if sys.platform == "darwin" else peak
 

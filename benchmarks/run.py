@@ -26,7 +26,8 @@ after an ``os.sync()``, so none pays for the dirty pages another left):
   child that first ran one empty flow (Prefect's one-time set-up of a process done), and
   Prefect's floor: an async flow of the same shape doing nothing, in a fresh child.
 * **memory**: ``download_memory.py``: peak RSS of the pack downloading a 2 GiB recording vs bare
-  ``httpx`` streaming it to ``/dev/null``, each in a fresh process.
+  ``httpx`` streaming it to ``/dev/null``, each in a fresh process (its own high-water mark,
+  ``VmHWM``: ``ru_maxrss`` would carry this runner's peak over into the child).
 * **s3**: ``archive_s3.py``: the ``archive_recordings`` flow archiving a 2 GiB recording to a
   prefect-aws ``S3Bucket`` on moto's S3 server (its own process), vs boto3's ``upload_file`` of
   the same file staged as the flow stages it, each in a fresh process that warmed up on a
