@@ -33,7 +33,6 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -43,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from _support import TESTS_DIR
+from _support import TESTS_DIR, child_result
 from download_memory import WARM_UP_BYTES, measured, recording_file
 from download_throughput import credentials, emulator_process
 
@@ -183,11 +182,7 @@ WORKERS = {"pack": _pack_archive, "boto3": _boto3_upload}
 
 def _in_child(kind: str, payload: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
     command = [sys.executable, str(Path(__file__).resolve()), "--worker", kind, json.dumps(payload)]
-    done = subprocess.run(command, check=False, capture_output=True, text=True, env=env)
-    if done.returncode != 0:
-        raise RuntimeError(f"{kind} worker failed ({done.returncode}):\n{done.stderr[-3000:]}")
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
+    return child_result(command, what=f"{kind} worker", env=env)
 
 
 def _stage(base_url: str, entry: dict[str, Any], folder: Path) -> Path:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -135,18 +134,11 @@ def worker(kind: str, base_url: str, big: dict[str, Any], small: dict[str, Any])
 
 
 def _in_child(kind: str, base_url: str, big: dict[str, Any], small: dict[str, Any]) -> Any:
-    command = [
-        sys.executable,
-        str(Path(__file__).resolve()),
-        "--worker",
-        kind,
-        "--base-url",
-        base_url,
-        "--files",
-        json.dumps([big, small]),
-    ]
-    done = subprocess.run(command, check=True, capture_output=True, text=True)
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    from _support import child_result
+
+    command = [sys.executable, str(Path(__file__).resolve()), "--worker", kind]
+    command += ["--base-url", base_url, "--files", json.dumps([big, small])]
+    return child_result(command, what=f"{kind} worker")
 
 
 def run(size: int = 2 * 1024**3, *, verify: bool = True) -> dict[str, Any]:

@@ -69,7 +69,6 @@ import json
 import os
 import platform
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -90,11 +89,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _support import (
     BENCH_DIR,
     TESTS_DIR,
+    child_result,
     exit_cleanly_on_sigterm,
     prefect_env,
     prefect_server,
     save_oauth_block,
-    stop_group,
 )
 
 sys.path.insert(0, str(TESTS_DIR))  # the shared-connection worker lives with the tests
@@ -163,26 +162,8 @@ class Context:
 # ---- child processes ---------------------------------------------------------------------------
 def run_child(ctx: Context, mode: str, payload: dict[str, Any], timeout: float) -> dict[str, Any]:
     """Run ``run.py --child MODE`` against the Prefect server; its last JSON line."""
-    process = subprocess.Popen(
-        [sys.executable, str(Path(__file__).resolve()), "--child", mode, json.dumps(payload)],
-        env=ctx.env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        stdout, stderr = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        stop_group(process)
-        raise RuntimeError(f"child {mode} did not finish within {timeout:.0f} s") from None
-    finally:
-        stop_group(process, grace=2)
-    lines = stdout.strip().splitlines()
-    if process.returncode != 0 or not lines:
-        raise RuntimeError(f"child {mode} failed ({process.returncode}):\n{stderr[-3000:]}")
-    result: dict[str, Any] = json.loads(lines[-1])
-    return result
+    command = [sys.executable, str(Path(__file__).resolve()), "--child", mode, json.dumps(payload)]
+    return child_result(command, what=f"child {mode}", env=ctx.env(), timeout=timeout)
 
 
 async def _first_flow_of_the_process() -> None:
