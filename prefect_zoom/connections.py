@@ -16,7 +16,8 @@ The account whose rate budget and daily caps the connection's requests spend
 (:mod:`prefect_zoom.client.budget`) is the block's own (Server-to-Server) or, for an OAuth
 connection, learned once per entry from Zoom's ``GET /users/me`` (its ``account_id``), when the
 first request that spends the budget is about to be sent; when Zoom refuses that call, the
-connection's own key stands in (:func:`connection_key`) and one warning says so.
+connection's own key stands in (:func:`connection_key`) and one warning says so (when the call
+failed instead, a 5xx or no answer, Zoom is asked again after ``ACCOUNT_RETRY_SECONDS``).
 
 Sync clients share the entry's pool; an async client gets a pool of its own (an
 ``httpx.AsyncClient`` belongs to one event loop) on the shared token manager. A forked child
@@ -51,6 +52,10 @@ ZoomCredentials: TypeAlias = ZoomOAuthCredentials | ZoomServerToServerCredential
 REVALIDATE_SECONDS = 30.0
 """How long a connection served by name is used before its stored block is read again: an edit
 made in the Prefect UI applies within this time (at once when Zoom rejects the token)."""
+
+ACCOUNT_RETRY_SECONDS = 60.0
+"""After Zoom failed to answer ``GET /users/me`` (5xx, 429, no answer), the connection's own key
+stands in for this long, then the account is asked again. A refusal (4xx) is final for the entry."""
 
 TOKEN_FIELDS = frozenset({"access_token", "refresh_token", "expires_at", "issued_at", "scopes"})
 """Block fields the token manager keeps up to date: a change in them is no edit of the
@@ -148,6 +153,7 @@ class Connection:
         known = block.budget_account_id()
         self._account = ConnectionAccount(known) if known else None
         self._account_guard = threading.Lock()
+        self._account_retry_at: float | None = None
         # holds the shared pool; asks Zoom for the account with no budget of its own
         self._owner = ZoomClient(block.api_base_url, self)
 
@@ -171,13 +177,20 @@ class Connection:
         """The Zoom account this connection's requests count against: the block's, else
         ``account_id`` of ``GET /users/me`` (with the user's ``id``, what ``me`` names), asked
         once (concurrent callers wait for the one answer), else :func:`connection_key` with one
-        warning."""
+        warning: for good when Zoom refused the call, for :data:`ACCOUNT_RETRY_SECONDS` when it
+        failed (a server error or no answer), then Zoom is asked again."""
         with self._account_guard:
-            if self._account is None:
+            due = (
+                self._account_retry_at is not None
+                and self._registry.clock() >= self._account_retry_at
+            )
+            if self._account is None or due:
                 self._account = self._ask_account()
             return self._account
 
     def _ask_account(self) -> ConnectionAccount:
+        retrying = self._account_retry_at is not None
+        self._account_retry_at = None
         try:
             me = self._owner.get_json("/users/me", operation="get_user")
             data = me if isinstance(me, dict) else {}
@@ -187,13 +200,22 @@ class Connection:
         except Exception as exc:  # refused (scope, 4xx) or failed: pace by the connection
             status = getattr(exc, "status", None)
             problem = f"{type(exc).__name__} {status}" if status else type(exc).__name__
-        logger.warning(
-            "Could not learn the Zoom account of connection %r from GET /users/me (%s): its "
-            "requests share a rate budget and daily counts of their own (every worker using "
-            "this block shares them, other connections to the account do not).",
-            self.name,
-            problem,
-        )
+            if status is None or status == 429 or status >= 500:
+                self._account_retry_at = self._registry.clock() + ACCOUNT_RETRY_SECONDS
+        if not retrying:
+            again = (
+                f" Zoom is asked again in {ACCOUNT_RETRY_SECONDS:.0f} s."
+                if self._account_retry_at is not None
+                else ""
+            )
+            logger.warning(
+                "Could not learn the Zoom account of connection %r from GET /users/me (%s): its "
+                "requests share a rate budget and daily counts of their own (every worker using "
+                "this block shares them, other connections to the account do not).%s",
+                self.name,
+                problem,
+                again,
+            )
         return ConnectionAccount(connection_key(self.name, self.block))
 
     def settings_of_clients(self, *, ask: bool = True) -> dict[str, Any]:

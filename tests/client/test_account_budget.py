@@ -39,7 +39,12 @@ from prefect_zoom.client.budget import BUDGET_SHARE, BUDGETS, SLOT_SCALE
 from prefect_zoom.client.daily import DAILY_CAP
 from prefect_zoom.client.limits import ACCOUNT_BUDGET_ENV, daily_limit_name, rate_limit_name
 from prefect_zoom.client.pacing import PACERS
-from prefect_zoom.connections import CONNECTIONS, connection_key
+from prefect_zoom.connections import (
+    ACCOUNT_RETRY_SECONDS,
+    CONNECTIONS,
+    ConnectionRegistry,
+    connection_key,
+)
 from prefect_zoom.tasks._common import client_for
 from zoom_emulator import EmulatorConfig, ZoomEmulator, free_port
 
@@ -333,6 +338,40 @@ def test_a_refused_account_lookup_falls_back_to_the_connections_own_budget(
     for text in [*warnings, *limits_asked(batches)]:
         assert not any(secret in text for secret in secrets), text
     assert zoom_emulator.state.counters.get("rate_limited", 0) == 0
+
+
+def test_a_failed_account_lookup_is_asked_again_later(
+    zoom_emulator: ZoomEmulator, budget_on: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Zoom failing ``GET /users/me`` (a 5xx on every attempt) is no refusal: the connection's own
+    key stands in for ``ACCOUNT_RETRY_SECONDS``, then Zoom is asked again and the account's
+    budget applies, as in every other process that learned it."""
+    now = [0.0]
+    registry = ConnectionRegistry(clock=lambda: now[0])
+    name = saved_oauth(zoom_emulator, rate_plan="pro")
+    entry = registry.get(name)
+    entry.manager.get_token()  # the token while Zoom is healthy
+    caplog.set_level(logging.WARNING, logger="prefect_zoom")
+    faults = zoom_emulator.state.config.faults
+    faults.error_rate = 1.0
+    try:
+        stand_in = entry.account()
+        failed = zoom_emulator.state.counters["fault 5xx"]
+        now[0] += ACCOUNT_RETRY_SECONDS - 1
+        assert entry.account() == stand_in  # not asked again yet
+        assert zoom_emulator.state.counters["fault 5xx"] == failed
+    finally:
+        faults.error_rate = 0.0
+    assert failed >= 1
+    assert stand_in.account_id == connection_key(name, entry.block)
+    now[0] += 1
+    learned = entry.account()
+    assert learned.account_id == zoom_emulator.config.account_id
+    assert entry.account() is learned  # kept: no further lookups
+    warnings = [r.getMessage() for r in caplog.records if "Could not learn" in r.getMessage()]
+    assert len(warnings) == 1 and "ZoomServerError" in warnings[0], warnings
+    assert f"asked again in {ACCOUNT_RETRY_SECONDS:.0f} s" in warnings[0]
+    registry.clear()
 
 
 @pytest.mark.slow
