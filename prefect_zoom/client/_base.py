@@ -317,10 +317,9 @@ class ClientCore(ABC, Generic[TransportT]):
         pacer = PACERS.get(self.api_base_url, label, self.policy.rate_plan)
         if pacer is None:
             return
-        if account := self._budget_account():
-            budget = BUDGETS.get(account, label, pacer.rate)
-            while budget is not None and (wait := budget.take()) > 0:
-                yield wait
+        account = self._budget_account()
+        if account and (budget := BUDGETS.get(account, label, pacer.rate)) is not None:
+            yield from budget.waits()
         if (wait := pacer.reserve()) > 0:
             yield wait
 
