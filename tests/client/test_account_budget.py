@@ -29,6 +29,7 @@ from helpers.prefect_server import (
     stop,
     wait_healthy,
 )
+from prefect.client.orchestration import SyncPrefectClient
 from prefect.settings import PREFECT_API_URL, PREFECT_CLIENT_MAX_RETRIES, temporary_settings
 from prefect.types import WITHOUT_BANNED_CHARACTERS
 from pydantic import SecretStr
@@ -402,7 +403,9 @@ def test_a_busy_prefect_api_is_asked_again_without_prefect_clients_sleep(
     transport = busy_then_granted(seen)
     real = budget_limits.get_client
 
-    def with_transport(httpx_settings: dict[str, object] | None = None, sync_client: bool = True):  # type: ignore[no-untyped-def]
+    def with_transport(
+        httpx_settings: dict[str, object] | None = None, sync_client: bool = True
+    ) -> SyncPrefectClient:
         return real(
             httpx_settings={**(httpx_settings or {}), "transport": transport}, sync_client=True
         )
