@@ -4,9 +4,10 @@ When Zoom answers 401 with its invalid-token code (124, or an answer that names 
 connection adopts a newer stored token or renews (:class:`~prefect_zoom.auth.manager.TokenManager`)
 and the request goes again with the new token, at most ``max_token_retries`` times: another
 process may renew again in between. When the connection has nothing newer, Zoom's 401 stands and
-the client raises it. A request sent again is first paced like a new one (the callable in its
-:data:`PACE_EXTENSION`, set by the pack's clients): every request that met the renewal would
-otherwise go again in the same instant, a burst over Zoom's per-second limit. The clients check
+the client raises it. Every send is paced once its token is there (the callable in its
+:data:`PACE_EXTENSION`, set by the pack's clients): requests paced before they waited for a
+token (a cold process fetching its first one, or a renewal after a 401) would otherwise go in
+the same instant, a burst over Zoom's per-second limit. The clients check
 where a request goes (:mod:`prefect_zoom.client.origins`) before any token is fetched; redirects
 to another origin drop the header (httpx's rule).
 """
@@ -30,8 +31,8 @@ INVALID_TOKEN_CODE = 124
 """Zoom's code for an access token it does not accept (invalid, expired or revoked)."""
 
 PACE_EXTENSION = "prefect_zoom.pace"
-"""The request extension holding a callable that gives the seconds to wait before sending the
-request again (its rate pacing); none: sent again at once."""
+"""The request extension holding a callable that gives the seconds to wait before each send of
+the request (its rate pacing); none: sent at once."""
 
 
 @dataclass(frozen=True)
@@ -91,8 +92,7 @@ class ZoomAuth(httpx.Auth):
         request (answer: Zoom's answer, its body read when it is a 401)."""
         token: str = yield _Token()
         for retry in range(self.max_token_retries + 1):
-            if retry:
-                yield _Pace()
+            yield _Pace()  # after the token: requests that waited for it do not go at once
             response: httpx.Response = yield with_bearer(request, token)
             if retry == self.max_token_retries or not is_invalid_token(response):
                 return

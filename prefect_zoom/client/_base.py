@@ -15,7 +15,7 @@ import logging
 import re
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, NamedTuple, TypedDict, TypeVar, Unpack
 
@@ -126,15 +126,13 @@ def exchange(
     *,
     expected: tuple[int, ...] = DEFAULT_EXPECTED,
     stream: bool = False,
-    pace: Callable[[], Iterable[float]] = tuple,
     learn: Callable[[httpx.Response], None] = lambda response: None,
 ) -> Flow[httpx.Response]:
     """One logical request over its sends: Zoom's answer with an ``expected`` status, or the
-    policy's error. ``pace`` gives the waits before each send, ``learn`` sees 429s."""
+    policy's error; ``learn`` sees 429s. Each send is paced by :class:`ZoomAuth`, once its token
+    is there."""
     method, path = request.method, request.url.path
     while True:
-        for pause in pace():
-            yield Wait(pause)
         try:
             response: httpx.Response = yield Send(request, stream)
         except httpx.TransportError as exc:
@@ -250,14 +248,13 @@ class ClientCore(ABC, Generic[TransportT]):
             json=options.get("json"),
             headers=options.get("headers"),
         )
-        # a send again after a 401 (ZoomAuth) is paced like the first (exchange)
+        # every send, after a 401 too, is paced by ZoomAuth once it holds the token
         request.extensions[PACE_EXTENSION] = lambda: self._pace(attempts)
         return exchange(
             attempts,
             request,
             expected=options.get("expected", (200, 206) if stream else DEFAULT_EXPECTED),
             stream=stream,
-            pace=lambda: self._pace(attempts),
             learn=self._learn_rate,
         )
 
@@ -317,10 +314,9 @@ class ClientCore(ABC, Generic[TransportT]):
         pacer = PACERS.get(self.api_base_url, label, self.policy.rate_plan)
         if pacer is None:
             return
-        if account := self._budget_account():
-            budget = BUDGETS.get(account, label, pacer.rate)
-            while budget is not None and (wait := budget.take()) > 0:
-                yield wait
+        account = self._budget_account()
+        if account and (budget := BUDGETS.get(account, label, pacer.rate)) is not None:
+            yield from budget.waits()
         if (wait := pacer.reserve()) > 0:
             yield wait
 

@@ -29,12 +29,14 @@ from helpers.prefect_server import (
     stop,
     wait_healthy,
 )
-from prefect.settings import PREFECT_API_URL, temporary_settings
+from prefect.client.orchestration import SyncPrefectClient
+from prefect.settings import PREFECT_API_URL, PREFECT_CLIENT_MAX_RETRIES, temporary_settings
 from prefect.types import WITHOUT_BANNED_CHARACTERS
 from pydantic import SecretStr
 
 from prefect_zoom.catalog import RateLabel
 from prefect_zoom.client import RetryPolicy, budget
+from prefect_zoom.client import limits as budget_limits
 from prefect_zoom.client.budget import BUDGET_SHARE, BUDGETS, SLOT_SCALE
 from prefect_zoom.client.daily import DAILY_CAP
 from prefect_zoom.client.limits import ACCOUNT_BUDGET_ENV, daily_limit_name, rate_limit_name
@@ -409,3 +411,60 @@ def test_meeting_creates_and_updates_share_the_hosts_daily_cap_across_processes(
     account = zoom_emulator.config.account_id
     counted = read_limit(api, daily_limit_name(account, owner, day))
     assert counted["active_slots"] == 100
+
+
+# ---- a busy Prefect API ----------------------------------------------------------------------------
+def busy_then_granted(seen: list[str]) -> httpx.MockTransport:
+    """A Prefect API whose rate limit answers 503 (SQLite busy) twice, then grants."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.path)
+        if request.url.path.endswith("/csrf-token"):
+            return httpx.Response(422, text="CSRF protection is disabled.")
+        if request.url.path.endswith("/v2/concurrency_limits/increment"):
+            asked = sum(path.endswith("/increment") for path in seen)
+            if asked <= 2:
+                return httpx.Response(503, json={"exception_message": "Service Unavailable"})
+            return httpx.Response(200, json=[{"id": str(uuid.uuid4()), "name": "x", "limit": 4}])
+        return httpx.Response(200, json={})
+
+    return httpx.MockTransport(handler)
+
+
+@pytest.mark.parametrize("asking", [True, False])
+def test_a_busy_prefect_api_is_asked_again_without_prefect_clients_sleep(
+    monkeypatch: pytest.MonkeyPatch, asking: bool
+) -> None:
+    """The budget's client hands a 503 back at once, and the ask goes again after the
+    budget's own short wait; Prefect's own client sleeps about 2 s first (the control)."""
+    seen: list[str] = []
+    slept: list[float] = []
+    transport = busy_then_granted(seen)
+    real = budget_limits.get_client
+
+    def with_transport(
+        httpx_settings: dict[str, object] | None = None, sync_client: bool = True
+    ) -> SyncPrefectClient:
+        return real(
+            httpx_settings={**(httpx_settings or {}), "transport": transport}, sync_client=True
+        )
+
+    monkeypatch.setattr(budget_limits, "get_client", with_transport)
+    monkeypatch.setattr(budget_limits.time, "sleep", slept.append)  # the one time module
+    make = (
+        budget_limits.asking_client
+        if asking
+        else lambda: budget_limits.get_client(sync_client=True)
+    )
+    with (
+        temporary_settings(
+            {PREFECT_API_URL: "http://prefect.test/api", PREFECT_CLIENT_MAX_RETRIES: 0}
+        ),
+        make() as client,
+    ):
+        budget_limits.take_rate_slots(client, "zoom-rate:x:medium", 2000, retry=0.1, timeout=15)
+    assert sum(path.endswith("/increment") for path in seen) == 3
+    if asking:
+        assert slept and max(slept) <= 0.1, slept  # the budget's own waits only
+    else:
+        assert max(slept) >= 1.0, slept
