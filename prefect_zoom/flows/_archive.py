@@ -8,7 +8,7 @@ the same report; this module holds that machinery once.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date
 from uuid import UUID
 
@@ -29,7 +29,12 @@ from prefect_zoom.tasks._common import client_for, zoom_task
 from prefect_zoom.transfer import Destination, DownloadJob, DownloadResult, download_many
 
 ARTIFACT_KEY = "zoom-archive"
-PROGRESS_EVERY_SECONDS = 1.0
+PROGRESS_EVERY_SECONDS = 5.0
+"""The least time between two progress reports (manifest saved, progress artifact, log line)."""
+PROGRESS_SHARE = 0.05
+"""The most of the download task's time progress reports take: a report that took ``t`` seconds
+is followed by the next one ``t / PROGRESS_SHARE`` later at the earliest (a manifest of many
+thousand files takes longer to save)."""
 LISTED_IN_SUMMARY = 50
 """Kept files and conflicts the summary artifact names one by one (the report holds them all)."""
 
@@ -38,18 +43,32 @@ Outcome = dict[str, DownloadResult | str]
 
 
 class Throttle:
-    """True at most once per ``seconds``, counted from its creation."""
+    """Paces a recurring piece of work: due at most once per ``seconds`` (counted from its
+    creation), and, told how long the work took (:meth:`took`), no sooner than ``took / share``
+    after it, so the work never takes more than ``share`` of the time."""
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(
+        self,
+        seconds: float,
+        share: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.seconds = seconds
-        self._last = time.monotonic()
+        self.share = share
+        self._clock = clock
+        self._next = clock() + seconds
 
     def due(self) -> bool:
-        now = time.monotonic()
-        if now - self._last < self.seconds:
+        now = self._clock()
+        if now < self._next:
             return False
-        self._last = now
+        self._next = now + self.seconds
         return True
+
+    def took(self, seconds: float) -> None:
+        """The work just done took ``seconds``: the next is due ``seconds / share`` from now at
+        the earliest."""
+        self._next = max(self._next, self._clock() + seconds / self.share)
 
 
 class ArchivedFile(BaseModel):
@@ -141,7 +160,7 @@ def archive_files(
         progress=0.0, key=f"{ARTIFACT_KEY}-progress", description="Files archived in this run"
     )
     outcome: Outcome = {}
-    pending = Throttle(PROGRESS_EVERY_SECONDS)
+    pending = Throttle(PROGRESS_EVERY_SECONDS, PROGRESS_SHARE)
 
     def report_progress() -> None:
         manifest.save()
@@ -163,7 +182,9 @@ def archive_files(
         # The manifest and the progress bar move in batches: a rerun re-checks files that landed
         # after the last save by their size on disk, without downloading them again.
         if pending.due():
+            started = time.monotonic()
             report_progress()
+            pending.took(time.monotonic() - started)
 
     try:
         if jobs:
@@ -174,7 +195,7 @@ def archive_files(
                     destination,
                     max_concurrency=max_concurrency,
                     log=log,
-                    log_each_file=False,  # report_progress says how far it got, once a second
+                    log_each_file=False,  # report_progress says how far it got, every few seconds
                     on_result=landed,
                 )
     finally:

@@ -1,8 +1,8 @@
 """The archive's manifest: which recording files already landed, verified, in a destination.
 
 It lives in the destination itself (``zoom-archive-manifest.json``), so whoever reruns the archive,
-from whichever machine, sees what is there. It is rewritten atomically as files land (at most once
-a second in the archive flows), one JSON line per file.
+from whichever machine, sees what is there. It is rewritten atomically as files land (every 5 seconds
+in the archive flows, less often once saving it takes longer), one JSON line per file.
 
 An entry is trusted only while the destination still holds its file with the recorded size (a
 local file, a ``RemoteFileSystem`` object, or an S3 bucket block's object). A verified file is never replaced: a different copy

@@ -33,6 +33,7 @@ from prefect.settings import PREFECT_API_URL
 from prefect.states import State
 
 from prefect_zoom.flows import ArchiveReport, archive_recordings
+from prefect_zoom.flows._archive import Throttle
 from prefect_zoom.flows._manifest import MANIFEST_NAME
 from zoom_emulator import EmulatorConfig, FaultSettings, ZoomEmulator
 from zoom_emulator.models import content
@@ -321,6 +322,26 @@ def test_the_run_logs_progress_not_a_line_per_file(
     messages = [log.message for log in logs]
     assert "Archived 8 of 8 files (0 failed)" in messages
     assert not [m for m in messages if " downloaded to " in m]  # those are DEBUG lines
+
+
+def test_progress_reports_are_spaced_by_their_own_cost() -> None:
+    """At least ``seconds`` apart, and a report that took long pushes the next one further out,
+    so saving a manifest of many files never takes more than ``share`` of the run."""
+    now = [100.0]
+    throttle = Throttle(5.0, share=0.05, clock=lambda: now[0])
+    now[0] = 104.9
+    assert not throttle.due()
+    now[0] = 105.0
+    assert throttle.due()
+    assert not throttle.due()  # once per period
+    throttle.took(0.1)  # cheap: the period stands
+    now[0] = 110.0
+    assert throttle.due()
+    throttle.took(1.0)  # 1 s of work: the next one comes 20 s later (5 % of the time)
+    now[0] = 129.9
+    assert not throttle.due()
+    now[0] = 130.0
+    assert throttle.due()
 
 
 # ---- what is trashed, what is kept, what is never overwritten ------------------------------------
