@@ -1,7 +1,8 @@
 """A credentials block as a :class:`~prefect_zoom.auth.manager.TokenStore`.
 
-Its load and save come in a sync and an async form because Prefect's block API does: they are
-the I/O the token manager's two shells carry out; the rules live in :mod:`prefect_zoom.auth.renewal`.
+Its load and save are the I/O the token manager's two shells carry out (the async shell in a
+worker thread, so Prefect's client and pydantic never hold up an event loop); the rules live in
+:mod:`prefect_zoom.auth.renewal`.
 
 A saved block is the shared truth: reloading it shows what other processes stored; saving the
 freshly reloaded copy with new tokens leaves other edits (made in the UI meanwhile) in place.
@@ -53,12 +54,6 @@ class BlockTokenStore:
             return self.block._tokens()
         return self._reloaded(type(self.block).load(name, _sync=True))  # type: ignore[call-arg]
 
-    async def aload_tokens(self) -> TokenSet | None:
-        name = self.block._saved_name()
-        if name is None:
-            return self.block._tokens()
-        return self._reloaded(await type(self.block).aload(name))
-
     def _reloaded(self, loaded: object) -> TokenSet | None:
         """Keep the reloaded block (the next save writes the tokens into it) and give its tokens."""
         self._loaded = cast("ZoomCredentialsBase", loaded)
@@ -87,25 +82,6 @@ class BlockTokenStore:
             except ObjectNotFound:  # deleted meanwhile: saved anew below
                 pass
         target.save(name, overwrite=True, _sync=True)  # type: ignore[call-arg]
-        _registered.add(type(target))
-
-    async def asave_tokens(self, tokens: TokenSet) -> None:
-        name = self.block._saved_name()
-        target = self._target(tokens)
-        if name is None:
-            return
-        update = _document_update(target, name)
-        if update is not None:
-            from prefect.client.orchestration import get_client
-            from prefect.exceptions import ObjectNotFound
-
-            try:
-                async with get_client() as client:
-                    await client.update_block_document(*update)
-                return
-            except ObjectNotFound:  # deleted meanwhile: saved anew below
-                pass
-        await target.asave(name, overwrite=True)
         _registered.add(type(target))
 
 

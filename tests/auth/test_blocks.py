@@ -276,7 +276,7 @@ def _renew_twice_and_count_saves(
 ) -> tuple[list[str], list[str]]:
     """Renew a saved connection's tokens twice; the full saves and the single-request saves."""
     from conftest import record_calls
-    from prefect.client.orchestration import PrefectClient, SyncPrefectClient
+    from prefect.client.orchestration import SyncPrefectClient
 
     from prefect_zoom.blocks import _store
 
@@ -285,9 +285,9 @@ def _renew_twice_and_count_saves(
     manager = load_block(ZoomServerToServerCredentials, name).token_manager()
     manager.get_token()
     monkeypatch.setattr(_store, "_registered", set())  # as in a new process
-    client_class = PrefectClient if asynchronous else SyncPrefectClient
-    full = record_calls(monkeypatch, client_class, "read_block_type_by_slug", lambda c: name)
-    patched = record_calls(monkeypatch, client_class, "update_block_document", lambda c: name)
+    # both shells save with Prefect's sync client (the async one from a worker thread)
+    full = record_calls(monkeypatch, SyncPrefectClient, "read_block_type_by_slug", lambda c: name)
+    patched = record_calls(monkeypatch, SyncPrefectClient, "update_block_document", lambda c: name)
     for _ in range(2):
         if asynchronous:
             asyncio.run(manager.aon_invalid_token(manager.get_token()))
