@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast
 
-from prefect_zoom.auth.locks import prefect_api_url
+from prefect_zoom.auth.locks import prefect_api_url, prefect_client
 from prefect_zoom.auth.tokens import TokenSet
 
 if TYPE_CHECKING:
@@ -52,7 +52,11 @@ class BlockTokenStore:
         name = self.block._saved_name()
         if name is None:
             return self.block._tokens()
-        return self._reloaded(type(self.block).load(name, _sync=True))  # type: ignore[call-arg]
+        # Prefect's own sync ``load``, with the token path's client (see ``prefect_client``)
+        block_class = type(self.block)
+        with prefect_client() as client:
+            document, _ = block_class._get_block_document(name, client=client)
+        return self._reloaded(block_class._load_from_block_document(document))
 
     def _reloaded(self, loaded: object) -> TokenSet | None:
         """Keep the reloaded block (the next save writes the tokens into it) and give its tokens."""
@@ -72,11 +76,10 @@ class BlockTokenStore:
             return
         update = _document_update(target, name)
         if update is not None:
-            from prefect.client.orchestration import get_client
             from prefect.exceptions import ObjectNotFound
 
             try:
-                with get_client(sync_client=True) as client:
+                with prefect_client() as client:
                     client.update_block_document(*update)
                 return
             except ObjectNotFound:  # deleted meanwhile: saved anew below
