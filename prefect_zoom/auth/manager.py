@@ -3,8 +3,9 @@
 :class:`TokenManager` runs the renewal rules of :mod:`prefect_zoom.auth.renewal` (written once,
 with no I/O) through two thin shells: :meth:`TokenManager.get_token` does each request the rules
 make in the calling thread, :meth:`TokenManager.aget_token` awaits it without blocking the event
-loop (the block's load and save and the recovery store's writes in a worker thread, with the sync
-shell's code). The shells hold no rules of their own: they only load, lock, renew, save and sleep.
+loop (the block's load and save and the recovery store's fsync-ed write in a worker thread, with
+the sync shell's code). The shells hold no rules of their own: they only load, lock, renew, save
+and sleep.
 """
 
 from __future__ import annotations
@@ -240,13 +241,16 @@ class TokenManager(ABC):
                 return await self._arenew(current)
             case Pause(seconds=seconds):
                 return await asyncio.sleep(seconds)
-        # The block's load and save (Prefect's client builds a TLS context, pydantic validates
-        # and serialises) and the recovery store's fsync-ed writes would stall every other task
-        # of the loop while the callers wait for the new token: the sync shell does them in a
-        # worker thread. A cancelled caller leaves a read behind, never a write halfway.
-        return await anyio.to_thread.run_sync(
-            self._do, request, abandon_on_cancel=isinstance(request, Load)
-        )
+            case Load() | Save() | Recovery(action="record"):
+                # Blocking work that would stall every other task of the loop: Prefect's client
+                # and pydantic (the block's load and save), fsync (the recovery file). The sync
+                # shell does it in a worker thread; a cancelled caller leaves a read behind,
+                # never a write halfway.
+                return await anyio.to_thread.run_sync(
+                    self._do, request, abandon_on_cancel=isinstance(request, Load)
+                )
+        # reading, marking and renaming a small file: cheaper than a hop to a thread and back
+        return _recovery_io(request, self._store.recovery_key)
 
 
 class MemoryTokenStore:
