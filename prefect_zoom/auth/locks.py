@@ -53,6 +53,7 @@ import anyio.to_thread
 import filelock
 import httpx
 
+from prefect_zoom._tls import prefect_api_context
 from prefect_zoom.exceptions import ConnectionLockTimeout
 
 if TYPE_CHECKING:
@@ -125,6 +126,19 @@ def prefect_api_url() -> str | None:
 
     url = PREFECT_API_URL.value()
     return str(url) if url else None
+
+
+def prefect_client() -> SyncPrefectClient:
+    """Prefect's sync client for the token path: the one of the current flow or task run when
+    there is one, else a new client on the process's TLS context for the Prefect API (see
+    :func:`prefect_zoom._tls.prefect_api_context`; Prefect would build one per client)."""
+    from prefect.client.orchestration import get_client
+    from prefect.context import SyncClientContext
+
+    context = SyncClientContext.get()
+    if context is not None and context.client is not None:
+        return get_client(sync_client=True)
+    return get_client(sync_client=True, httpx_settings={"verify": prefect_api_context()})
 
 
 def note_api_trouble() -> None:
@@ -327,9 +341,7 @@ class _PrefectSlot:
         self._keeper.start()
 
     def _keep(self) -> None:
-        from prefect.client.orchestration import get_client
-
-        with get_client(sync_client=True) as client:
+        with prefect_client() as client:
             while not self._stop.wait(HEARTBEAT_SECONDS):
                 sent_at = time.monotonic()
                 try:
@@ -343,28 +355,24 @@ class _PrefectSlot:
                     self.lease.renewed(sent_at)
 
     def release(self) -> None:
-        from prefect.client.orchestration import get_client
-
         self._stop.set()
         if self._keeper.is_alive():
             self._keeper.join(30)
         try:
-            with get_client(sync_client=True) as client:
+            with prefect_client() as client:
                 client.release_concurrency_slots_with_lease(self.lease_id)
         except Exception as exc:  # waiters free it once its heartbeat stands still
             logger.warning("Could not release the lock of Zoom connection %r: %s", self.key, exc)
 
 
 def _take_prefect_slot(key: str, url: str) -> _PrefectSlot:
-    from prefect.client.orchestration import get_client
-
     name = limit_name(key)
     started = time.monotonic()
     watch = HolderWatch()
     blocking = "nothing yet"
     attempt = 0
     next_check = started + CHECK_SECONDS
-    with get_client(sync_client=True) as client:
+    with prefect_client() as client:
         while True:
             try:
                 ensure_single_slot_limit(client, name)

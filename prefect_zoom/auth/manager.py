@@ -3,7 +3,9 @@
 :class:`TokenManager` runs the renewal rules of :mod:`prefect_zoom.auth.renewal` (written once,
 with no I/O) through two thin shells: :meth:`TokenManager.get_token` does each request the rules
 make in the calling thread, :meth:`TokenManager.aget_token` awaits it without blocking the event
-loop. The shells hold no rules of their own: they only load, lock, renew, save and sleep.
+loop (the block's load and save and the recovery store's fsync-ed write in a worker thread, with
+the sync shell's code). The shells hold no rules of their own: they only load, lock, renew, save
+and sleep.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, Protocol, TypeVar
+
+import anyio.to_thread
 
 from prefect_zoom._sansio import Flow, arun, run
 from prefect_zoom.auth import recovery
@@ -100,16 +104,14 @@ class TokenStore(Protocol):
         ...
 
     def load_tokens(self) -> TokenSet | None:
-        """Reload the stored tokens (``None`` when nothing is stored)."""
+        """Reload the stored tokens (``None`` when nothing is stored; async callers run it in a
+        worker thread)."""
         ...
-
-    async def aload_tokens(self) -> TokenSet | None: ...
 
     def save_tokens(self, tokens: TokenSet) -> None:
-        """Store new tokens so other processes can adopt them."""
+        """Store new tokens so other processes can adopt them (from a worker thread for async
+        callers)."""
         ...
-
-    async def asave_tokens(self, tokens: TokenSet) -> None: ...
 
 
 class TokenProvider(Protocol):
@@ -235,14 +237,19 @@ class TokenManager(ABC):
             case Locked(body=body, overtaken=overtaken):
                 async with aconnection_lock(self._store.lock_key, self._watch(overtaken)) as lease:
                     return await self._arun(body(lease))
-            case Load():
-                return await self._store.aload_tokens()
-            case Save(tokens=tokens):
-                return await self._store.asave_tokens(tokens)
             case Renew(current=current):
                 return await self._arenew(current)
             case Pause(seconds=seconds):
                 return await asyncio.sleep(seconds)
+            case Load() | Save() | Recovery(action="record"):
+                # Blocking work that would stall every other task of the loop: Prefect's client
+                # and pydantic (the block's load and save), fsync (the recovery file). The sync
+                # shell does it in a worker thread; a cancelled caller leaves a read behind,
+                # never a write halfway.
+                return await anyio.to_thread.run_sync(
+                    self._do, request, abandon_on_cancel=isinstance(request, Load)
+                )
+        # reading, marking and renaming a small file: cheaper than a hop to a thread and back
         return _recovery_io(request, self._store.recovery_key)
 
 
@@ -267,13 +274,7 @@ class MemoryTokenStore:
     def load_tokens(self) -> TokenSet | None:
         return self._tokens
 
-    async def aload_tokens(self) -> TokenSet | None:
-        return self._tokens
-
     def save_tokens(self, tokens: TokenSet) -> None:
-        self._tokens = tokens
-
-    async def asave_tokens(self, tokens: TokenSet) -> None:
         self._tokens = tokens
 
 

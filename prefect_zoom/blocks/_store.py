@@ -1,7 +1,8 @@
 """A credentials block as a :class:`~prefect_zoom.auth.manager.TokenStore`.
 
-Its load and save come in a sync and an async form because Prefect's block API does: they are
-the I/O the token manager's two shells carry out; the rules live in :mod:`prefect_zoom.auth.renewal`.
+Its load and save are the I/O the token manager's two shells carry out (the async shell in a
+worker thread, so Prefect's client and pydantic never hold up an event loop); the rules live in
+:mod:`prefect_zoom.auth.renewal`.
 
 A saved block is the shared truth: reloading it shows what other processes stored; saving the
 freshly reloaded copy with new tokens leaves other edits (made in the UI meanwhile) in place.
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast
 
-from prefect_zoom.auth.locks import prefect_api_url
+from prefect_zoom.auth.locks import prefect_api_url, prefect_client
 from prefect_zoom.auth.tokens import TokenSet
 
 if TYPE_CHECKING:
@@ -51,13 +52,11 @@ class BlockTokenStore:
         name = self.block._saved_name()
         if name is None:
             return self.block._tokens()
-        return self._reloaded(type(self.block).load(name, _sync=True))  # type: ignore[call-arg]
-
-    async def aload_tokens(self) -> TokenSet | None:
-        name = self.block._saved_name()
-        if name is None:
-            return self.block._tokens()
-        return self._reloaded(await type(self.block).aload(name))
+        # Prefect's own sync ``load``, with the token path's client (see ``prefect_client``)
+        block_class = type(self.block)
+        with prefect_client() as client:
+            document, _ = block_class._get_block_document(name, client=client)
+        return self._reloaded(block_class._load_from_block_document(document))
 
     def _reloaded(self, loaded: object) -> TokenSet | None:
         """Keep the reloaded block (the next save writes the tokens into it) and give its tokens."""
@@ -77,35 +76,15 @@ class BlockTokenStore:
             return
         update = _document_update(target, name)
         if update is not None:
-            from prefect.client.orchestration import get_client
             from prefect.exceptions import ObjectNotFound
 
             try:
-                with get_client(sync_client=True) as client:
+                with prefect_client() as client:
                     client.update_block_document(*update)
                 return
             except ObjectNotFound:  # deleted meanwhile: saved anew below
                 pass
         target.save(name, overwrite=True, _sync=True)  # type: ignore[call-arg]
-        _registered.add(type(target))
-
-    async def asave_tokens(self, tokens: TokenSet) -> None:
-        name = self.block._saved_name()
-        target = self._target(tokens)
-        if name is None:
-            return
-        update = _document_update(target, name)
-        if update is not None:
-            from prefect.client.orchestration import get_client
-            from prefect.exceptions import ObjectNotFound
-
-            try:
-                async with get_client() as client:
-                    await client.update_block_document(*update)
-                return
-            except ObjectNotFound:  # deleted meanwhile: saved anew below
-                pass
-        await target.asave(name, overwrite=True)
         _registered.add(type(target))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ssl
 import time
 import uuid
 from datetime import UTC, datetime
@@ -276,7 +277,7 @@ def _renew_twice_and_count_saves(
 ) -> tuple[list[str], list[str]]:
     """Renew a saved connection's tokens twice; the full saves and the single-request saves."""
     from conftest import record_calls
-    from prefect.client.orchestration import PrefectClient, SyncPrefectClient
+    from prefect.client.orchestration import SyncPrefectClient
 
     from prefect_zoom.blocks import _store
 
@@ -285,9 +286,9 @@ def _renew_twice_and_count_saves(
     manager = load_block(ZoomServerToServerCredentials, name).token_manager()
     manager.get_token()
     monkeypatch.setattr(_store, "_registered", set())  # as in a new process
-    client_class = PrefectClient if asynchronous else SyncPrefectClient
-    full = record_calls(monkeypatch, client_class, "read_block_type_by_slug", lambda c: name)
-    patched = record_calls(monkeypatch, client_class, "update_block_document", lambda c: name)
+    # both shells save with Prefect's sync client (the async one from a worker thread)
+    full = record_calls(monkeypatch, SyncPrefectClient, "read_block_type_by_slug", lambda c: name)
+    patched = record_calls(monkeypatch, SyncPrefectClient, "update_block_document", lambda c: name)
     for _ in range(2):
         if asynchronous:
             asyncio.run(manager.aon_invalid_token(manager.get_token()))
@@ -297,6 +298,55 @@ def _renew_twice_and_count_saves(
             manager.get_token()
         )
     return full, patched
+
+
+@pytest.mark.parametrize("asynchronous", [False, True], ids=["sync", "async"])
+def test_renewals_build_no_tls_context_per_prefect_client(
+    zoom_emulator: ZoomEmulator, monkeypatch: pytest.MonkeyPatch, asynchronous: bool
+) -> None:
+    """Prefect's client reads a CA bundle into a new TLS context each time it is made (20 ms,
+    more than the request it is made for); the token path's clients (lock, heartbeat, reload,
+    save, release) share one, so renewals after the process's first build none."""
+    name = unique("tls-once")
+    s2s_credentials(zoom_emulator).save(name)
+    manager = load_block(ZoomServerToServerCredentials, name).token_manager()
+
+    def renew() -> None:
+        if asynchronous:
+            asyncio.run(manager.aon_invalid_token(manager.get_token()))
+        else:
+            manager.on_invalid_token(manager.get_token())
+
+    renew()  # the process's first: its contexts are built
+    built: list[str] = []
+    real = ssl.create_default_context
+
+    def counted(*args: Any, **kwargs: Any) -> ssl.SSLContext:
+        built.append(str(kwargs.get("cafile")))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ssl, "create_default_context", counted)
+    tokens = {manager.get_token()}
+    for _ in range(3):
+        renew()
+        tokens.add(manager.get_token())
+    assert built == []
+    assert len(tokens) == 4  # each one a renewal, locked, reloaded and saved
+    assert load_block(ZoomServerToServerCredentials, name).access_token == SecretStr(
+        manager.get_token()
+    )
+
+
+def test_the_shared_prefect_api_context_follows_prefects_tls_settings() -> None:
+    from prefect.settings import PREFECT_API_TLS_INSECURE_SKIP_VERIFY, temporary_settings
+
+    from prefect_zoom._tls import prefect_api_context
+
+    assert prefect_api_context().verify_mode == ssl.CERT_REQUIRED
+    with temporary_settings({PREFECT_API_TLS_INSECURE_SKIP_VERIFY: True}):
+        insecure = prefect_api_context()
+    assert insecure.verify_mode == ssl.CERT_NONE and not insecure.check_hostname
+    assert prefect_api_context().verify_mode == ssl.CERT_REQUIRED
 
 
 @pytest.mark.parametrize("asynchronous", [False, True], ids=["sync", "async"])

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import stat
 import threading
 import time
@@ -20,7 +21,7 @@ from typing import Any
 
 import pytest
 from helpers.connections import aload_block, load_block, oauth_credentials
-from prefect.client.orchestration import PrefectClient, SyncPrefectClient
+from prefect.client.orchestration import SyncPrefectClient
 from pydantic import SecretStr
 
 from prefect_zoom import ZoomAuthorizeAgainError, ZoomOAuthCredentials
@@ -113,22 +114,23 @@ async def test_a_task_cancelled_during_the_save_loses_nothing(
     name = saved_expired_connection(zoom_emulator)
     before = stored_refresh_token(name)
     block = await aload_block(ZoomOAuthCredentials, name)
-    real_update = PrefectClient.update_block_document
-    saving = asyncio.Event()
+    real_update = SyncPrefectClient.update_block_document
+    saving = threading.Event()
 
-    async def slow_update(self: Any, *args: Any, **kwargs: Any) -> Any:
+    def slow_update(self: Any, *args: Any, **kwargs: Any) -> Any:
         saving.set()
-        await asyncio.sleep(1.0)  # a slow Prefect API: the cancel lands in here
-        return await real_update(self, *args, **kwargs)
+        time.sleep(1.0)  # a slow Prefect API: the cancel lands in here
+        return real_update(self, *args, **kwargs)
 
-    monkeypatch.setattr(PrefectClient, "update_block_document", slow_update)
+    # an async caller's save runs in a worker thread (see the next test)
+    monkeypatch.setattr(SyncPrefectClient, "update_block_document", slow_update)
 
     async def call() -> None:
         async with block.get_async_client() as zoom:
             await zoom.get_json("/users/me", operation="get_user")
 
     task = asyncio.create_task(call())
-    await asyncio.wait_for(saving.wait(), 60)
+    assert await asyncio.to_thread(saving.wait, 60)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
@@ -140,6 +142,56 @@ async def test_a_task_cancelled_during_the_save_loses_nothing(
     assert zoom_emulator.state.counters["grant refresh_token"] == 1
     assert_connection_works(zoom_emulator, name)
     assert zoom_emulator.state.counters["grant refresh_token"] == 1
+
+
+async def test_an_async_renewal_does_its_block_and_file_io_off_the_event_loop(
+    zoom_emulator: ZoomEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Prefect's client, pydantic and fsync are blocking work: an async caller's renewal does
+    them in worker threads, so while its save waits on the Prefect API the loop's other tasks
+    call Zoom with the new token (in the recovery store already)."""
+    name = saved_expired_connection(zoom_emulator)
+    before = stored_refresh_token(name)
+    block = await aload_block(ZoomOAuthCredentials, name)
+    loop_thread = threading.get_ident()
+    blocking_calls: list[tuple[str, bool]] = []  # (what, on the loop's thread)
+    real_read = SyncPrefectClient.read_block_document_by_name
+    real_update = SyncPrefectClient.update_block_document
+    real_fsync = os.fsync
+    saving, answer = threading.Event(), threading.Event()
+
+    def read(self: Any, *args: Any, **kwargs: Any) -> Any:
+        blocking_calls.append(("read", threading.get_ident() == loop_thread))
+        return real_read(self, *args, **kwargs)
+
+    def held_update(self: Any, *args: Any, **kwargs: Any) -> Any:
+        blocking_calls.append(("save", threading.get_ident() == loop_thread))
+        saving.set()
+        answer.wait(60)  # a Prefect API that answers when the test says so
+        return real_update(self, *args, **kwargs)
+
+    def fsync(fd: int) -> None:
+        blocking_calls.append(("fsync", threading.get_ident() == loop_thread))
+        real_fsync(fd)
+
+    monkeypatch.setattr(SyncPrefectClient, "read_block_document_by_name", read)
+    monkeypatch.setattr(SyncPrefectClient, "update_block_document", held_update)
+    monkeypatch.setattr(os, "fsync", fsync)
+    async with block.get_async_client() as zoom:
+        renewing = asyncio.create_task(zoom.get_json("/users/me", operation="get_user"))
+        assert await asyncio.to_thread(saving.wait, 60)
+        others = await asyncio.gather(
+            *(zoom.get_json("/users/me", operation="get_user") for _ in range(5))
+        )
+        assert not renewing.done()  # its save still hangs: the others were served meanwhile
+        answer.set()
+        await renewing
+    emails = {me["email"] for me in others}
+    assert emails == {zoom_emulator.config.user_email}
+    assert {what for what, _ in blocking_calls} == {"read", "save", "fsync"}
+    assert not any(on_loop for _, on_loop in blocking_calls), blocking_calls
+    assert zoom_emulator.state.counters["grant refresh_token"] == 1
+    assert stored_refresh_token(name) != before
 
 
 def test_a_prefect_task_timeout_during_the_save_loses_nothing(
