@@ -53,7 +53,7 @@ import anyio.to_thread
 import filelock
 import httpx
 
-from prefect_zoom._tls import prefect_api_context
+from prefect_zoom._prefect_api import asking_client, prefect_client
 from prefect_zoom.exceptions import ConnectionLockTimeout
 
 if TYPE_CHECKING:
@@ -126,19 +126,6 @@ def prefect_api_url() -> str | None:
 
     url = PREFECT_API_URL.value()
     return str(url) if url else None
-
-
-def prefect_client() -> SyncPrefectClient:
-    """Prefect's sync client for the token path: the one of the current flow or task run when
-    there is one, else a new client on the process's TLS context for the Prefect API (see
-    :func:`prefect_zoom._tls.prefect_api_context`; Prefect would build one per client)."""
-    from prefect.client.orchestration import get_client
-    from prefect.context import SyncClientContext
-
-    context = SyncClientContext.get()
-    if context is not None and context.client is not None:
-        return get_client(sync_client=True)
-    return get_client(sync_client=True, httpx_settings={"verify": prefect_api_context()})
 
 
 def note_api_trouble() -> None:
@@ -372,11 +359,11 @@ def _take_prefect_slot(key: str, url: str) -> _PrefectSlot:
     blocking = "nothing yet"
     attempt = 0
     next_check = started + CHECK_SECONDS
-    with prefect_client() as client:
+    with prefect_client() as client, asking_client() as asking:
         while True:
             try:
                 ensure_single_slot_limit(client, name)
-                body = client.increment_concurrency_slots_with_lease(
+                body = asking.increment_concurrency_slots_with_lease(
                     names=[name], slots=1, mode="concurrency", lease_duration=PREFECT_LEASE_SECONDS
                 ).json()
                 lease_id = UUID(str(body["lease_id"]))

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast
 
-from prefect_zoom.auth.locks import prefect_api_url, prefect_client
+from prefect_zoom._prefect_api import prefect_client
+from prefect_zoom.auth.locks import prefect_api_url
 from prefect_zoom.auth.tokens import TokenSet
 
 if TYPE_CHECKING:

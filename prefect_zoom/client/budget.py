@@ -21,7 +21,7 @@ the paced rate:
   first second after it is made carries no burst; a lower rate (learned from a 429) wins over a
   higher one: after a plan upgrade, delete the limit in Prefect's UI.
 * **busy answers**: a 503 (SQLite busy) is asked again after the same short wait as a denied
-  ask, not after Prefect's client's own 2 s (:func:`prefect_zoom.client.limits.asking_client`).
+  ask, not after Prefect's client's own 2 s (:func:`prefect_zoom._prefect_api.asking_client`).
 * **waiting**: a request that finds no slot looks again after :data:`POLL` seconds, then twice
   as long each time, up to half a batch's decay: a hundred waiting tasks do not keep a core busy.
 * **expiry**: slots not spent within the time they take to decay plus :data:`BATCH_GRACE`
@@ -48,9 +48,9 @@ from collections.abc import Iterator
 from prefect.client.orchestration import SyncPrefectClient
 from prefect.settings import PREFECT_CLIENT_MAX_RETRIES, temporary_settings
 
+from prefect_zoom._prefect_api import asking_client
 from prefect_zoom.catalog import RateLabel
 from prefect_zoom.client.limits import (
-    asking_client,
     ensure_limit,
     rate_limit_name,
     take_rate_slots,

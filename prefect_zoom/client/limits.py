@@ -86,21 +86,6 @@ def ensure_limit(name: str, limit: int, decay: float, *, start_full: bool = Fals
             )
 
 
-def asking_client() -> SyncPrefectClient:
-    """A Prefect client for asking a rate limit again and again (enter it with ``with``): a 5xx
-    answer is handed back at once. Prefect's client sleeps about 2 s after a 503 (a busy SQLite
-    database) before it hands the answer back, even with ``PREFECT_CLIENT_MAX_RETRIES`` at 0,
-    unless the answer says ``Retry-After``; this client's answers without one say ``0``.
-    Measured: those sleeps were 95 % of the budget's time asking under 100 cold tasks."""
-    hooks = {"response": [_no_wait_after_5xx]}
-    return get_client(httpx_settings={"event_hooks": hooks}, sync_client=True)
-
-
-def _no_wait_after_5xx(response: httpx.Response) -> None:
-    if response.status_code >= 500 and "Retry-After" not in response.headers:
-        response.headers["Retry-After"] = "0"
-
-
 def take_rate_slots(
     client: SyncPrefectClient, name: str, slots: int, *, retry: float, timeout: float
 ) -> None:

@@ -29,11 +29,13 @@ from helpers.prefect_server import (
     stop,
     wait_healthy,
 )
+from prefect.client import orchestration
 from prefect.client.orchestration import SyncPrefectClient
 from prefect.settings import PREFECT_API_URL, PREFECT_CLIENT_MAX_RETRIES, temporary_settings
 from prefect.types import WITHOUT_BANNED_CHARACTERS
 from pydantic import SecretStr
 
+from prefect_zoom._prefect_api import asking_client
 from prefect_zoom.catalog import RateLabel
 from prefect_zoom.client import RetryPolicy, budget
 from prefect_zoom.client import limits as budget_limits
@@ -440,7 +442,7 @@ def test_a_busy_prefect_api_is_asked_again_without_prefect_clients_sleep(
     seen: list[str] = []
     slept: list[float] = []
     transport = busy_then_granted(seen)
-    real = budget_limits.get_client
+    real = orchestration.get_client
 
     def with_transport(
         httpx_settings: dict[str, object] | None = None, sync_client: bool = True
@@ -449,13 +451,9 @@ def test_a_busy_prefect_api_is_asked_again_without_prefect_clients_sleep(
             httpx_settings={**(httpx_settings or {}), "transport": transport}, sync_client=True
         )
 
-    monkeypatch.setattr(budget_limits, "get_client", with_transport)
+    monkeypatch.setattr(orchestration, "get_client", with_transport)
     monkeypatch.setattr(budget_limits.time, "sleep", slept.append)  # the one time module
-    make = (
-        budget_limits.asking_client
-        if asking
-        else lambda: budget_limits.get_client(sync_client=True)
-    )
+    make = asking_client if asking else lambda: orchestration.get_client(sync_client=True)
     with (
         temporary_settings(
             {PREFECT_API_URL: "http://prefect.test/api", PREFECT_CLIENT_MAX_RETRIES: 0}
