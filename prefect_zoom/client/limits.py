@@ -16,7 +16,7 @@ import time
 from datetime import date
 
 import httpx
-from prefect.client.orchestration import SyncPrefectClient, get_client
+from prefect.client.orchestration import SyncPrefectClient
 from prefect.client.schemas.actions import (
     GlobalConcurrencyLimitCreate,
     GlobalConcurrencyLimitUpdate,
@@ -24,6 +24,7 @@ from prefect.client.schemas.actions import (
 from prefect.exceptions import ObjectAlreadyExists
 from prefect.settings import get_current_settings
 
+from prefect_zoom._prefect_api import prefect_client
 from prefect_zoom.catalog import RateLabel
 
 ACCOUNT_BUDGET_ENV = "PREFECT_ZOOM_ACCOUNT_BUDGET"
@@ -65,7 +66,7 @@ def ensure_limit(name: str, limit: int, decay: float, *, start_full: bool = Fals
     ``decay`` (per second): a slower rate wins, as in :mod:`prefect_zoom.client.pacing`, so
     processes that learned different limits do not undo each other. Safe when several processes
     do it at once: the one that loses the race updates instead."""
-    with get_client(sync_client=True) as client:
+    with prefect_client() as client:
         try:
             client.create_global_concurrency_limit(
                 GlobalConcurrencyLimitCreate(
@@ -116,7 +117,7 @@ def take_rate_slots(
 
 def count_one(name: str) -> bool:
     """Occupy one slot of a counter that never decays; ``False`` when it is full."""
-    with get_client(sync_client=True) as client:
+    with prefect_client() as client:
         try:
             client.increment_concurrency_slots(names=[name], slots=1, mode="concurrency")
         except httpx.HTTPStatusError as error:
