@@ -15,11 +15,11 @@ The rule, for both kinds of connection:
 
 The callers of the renewing process use the new tokens once they are in the recovery store,
 while the save goes on. A token set another process of this machine renewed within
-``SAVE_PATIENCE_SECONDS`` (so its renewer is still saving it) is adopted straight from the recovery store, without a Prefect API
-read or the lock: after a 401 (its new token invalidated ours) and while waiting for the lock
-(the wait ends as soon as the renewer records it). Once that time has passed, the adopter looks
-at the recovery store again: a file still there means the renewer never saved it, and the
-adopter saves it under the lock (rule 3).
+``SAVE_PATIENCE_SECONDS`` (so its renewer is still saving it) is adopted straight from the
+recovery store, without a Prefect API read or the lock: after a 401 (its new token invalidated
+ours) and while waiting for the lock (the wait ends as soon as the renewer records it). Once
+that time has passed, the adopter looks at the recovery store again: a file still there means
+the renewer never saved it, and the adopter saves it under the lock (rule 3).
 
 How: a *sans-I/O core*. :meth:`Renewal.token` is a generator that yields what it needs done
 (:class:`Load` the block, take the connection's lock with :class:`Locked`, :class:`Renew` at

@@ -50,11 +50,7 @@ from prefect.settings import PREFECT_CLIENT_MAX_RETRIES, temporary_settings
 
 from prefect_zoom._prefect_api import asking_client
 from prefect_zoom.catalog import RateLabel
-from prefect_zoom.client.limits import (
-    ensure_limit,
-    rate_limit_name,
-    take_rate_slots,
-)
+from prefect_zoom.client.limits import ensure_limit, rate_limit_name, take_rate_slots
 from prefect_zoom.client.pacing import RATE_TABLE
 
 logger = logging.getLogger("prefect_zoom.client")
