@@ -144,6 +144,7 @@ class Connection:
         self.block = block
         self.settings = settings_of(block)
         self.manager: TokenManager = block.token_manager()
+        self.manager.note_tokens_read()  # the registry loaded the block a moment ago
         self.checked_at = registry.clock()
         self.successor: Connection | None = None
         self._retired = False

@@ -163,6 +163,11 @@ class TokenManager(ABC):
         """The tokens in use now (secrets hidden in their repr)."""
         return self._renewal.tokens
 
+    def note_tokens_read(self) -> None:
+        """The store's tokens were read from the block just now: a renewal soon after goes to
+        the lock without reading the block once more first."""
+        self._renewal.note_read()
+
     def get_token(self) -> str:
         """A fresh access token; renews (once for all threads and processes) when needed."""
         fresh = self._renewal.usable()

@@ -81,6 +81,10 @@ SLOW_API_SECONDS = 5.0
 as Prefect API trouble, like a reload that failed."""
 FOLLOW_TIMEOUT_SECONDS = 300.0
 """The longest a caller waits for the renewal another caller of this process leads."""
+JUST_READ_SECONDS = 2.0
+"""Tokens read from the block this recently (:meth:`Renewal.note_read`) are not read again
+before the lock is taken: the reload under the lock sees any newer save anyway. A process that
+loads a connection with no usable token saves one Prefect API round trip, as it starts."""
 
 
 # ---- what the core asks its shell to do ---------------------------------------------------------
@@ -217,16 +221,33 @@ class Renewal:
         self._flight: Future[None] | None = None
         self._recheck_at: float | None = None
         """When tokens adopted from the recovery store before their save are looked at again."""
+        self._read_at: float | None = None
+        """When ``tokens`` were read from the block, if the owner said so (:meth:`note_read`)."""
 
     def __getstate__(self) -> dict[str, object]:
         state = dict(self.__dict__)
         state.pop("_guard", None)
-        state.update(_flight=None, saving=False, _recheck_at=None)  # this process's own
+        # what this process knows of its own flights and reads
+        state.update(_flight=None, saving=False, _recheck_at=None, _read_at=None)
         return state
 
     def __setstate__(self, state: dict[str, object]) -> None:
         self.__dict__.update(state)
         self._guard = threading.Lock()
+
+    def note_read(self) -> None:
+        """``tokens`` were read from the block just now (a connection loaded by name)."""
+        self._read_at = time.monotonic()
+
+    def _just_read(self, rejected: str | None) -> bool:
+        """Whether reloading the block before the lock would only read what was just read (a
+        rejected token reloads anyway: whoever made it stale may have saved since)."""
+        read_at = self._read_at
+        return (
+            rejected is None
+            and read_at is not None
+            and time.monotonic() - read_at < JUST_READ_SECONDS
+        )
 
     def usable(self, rejected: str | None = None) -> str | None:
         """The access token in memory when it is fresh, saved and not ``rejected``."""
@@ -293,8 +314,10 @@ class Renewal:
                 if not self.unsaved and (latest is None or (yield Recovery("recall")) is None):
                     # adopting from the block needs no lock unless a save is still owed
                     self._recheck_at = None  # the block holds what the store held
-                    if (token := self.usable(rejected)) is None and not self._newest_here(
-                        latest, rejected
+                    if (
+                        (token := self.usable(rejected)) is None
+                        and not self._newest_here(latest, rejected)
+                        and not self._just_read(rejected)
                     ):
                         stored = yield from self._try_load()
                         if stored is not None:

@@ -15,6 +15,7 @@ from helpers.connections import load_block, s2s_credentials
 from prefect import flow
 
 from prefect_zoom import ZoomServerToServerCredentials
+from prefect_zoom.blocks._store import BlockTokenStore
 from prefect_zoom.connections import (
     CONNECTIONS,
     REVALIDATE_SECONDS,
@@ -72,10 +73,20 @@ def rotate_secret(emulator: ZoomEmulator, name: str) -> None:
     block.save(name, overwrite=True)
 
 
-def test_concurrent_cold_callers_load_once_and_renew_once(zoom_emulator: ZoomEmulator) -> None:
+def test_concurrent_cold_callers_load_once_and_renew_once(
+    zoom_emulator: ZoomEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
     name, loads = saved_s2s(zoom_emulator), list[str]()
     registry = ConnectionRegistry(load=counting(loads))
     start = threading.Barrier(30)
+    token_reads: list[str] = []
+    read_tokens = BlockTokenStore.load_tokens
+
+    def counted_read(store: BlockTokenStore) -> object:
+        token_reads.append(name)
+        return read_tokens(store)
+
+    monkeypatch.setattr(BlockTokenStore, "load_tokens", counted_read)
 
     def caller(_: int) -> str:
         start.wait()  # all 30 ask for the connection at once
@@ -86,6 +97,8 @@ def test_concurrent_cold_callers_load_once_and_renew_once(zoom_emulator: ZoomEmu
     assert len(ids) == 30
     assert loads == [name]
     assert zoom_emulator.state.counters[GRANTS] == 1
+    # the renewal reads the block under the lock only: the registry had just loaded it
+    assert token_reads == [name]
 
 
 def test_tasks_by_name_share_one_connection(

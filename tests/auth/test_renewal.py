@@ -154,6 +154,36 @@ def test_a_token_that_ran_out_and_is_the_machines_newest_is_reloaded_under_the_l
     assert script.asked.count("Load") == 1  # under the lock (another machine's renewal shows)
 
 
+def test_tokens_just_read_from_the_block_go_to_the_lock_without_a_second_read() -> None:
+    renewal = Renewal(Names(), tokens("at-1", age=4000))
+    renewal.note_read()  # a connection loaded by name a moment ago
+    script = Script(
+        {"recovery recall": None, "Load": tokens("at-1", age=4000), "Renew": tokens("at-2")}
+    )
+    assert script.run(renewal.token(rejected=None)) == "at-2"
+    assert script.asked[:4] == ["recovery latest", "Shielded", "Locked", "Load"]
+    assert script.asked.count("Load") == 1  # under the lock only
+
+
+def test_a_rejected_token_reads_the_block_again_even_just_after_loading_it() -> None:
+    renewal = Renewal(Names(), tokens("at-1"))
+    renewal.note_read()
+    script = Script({"recovery recall": None, "Load": tokens("at-other")})
+    assert script.run(renewal.token(rejected="at-1")) == "at-other"  # whoever made it stale saved
+    assert script.asked == ["recovery latest", "Load"]
+
+
+def test_tokens_read_a_while_ago_are_read_again_before_the_lock(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    renewal = Renewal(Names(), tokens("at-1", age=4000))
+    renewal.note_read()
+    monkeypatch.setattr(core, "JUST_READ_SECONDS", 0.0)  # that read is no longer recent
+    script = Script({"recovery recall": None, "Load": tokens("at-other")})
+    assert script.run(renewal.token(rejected=None)) == "at-other"  # adopted without the lock
+    assert script.asked == ["recovery latest", "Load"]
+
+
 def test_a_rejected_token_adopts_what_another_process_just_recorded() -> None:
     # another process's renewal invalidated ours: its tokens are in the recovery store
     renewal = Renewal(Names(), tokens("at-1", age=5))
