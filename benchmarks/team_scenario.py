@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import glob
 import hashlib
 import json
 import os
@@ -41,8 +40,6 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -52,10 +49,10 @@ from prefect.settings import PREFECT_API_URL, PREFECT_HOME, temporary_settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _postgres import postgres_cluster
 from _support import (
     ROOT,
     exit_cleanly_on_sigterm,
-    free_port,
     prefect_env,
     prefect_server,
     save_oauth_block,
@@ -74,106 +71,6 @@ LIMITED_REQUEST = re.compile(r"^[A-Z]+ (/v2/\S*|/rec/download/\S*) \d{3}$")
 SUBMITTED_BY = re.compile(r"Worker '([^']+)' submitting flow run")
 BUDGET_WARNINGS = ("could not use the Prefect API", "Could not learn the Zoom account")
 """The pack's warnings that a flow run paced alone or by its connection's own key."""
-
-
-# ---- PostgreSQL ----------------------------------------------------------------------------
-def pg_bin() -> Path:
-    """The folder of PostgreSQL's server programs; installs Debian's package when missing."""
-
-    def found() -> Path | None:
-        candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), reverse=True)
-        if candidates:
-            return Path(candidates[0]).parent
-        initdb = shutil.which("initdb")
-        return Path(initdb).resolve().parent if initdb else None
-
-    folder = found()
-    if folder is None:
-        sudo = [] if os.geteuid() == 0 else ["sudo"]
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        subprocess.run([*sudo, "apt-get", "update", "-qq"], check=True, env=env)
-        subprocess.run(
-            [*sudo, "apt-get", "install", "-y", "-qq", "postgresql"], check=True, env=env
-        )
-        folder = found()
-    if folder is None:
-        raise RuntimeError("PostgreSQL is not installed and could not be installed")
-    return folder
-
-
-def _as_postgres(command: list[str]) -> list[str]:
-    """Run as the ``postgres`` user when we are root (PostgreSQL refuses to run as root)."""
-    return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
-
-
-def _run(command: list[str], **kwargs: Any) -> None:
-    done = subprocess.run(command, capture_output=True, text=True, **kwargs)
-    if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} failed:\n{done.stdout}\n{done.stderr}")
-
-
-@contextmanager
-def postgres_cluster() -> Iterator[str]:
-    """A throwaway cluster on a free port; yields the SQLAlchemy URL of its ``prefect`` database."""
-    binaries = pg_bin()
-    scratch = Path(tempfile.mkdtemp(prefix="zoom-team-pg-"))
-    data = scratch / "data"
-    if os.geteuid() == 0:
-        shutil.chown(scratch, "postgres")
-    port = free_port()
-    pg_ctl = [str(binaries / "pg_ctl"), "-D", str(data)]
-    try:
-        _run(
-            _as_postgres(
-                [
-                    str(binaries / "initdb"),
-                    "-D",
-                    str(data),
-                    "-A",
-                    "trust",
-                    "-U",
-                    "postgres",
-                    "-E",
-                    "UTF8",
-                ]
-            )
-        )
-        options = f"-p {port} -k {scratch} -c listen_addresses=127.0.0.1 -c max_connections=200"
-        _run(
-            _as_postgres(
-                [
-                    *pg_ctl,
-                    "-o",
-                    options,
-                    "-l",
-                    str(scratch / "postgres.log"),
-                    "-w",
-                    "-t",
-                    "60",
-                    "start",
-                ]
-            )
-        )
-        try:
-            _run(
-                _as_postgres(
-                    [
-                        str(binaries / "createdb"),
-                        "-h",
-                        "127.0.0.1",
-                        "-p",
-                        str(port),
-                        "-U",
-                        "postgres",
-                        "prefect",
-                    ]
-                )
-            )
-            yield f"postgresql+asyncpg://postgres@127.0.0.1:{port}/prefect"
-        finally:
-            _run(_as_postgres([*pg_ctl, "-m", "fast", "-w", "stop"]), timeout=120)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
 
 
 # ---- Prefect objects -----------------------------------------------------------------------
