@@ -26,13 +26,15 @@ starts with an empty registry (its parent's pools are not its own).
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import logging
 import os
 import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeAlias
 
 import anyio.to_thread
@@ -61,41 +63,62 @@ TOKEN_FIELDS = frozenset({"access_token", "refresh_token", "expires_at", "issued
 """Block fields the token manager keeps up to date: a change in them is no edit of the
 connection."""
 
+_KINDS: tuple[type[ZoomCredentials], ...] = (ZoomOAuthCredentials, ZoomServerToServerCredentials)
+"""The kinds of saved connection, in order of preference for a name saved as both."""
 _KIND_OF: dict[str, type[ZoomCredentials]] = {}
 """Which block type each name loaded as in this process (tried first next time)."""
 
 
 def load_saved(name: str) -> ZoomCredentials:
-    """The saved block named ``name`` (OAuth or Server-to-Server), read from the Prefect API."""
-    kinds: list[type[ZoomCredentials]] = [ZoomOAuthCredentials, ZoomServerToServerCredentials]
-    if _KIND_OF.get(name) is ZoomServerToServerCredentials:
-        kinds.reverse()  # one request instead of a failed one first
-    for block_type in kinds:
-        try:
-            # _sync: a block, not a coroutine, even when called in an async flow's body.
-            loaded: ZoomCredentials = block_type.load(name, validate=True, _sync=True)  # type: ignore[assignment,call-arg]
-        except ValueError:
-            continue
-        except RuntimeError as error:  # Prefect wraps the block's validation error
-            if not isinstance(error.__cause__, ValidationError):
-                raise
-            problems = "; ".join(
-                str(e["msg"]).removeprefix("Value error, ") for e in error.__cause__.errors()
-            )
-            raise ZoomInputError(
-                "credentials",
-                f"the saved block {name!r} is not valid ({problems})",
-                "Correct that field in the Prefect UI, or create the connection again with "
-                "`prefect-zoom connect ...`",
-            ) from None
-        _KIND_OF[name] = block_type
-        return loaded
+    """The saved block named ``name`` (OAuth or Server-to-Server), read from the Prefect API.
+
+    A name this process has not loaded yet is asked for as both kinds at once (a cold process
+    waits one Prefect API round trip, not two); later loads ask for the kind it was first. A
+    name saved as both kinds is the OAuth block.
+    """
+    known = _KIND_OF.get(name)
+    found: Iterable[tuple[type[ZoomCredentials], ZoomCredentials | None]]
+    if known is None:
+        with ThreadPoolExecutor(len(_KINDS), thread_name_prefix="zoom-load") as pool:
+            answers = [
+                pool.submit(contextvars.copy_context().run, _load_as, kind, name) for kind in _KINDS
+            ]
+        found = [(kind, answer.result()) for kind, answer in zip(_KINDS, answers, strict=True)]
+    else:  # the kind it was first, then the other (saved again as that), one at a time
+        others = [kind for kind in _KINDS if kind is not known]
+        found = ((kind, _load_as(kind, name)) for kind in (known, *others))
+    for kind, loaded in found:
+        if loaded is not None:
+            _KIND_OF[name] = kind
+            return loaded
     raise ZoomInputError(
         "credentials",
         f"no Zoom credentials block named {name!r}",
         "Create one with `prefect-zoom connect oauth --block NAME ...` or "
         "`prefect-zoom connect s2s --block NAME ...`, or check the name in the Prefect UI.",
     )
+
+
+def _load_as(block_type: type[ZoomCredentials], name: str) -> ZoomCredentials | None:
+    """The saved block of this kind named ``name``; ``None`` when there is none."""
+    try:
+        # _sync: a block, not a coroutine, even when called in an async flow's body.
+        loaded: ZoomCredentials = block_type.load(name, validate=True, _sync=True)  # type: ignore[assignment,call-arg]
+    except ValueError:
+        return None
+    except RuntimeError as error:  # Prefect wraps the block's validation error
+        if not isinstance(error.__cause__, ValidationError):
+            raise
+        problems = "; ".join(
+            str(e["msg"]).removeprefix("Value error, ") for e in error.__cause__.errors()
+        )
+        raise ZoomInputError(
+            "credentials",
+            f"the saved block {name!r} is not valid ({problems})",
+            "Correct that field in the Prefect UI, or create the connection again with "
+            "`prefect-zoom connect ...`",
+        ) from None
+    return loaded
 
 
 def settings_of(block: ZoomCredentials) -> dict[str, Any]:

@@ -11,10 +11,10 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from helpers.connections import load_block, s2s_credentials
+from helpers.connections import load_block, oauth_credentials, s2s_credentials
 from prefect import flow
 
-from prefect_zoom import ZoomServerToServerCredentials
+from prefect_zoom import ZoomOAuthCredentials, ZoomServerToServerCredentials, connections
 from prefect_zoom.blocks._store import BlockTokenStore
 from prefect_zoom.connections import (
     CONNECTIONS,
@@ -195,6 +195,30 @@ def test_a_missing_block_is_not_kept(zoom_emulator: ZoomEmulator) -> None:
     registry = ConnectionRegistry()
     with pytest.raises(ZoomInputError, match="no Zoom credentials block"):
         registry.get(f"missing-{uuid.uuid4().hex[:8]}")
+
+
+def test_a_cold_load_asks_for_both_kinds_at_once(
+    zoom_emulator: ZoomEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    name = saved_s2s(zoom_emulator)
+    both_asking = threading.Barrier(2, timeout=30)  # broken if one kind waited for the other
+    load_as = connections._load_as
+
+    def meeting_first(kind: type[ZoomCredentials], wanted: str) -> ZoomCredentials | None:
+        both_asking.wait()
+        return load_as(kind, wanted)
+
+    monkeypatch.setattr(connections, "_load_as", meeting_first)
+    monkeypatch.delitem(connections._KIND_OF, name, raising=False)
+    assert isinstance(load_saved(name), ZoomServerToServerCredentials)
+    assert connections._KIND_OF[name] is ZoomServerToServerCredentials
+
+
+def test_a_name_saved_as_both_kinds_is_the_oauth_connection(zoom_emulator: ZoomEmulator) -> None:
+    name = saved_s2s(zoom_emulator)
+    oauth_credentials(zoom_emulator).save(name)
+    assert isinstance(load_saved(name), ZoomOAuthCredentials)
+    assert isinstance(load_saved(name), ZoomOAuthCredentials)  # the kind it was, asked first
 
 
 def test_a_forked_child_starts_with_no_connections(zoom_emulator: ZoomEmulator) -> None:
