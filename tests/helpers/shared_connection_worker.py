@@ -8,7 +8,7 @@ One process of the shared-connection test and benchmark::
 With ``--wait-for-go`` it prints ``ready`` once set up and starts when a line arrives on stdin, so
 several processes can start together: :func:`run_together` does that from the parent (the test and
 the benchmark import it). The last line printed is the JSON summary; the exit code is 1 when any
-call failed.
+call failed. With ``--killable`` it kills itself on ``SIGUSR1`` (see :func:`die_outside_the_window`).
 """
 
 from __future__ import annotations
@@ -33,6 +33,69 @@ from prefect_zoom import ZoomOAuthCredentials, ZoomServerToServerCredentials
 from prefect_zoom.blocks._base import ZoomCredentialsBase
 
 KEEP_FAILURE_TIMES = 200
+WINDOW_WAIT_SECONDS = 30.0
+"""The longest a ``SIGUSR1`` waits for a refresh's answer to reach the recovery file."""
+IN_THE_WINDOW = "SIGUSR1 while a refresh's answer is not on disk yet: dying once it is"
+
+
+class RefreshWindow:
+    """Held from the moment a refresh request may leave until Zoom's answer is in the recovery file.
+
+    Zoom rotates the refresh token the moment it answers and keeps no grace period, so a process
+    killed inside this window loses the connection, and no client can close it (the answer is the
+    only copy; ``docs/zoom-behaviour.md``). One thread of a process renews at a time, so one lock.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.owner: int | None = None
+
+    def enter(self) -> None:
+        if self.owner != threading.get_ident():  # a refresh whose answer was never recorded
+            self.lock.acquire()
+            self.owner = threading.get_ident()
+
+    def leave(self) -> None:
+        if self.owner == threading.get_ident():
+            self.owner = None
+            self.lock.release()
+
+
+def die_outside_the_window() -> None:
+    """On ``SIGUSR1``, kill this process with ``SIGKILL``: at once, or, while a refresh's answer
+    is not yet on disk, the moment it is (so the chaos test kills everywhere but that window).
+
+    Test instrumentation: it wraps :meth:`TokenEndpoint.refresh` and :func:`recovery.record`,
+    whose real code runs unchanged in between.
+    """
+    from prefect_zoom.auth import endpoint, recovery
+
+    window = RefreshWindow()
+    send_refresh, write_recovery_file = endpoint.TokenEndpoint.refresh, recovery.record
+
+    def refresh(self: endpoint.TokenEndpoint, refresh_token: str) -> Any:
+        window.enter()
+        try:
+            return send_refresh(self, refresh_token)
+        except BaseException:
+            window.leave()  # no answer to keep (Zoom's refusals and this emulator's never rotate)
+            raise
+
+    def record(key: str, tokens: Any) -> None:
+        try:
+            write_recovery_file(key, tokens)
+        finally:
+            window.leave()
+
+    def die(signum: int, frame: object) -> None:
+        if not window.lock.acquire(blocking=False):
+            print(IN_THE_WINDOW, file=sys.stderr, flush=True)
+            window.lock.acquire(timeout=WINDOW_WAIT_SECONDS)  # held until this process dies
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    endpoint.TokenEndpoint.refresh = refresh  # type: ignore[method-assign]
+    recovery.record = record
+    signal.signal(signal.SIGUSR1, die)
 
 
 class Tally:
@@ -154,13 +217,25 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--path", default="/users/me")
     parser.add_argument("--operation", default="get_user")
     parser.add_argument("--wait-for-go", action="store_true", help="print ready; start on stdin")
+    parser.add_argument(
+        "--killable",
+        action="store_true",
+        help="on SIGUSR1, SIGKILL itself (after a refresh's answer is on disk, when one is out)",
+    )
     return parser.parse_args(argv)
 
 
 def start_worker(
-    block: str, mode: str, duration: float, concurrency: int, env: Mapping[str, str]
+    block: str,
+    mode: str,
+    duration: float,
+    concurrency: int,
+    env: Mapping[str, str],
+    *,
+    killable: bool = False,
 ) -> subprocess.Popen[str]:
-    """One worker process in its own session, waiting for ``go`` on stdin (see :func:`go`)."""
+    """One worker process in its own session, waiting for ``go`` on stdin (see :func:`go`);
+    ``killable``: see :func:`kill_outside_the_window`."""
     return spawn(
         [
             str(Path(__file__).resolve()),
@@ -173,6 +248,7 @@ def start_worker(
             "--mode",
             mode,
             "--wait-for-go",
+            *(["--killable"] if killable else []),
         ],
         env,
     )
@@ -197,6 +273,16 @@ def wait_ready(worker: subprocess.Popen[str]) -> None:
     line = worker.stdout.readline().strip()
     if line != "ready":
         raise RuntimeError(f"worker not ready: {line!r}\n{_stderr(worker)}")
+
+
+def kill_outside_the_window(worker: subprocess.Popen[str]) -> bool:
+    """Make a worker started ``killable`` die by ``SIGKILL`` (see :func:`die_outside_the_window`);
+    returns once it is dead, saying whether the signal came inside the window (it then waited)."""
+    with suppress(ProcessLookupError):
+        worker.send_signal(signal.SIGUSR1)
+    _, stderr = worker.communicate(timeout=WINDOW_WAIT_SECONDS + 30)
+    assert worker.returncode == -signal.SIGKILL, f"worker ended {worker.returncode}\n{stderr}"
+    return IN_THE_WINDOW in stderr
 
 
 def go(worker: subprocess.Popen[str]) -> None:
@@ -267,6 +353,8 @@ def _stderr(worker: subprocess.Popen[str]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.killable:
+        die_outside_the_window()
     block = load(args.kind, args.block)
     block.token_manager()  # set up before the clock starts
     if args.wait_for_go:
