@@ -83,7 +83,8 @@ def load_saved(name: str) -> ZoomCredentials:
             answers = [
                 pool.submit(contextvars.copy_context().run, _load_as, kind, name) for kind in _KINDS
             ]
-        found = [(kind, answer.result()) for kind, answer in zip(_KINDS, answers, strict=True)]
+        # in order of preference: a name saved as both kinds is the OAuth one, whatever the other
+        found = ((kind, answer.result()) for kind, answer in zip(_KINDS, answers, strict=True))
     else:  # the kind it was first, then the other (saved again as that), one at a time
         others = [kind for kind in _KINDS if kind is not known]
         found = ((kind, _load_as(kind, name)) for kind in (known, *others))

@@ -23,6 +23,7 @@ from prefect_zoom.connections import (
     ZoomCredentials,
     load_saved,
 )
+from prefect_zoom.exceptions import ZoomInputError
 from prefect_zoom.tasks import get_user
 from prefect_zoom.tasks._common import client_for
 from zoom_emulator import ZoomEmulator
@@ -219,6 +220,32 @@ def test_a_name_saved_as_both_kinds_is_the_oauth_connection(zoom_emulator: ZoomE
     oauth_credentials(zoom_emulator).save(name)
     assert isinstance(load_saved(name), ZoomOAuthCredentials)
     assert isinstance(load_saved(name), ZoomOAuthCredentials)  # the kind it was, asked first
+
+
+def test_a_name_saved_as_both_kinds_is_the_oauth_connection_whatever_the_other(
+    zoom_emulator: ZoomEmulator,
+) -> None:
+    name = saved_s2s(zoom_emulator)
+    edit_saved(name, ZoomServerToServerCredentials, api_base_url="http://zoom.example.com")
+    with pytest.raises(ZoomInputError, match="api_base_url"):
+        load_saved(name)  # a colleague's edit: the saved block is not valid
+    oauth_credentials(zoom_emulator).save(name)
+    connections._KIND_OF.pop(name, None)  # as a process that has not loaded it yet
+    assert isinstance(load_saved(name), ZoomOAuthCredentials)  # both asked, only OAuth read
+
+
+def edit_saved(name: str, kind: type[ZoomCredentials], **fields: str) -> None:
+    """Change fields of a saved block on the Prefect API, past the block's own checks (as an
+    edit in the Prefect UI can)."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import BlockDocumentUpdate
+
+    with get_client(sync_client=True) as client:
+        document = client.read_block_document_by_name(
+            name, kind.get_block_type_slug(), include_secrets=True
+        )
+        data = {**document.data, **fields}
+        client.update_block_document(document.id, BlockDocumentUpdate(data=data))
 
 
 def test_a_forked_child_starts_with_no_connections(zoom_emulator: ZoomEmulator) -> None:
