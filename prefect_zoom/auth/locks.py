@@ -76,9 +76,10 @@ CHECK_SECONDS = 0.5
 QUEUE_SECONDS = 2 * LEASE_SECONDS
 """The longest a process waits behind the other processes of its machine before it polls the
 Prefect slot itself (a frozen holder's silence is noticed only there)."""
-QUEUE_CHECK_SECONDS = 0.05
+QUEUE_CHECK_SECONDS = 0.01
 """How often a caller waiting behind another thread or process of its machine runs its
-``watch`` (see :func:`connection_lock`)."""
+``watch`` (see :func:`connection_lock`) and tries the lock again: a look at a small file, while
+the callers of every process of the machine wait for the token the holder is getting."""
 POLL_MIN_SECONDS = 0.02
 POLL_MAX_SECONDS = 0.1
 Watch = Callable[[], None] | None
@@ -431,7 +432,10 @@ def _taken_file_lock(path: Path, timeout: float, watch: Watch) -> Callable[[], N
     deadline = time.monotonic() + timeout
     while True:
         try:
-            lock.acquire(timeout=max(0.0, min(QUEUE_CHECK_SECONDS, deadline - time.monotonic())))
+            lock.acquire(
+                timeout=max(0.0, min(QUEUE_CHECK_SECONDS, deadline - time.monotonic())),
+                poll_interval=QUEUE_CHECK_SECONDS,
+            )
         except filelock.Timeout:
             if time.monotonic() >= deadline:
                 return None
