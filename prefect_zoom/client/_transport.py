@@ -1,18 +1,30 @@
-"""The synchronous client's transport: httpx's own, reading the socket 256 KiB at a time.
+"""The clients' transports: httpx's own, with two changes to how httpcore uses its sockets.
 
-httpcore asks the socket for at most 64 KiB per read. A download thread then releases and takes
-back the GIL (and polls the socket) once per 64 KiB; with several files downloading at once the
-threads spend much of their time handing the GIL to each other. Reading up to 256 KiB per call
-(what an asyncio transport reads) makes a quarter of those calls, which speeds up several large
-downloads at once and leaves small files as fast as before (``benchmarks/`` measures it). Larger reads cost more than they save for small files (each read allocates its
-full size). Over TLS a read returns one TLS record (16 KiB) at most, whatever is asked.
+The synchronous client reads the socket 256 KiB at a time. httpcore asks the socket for at most
+64 KiB per read. A download thread then releases and takes back the GIL (and polls the socket)
+once per 64 KiB; with several files downloading at once the threads spend much of their time
+handing the GIL to each other. Reading up to 256 KiB per call (what an asyncio transport reads)
+makes a quarter of those calls, which speeds up several large downloads at once and leaves small
+files as fast as before (``benchmarks/`` measures it). Larger reads cost more than they save for
+small files (each read allocates its full size). Over TLS a read returns one TLS record (16 KiB)
+at most, whatever is asked.
 
-The async client keeps httpx's own transport: its downloads share one thread and one event loop,
-so there is no GIL to hand over between reads (its loop reads up to 256 KiB per call already).
+The asynchronous client looks up each connection's socket once. Each time httpcore's pool hands
+out a connection it asks every idle one whether its socket is readable (the server closed it);
+through anyio that is a typed-attribute lookup that builds a mapping per call, a large share of
+an async client's CPU with many requests at once (encode/httpx#3215). Its downloads share one
+thread and one event loop, so there is no GIL to hand over between reads (its loop reads up to
+256 KiB per call already).
+
+httpx has no option for httpcore's network backend, so the backend of a transport's connection
+pool is wrapped after it is built; should a later httpx build its pool otherwise, the transport
+is returned as httpx made it (``tests/client/test_client_transport.py`` notices).
 """
 
 from __future__ import annotations
 
+import select
+import socket
 import ssl
 from collections.abc import Iterable
 from typing import Any
@@ -80,15 +92,96 @@ class LargeReadBackend(httpcore.NetworkBackend):
 
 
 def http_transport(verify: ssl.SSLContext) -> httpx.HTTPTransport:
-    """httpx's default transport, its connections reading up to ``READ_BYTES`` per call.
-
-    httpx has no option for httpcore's network backend, so the backend of the transport's
-    connection pool is wrapped after it is built; should a later httpx build its pool otherwise,
-    the transport is returned as httpx made it (``tests/client/test_client_transport.py`` notices).
-    """
+    """httpx's default transport, its connections reading up to ``READ_BYTES`` per call."""
     transport = httpx.HTTPTransport(verify=verify)
     pool = getattr(transport, "_pool", None)
     backend = getattr(pool, "_network_backend", None)
     if isinstance(pool, httpcore.ConnectionPool) and isinstance(backend, httpcore.NetworkBackend):
         pool._network_backend = LargeReadBackend(backend)
+    return transport
+
+
+# ---- the asynchronous client ---------------------------------------------------------------------
+def socket_readable(sock: socket.socket | None) -> bool:
+    """Whether a read would return at once: data, or the end (the server closed the connection).
+    A socket that is gone counts as readable, as in httpcore."""
+    if sock is None or sock.fileno() < 0:
+        return True
+    if not hasattr(select, "poll"):  # Windows
+        return bool(select.select([sock], [], [], 0)[0])
+    poller = select.poll()
+    poller.register(sock, select.POLLIN)
+    return bool(poller.poll(0))
+
+
+class IdleCheckStream(httpcore.AsyncNetworkStream):
+    """An async network stream that answers httpcore's idle check from its socket, looked up
+    once (the same socket after a TLS upgrade)."""
+
+    def __init__(self, stream: httpcore.AsyncNetworkStream) -> None:
+        self._stream = stream
+        self._socket: socket.socket | None = stream.get_extra_info("socket")
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return await self._stream.read(max_bytes, timeout)
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        await self._stream.write(buffer, timeout)
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
+
+    async def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        return IdleCheckStream(await self._stream.start_tls(ssl_context, server_hostname, timeout))
+
+    def get_extra_info(self, info: str) -> Any:
+        if info == "is_readable":
+            return socket_readable(self._socket)
+        return self._stream.get_extra_info(info)
+
+
+class IdleCheckBackend(httpcore.AsyncNetworkBackend):
+    """httpcore's async network backend whose streams are :class:`IdleCheckStream`."""
+
+    def __init__(self, backend: httpcore.AsyncNetworkBackend) -> None:
+        self._backend = backend
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        stream = await self._backend.connect_tcp(host, port, timeout, local_address, socket_options)
+        return IdleCheckStream(stream)
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        stream = await self._backend.connect_unix_socket(path, timeout, socket_options)
+        return IdleCheckStream(stream)
+
+    async def sleep(self, seconds: float) -> None:
+        await self._backend.sleep(seconds)
+
+
+def async_http_transport(verify: ssl.SSLContext) -> httpx.AsyncHTTPTransport:
+    """httpx's default async transport, its idle checks reading a socket looked up once."""
+    transport = httpx.AsyncHTTPTransport(verify=verify)
+    pool = getattr(transport, "_pool", None)
+    backend = getattr(pool, "_network_backend", None)
+    if isinstance(pool, httpcore.AsyncConnectionPool) and isinstance(
+        backend, httpcore.AsyncNetworkBackend
+    ):
+        pool._network_backend = IdleCheckBackend(backend)
     return transport

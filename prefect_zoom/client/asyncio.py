@@ -9,6 +9,7 @@ from typing import Any, Unpack
 import httpx
 
 from prefect_zoom._sansio import Flow, arun
+from prefect_zoom._tls import shared_ssl_context
 from prefect_zoom.client._base import (
     ClientCore,
     PageOptions,
@@ -16,6 +17,7 @@ from prefect_zoom.client._base import (
     RequestOptions,
     aperform,
 )
+from prefect_zoom.client._transport import async_http_transport
 
 
 class AsyncZoomClient(ClientCore[httpx.AsyncBaseTransport]):
@@ -36,7 +38,9 @@ class AsyncZoomClient(ClientCore[httpx.AsyncBaseTransport]):
     def _open(
         self, kwargs: dict[str, Any], transport: httpx.AsyncBaseTransport | None
     ) -> httpx.AsyncClient:
-        return httpx.AsyncClient(**kwargs, transport=transport)
+        return httpx.AsyncClient(
+            **kwargs, transport=transport or async_http_transport(shared_ssl_context())
+        )
 
     async def aclose(self) -> None:
         await self._http.aclose()

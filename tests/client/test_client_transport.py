@@ -1,8 +1,11 @@
-"""The sync client's transport reads the socket 256 KiB at a time, over real HTTP."""
+"""The clients' transports: the sync one reads the socket 256 KiB at a time, the async one answers
+httpcore's idle checks from a socket looked up once; over real HTTP."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import socket
 import ssl
 from pathlib import Path
 from typing import Any
@@ -10,9 +13,15 @@ from typing import Any
 import httpcore
 import pytest
 from helpers.connections import s2s_credentials
+from httpcore._backends.anyio import AnyIOStream
 from httpcore._backends.sync import SyncStream
 
-from prefect_zoom.client._transport import READ_BYTES, LargeReadStream
+from prefect_zoom.client._transport import (
+    READ_BYTES,
+    IdleCheckStream,
+    LargeReadStream,
+    socket_readable,
+)
 from prefect_zoom.models.recordings import RecordingFile
 from prefect_zoom.transfer import download_to_path
 from zoom_emulator import ZoomEmulator
@@ -79,3 +88,70 @@ def test_large_reads_survive_the_tls_upgrade() -> None:
     assert upgraded.read(65_536) == b"x"
     assert upgraded.read(1 << 20) == b"x"  # a caller asking for more still gets its size
     assert inner.calls == [("start_tls", "zoom.us"), ("read", READ_BYTES), ("read", 1 << 20)]
+
+
+# ---- the async client: idle checks from a socket looked up once ------------------------------
+class SocketStream(httpcore.AsyncNetworkStream):
+    """A stand-in async stream over one end of a real socket pair, counting lookups (a unit
+    corner: the readable check itself)."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.asked: list[str] = []
+
+    def get_extra_info(self, info: str) -> Any:
+        self.asked.append(info)
+        return self.sock if info == "socket" else None
+
+
+def test_the_idle_check_reads_the_socket_looked_up_once() -> None:
+    ours, servers = socket.socketpair()
+    with ours, servers:
+        inner = SocketStream(ours)
+        stream = IdleCheckStream(inner)
+        assert [stream.get_extra_info("is_readable") for _ in range(3)] == [False] * 3
+        servers.close()  # the server ends an idle connection: the pool must not reuse it
+        assert stream.get_extra_info("is_readable") is True
+        assert inner.asked == ["socket"]
+        assert stream.get_extra_info("server_addr") is None  # anything else: the stream's own
+        assert inner.asked == ["socket", "server_addr"]
+
+
+def test_a_socket_that_is_gone_counts_as_readable() -> None:
+    assert socket_readable(None) is True
+    closed = socket.socket()
+    closed.close()
+    assert socket_readable(closed) is True
+
+
+async def test_the_async_client_answers_idle_checks_itself(
+    zoom_emulator: ZoomEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over real HTTP: the pool checks idle connections often, and httpcore's anyio streams are
+    asked for their socket once per connection, never for the check (httpx still lets the
+    pool's backend be wrapped)."""
+    asked: dict[str, list[str]] = {"anyio": [], "ours": []}
+
+    def spy(cls: type[Any], key: str) -> None:
+        real = cls.get_extra_info
+
+        def get_extra_info(self: Any, info: str) -> Any:
+            asked[key].append(info)
+            return real(self, info)
+
+        monkeypatch.setattr(cls, "get_extra_info", get_extra_info)
+
+    spy(AnyIOStream, "anyio")
+    spy(IdleCheckStream, "ours")
+    async with s2s_credentials(zoom_emulator).get_async_client() as zoom:
+        await zoom.tokens.aget_token()  # through the token endpoint's own client
+        asked["anyio"].clear()
+        for _ in range(3):  # rounds of requests at once: idle connections are checked
+            users = await asyncio.gather(
+                *(zoom.get_json("/users/me", operation="get_user") for _ in range(10))
+            )
+            assert {user["email"] for user in users} == {zoom_emulator.config.user_email}
+    checks = asked["ours"].count("is_readable")
+    assert checks > 10, asked["ours"]
+    assert "is_readable" not in asked["anyio"]
+    assert 0 < asked["anyio"].count("socket") <= 10  # once per connection opened
