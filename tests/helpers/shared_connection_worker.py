@@ -66,7 +66,8 @@ def die_outside_the_window() -> None:
     is not yet on disk, the moment it is (so the chaos test kills everywhere but that window).
 
     Test instrumentation: it wraps :meth:`TokenEndpoint.refresh` and :func:`recovery.record`,
-    whose real code runs unchanged in between.
+    whose real code runs unchanged in between. Only the sync refresh is wrapped: use it with
+    ``--mode threads``.
     """
     from prefect_zoom.auth import endpoint, recovery
 
