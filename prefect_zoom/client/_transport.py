@@ -26,13 +26,14 @@ from __future__ import annotations
 import select
 import socket
 import ssl
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 import httpcore
 import httpx
 
 READ_BYTES = 256 * 1024
+T = TypeVar("T")
 
 
 class LargeReadStream(httpcore.NetworkStream):
@@ -91,14 +92,26 @@ class LargeReadBackend(httpcore.NetworkBackend):
         self._backend.sleep(seconds)
 
 
-def http_transport(verify: ssl.SSLContext) -> httpx.HTTPTransport:
-    """httpx's default transport, its connections reading up to ``READ_BYTES`` per call."""
-    transport = httpx.HTTPTransport(verify=verify)
+def _with_backend(
+    transport: T, pool_type: type[Any], backend_type: type[Any], wrap: Callable[[Any], Any]
+) -> T:
+    """``transport`` with its connection pool's network backend wrapped by ``wrap``, when httpx
+    built the pool as expected (``pool_type`` holding a ``backend_type``); else as it is."""
     pool = getattr(transport, "_pool", None)
     backend = getattr(pool, "_network_backend", None)
-    if isinstance(pool, httpcore.ConnectionPool) and isinstance(backend, httpcore.NetworkBackend):
-        pool._network_backend = LargeReadBackend(backend)
+    if isinstance(pool, pool_type) and isinstance(backend, backend_type):
+        pool._network_backend = wrap(backend)
     return transport
+
+
+def http_transport(verify: ssl.SSLContext) -> httpx.HTTPTransport:
+    """httpx's default transport, its connections reading up to ``READ_BYTES`` per call."""
+    return _with_backend(
+        httpx.HTTPTransport(verify=verify),
+        httpcore.ConnectionPool,
+        httpcore.NetworkBackend,
+        LargeReadBackend,
+    )
 
 
 # ---- the asynchronous client ---------------------------------------------------------------------
@@ -177,11 +190,9 @@ class IdleCheckBackend(httpcore.AsyncNetworkBackend):
 
 def async_http_transport(verify: ssl.SSLContext) -> httpx.AsyncHTTPTransport:
     """httpx's default async transport, its idle checks reading a socket looked up once."""
-    transport = httpx.AsyncHTTPTransport(verify=verify)
-    pool = getattr(transport, "_pool", None)
-    backend = getattr(pool, "_network_backend", None)
-    if isinstance(pool, httpcore.AsyncConnectionPool) and isinstance(
-        backend, httpcore.AsyncNetworkBackend
-    ):
-        pool._network_backend = IdleCheckBackend(backend)
-    return transport
+    return _with_backend(
+        httpx.AsyncHTTPTransport(verify=verify),
+        httpcore.AsyncConnectionPool,
+        httpcore.AsyncNetworkBackend,
+        IdleCheckBackend,
+    )
