@@ -39,6 +39,9 @@ def create_app(
     app.state.zoom = state
     app.state.rate_limiter = RateLimiter(state)
     install_error_handlers(app)
+    # Routes are matched in order: the file downloads, many per run, go first (their paths share
+    # nothing with the others, so the order changes no answer).
+    app.include_router(downloads.router)
     app.include_router(oauth.router, prefix="/oauth")
     app.include_router(users.router, prefix="/v2")
     app.include_router(meetings.router, prefix="/v2")
@@ -46,7 +49,6 @@ def create_app(
     app.include_router(webinars.router, prefix="/v2")
     app.include_router(recordings.router, prefix="/v2")
     app.include_router(past_meetings.router, prefix="/v2")
-    app.include_router(downloads.router)
     app.include_router(control.router, prefix="/_emulator")
     app.add_middleware(FaultMiddleware, state=state, dice=random.Random(state.config.faults.seed))
     app.add_middleware(CounterMiddleware, state=state, prefixes=("/v2", "/oauth"))
