@@ -82,9 +82,46 @@ def partial_size(partial: Path, log: LoggerLike | None = None) -> int:
     return 0
 
 
-def open_partial(partial: Path, append: bool) -> BinaryIO:
-    """Open a partial for writing without following links; check it before changing a byte."""
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | _NOFOLLOW | _BINARY, 0o600)
+class RawFile:
+    """An open file written with ``os.write``: what :class:`BlockWriter` needs and no more (a
+    file object would ``fstat`` the descriptor once more when made)."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def write(self, data: bytes | memoryview) -> int:
+        """Write some of ``data``; how many bytes were written."""
+        return os.write(self._fd, data)
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            fd, self._fd = self._fd, -1
+            os.close(fd)
+
+    def __enter__(self) -> RawFile:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def open_partial(partial: Path, append: bool) -> RawFile:
+    """Open a partial for writing without following links; check it before changing a byte.
+
+    A new partial is created exclusively (``O_EXCL``: a file made by this call, nothing to
+    check); one already there is checked with ``fstat`` before it is emptied or appended to. A
+    missing folder is made.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | _NOFOLLOW | _BINARY
+    if not append:
+        try:
+            return RawFile(_open_creating_folder(partial, flags | os.O_EXCL))
+        except FileExistsError:
+            pass  # a partial (or a link planted under its name): checked below
+    fd = _open_creating_folder(partial, flags)
     try:
         if not _own_plain_file(os.fstat(fd)):
             raise _unsafe(partial)
@@ -92,10 +129,19 @@ def open_partial(partial: Path, append: bool) -> BinaryIO:
             os.lseek(fd, 0, os.SEEK_END)
         else:
             os.ftruncate(fd, 0)
-        return os.fdopen(fd, "wb", buffering=0)
+        return RawFile(fd)
     except BaseException:
         os.close(fd)
         raise
+
+
+def _open_creating_folder(path: Path, flags: int) -> int:
+    """``os.open`` (mode 0600), making the folder first when it is missing."""
+    try:
+        return os.open(path, flags, 0o600)
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return os.open(path, flags, 0o600)
 
 
 @contextlib.contextmanager
@@ -171,7 +217,7 @@ class BlockWriter:
 
     _blocks = threading.local()
 
-    def __init__(self, out: BinaryIO, digest: hashlib._Hash, size: int) -> None:
+    def __init__(self, out: BinaryIO | RawFile, digest: hashlib._Hash, size: int) -> None:
         self.out = out
         self.digest = digest
         block: memoryview | None = getattr(self._blocks, "block", None)

@@ -195,8 +195,7 @@ def download_to_path(
         if options.durable:  # an earlier run may have landed it without forcing it to disk
             make_durable([target])
         return skipped(file, meeting_uuid, str(target), target.stat().st_size)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = partial_path(target)
+    partial = partial_path(target)  # its folder is made when the partial is opened
     digest, content_type, resumed = _FileDownload(client, file, partial, options, log).fetch()
     size = partial_size(partial, log)
     if expected is not None and size != expected:
