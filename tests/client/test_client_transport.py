@@ -298,7 +298,9 @@ class _TLSServer:
         self.thread.join(10)
 
 
-def test_over_tls_the_socket_is_read_directly_and_timeouts_still_fire(tmp_path: Path) -> None:
+def test_over_tls_the_socket_is_read_directly_and_timeouts_still_fire(
+    tmp_path: Path, asked: list[tuple[Any, int]]
+) -> None:
     server = _TLSServer(tmp_path)
     try:
         trusted = ssl.create_default_context(cafile=str(server.cert_file))
@@ -308,6 +310,8 @@ def test_over_tls_the_socket_is_read_directly_and_timeouts_still_fire(tmp_path: 
                 assert isinstance(stream, LargeReadStream)
                 assert isinstance(stream.get_extra_info("socket"), ssl.SSLSocket)
                 assert answer.read() == server.body
+            port = server.httpd.server_address[1]
+            assert [size for peer, size in asked if peer[1:2] == (port,)] == []  # not httpcore's
             with pytest.raises(httpx.ReadTimeout):
                 client.get(f"{server.url}/stall", timeout=httpx.Timeout(0.5))
     finally:
