@@ -231,6 +231,7 @@ def child_archive(payload: dict[str, Any]) -> dict[str, Any]:
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
     from prefect_zoom.flows import archive_recordings
+    from prefect_zoom.flows._archive import archive_files
 
     if payload.get("warm"):
         asyncio.run(_first_flow_of_the_process())
@@ -251,7 +252,7 @@ def child_archive(payload: dict[str, Any]) -> dict[str, Any]:
         tasks = prefect.read_task_runs(
             flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run.id]))
         )
-    downloading = [t for t in tasks if t.name.startswith("Zoom: archive recording files")]
+    downloading = [t for t in tasks if t.name.startswith(archive_files.name)]
     return {
         "seconds": seconds,
         "running_seconds": run.total_run_time.total_seconds(),
