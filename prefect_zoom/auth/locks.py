@@ -80,6 +80,10 @@ QUEUE_CHECK_SECONDS = 0.01
 """How often a caller waiting behind another thread or process of its machine runs its
 ``watch`` (see :func:`connection_lock`) and tries the lock again: a look at a small file, while
 the callers of every process of the machine wait for the token the holder is getting."""
+BUSY_SECONDS = 5.0
+"""5xx answers to a waiter's polls for less than this are a busy Prefect API (SQLite busy under
+many writers answers 503), not an outage: Prefect's client retries a save through them, so they
+cannot have left another machine's renewed tokens unsaved (:func:`note_api_trouble`)."""
 POLL_MIN_SECONDS = 0.02
 POLL_MAX_SECONDS = 0.1
 Watch = Callable[[], None] | None
@@ -131,8 +135,9 @@ def prefect_api_url() -> str | None:
 
 def note_api_trouble() -> None:
     """Remember that the connection's shared state may lag behind another machine: the configured
-    Prefect API just failed (down, 5xx, a failed save) or answered very slowly, or a lock holder
-    went silent (it may have renewed at Zoom without saving, as one that lost the API does)."""
+    Prefect API just failed (down, 5xx for ``BUSY_SECONDS`` or more, a failed save) or answered
+    very slowly, or a lock holder went silent (it may have renewed at Zoom without saving, as one
+    that lost the API does)."""
     url = prefect_api_url()
     if url:
         _api_trouble_at[url] = time.monotonic()
@@ -360,6 +365,7 @@ def _take_prefect_slot(key: str, url: str) -> _PrefectSlot:
     blocking = "nothing yet"
     attempt = 0
     next_check = started + CHECK_SECONDS
+    failing_since: float | None = None  # when the API's current run of 5xx answers began
     with prefect_client() as client, asking_client() as asking:
         while True:
             try:
@@ -383,12 +389,16 @@ def _take_prefect_slot(key: str, url: str) -> _PrefectSlot:
             except httpx.HTTPStatusError as exc:
                 status = _status(exc)
                 if status == 423:
+                    failing_since = None
                     blocking = "another process holds it"
                     if time.monotonic() >= next_check:
                         next_check = time.monotonic() + CHECK_SECONDS
                         blocking = _deal_with_silence(client, key, watch)
                 elif status is not None and status >= 500:
-                    note_api_trouble()
+                    now = time.monotonic()
+                    failing_since = now if failing_since is None else failing_since
+                    if now - failing_since >= BUSY_SECONDS:
+                        note_api_trouble()
                     blocking = f"the Prefect API at {url} answers {status}; check the server"
                 else:
                     raise

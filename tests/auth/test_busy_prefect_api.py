@@ -63,6 +63,39 @@ def test_a_busy_prefect_api_is_asked_again_after_the_locks_own_short_waits(
     2-second sleeps."""
     seen: list[str] = []
     slept: list[float] = []
+    use_busy_prefect_api(monkeypatch, seen)
+    monkeypatch.setattr(time, "sleep", slept.append)
+    if not asking:
+        monkeypatch.setattr(locks, "asking_client", _prefect_api.prefect_client)
+    with temporary_settings({PREFECT_API_URL: API}):
+        slot = locks._take_prefect_slot(f"busy-{uuid.uuid4().hex[:8]}", API)
+        slot.release()
+        # busy for a moment is not an outage: a refused refresh would not wait for newer tokens
+        assert not locks.api_trouble_within(60)
+    assert sum(p.endswith("/increment-with-lease") for p in seen) == BUSY_ANSWERS + 1
+    if asking:
+        assert len(slept) == BUSY_ANSWERS, slept
+        assert max(slept) <= locks.POLL_MAX_SECONDS, slept
+    else:
+        assert max(slept) >= 1.0, slept
+
+
+def test_5xx_answers_that_go_on_for_busy_seconds_count_as_an_outage(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The second of two 503s comes more than ``BUSY_SECONDS`` (here a nanosecond) after the
+    first: from then on a refused refresh waits for a newer token another machine may save."""
+    use_busy_prefect_api(monkeypatch, [])
+    monkeypatch.setattr(time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(locks, "BUSY_SECONDS", 1e-9)
+    with temporary_settings({PREFECT_API_URL: API}):
+        slot = locks._take_prefect_slot(f"busy-{uuid.uuid4().hex[:8]}", API)
+        slot.release()
+        assert locks.api_trouble_within(60)
+
+
+def use_busy_prefect_api(monkeypatch: pytest.MonkeyPatch, seen: list[str]) -> None:
+    """Every Prefect client made from now on talks to :func:`busy_prefect_api`."""
     transport = busy_prefect_api(seen)
     real = prefect.client.orchestration.get_client
 
@@ -74,15 +107,3 @@ def test_a_busy_prefect_api_is_asked_again_after_the_locks_own_short_waits(
         )
 
     monkeypatch.setattr(prefect.client.orchestration, "get_client", with_transport)
-    monkeypatch.setattr(time, "sleep", slept.append)
-    if not asking:
-        monkeypatch.setattr(locks, "asking_client", _prefect_api.prefect_client)
-    with temporary_settings({PREFECT_API_URL: API}):
-        slot = locks._take_prefect_slot(f"busy-{uuid.uuid4().hex[:8]}", API)
-        slot.release()
-    assert sum(p.endswith("/increment-with-lease") for p in seen) == BUSY_ANSWERS + 1
-    if asking:
-        assert len(slept) == BUSY_ANSWERS, slept
-        assert max(slept) <= locks.POLL_MAX_SECONDS, slept
-    else:
-        assert max(slept) >= 1.0, slept
