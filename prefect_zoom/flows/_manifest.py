@@ -139,6 +139,7 @@ class Manifest:
         self.store = store_for(destination)
         self.entries = entries
         self._seen: tuple[int, int, int] | None = None  # the local file as last read or written
+        self._stored: bytes | None = None  # what the destination held when last read or written
 
     @classmethod
     def load(cls, destination: Destination, name: str = MANIFEST_NAME) -> Manifest:
@@ -150,7 +151,7 @@ class Manifest:
         # Stamp first: a file replaced between the stamp and the read only costs one more merge
         # (stamping after the read could mark a newer file as seen, and drop its entries).
         self._seen = self._stamp()
-        raw = self.read_file(self.destination, self.name)
+        raw = self._stored = self.read_file(self.destination, self.name)
         if not raw:
             return {}
         try:
@@ -176,7 +177,7 @@ class Manifest:
             aside,
             len(entries),
         )
-        self._seen = None  # the next save writes the rebuilt manifest
+        self._seen = self._stored = None  # the next save writes the rebuilt manifest
         return entries
 
     def _set_aside(self, raw: bytes, aside: str) -> None:
@@ -307,7 +308,9 @@ class Manifest:
                 mine.trashed_in_zoom = True
 
     def save(self) -> None:
-        """Merge with what is stored (another run may have added files since) and write.
+        """Merge with what is stored (another run may have added files since) and write, unless
+        the destination already holds exactly that (a rerun that archived nothing new writes
+        nothing: no fsync on a disk, no upload to a bucket).
 
         For a local folder the read-merge-write runs under a file lock, so runs of the nightly and
         the event-triggered archive into one folder never drop each other's entries; the stored
@@ -318,8 +321,11 @@ class Manifest:
             if self._seen is None or self._stamp() != self._seen:  # changed since: merge
                 self.entries = {**self._stored_entries(), **self.entries}
             lines = ",\n".join(entry.model_dump_json() for entry in self.entries.values())
-            self.write_file(self.destination, f'{{"files": [\n{lines}\n]}}\n'.encode(), self.name)
-            self._seen = self._stamp()
+            data = f'{{"files": [\n{lines}\n]}}\n'.encode()
+            if data == self._stored:
+                return
+            self.write_file(self.destination, data, self.name)
+            self._seen, self._stored = self._stamp(), data
 
     def _lock(self) -> AbstractContextManager[object]:
         if isinstance(self.destination, (str, os.PathLike)):

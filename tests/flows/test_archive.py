@@ -77,12 +77,16 @@ def test_archives_the_whole_account_then_reruns_download_nothing(
     assert all(entry["sha256"] for entry in manifest["files"])
 
     downloads_before = zoom_emulator.state.counters["downloads"]
+    stored = (destination / MANIFEST_NAME).stat()
     again = asyncio.run(
         archive_recordings(block_name, whole_account=True, destination=str(destination))
     )
     assert again.count("already archived") == 16
     assert again.count("downloaded", "resumed") == 0
     assert zoom_emulator.state.counters["downloads"] == downloads_before
+    # nothing new: the manifest is not written again (no rename, no fsync)
+    unchanged = (destination / MANIFEST_NAME).stat()
+    assert (unchanged.st_ino, unchanged.st_mtime_ns) == (stored.st_ino, stored.st_mtime_ns)
 
 
 @configured(
@@ -495,6 +499,32 @@ def test_a_manifest_entry_pointing_outside_the_destination_sets_it_aside(tmp_pat
     assert [p.read_text() for p in tmp_path.glob(f"{MANIFEST_NAME}.corrupt-*")] == [hostile]
     manifest.save()
     assert set(Manifest.load(tmp_path).entries) == {"m/a_mp4_f1.mp4"}
+
+
+def test_a_manifest_is_written_only_when_it_changes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In a bucket too: a rerun that archived nothing new uploads no manifest."""
+    from prefect_zoom.flows._manifest import Manifest, ManifestEntry
+
+    block = RemoteFileSystem(basepath=f"memory://manifest-{uuid.uuid4().hex[:8]}")
+    written: list[bytes] = []
+    write = Manifest.write_file
+
+    def counted(destination: Any, data: bytes, name: str = MANIFEST_NAME) -> None:
+        written.append(data)
+        write(destination, data, name)
+
+    monkeypatch.setattr(Manifest, "write_file", staticmethod(counted))
+    first = Manifest.load(block)
+    first.add(ManifestEntry.model_validate(manifest_entry("m/a_mp4_f1.mp4")))
+    first.save()
+    first.save()  # nothing changed since
+    rerun = Manifest.load(block)
+    rerun.save()
+    assert len(written) == 1
+    rerun.entries["m/a_mp4_f1.mp4"].trashed_in_zoom = True
+    rerun.save()
+    assert len(written) == 2
+    assert Manifest.load(block).entries["m/a_mp4_f1.mp4"].trashed_in_zoom
 
 
 def test_a_corrupt_manifest_in_a_remote_store_is_rebuilt_from_its_objects() -> None:
